@@ -1,0 +1,204 @@
+package protocol
+
+import (
+	"encoding/base64"
+	"net/http"
+)
+
+// JSON types of the node's HTTP API (docs/API.md). Binary values are
+// standard base64; IDs are hex; users and nodes are peer IDs; times are unix
+// milliseconds.
+
+// NodeInfo answers GET /api/v1/node.
+type NodeInfo struct {
+	PeerID  string   `json:"peer_id"`
+	Addrs   []string `json:"addrs"`  // full multiaddrs with /p2p/
+	Admins  []string `json:"admins"` // users allowed to create groups hosted here
+	Version string   `json:"version"`
+}
+
+// SubmitRequest is the body of POST /api/v1/submit.
+type SubmitRequest struct {
+	Submission string   `json:"submission"`           // base64 of the signed submission
+	HostAddrs  []string `json:"host_addrs,omitempty"` // where to find the host when the node does not know the group yet (a join carries them in its invite)
+}
+
+// SubmitResponse answers a submission the host sequenced.
+type SubmitResponse struct {
+	Group string `json:"group"`
+	Seq   uint64 `json:"seq"`
+	ID    string `json:"id"`
+	Time  uint64 `json:"time"`
+	Event string `json:"event"` // base64 of the signed event
+}
+
+// ErrorBody is the body of every 4xx and 5xx answer.
+type ErrorBody struct {
+	Error ErrorJSON `json:"error"`
+}
+
+// ErrorJSON is a refusal: a code from the Code list and a sentence.
+type ErrorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Err converts the JSON back into an *Error.
+func (e ErrorJSON) Err() *Error { return &Error{Code: ParseCode(e.Code), Msg: e.Message} }
+
+// HTTPStatus maps a code to the HTTP status the API answers with.
+func (c Code) HTTPStatus() int {
+	switch c {
+	case CodeInternal:
+		return http.StatusInternalServerError
+	case CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case CodeUnknownGroup, CodeNotFound, CodeInviteUnknown:
+		return http.StatusNotFound
+	case CodeNotMember, CodeForbidden, CodeMuted, CodeBanned, CodePrivate, CodeNotHost:
+		return http.StatusForbidden
+	case CodeConflict, CodeGroupFull:
+		return http.StatusConflict
+	case CodeInviteExpired, CodeInviteUsedUp, CodeInviteRevoked, CodeRecallWindow:
+		return http.StatusGone
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
+	case CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeUnauthenticated, CodeBadSignature:
+		return http.StatusUnauthorized
+	}
+	return http.StatusBadRequest
+}
+
+// GroupSummary is one entry of GET /api/v1/groups.
+type GroupSummary struct {
+	Group   string `json:"group"`
+	Name    string `json:"name"`
+	Host    string `json:"host"`
+	Hosted  bool   `json:"hosted"` // this node is the host
+	Head    uint64 `json:"head"`
+	Members int    `json:"members"`
+}
+
+// GroupView answers GET /api/v1/groups/{gid}.
+type GroupView struct {
+	GroupSummary
+	HostAddrs    []string      `json:"host_addrs"`
+	Owner        string        `json:"owner"`
+	Description  string        `json:"description"`
+	Avatar       string        `json:"avatar"`
+	Policy       string        `json:"policy"`
+	Cap          uint32        `json:"cap"`
+	Public       bool          `json:"public"`
+	Announcement string        `json:"announcement"`
+	Pins         []uint64      `json:"pins"`
+	MuteAllUntil uint64        `json:"mute_all_until,omitempty"`
+	HeadID       string        `json:"head_id"`
+	MemberList   []MemberView  `json:"member_list"`
+	Banned       []string      `json:"banned"`
+	Requests     []RequestView `json:"requests"`
+	Invites      []InviteView  `json:"invites"`
+}
+
+// MemberView is a member in GroupView.
+type MemberView struct {
+	User       string `json:"user"`
+	Role       string `json:"role"`
+	Home       string `json:"home"`
+	Joined     uint64 `json:"joined"`
+	MutedUntil uint64 `json:"muted_until,omitempty"`
+}
+
+// RequestView is an open join request in GroupView.
+type RequestView struct {
+	User string `json:"user"`
+	Seq  uint64 `json:"seq"`
+	Note string `json:"note,omitempty"`
+}
+
+// InviteView is a registered invite in GroupView.
+type InviteView struct {
+	ID      string `json:"id"`
+	Inviter string `json:"inviter"`
+	Expires uint64 `json:"expires,omitempty"`
+	MaxUses uint32 `json:"max_uses,omitempty"`
+	Uses    uint32 `json:"uses"`
+	Revoked bool   `json:"revoked,omitempty"`
+	Ref     string `json:"ref,omitempty"`
+}
+
+// EventsPage answers GET /api/v1/groups/{gid}/events?from=SEQ&limit=N.
+type EventsPage struct {
+	Events []EventView `json:"events"`
+	Head   uint64      `json:"head"`
+	Next   uint64      `json:"next"` // the from of the next page; > Head when the page reached the head
+}
+
+// EventView is an event decoded for people and clients; Raw keeps the
+// signed bytes so a client can verify them itself.
+type EventView struct {
+	Seq    uint64 `json:"seq"`
+	ID     string `json:"id"`
+	Time   uint64 `json:"time"`
+	Author string `json:"author"`
+	Via    string `json:"via"`
+	Kind   string `json:"kind"`
+	Text   string `json:"text,omitempty"`   // message text, announcement, reason or note
+	Target uint64 `json:"target,omitempty"` // seq acted on by pin, unpin, recall; reply-to of a message
+	Member string `json:"member,omitempty"` // user acted on by role, member actions and mute
+	Role   string `json:"role,omitempty"`
+	Until  uint64 `json:"until,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Raw    string `json:"raw"`
+}
+
+// NewEventView renders a decoded event.
+func NewEventView(ev *SignedEvent) EventView {
+	v := EventView{
+		Seq: ev.Seq, ID: ev.ID.String(), Time: ev.Time, Author: ev.Sub.Author.String(),
+		Via: ev.Via.String(), Kind: ev.Sub.Kind.String(), Raw: base64.StdEncoding.EncodeToString(ev.Raw),
+	}
+	member := func(u UserID) {
+		if !u.IsZero() {
+			v.Member = u.String()
+		}
+	}
+	switch b := ev.Sub.DecodedBody().(type) {
+	case *CreateBody:
+		v.Name = deref(b.Name)
+	case *UpdateBody:
+		v.Name = deref(b.Name)
+	case *AnnounceBody:
+		v.Text = b.Text
+	case *TargetBody:
+		v.Target = b.Seq
+	case *RoleBody:
+		member(b.Member)
+		v.Role = b.Role.String()
+	case *JoinBody:
+		v.Text = b.Note
+	case *MemberBody:
+		member(b.Member)
+		v.Text = b.Reason
+	case *MuteBody:
+		member(b.Member)
+		v.Until, v.Text = b.Until, b.Reason
+	case *MessageBody:
+		v.Text, v.Target = b.Text, b.ReplyTo
+		if v.Text == "" && b.Product != nil {
+			v.Text = "[product] " + b.Product.Title
+		}
+		if v.Text == "" {
+			v.Text = b.Link
+		}
+	}
+	return v
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,809 @@
+package protocol
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/multiformats/go-multiaddr"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Kind is the kind of a submission. Values are persisted and on the wire:
+// never renumber them. 100–199 are reserved for commerce kinds (coupons, red
+// packets, lotteries).
+type Kind uint32
+
+// Kinds of v1.
+const (
+	KindCreate       Kind = 1
+	KindUpdate       Kind = 2
+	KindAnnounce     Kind = 3
+	KindPin          Kind = 4
+	KindUnpin        Kind = 5
+	KindRole         Kind = 6
+	KindInviteCreate Kind = 7
+	KindInviteRevoke Kind = 8
+	KindJoin         Kind = 9
+	KindJoinRequest  Kind = 10
+	KindApprove      Kind = 11
+	KindReject       Kind = 12
+	KindLeave        Kind = 13
+	KindKick         Kind = 14
+	KindBan          Kind = 15
+	KindUnban        Kind = 16
+	KindMute         Kind = 17
+	KindUnmute       Kind = 18
+	KindMessage      Kind = 19
+	KindRecall       Kind = 20
+)
+
+var kindNames = [...]string{
+	KindCreate: "create", KindUpdate: "update", KindAnnounce: "announce", KindPin: "pin",
+	KindUnpin: "unpin", KindRole: "role", KindInviteCreate: "invite_create",
+	KindInviteRevoke: "invite_revoke", KindJoin: "join", KindJoinRequest: "join_request",
+	KindApprove: "approve", KindReject: "reject", KindLeave: "leave", KindKick: "kick",
+	KindBan: "ban", KindUnban: "unban", KindMute: "mute", KindUnmute: "unmute",
+	KindMessage: "message", KindRecall: "recall",
+}
+
+// Known reports whether k is a kind of v1.
+func (k Kind) Known() bool { return k >= KindCreate && k <= KindRecall }
+
+// String returns the snake_case name of the kind.
+func (k Kind) String() string {
+	if k.Known() {
+		return kindNames[k]
+	}
+	return "kind_" + strconv.FormatUint(uint64(k), 10)
+}
+
+// ParseKind is the inverse of String.
+func ParseKind(s string) (Kind, bool) {
+	for k := KindCreate; k <= KindRecall; k++ {
+		if kindNames[k] == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// Role of a member. Persisted: never renumber.
+type Role uint32
+
+// Roles of v1.
+const (
+	RoleMember Role = 1
+	RoleAdmin  Role = 2
+	RoleOwner  Role = 3
+	RoleBridge Role = 4 // a member that relays for users of another platform
+)
+
+// String returns the name of the role.
+func (r Role) String() string {
+	switch r {
+	case RoleMember:
+		return "member"
+	case RoleAdmin:
+		return "admin"
+	case RoleOwner:
+		return "owner"
+	case RoleBridge:
+		return "bridge"
+	}
+	return "role_" + strconv.FormatUint(uint64(r), 10)
+}
+
+// ParseRole is the inverse of String.
+func ParseRole(s string) (Role, bool) {
+	for r := RoleMember; r <= RoleBridge; r++ {
+		if r.String() == s {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// rank orders roles for moderation: a moderator acts only on lower ranks.
+func (r Role) rank() int {
+	switch r {
+	case RoleOwner:
+		return 3
+	case RoleAdmin:
+		return 2
+	}
+	return 1
+}
+
+// Policy is how a group admits members. Persisted: never renumber.
+type Policy uint32
+
+// Policies of v1.
+const (
+	PolicyOpen     Policy = 1 // anyone who knows the group may join
+	PolicyApproval Policy = 2 // join requests need an admin's approval; invites admit directly
+	PolicyInvite   Policy = 3 // only invites admit
+)
+
+// String returns the name of the policy.
+func (p Policy) String() string {
+	switch p {
+	case PolicyOpen:
+		return "open"
+	case PolicyApproval:
+		return "approval"
+	case PolicyInvite:
+		return "invite"
+	}
+	return "policy_" + strconv.FormatUint(uint64(p), 10)
+}
+
+// ParsePolicy is the inverse of String.
+func ParsePolicy(s string) (Policy, bool) {
+	for p := PolicyOpen; p <= PolicyInvite; p++ {
+		if p.String() == s {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// Body is the decoded body of a submission.
+type Body interface {
+	Kind() Kind
+	Encode() []byte
+}
+
+// DecodeBody decodes and checks the body of a kind.
+func DecodeBody(k Kind, b []byte) (Body, error) {
+	var body interface {
+		Body
+		decode([]byte) error
+	}
+	switch k {
+	case KindCreate:
+		body = &CreateBody{}
+	case KindUpdate:
+		body = &UpdateBody{}
+	case KindAnnounce:
+		body = &AnnounceBody{}
+	case KindPin, KindUnpin, KindRecall:
+		body = &TargetBody{kind: k}
+	case KindRole:
+		body = &RoleBody{}
+	case KindInviteCreate:
+		body = &InviteCreateBody{}
+	case KindInviteRevoke:
+		body = &InviteRevokeBody{}
+	case KindJoin, KindJoinRequest:
+		body = &JoinBody{kind: k}
+	case KindLeave:
+		body = &LeaveBody{}
+	case KindApprove, KindReject, KindKick, KindBan, KindUnban, KindUnmute:
+		body = &MemberBody{kind: k}
+	case KindMute:
+		body = &MuteBody{}
+	case KindMessage:
+		body = &MessageBody{}
+	default:
+		return nil, invalid("unknown kind %d", k)
+	}
+	if err := body.decode(b); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// Settings are the adjustable settings of a group. A nil field is not set
+// (in an update: left as it is).
+type Settings struct {
+	Name        *string // field 1
+	Description *string // field 2
+	Avatar      *string // field 3: URL
+	Policy      *Policy // field 4
+	Cap         *uint32 // field 5: member cap
+	Public      *bool   // field 6: encoded 1 = private, 2 = public
+}
+
+func (s *Settings) encode(e *encoder) {
+	if s.Name != nil {
+		e.bytesAlways(1, []byte(*s.Name))
+	}
+	if s.Description != nil {
+		e.bytesAlways(2, []byte(*s.Description))
+	}
+	if s.Avatar != nil {
+		e.bytesAlways(3, []byte(*s.Avatar))
+	}
+	if s.Policy != nil {
+		e.varint(4, uint64(*s.Policy))
+	}
+	if s.Cap != nil {
+		e.varint(5, uint64(*s.Cap))
+	}
+	if s.Public != nil {
+		v := uint64(1)
+		if *s.Public {
+			v = 2
+		}
+		e.varint(6, v)
+	}
+}
+
+// decodeField decodes fields 1–6; it reports false for other fields.
+func (s *Settings) decodeField(f field) (bool, error) {
+	switch f.num {
+	case 1:
+		v, err := text(f, MaxNameRunes, "the group name")
+		s.Name = &v
+		return true, err
+	case 2:
+		v, err := text(f, MaxDescriptionRunes, "the description")
+		s.Description = &v
+		return true, err
+	case 3:
+		v, err := urlText(f, "the avatar URL")
+		s.Avatar = &v
+		return true, err
+	case 4:
+		v, err := u32(f)
+		if err != nil {
+			return true, err
+		}
+		p := Policy(v)
+		if p < PolicyOpen || p > PolicyInvite {
+			return true, invalid("unknown join policy %d", v)
+		}
+		s.Policy = &p
+		return true, nil
+	case 5:
+		v, err := u32(f)
+		if err != nil {
+			return true, err
+		}
+		if v > MaxMemberCap {
+			return true, invalid("member cap %d exceeds the limit of %d", v, MaxMemberCap)
+		}
+		s.Cap = &v
+		return true, nil
+	case 6:
+		if err := wantVarint(f); err != nil {
+			return true, err
+		}
+		if f.u != 1 && f.u != 2 {
+			return true, invalid("visibility must be 1 (private) or 2 (public)")
+		}
+		pub := f.u == 2
+		s.Public = &pub
+		return true, nil
+	}
+	return false, nil
+}
+
+var settingsMayBeEmpty = []protowire.Number{1, 2, 3}
+
+func urlText(f field, what string) (string, error) {
+	if err := wantBytes(f); err != nil {
+		return "", err
+	}
+	if len(f.b) == 0 {
+		return "", nil
+	}
+	if len(f.b) > MaxURLBytes {
+		return "", invalid("%s is longer than %d bytes", what, MaxURLBytes)
+	}
+	u, err := url.Parse(string(f.b))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", invalid("%s must be an http(s) URL", what)
+	}
+	return string(f.b), nil
+}
+
+// CreateBody creates a group. Its settings fields 1–6 as in Settings; field 7
+// names the host node (required).
+type CreateBody struct {
+	Settings
+	Host UserID // field 7
+}
+
+// Kind implements Body.
+func (*CreateBody) Kind() Kind { return KindCreate }
+
+// Encode implements Body.
+func (b *CreateBody) Encode() []byte {
+	var e encoder
+	b.Settings.encode(&e)
+	e.key(7, b.Host)
+	return e.b
+}
+
+func (b *CreateBody) decode(data []byte) error {
+	err := walk(data, nil, settingsMayBeEmpty, func(f field) error {
+		if ok, err := b.Settings.decodeField(f); ok {
+			return err
+		}
+		if f.num == 7 {
+			return bytes32(f, (*[32]byte)(&b.Host))
+		}
+		return unknownField(f)
+	})
+	if err != nil {
+		return err
+	}
+	if b.Host.IsZero() {
+		return invalid("a create submission must name its host node")
+	}
+	if b.Name == nil || *b.Name == "" {
+		return invalid("a group needs a name")
+	}
+	if b.Cap != nil && *b.Cap == 0 {
+		return invalid("member cap must be at least 1")
+	}
+	return nil
+}
+
+// UpdateBody changes settings; unset fields stay as they are.
+type UpdateBody struct{ Settings }
+
+// Kind implements Body.
+func (*UpdateBody) Kind() Kind { return KindUpdate }
+
+// Encode implements Body.
+func (b *UpdateBody) Encode() []byte {
+	var e encoder
+	b.Settings.encode(&e)
+	return e.b
+}
+
+func (b *UpdateBody) decode(data []byte) error {
+	err := walk(data, nil, settingsMayBeEmpty, func(f field) error {
+		if ok, err := b.Settings.decodeField(f); ok {
+			return err
+		}
+		return unknownField(f)
+	})
+	if err != nil {
+		return err
+	}
+	if b.Name != nil && *b.Name == "" {
+		return invalid("a group needs a name")
+	}
+	s := b.Settings
+	if s.Name == nil && s.Description == nil && s.Avatar == nil && s.Policy == nil && s.Cap == nil && s.Public == nil {
+		return invalid("an update must change at least one setting")
+	}
+	return nil
+}
+
+// AnnounceBody sets the group announcement (field 1); empty clears it.
+type AnnounceBody struct{ Text string }
+
+// Kind implements Body.
+func (*AnnounceBody) Kind() Kind { return KindAnnounce }
+
+// Encode implements Body.
+func (b *AnnounceBody) Encode() []byte {
+	var e encoder
+	e.string(1, b.Text)
+	return e.b
+}
+
+func (b *AnnounceBody) decode(data []byte) error {
+	return walk(data, nil, nil, func(f field) error {
+		if f.num != 1 {
+			return unknownField(f)
+		}
+		var err error
+		b.Text, err = text(f, MaxTextRunes, "the announcement")
+		return err
+	})
+}
+
+// TargetBody names an earlier event by seq (field 1): the body of pin,
+// unpin and recall.
+type TargetBody struct {
+	kind Kind
+	Seq  uint64
+}
+
+// NewTargetBody makes the body of a pin, unpin or recall.
+func NewTargetBody(k Kind, seq uint64) *TargetBody { return &TargetBody{kind: k, Seq: seq} }
+
+// Kind implements Body.
+func (b *TargetBody) Kind() Kind { return b.kind }
+
+// Encode implements Body.
+func (b *TargetBody) Encode() []byte {
+	var e encoder
+	e.varint(1, b.Seq)
+	return e.b
+}
+
+func (b *TargetBody) decode(data []byte) error {
+	err := walk(data, nil, nil, func(f field) error {
+		if f.num != 1 {
+			return unknownField(f)
+		}
+		b.Seq = f.u
+		return wantVarint(f)
+	})
+	if err == nil && b.Seq == 0 {
+		err = invalid("%s needs the seq of the message it acts on", b.kind)
+	}
+	return err
+}
+
+// RoleBody sets a member's role: member (field 1), role (field 2). Granting
+// owner transfers ownership; the previous owner becomes an admin.
+type RoleBody struct {
+	Member UserID
+	Role   Role
+}
+
+// Kind implements Body.
+func (*RoleBody) Kind() Kind { return KindRole }
+
+// Encode implements Body.
+func (b *RoleBody) Encode() []byte {
+	var e encoder
+	e.key(1, b.Member)
+	e.varint(2, uint64(b.Role))
+	return e.b
+}
+
+func (b *RoleBody) decode(data []byte) error {
+	err := walk(data, nil, nil, func(f field) error {
+		switch f.num {
+		case 1:
+			return bytes32(f, (*[32]byte)(&b.Member))
+		case 2:
+			v, err := u32(f)
+			b.Role = Role(v)
+			return err
+		}
+		return unknownField(f)
+	})
+	if err != nil {
+		return err
+	}
+	if b.Member.IsZero() {
+		return invalid("a role change names a member")
+	}
+	if b.Role < RoleMember || b.Role > RoleBridge {
+		return invalid("unknown role %d", b.Role)
+	}
+	return nil
+}
+
+// InviteCreateBody registers an invite with the group: the signed token
+// (field 1).
+type InviteCreateBody struct {
+	Token  []byte
+	Invite *SignedInvite
+}
+
+// Kind implements Body.
+func (*InviteCreateBody) Kind() Kind { return KindInviteCreate }
+
+// Encode implements Body.
+func (b *InviteCreateBody) Encode() []byte {
+	var e encoder
+	e.bytes(1, b.Token)
+	return e.b
+}
+
+func (b *InviteCreateBody) decode(data []byte) error {
+	err := walk(data, nil, nil, func(f field) error {
+		if f.num != 1 {
+			return unknownField(f)
+		}
+		b.Token = f.b
+		return wantBytes(f)
+	})
+	if err != nil {
+		return err
+	}
+	if b.Token == nil {
+		return invalid("invite_create carries the invite token")
+	}
+	b.Invite, err = DecodeInvite(b.Token)
+	return err
+}
+
+// InviteRevokeBody revokes an invite by ID (field 1).
+type InviteRevokeBody struct{ Invite InviteID }
+
+// Kind implements Body.
+func (*InviteRevokeBody) Kind() Kind { return KindInviteRevoke }
+
+// Encode implements Body.
+func (b *InviteRevokeBody) Encode() []byte {
+	var e encoder
+	e.key(1, b.Invite)
+	return e.b
+}
+
+func (b *InviteRevokeBody) decode(data []byte) error {
+	err := walk(data, nil, nil, func(f field) error {
+		if f.num != 1 {
+			return unknownField(f)
+		}
+		return bytes32(f, (*[32]byte)(&b.Invite))
+	})
+	if err == nil && b.Invite == (InviteID{}) {
+		err = invalid("invite_revoke names the invite")
+	}
+	return err
+}
+
+// JoinBody is the body of join and join_request: an optional invite token
+// (field 1) and an optional note to the admins (field 2).
+type JoinBody struct {
+	kind   Kind
+	Token  []byte
+	Note   string
+	Invite *SignedInvite // decoded Token
+}
+
+// NewJoinBody makes the body of a join or a join request.
+func NewJoinBody(k Kind, token []byte, note string) *JoinBody {
+	return &JoinBody{kind: k, Token: token, Note: note}
+}
+
+// Kind implements Body.
+func (b *JoinBody) Kind() Kind { return b.kind }
+
+// Encode implements Body.
+func (b *JoinBody) Encode() []byte {
+	var e encoder
+	e.bytes(1, b.Token)
+	e.string(2, b.Note)
+	return e.b
+}
+
+func (b *JoinBody) decode(data []byte) error {
+	err := walk(data, nil, nil, func(f field) error {
+		switch f.num {
+		case 1:
+			b.Token = f.b
+			return wantBytes(f)
+		case 2:
+			var err error
+			b.Note, err = text(f, MaxReasonRunes, "the note")
+			return err
+		}
+		return unknownField(f)
+	})
+	if err != nil {
+		return err
+	}
+	if b.Token != nil {
+		b.Invite, err = DecodeInvite(b.Token)
+	}
+	return err
+}
+
+// LeaveBody is the empty body of leave.
+type LeaveBody struct{}
+
+// Kind implements Body.
+func (*LeaveBody) Kind() Kind { return KindLeave }
+
+// Encode implements Body.
+func (*LeaveBody) Encode() []byte { return nil }
+
+func (*LeaveBody) decode(data []byte) error {
+	return walk(data, nil, nil, unknownField)
+}
+
+// MemberBody names a user (field 1) and gives an optional reason (field 2):
+// the body of approve, reject, kick, ban, unban and unmute. An unmute
+// without a member lifts the mute of everyone.
+type MemberBody struct {
+	kind   Kind
+	Member UserID
+	Reason string
+}
+
+// NewMemberBody makes the body of approve, reject, kick, ban, unban or unmute.
+func NewMemberBody(k Kind, member UserID, reason string) *MemberBody {
+	return &MemberBody{kind: k, Member: member, Reason: reason}
+}
+
+// Kind implements Body.
+func (b *MemberBody) Kind() Kind { return b.kind }
+
+// Encode implements Body.
+func (b *MemberBody) Encode() []byte {
+	var e encoder
+	e.key(1, b.Member)
+	e.string(2, b.Reason)
+	return e.b
+}
+
+func (b *MemberBody) decode(data []byte) error {
+	err := walk(data, nil, nil, func(f field) error {
+		switch f.num {
+		case 1:
+			return bytes32(f, (*[32]byte)(&b.Member))
+		case 2:
+			var err error
+			b.Reason, err = text(f, MaxReasonRunes, "the reason")
+			return err
+		}
+		return unknownField(f)
+	})
+	if err == nil && b.Member.IsZero() && b.kind != KindUnmute {
+		err = invalid("%s names a member", b.kind)
+	}
+	return err
+}
+
+// MuteBody mutes one member (field 1) or, without a member, everyone but
+// admins; until (field 2, unix ms) ends the mute, absent means until
+// unmuted; reason is field 3.
+type MuteBody struct {
+	Member UserID
+	Until  uint64
+	Reason string
+}
+
+// Kind implements Body.
+func (*MuteBody) Kind() Kind { return KindMute }
+
+// Encode implements Body.
+func (b *MuteBody) Encode() []byte {
+	var e encoder
+	e.key(1, b.Member)
+	e.varint(2, b.Until)
+	e.string(3, b.Reason)
+	return e.b
+}
+
+func (b *MuteBody) decode(data []byte) error {
+	return walk(data, nil, nil, func(f field) error {
+		switch f.num {
+		case 1:
+			return bytes32(f, (*[32]byte)(&b.Member))
+		case 2:
+			b.Until = f.u
+			return wantVarint(f)
+		case 3:
+			var err error
+			b.Reason, err = text(f, MaxReasonRunes, "the reason")
+			return err
+		}
+		return unknownField(f)
+	})
+}
+
+// Product is a product card in a message.
+type Product struct {
+	ID       string // field 1: the merchant's product reference
+	Title    string // field 2
+	Price    string // field 3: decimal text, e.g. "19.90"
+	Currency string // field 4: ISO 4217, e.g. "CNY"
+	URL      string // field 5
+	Image    string // field 6: URL
+}
+
+func (p *Product) encode() []byte {
+	var e encoder
+	e.string(1, p.ID)
+	e.string(2, p.Title)
+	e.string(3, p.Price)
+	e.string(4, p.Currency)
+	e.string(5, p.URL)
+	e.string(6, p.Image)
+	return e.b
+}
+
+func (p *Product) decode(data []byte) error {
+	err := walk(data, nil, nil, func(f field) error {
+		var err error
+		switch f.num {
+		case 1:
+			p.ID, err = text(f, MaxRefBytes, "the product ID")
+		case 2:
+			p.Title, err = text(f, MaxNameRunes*2, "the product title")
+		case 3:
+			p.Price, err = text(f, 32, "the price")
+		case 4:
+			p.Currency, err = text(f, 8, "the currency")
+		case 5:
+			p.URL, err = urlText(f, "the product URL")
+		case 6:
+			p.Image, err = urlText(f, "the product image URL")
+		default:
+			err = unknownField(f)
+		}
+		return err
+	})
+	if err == nil && p.Title == "" {
+		err = invalid("a product card needs a title")
+	}
+	return err
+}
+
+// MessageBody is a chat message: text (field 1), mentions (field 2,
+// repeated), mention of everyone (field 3, admins only), reply-to seq (field
+// 4), product card (field 5), link (field 6). It has text, a product or a link.
+type MessageBody struct {
+	Text       string
+	Mentions   []UserID
+	MentionAll bool
+	ReplyTo    uint64
+	Product    *Product
+	Link       string
+}
+
+// Kind implements Body.
+func (*MessageBody) Kind() Kind { return KindMessage }
+
+// Encode implements Body.
+func (b *MessageBody) Encode() []byte {
+	var e encoder
+	e.string(1, b.Text)
+	for _, m := range b.Mentions {
+		e.bytesAlways(2, m[:])
+	}
+	e.bool(3, b.MentionAll)
+	e.varint(4, b.ReplyTo)
+	if b.Product != nil {
+		e.bytesAlways(5, b.Product.encode())
+	}
+	e.string(6, b.Link)
+	return e.b
+}
+
+func (b *MessageBody) decode(data []byte) error {
+	err := walk(data, []protowire.Number{2}, nil, func(f field) error {
+		var err error
+		switch f.num {
+		case 1:
+			b.Text, err = text(f, MaxTextRunes, "the message")
+		case 2:
+			if len(b.Mentions) >= MaxMentions {
+				return invalid("a message mentions at most %d members", MaxMentions)
+			}
+			var u UserID
+			err = bytes32(f, (*[32]byte)(&u))
+			b.Mentions = append(b.Mentions, u)
+		case 3:
+			if err = wantVarint(f); err == nil && f.u != 1 {
+				err = malformed("field 3 is a bool")
+			}
+			b.MentionAll = true
+		case 4:
+			b.ReplyTo = f.u
+			err = wantVarint(f)
+		case 5:
+			if err = wantBytes(f); err == nil {
+				b.Product = &Product{}
+				err = b.Product.decode(f.b)
+			}
+		case 6:
+			b.Link, err = urlText(f, "the link")
+		default:
+			err = unknownField(f)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if b.Text == "" && b.Product == nil && b.Link == "" {
+		return invalid("a message needs text, a product or a link")
+	}
+	return nil
+}
+
+// checkMultiaddr validates a binary multiaddr.
+func checkMultiaddr(b []byte) error {
+	if len(b) > MaxMultiaddrBytes {
+		return invalid("an address is longer than %d bytes", MaxMultiaddrBytes)
+	}
+	if _, err := multiaddr.NewMultiaddrBytes(b); err != nil {
+		return invalid("bad multiaddr: %v", err)
+	}
+	return nil
+}

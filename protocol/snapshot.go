@@ -1,0 +1,34 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+)
+
+// snapshotVersion is the version of the snapshot encoding; bump it (and keep
+// a decoder for the old one) when State changes incompatibly.
+const snapshotVersion = 1
+
+// MarshalSnapshot encodes the state for local storage. Snapshots never leave
+// the node; they only save replaying the log at start-up.
+func (s *State) MarshalSnapshot() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte(snapshotVersion)
+	if err := gob.NewEncoder(&buf).Encode(s); err != nil {
+		return nil, fmt.Errorf("encoding state snapshot: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// UnmarshalSnapshot decodes a snapshot made by MarshalSnapshot.
+func UnmarshalSnapshot(b []byte) (*State, error) {
+	if len(b) == 0 || b[0] != snapshotVersion {
+		return nil, fmt.Errorf("state snapshot has an unknown version")
+	}
+	s := NewState()
+	if err := gob.NewDecoder(bytes.NewReader(b[1:])).Decode(s); err != nil {
+		return nil, fmt.Errorf("decoding state snapshot: %w", err)
+	}
+	return s, nil
+}

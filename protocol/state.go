@@ -1,0 +1,617 @@
+package protocol
+
+import (
+	"time"
+)
+
+// Forever is the MutedUntil of a mute without an end.
+const Forever = ^uint64(0)
+
+// MaxInvites bounds the invites a group keeps registered.
+const MaxInvites = 10_000
+
+// Member is a member of a group.
+type Member struct {
+	Role       Role
+	Home       UserID // the member's home node: events of the group may go there
+	Joined     uint64 // seq of the event that admitted the member
+	MutedUntil uint64 // unix ms; 0 not muted; Forever until unmuted
+}
+
+// InviteState is a registered invite.
+type InviteState struct {
+	Inviter UserID
+	Expires uint64 // unix ms; 0 never
+	MaxUses uint32 // 0 unlimited
+	Uses    uint32
+	Revoked bool
+	Ref     string
+}
+
+// Request is an open join request.
+type Request struct {
+	Home UserID
+	Seq  uint64
+	Note string
+}
+
+// EventInfo is what the rules need to know about an earlier event.
+type EventInfo struct {
+	Kind   Kind
+	Author UserID
+	Time   uint64
+}
+
+// Lookup finds an earlier event of the group by seq. Nodes serve it from
+// storage; it must answer for every seq up to the state's head.
+type Lookup func(seq uint64) (EventInfo, bool)
+
+// State is the state of a group: the fold of its events in seq order. The
+// zero value is not usable; start from NewState.
+type State struct {
+	Group GroupID
+	Host  UserID
+	Owner UserID
+
+	Name, Description, Avatar string
+	Policy                    Policy
+	Cap                       uint32
+	Public                    bool
+
+	Announcement string
+	Pins         []uint64
+
+	Members  map[UserID]*Member
+	Banned   map[UserID]bool
+	Requests map[UserID]*Request
+	Invites  map[InviteID]*InviteState
+	// MuteAllUntil mutes every member below admin until then (unix ms; Forever until unmuted).
+	MuteAllUntil uint64
+
+	Head     uint64  // seq of the last applied event
+	HeadID   EventID // ID of the last applied event
+	HeadTime uint64  // host time of the last applied event
+}
+
+// NewState returns the state of a group before its create event.
+func NewState() *State {
+	return &State{
+		Members:  map[UserID]*Member{},
+		Banned:   map[UserID]bool{},
+		Requests: map[UserID]*Request{},
+		Invites:  map[InviteID]*InviteState{},
+	}
+}
+
+// Check reports whether the host may sequence sub now as event s.Head+1,
+// handed over by node via at host time now (unix ms). It changes nothing.
+func (s *State) Check(sub *SignedSubmission, via UserID, now uint64, look Lookup) error {
+	_, err := s.rule(sub, via, s.Head+1, now, look)
+	return err
+}
+
+// Apply checks that ev continues the hash chain and obeys the rules, then
+// folds it into the state. On error the state is unchanged. Apply does not
+// verify signatures: the caller verifies each event once (VerifyAll) before.
+func (s *State) Apply(ev *SignedEvent, look Lookup) error {
+	if ev.Seq != s.Head+1 {
+		return Errorf(CodeBrokenChain, "event %d does not follow %d", ev.Seq, s.Head)
+	}
+	if ev.Prev != s.HeadID {
+		return Errorf(CodeBrokenChain, "event %d does not link to event %d (wrong previous hash)", ev.Seq, s.Head)
+	}
+	if ev.Time < s.HeadTime {
+		return Errorf(CodeBrokenChain, "event %d goes back in time", ev.Seq)
+	}
+	if s.Head > 0 && ev.Group != s.Group {
+		return Errorf(CodeBrokenChain, "event %d belongs to another group", ev.Seq)
+	}
+	apply, err := s.rule(ev.Sub, ev.Via, ev.Seq, ev.Time, look)
+	if err != nil {
+		return err
+	}
+	apply()
+	s.Head, s.HeadID, s.HeadTime = ev.Seq, ev.ID, ev.Time
+	return nil
+}
+
+// IsAdmin reports whether u is the owner or an admin.
+func (s *State) IsAdmin(u UserID) bool {
+	m := s.Members[u]
+	return m != nil && m.Role.rank() >= RoleAdmin.rank()
+}
+
+// AllowedNode reports whether events of the group may go to node n: the
+// host, a home node of a member, or anyone when the group is public.
+func (s *State) AllowedNode(n UserID) bool {
+	if s.Public || n == s.Host {
+		return true
+	}
+	for _, m := range s.Members {
+		if m.Home == n {
+			return true
+		}
+	}
+	return false
+}
+
+// Muted reports whether member u may not post at time now, and until when.
+func (s *State) Muted(u UserID, now uint64) (bool, uint64) {
+	m := s.Members[u]
+	if m == nil {
+		return false, 0
+	}
+	if m.MutedUntil > now {
+		return true, m.MutedUntil
+	}
+	if s.MuteAllUntil > now && m.Role.rank() < RoleAdmin.rank() {
+		return true, s.MuteAllUntil
+	}
+	return false, 0
+}
+
+func untilText(t uint64) string {
+	if t == Forever {
+		return "until an admin unmutes you"
+	}
+	return "until " + FormatTime(t)
+}
+
+// rule checks sub against the state and returns the change it makes.
+func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lookup) (func(), error) {
+	body := sub.DecodedBody()
+	author := sub.Author
+	if s.Head == 0 {
+		if sub.Kind != KindCreate {
+			return nil, Errorf(CodeUnknownGroup, "the group does not exist yet")
+		}
+		return s.create(sub, body.(*CreateBody), via), nil
+	}
+	if sub.Kind == KindCreate {
+		return nil, Errorf(CodeConflict, "the group already exists")
+	}
+	if sub.Group != s.Group {
+		return nil, Errorf(CodeInvalid, "the submission is for another group")
+	}
+	skew := time.Duration(absDiff(sub.Time, now)) * time.Millisecond
+	if skew > MaxClockSkew {
+		return nil, Errorf(CodeClockSkew, "your clock is off by %s from the host's; fix the time on your device", skew.Round(time.Second))
+	}
+	if s.Banned[author] {
+		return nil, Errorf(CodeBanned, "you are banned from this group")
+	}
+	me := s.Members[author]
+	if me == nil && sub.Kind != KindJoin && sub.Kind != KindJoinRequest {
+		return nil, Errorf(CodeNotMember, "you are not a member of this group")
+	}
+	switch b := body.(type) {
+	case *UpdateBody:
+		return s.update(me, b)
+	case *AnnounceBody:
+		if err := s.needAdmin(me, "change the announcement"); err != nil {
+			return nil, err
+		}
+		return func() { s.Announcement = b.Text }, nil
+	case *TargetBody:
+		switch b.kind {
+		case KindPin:
+			return s.pin(me, b.Seq, seq, look)
+		case KindUnpin:
+			return s.unpin(me, b.Seq)
+		default:
+			return s.recall(author, me, b.Seq, seq, now, look)
+		}
+	case *RoleBody:
+		return s.role(author, me, b)
+	case *InviteCreateBody:
+		return s.inviteCreate(author, me, b.Invite, now)
+	case *InviteRevokeBody:
+		inv := s.Invites[b.Invite]
+		if inv == nil {
+			return nil, Errorf(CodeNotFound, "no such invite in this group")
+		}
+		if inv.Inviter != author && !s.IsAdmin(author) {
+			return nil, Errorf(CodeForbidden, "only the inviter or an admin can revoke this invite")
+		}
+		if inv.Revoked {
+			return nil, Errorf(CodeConflict, "the invite is already revoked")
+		}
+		return func() { inv.Revoked = true }, nil
+	case *JoinBody:
+		if b.kind == KindJoin {
+			return s.join(author, me, b, via, seq, now)
+		}
+		return s.joinRequest(author, me, b, via, seq)
+	case *MemberBody:
+		return s.memberAction(author, me, b, seq)
+	case *LeaveBody:
+		if me.Role == RoleOwner {
+			return nil, Errorf(CodeForbidden, "the owner cannot leave; transfer ownership first")
+		}
+		return func() { delete(s.Members, author) }, nil
+	case *MuteBody:
+		return s.mute(author, me, b, now)
+	case *MessageBody:
+		return s.message(author, me, b, seq, now)
+	}
+	return nil, Errorf(CodeInvalid, "kind %s is not allowed here", sub.Kind)
+}
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+func (s *State) create(sub *SignedSubmission, b *CreateBody, via UserID) func() {
+	return func() {
+		s.Group = sub.GroupID()
+		s.Host = b.Host
+		s.Owner = sub.Author
+		s.Policy = PolicyInvite
+		s.Cap = DefaultMemberCap
+		s.applySettings(b.Settings)
+		s.Members[sub.Author] = &Member{Role: RoleOwner, Home: via, Joined: 1}
+	}
+}
+
+func (s *State) applySettings(st Settings) {
+	if st.Name != nil {
+		s.Name = *st.Name
+	}
+	if st.Description != nil {
+		s.Description = *st.Description
+	}
+	if st.Avatar != nil {
+		s.Avatar = *st.Avatar
+	}
+	if st.Policy != nil {
+		s.Policy = *st.Policy
+	}
+	if st.Cap != nil {
+		s.Cap = *st.Cap
+	}
+	if st.Public != nil {
+		s.Public = *st.Public
+	}
+}
+
+func (s *State) needAdmin(me *Member, what string) error {
+	if me.Role.rank() < RoleAdmin.rank() {
+		return Errorf(CodeForbidden, "only the owner and admins can %s", what)
+	}
+	return nil
+}
+
+func (s *State) update(me *Member, b *UpdateBody) (func(), error) {
+	if err := s.needAdmin(me, "change the group's settings"); err != nil {
+		return nil, err
+	}
+	if b.Cap != nil && *b.Cap == 0 {
+		return nil, Errorf(CodeInvalid, "member cap must be at least 1")
+	}
+	return func() { s.applySettings(b.Settings) }, nil
+}
+
+// message returns the event info of a message seq, or an error.
+func (s *State) target(seq, cur uint64, look Lookup) (EventInfo, error) {
+	if seq >= cur {
+		return EventInfo{}, Errorf(CodeNotFound, "there is no message %d yet", seq)
+	}
+	info, ok := look(seq)
+	if !ok || info.Kind != KindMessage {
+		return EventInfo{}, Errorf(CodeNotFound, "event %d is not a message", seq)
+	}
+	return info, nil
+}
+
+func (s *State) pin(me *Member, target, seq uint64, look Lookup) (func(), error) {
+	if err := s.needAdmin(me, "pin messages"); err != nil {
+		return nil, err
+	}
+	if _, err := s.target(target, seq, look); err != nil {
+		return nil, err
+	}
+	for _, p := range s.Pins {
+		if p == target {
+			return nil, Errorf(CodeConflict, "message %d is already pinned", target)
+		}
+	}
+	if len(s.Pins) >= MaxPins {
+		return nil, Errorf(CodeInvalid, "a group has at most %d pinned messages; unpin one first", MaxPins)
+	}
+	return func() { s.Pins = append(s.Pins, target) }, nil
+}
+
+func (s *State) unpin(me *Member, target uint64) (func(), error) {
+	if err := s.needAdmin(me, "unpin messages"); err != nil {
+		return nil, err
+	}
+	for i, p := range s.Pins {
+		if p == target {
+			return func() { s.Pins = append(s.Pins[:i:i], s.Pins[i+1:]...) }, nil
+		}
+	}
+	return nil, Errorf(CodeNotFound, "message %d is not pinned", target)
+}
+
+func (s *State) recall(author UserID, me *Member, target, seq, now uint64, look Lookup) (func(), error) {
+	info, err := s.target(target, seq, look)
+	if err != nil {
+		return nil, err
+	}
+	if info.Author == author {
+		if me.Role.rank() < RoleAdmin.rank() && now > info.Time+uint64(RecallWindow.Milliseconds()) {
+			return nil, Errorf(CodeRecallWindow, "a message can be recalled only within %s of sending; message %d was sent at %s",
+				RecallWindow, target, FormatTime(info.Time))
+		}
+		return func() {}, nil
+	}
+	if err := s.needAdmin(me, "recall other members' messages"); err != nil {
+		return nil, err
+	}
+	if err := s.outranks(me, s.Members[info.Author], "recall messages of"); err != nil {
+		return nil, err
+	}
+	return func() {}, nil
+}
+
+// outranks checks that actor may act on target (nil: not a member).
+func (s *State) outranks(actor, target *Member, what string) error {
+	if target == nil {
+		return nil
+	}
+	switch {
+	case target.Role == RoleOwner:
+		return Errorf(CodeForbidden, "nobody can %s the owner", what)
+	case actor.Role.rank() <= target.Role.rank():
+		return Errorf(CodeForbidden, "admins cannot %s other admins; ask the owner", what)
+	}
+	return nil
+}
+
+func (s *State) role(author UserID, me *Member, b *RoleBody) (func(), error) {
+	t := s.Members[b.Member]
+	if t == nil {
+		return nil, Errorf(CodeNotFound, "%s is not a member", b.Member.Short())
+	}
+	if t.Role == b.Role {
+		return nil, Errorf(CodeConflict, "%s already is %s", b.Member.Short(), b.Role)
+	}
+	if t.Role == RoleOwner {
+		if b.Member == author {
+			return nil, Errorf(CodeForbidden, "the owner keeps the owner role until it is given to another member")
+		}
+		return nil, Errorf(CodeForbidden, "admins cannot change the owner's role")
+	}
+	switch {
+	case b.Role == RoleOwner:
+		if me.Role != RoleOwner {
+			return nil, Errorf(CodeForbidden, "only the owner can hand over ownership")
+		}
+		return func() {
+			t.Role = RoleOwner
+			me.Role = RoleAdmin
+			s.Owner = b.Member
+		}, nil
+	case b.Role == RoleAdmin || t.Role == RoleAdmin:
+		if me.Role != RoleOwner {
+			return nil, Errorf(CodeForbidden, "only the owner can appoint or remove admins")
+		}
+	default:
+		if err := s.needAdmin(me, "change roles"); err != nil {
+			return nil, err
+		}
+	}
+	return func() { t.Role = b.Role }, nil
+}
+
+func (s *State) inviteCreate(author UserID, me *Member, inv *SignedInvite, now uint64) (func(), error) {
+	if me.Role.rank() < RoleAdmin.rank() && s.Policy != PolicyOpen {
+		return nil, Errorf(CodeForbidden, "only the owner and admins can create invites in this group")
+	}
+	if inv.Group != s.Group || inv.Host != s.Host {
+		return nil, Errorf(CodeInvalid, "the invite is for another group or host")
+	}
+	if inv.Inviter != author {
+		return nil, Errorf(CodeInvalid, "an invite is registered by its inviter")
+	}
+	if inv.Expires != 0 && inv.Expires <= now {
+		return nil, Errorf(CodeInviteExpired, "the invite expired at %s, before it was registered", FormatTime(inv.Expires))
+	}
+	if _, ok := s.Invites[inv.ID]; ok {
+		return nil, Errorf(CodeConflict, "the invite is already registered")
+	}
+	if len(s.Invites) >= MaxInvites {
+		return nil, Errorf(CodeInvalid, "the group has %d invites, the most it may keep", MaxInvites)
+	}
+	if err := inv.Verify(); err != nil {
+		return nil, err
+	}
+	return func() {
+		s.Invites[inv.ID] = &InviteState{Inviter: author, Expires: inv.Expires, MaxUses: inv.MaxUses, Ref: inv.Ref}
+	}, nil
+}
+
+// CheckInvite reports whether inv may admit a member now.
+func (s *State) CheckInvite(inv *SignedInvite, now uint64) (*InviteState, error) {
+	if inv.Group != s.Group {
+		return nil, Errorf(CodeInvalid, "the invite is for another group")
+	}
+	st := s.Invites[inv.ID]
+	switch {
+	case st == nil:
+		return nil, Errorf(CodeInviteUnknown, "this invite is not registered with the group")
+	case st.Revoked:
+		return nil, Errorf(CodeInviteRevoked, "this invite was revoked")
+	case st.Expires != 0 && now > st.Expires:
+		return nil, Errorf(CodeInviteExpired, "invite expired at %s", FormatTime(st.Expires))
+	case st.MaxUses != 0 && st.Uses >= st.MaxUses:
+		return nil, Errorf(CodeInviteUsedUp, "this invite has been used up (%d of %d uses)", st.Uses, st.MaxUses)
+	}
+	return st, nil
+}
+
+func (s *State) checkCap() error {
+	if uint32(len(s.Members)) >= s.Cap {
+		return Errorf(CodeGroupFull, "the group is full (%d members)", s.Cap)
+	}
+	return nil
+}
+
+func (s *State) join(author UserID, me *Member, b *JoinBody, via UserID, seq, now uint64) (func(), error) {
+	if me != nil {
+		return nil, Errorf(CodeConflict, "you are already a member of this group")
+	}
+	var inv *InviteState
+	if b.Invite != nil {
+		var err error
+		if inv, err = s.CheckInvite(b.Invite, now); err != nil {
+			return nil, err
+		}
+	} else {
+		switch s.Policy {
+		case PolicyInvite:
+			return nil, Errorf(CodeInviteRequired, "this group admits members by invite only")
+		case PolicyApproval:
+			return nil, Errorf(CodeApprovalNeeded, "this group needs an admin's approval: send a join request")
+		}
+	}
+	if err := s.checkCap(); err != nil {
+		return nil, err
+	}
+	return func() {
+		if inv != nil {
+			inv.Uses++
+		}
+		delete(s.Requests, author)
+		s.Members[author] = &Member{Role: RoleMember, Home: via, Joined: seq}
+	}, nil
+}
+
+func (s *State) joinRequest(author UserID, me *Member, b *JoinBody, via UserID, seq uint64) (func(), error) {
+	switch {
+	case me != nil:
+		return nil, Errorf(CodeConflict, "you are already a member of this group")
+	case s.Policy == PolicyOpen:
+		return nil, Errorf(CodeConflict, "this group is open: join it directly")
+	case s.Policy == PolicyInvite:
+		return nil, Errorf(CodeInviteRequired, "this group admits members by invite only")
+	case s.Requests[author] != nil:
+		return nil, Errorf(CodeConflict, "your join request is already waiting for approval")
+	case len(s.Requests) >= MaxPending:
+		return nil, Errorf(CodeInvalid, "the group has too many open join requests; try again later")
+	}
+	return func() { s.Requests[author] = &Request{Home: via, Seq: seq, Note: b.Note} }, nil
+}
+
+func (s *State) memberAction(author UserID, me *Member, b *MemberBody, seq uint64) (func(), error) {
+	if err := s.needAdmin(me, b.kind.String()); err != nil {
+		return nil, err
+	}
+	if b.Member == author && b.kind != KindUnmute {
+		return nil, Errorf(CodeForbidden, "you cannot %s yourself", b.kind)
+	}
+	t := s.Members[b.Member]
+	who := b.Member.Short()
+	switch b.kind {
+	case KindApprove, KindReject:
+		req := s.Requests[b.Member]
+		if req == nil {
+			return nil, Errorf(CodeNotFound, "there is no join request from %s", who)
+		}
+		if b.kind == KindReject {
+			return func() { delete(s.Requests, b.Member) }, nil
+		}
+		if err := s.checkCap(); err != nil {
+			return nil, err
+		}
+		return func() {
+			delete(s.Requests, b.Member)
+			s.Members[b.Member] = &Member{Role: RoleMember, Home: req.Home, Joined: seq}
+		}, nil
+	case KindKick:
+		if t == nil {
+			return nil, Errorf(CodeNotFound, "%s is not a member", who)
+		}
+		if err := s.outranks(me, t, "kick"); err != nil {
+			return nil, err
+		}
+		return func() { delete(s.Members, b.Member) }, nil
+	case KindBan:
+		if s.Banned[b.Member] {
+			return nil, Errorf(CodeConflict, "%s is already banned", who)
+		}
+		if err := s.outranks(me, t, "ban"); err != nil {
+			return nil, err
+		}
+		return func() {
+			delete(s.Members, b.Member)
+			delete(s.Requests, b.Member)
+			s.Banned[b.Member] = true
+		}, nil
+	case KindUnban:
+		if !s.Banned[b.Member] {
+			return nil, Errorf(CodeNotFound, "%s is not banned", who)
+		}
+		return func() { delete(s.Banned, b.Member) }, nil
+	case KindUnmute:
+		if b.Member.IsZero() {
+			if s.MuteAllUntil == 0 {
+				return nil, Errorf(CodeConflict, "the group is not muted")
+			}
+			return func() { s.MuteAllUntil = 0 }, nil
+		}
+		if t == nil {
+			return nil, Errorf(CodeNotFound, "%s is not a member", who)
+		}
+		if t.MutedUntil == 0 {
+			return nil, Errorf(CodeConflict, "%s is not muted", who)
+		}
+		if err := s.outranks(me, t, "unmute"); err != nil && b.Member != author {
+			return nil, err
+		}
+		return func() { t.MutedUntil = 0 }, nil
+	}
+	return nil, Errorf(CodeInvalid, "kind %s is not a member action", b.kind)
+}
+
+func (s *State) mute(author UserID, me *Member, b *MuteBody, now uint64) (func(), error) {
+	if err := s.needAdmin(me, "mute"); err != nil {
+		return nil, err
+	}
+	until := b.Until
+	if until == 0 {
+		until = Forever
+	} else if until <= now {
+		return nil, Errorf(CodeInvalid, "the mute would end in the past (%s)", FormatTime(until))
+	}
+	if b.Member.IsZero() {
+		return func() { s.MuteAllUntil = until }, nil
+	}
+	if b.Member == author {
+		return nil, Errorf(CodeForbidden, "you cannot mute yourself")
+	}
+	t := s.Members[b.Member]
+	if t == nil {
+		return nil, Errorf(CodeNotFound, "%s is not a member", b.Member.Short())
+	}
+	if err := s.outranks(me, t, "mute"); err != nil {
+		return nil, err
+	}
+	return func() { t.MutedUntil = until }, nil
+}
+
+func (s *State) message(author UserID, me *Member, b *MessageBody, seq, now uint64) (func(), error) {
+	if muted, until := s.Muted(author, now); muted {
+		return nil, Errorf(CodeMuted, "you are muted in this group %s", untilText(until))
+	}
+	if b.MentionAll && me.Role.rank() < RoleAdmin.rank() {
+		return nil, Errorf(CodeForbidden, "only the owner and admins can mention everyone")
+	}
+	if b.ReplyTo >= seq {
+		return nil, Errorf(CodeNotFound, "there is no message %d to reply to", b.ReplyTo)
+	}
+	return func() {}, nil
+}

@@ -1,0 +1,175 @@
+package protocol
+
+import (
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// field is one decoded field of a canonical protobuf message.
+type field struct {
+	num protowire.Number
+	typ protowire.Type
+	u   uint64 // value of a varint field
+	b   []byte // value of a bytes field (aliases the input)
+}
+
+// walk decodes b field by field and calls fn for each, enforcing the
+// canonical form every qun payload uses: only varint and length-delimited
+// fields, minimal varints and tags, strictly ascending field numbers (a field
+// listed in repeated may appear several times in a row), no zero varints and
+// no empty bytes unless the field is listed in mayBeEmpty. Unknown fields are
+// reported by fn.
+func walk(b []byte, repeated, mayBeEmpty []protowire.Number, fn func(f field) error) error {
+	var last protowire.Number
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return malformed("bad field tag: %v", protowire.ParseError(n))
+		}
+		if n != protowire.SizeTag(num) {
+			return malformed("non-minimal tag of field %d", num)
+		}
+		b = b[n:]
+		if num < last || (num == last && !contains(repeated, num)) {
+			return malformed("field %d out of order or repeated", num)
+		}
+		last = num
+		f := field{num: num, typ: typ}
+		switch typ {
+		case protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return malformed("field %d: bad varint", num)
+			}
+			if n != protowire.SizeVarint(v) {
+				return malformed("field %d: non-minimal varint", num)
+			}
+			if v == 0 {
+				return malformed("field %d: zero value must be omitted", num)
+			}
+			f.u, b = v, b[n:]
+		case protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return malformed("field %d: bad length", num)
+			}
+			if sz := protowire.SizeBytes(len(v)); n != sz {
+				return malformed("field %d: non-minimal length", num)
+			}
+			if len(v) == 0 && !contains(mayBeEmpty, num) {
+				return malformed("field %d: empty value must be omitted", num)
+			}
+			f.b, b = v, b[n:]
+		default:
+			return malformed("field %d: wire type %d not used by qun", num, typ)
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func contains(list []protowire.Number, n protowire.Number) bool {
+	for _, x := range list {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+func unknownField(f field) error {
+	return malformed("unknown field %d (wire type %d)", f.num, f.typ)
+}
+
+func wantVarint(f field) error {
+	if f.typ != protowire.VarintType {
+		return malformed("field %d must be a varint", f.num)
+	}
+	return nil
+}
+
+func wantBytes(f field) error {
+	if f.typ != protowire.BytesType {
+		return malformed("field %d must be length-delimited", f.num)
+	}
+	return nil
+}
+
+// bytes32 decodes a 32-byte field.
+func bytes32(f field, dst *[32]byte) error {
+	if err := wantBytes(f); err != nil {
+		return err
+	}
+	if len(f.b) != 32 {
+		return malformed("field %d must be 32 bytes, got %d", f.num, len(f.b))
+	}
+	copy(dst[:], f.b)
+	return nil
+}
+
+// text decodes a UTF-8 string field of at most maxRunes characters.
+func text(f field, maxRunes int, what string) (string, error) {
+	if err := wantBytes(f); err != nil {
+		return "", err
+	}
+	if len(f.b) > 4*maxRunes || !utf8.Valid(f.b) {
+		return "", invalid("%s is not valid UTF-8 text of at most %d characters", what, maxRunes)
+	}
+	if n := utf8.RuneCount(f.b); n > maxRunes {
+		return "", invalid("%s has %d characters; the limit is %d", what, n, maxRunes)
+	}
+	return string(f.b), nil
+}
+
+// u32 decodes a varint field that must fit 32 bits.
+func u32(f field) (uint32, error) {
+	if err := wantVarint(f); err != nil {
+		return 0, err
+	}
+	if f.u > 1<<32-1 {
+		return 0, malformed("field %d exceeds 32 bits", f.num)
+	}
+	return uint32(f.u), nil
+}
+
+// encoder builds canonical payloads. Callers append fields in ascending order.
+type encoder struct{ b []byte }
+
+func (e *encoder) varint(num protowire.Number, v uint64) {
+	if v == 0 {
+		return
+	}
+	e.b = protowire.AppendTag(e.b, num, protowire.VarintType)
+	e.b = protowire.AppendVarint(e.b, v)
+}
+
+func (e *encoder) bytes(num protowire.Number, v []byte) {
+	if len(v) == 0 {
+		return
+	}
+	e.bytesAlways(num, v)
+}
+
+// bytesAlways encodes v even when it is empty (for fields whose presence matters).
+func (e *encoder) bytesAlways(num protowire.Number, v []byte) {
+	e.b = protowire.AppendTag(e.b, num, protowire.BytesType)
+	e.b = protowire.AppendBytes(e.b, v)
+}
+
+func (e *encoder) string(num protowire.Number, v string) { e.bytes(num, []byte(v)) }
+
+func (e *encoder) key(num protowire.Number, v [32]byte) {
+	if v == ([32]byte{}) {
+		return
+	}
+	e.bytes(num, v[:])
+}
+
+func (e *encoder) bool(num protowire.Number, v bool) {
+	if v {
+		e.varint(num, 1)
+	}
+}
