@@ -1,0 +1,305 @@
+package node
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/multiformats/go-multiaddr"
+	"github.com/qunchat/qun/protocol"
+)
+
+// maxAPIBody bounds a request body of the HTTP API.
+const maxAPIBody = 2 * protocol.MaxSubmissionSize
+
+// defaultPage and maxPage bound the events of one history page.
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+func (n *Node) startAPI() error {
+	ln, err := net.Listen("tcp", n.cfg.APIAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP API on %s: %w", n.cfg.APIAddr, err)
+	}
+	n.apiLn = ln
+	n.api = &http.Server{
+		Handler:           n.apiHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.api.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("HTTP API stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (n *Node) apiHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/node", n.apiNode)
+	mux.HandleFunc("POST /api/v1/submit", n.apiSubmit)
+	mux.HandleFunc("GET /api/v1/groups", n.apiGroups)
+	mux.HandleFunc("GET /api/v1/groups/{gid}", n.apiGroup)
+	mux.HandleFunc("GET /api/v1/groups/{gid}/events", n.apiEvents)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, protocol.Errorf(protocol.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	pe := protocol.AsError(err)
+	writeJSON(w, pe.Code.HTTPStatus(), protocol.ErrorBody{Error: protocol.ErrorJSON{Code: pe.Code.String(), Message: pe.Msg}})
+}
+
+// NodeInfo describes the node.
+func (n *Node) NodeInfo() protocol.NodeInfo {
+	info := protocol.NodeInfo{PeerID: n.host.ID().String(), Version: Version}
+	for _, a := range n.Addrs() {
+		info.Addrs = append(info.Addrs, a.String())
+	}
+	for _, a := range n.Admins() {
+		info.Admins = append(info.Admins, a.String())
+	}
+	sort.Strings(info.Admins)
+	return info
+}
+
+func (n *Node) apiNode(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, n.NodeInfo())
+}
+
+func (n *Node) apiSubmit(w http.ResponseWriter, r *http.Request) {
+	var req protocol.SubmitRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(req.Submission)
+	if err != nil || len(raw) == 0 {
+		writeError(w, protocol.Errorf(protocol.CodeMalformed, "submission must be standard base64 of the signed submission"))
+		return
+	}
+	var addrs []multiaddr.Multiaddr
+	for _, s := range req.HostAddrs {
+		a, err := multiaddr.NewMultiaddr(s)
+		if err != nil {
+			writeError(w, protocol.Errorf(protocol.CodeInvalid, "host address %q: %v", s, err))
+			return
+		}
+		addrs = append(addrs, a)
+	}
+	ev, err := n.Submit(r.Context(), raw, addrs)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, protocol.SubmitResponse{
+		Group: ev.Group.String(), Seq: ev.Seq, ID: ev.ID.String(), Time: ev.Time,
+		Event: base64.StdEncoding.EncodeToString(ev.Raw),
+	})
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return protocol.Errorf(protocol.CodeTooLarge, "request body exceeds %d bytes", maxAPIBody)
+		}
+		return protocol.Errorf(protocol.CodeMalformed, "request body is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+func (n *Node) apiGroups(w http.ResponseWriter, _ *http.Request) {
+	n.mu.Lock()
+	groups := make([]*group, 0, len(n.groups))
+	for _, g := range n.groups {
+		groups = append(groups, g)
+	}
+	n.mu.Unlock()
+	out := make([]protocol.GroupSummary, 0, len(groups))
+	for _, g := range groups {
+		g.mu.Lock()
+		out = append(out, g.summary())
+		g.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// summary describes the group. Called with g.mu held.
+func (g *group) summary() protocol.GroupSummary {
+	return protocol.GroupSummary{
+		Group: g.id.String(), Name: g.state.Name, Host: g.host.String(), Hosted: g.hosted,
+		Head: g.committed, Members: len(g.state.Members),
+	}
+}
+
+func (n *Node) pathGroup(r *http.Request) (*group, error) {
+	gid, err := protocol.ParseGroupID(r.PathValue("gid"))
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeInvalid, "%v", err)
+	}
+	g := n.group(gid)
+	if g == nil {
+		return nil, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+	}
+	return g, nil
+}
+
+// GroupView describes the current state of a group held here.
+func (n *Node) GroupView(gid protocol.GroupID) (protocol.GroupView, error) {
+	g := n.group(gid)
+	if g == nil {
+		return protocol.GroupView{}, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+	}
+	return g.view(), nil
+}
+
+func (g *group) view() protocol.GroupView {
+	var hostAddrs []string
+	if g.hosted {
+		for _, a := range g.n.Addrs() {
+			hostAddrs = append(hostAddrs, a.String())
+		}
+	} else {
+		for _, a := range g.n.host.Peerstore().Addrs(g.host.PeerID()) {
+			hostAddrs = append(hostAddrs, a.String()+"/p2p/"+g.host.PeerID().String())
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.state
+	v := protocol.GroupView{
+		GroupSummary: g.summary(), HostAddrs: hostAddrs, Owner: s.Owner.String(),
+		Description: s.Description, Avatar: s.Avatar, Policy: s.Policy.String(), Cap: s.Cap,
+		Public: s.Public, Announcement: s.Announcement, Pins: append([]uint64{}, s.Pins...),
+		MuteAllUntil: s.MuteAllUntil, HeadID: s.HeadID.String(),
+		MemberList: []protocol.MemberView{}, Banned: []string{}, Requests: []protocol.RequestView{},
+		Invites: []protocol.InviteView{},
+	}
+	for u, m := range s.Members {
+		v.MemberList = append(v.MemberList, protocol.MemberView{
+			User: u.String(), Role: m.Role.String(), Home: m.Home.String(), Joined: m.Joined, MutedUntil: m.MutedUntil,
+		})
+	}
+	sort.Slice(v.MemberList, func(i, j int) bool { return v.MemberList[i].Joined < v.MemberList[j].Joined })
+	for u := range s.Banned {
+		v.Banned = append(v.Banned, u.String())
+	}
+	sort.Strings(v.Banned)
+	for u, r := range s.Requests {
+		v.Requests = append(v.Requests, protocol.RequestView{User: u.String(), Seq: r.Seq, Note: r.Note})
+	}
+	sort.Slice(v.Requests, func(i, j int) bool { return v.Requests[i].Seq < v.Requests[j].Seq })
+	for id, inv := range s.Invites {
+		v.Invites = append(v.Invites, protocol.InviteView{
+			ID: id.String(), Inviter: inv.Inviter.String(), Expires: inv.Expires, MaxUses: inv.MaxUses,
+			Uses: inv.Uses, Revoked: inv.Revoked, Ref: inv.Ref,
+		})
+	}
+	sort.Slice(v.Invites, func(i, j int) bool { return v.Invites[i].ID < v.Invites[j].ID })
+	return v
+}
+
+func (n *Node) apiGroup(w http.ResponseWriter, r *http.Request) {
+	g, err := n.pathGroup(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g.view())
+}
+
+// Events returns up to limit stored events of a group from seq on.
+func (n *Node) Events(gid protocol.GroupID, from uint64, limit int) ([]*protocol.SignedEvent, error) {
+	if from == 0 {
+		from = 1
+	}
+	recs, err := n.store.Range(gid, from, limit, maxSyncBytes)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeInternal, "reading events: %v", err)
+	}
+	out := make([]*protocol.SignedEvent, 0, len(recs))
+	for _, r := range recs {
+		ev, err := protocol.DecodeEvent(r.Data)
+		if err != nil {
+			return nil, protocol.Errorf(protocol.CodeInternal, "stored event %d: %v", r.Seq, err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+func (n *Node) apiEvents(w http.ResponseWriter, r *http.Request) {
+	g, err := n.pathGroup(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	from, err := queryUint(r, "from", 1)
+	if err == nil && from == 0 {
+		err = protocol.Errorf(protocol.CodeInvalid, "from must be at least 1")
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	limit, err := queryUint(r, "limit", defaultPage)
+	if err == nil && (limit == 0 || limit > maxPage) {
+		err = protocol.Errorf(protocol.CodeInvalid, "limit must be between 1 and %d", maxPage)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	head := g.committedHead()
+	page := protocol.EventsPage{Events: []protocol.EventView{}, Head: head, Next: from}
+	if from <= head {
+		evs, err := n.Events(g.id, from, int(min(limit, head-from+1)))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		for _, ev := range evs {
+			page.Events = append(page.Events, protocol.NewEventView(ev))
+			page.Next = ev.Seq + 1
+		}
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func queryUint(r *http.Request, name string, def uint64) (uint64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, protocol.Errorf(protocol.CodeInvalid, "%s must be a whole number, not %q", name, s)
+	}
+	return v, nil
+}

@@ -1,0 +1,107 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/multiformats/go-multiaddr"
+	"github.com/qunchat/qun/protocol"
+)
+
+// Config configures a node. The zero value plus a DataDir is a working node;
+// Defaults fills in the rest.
+type Config struct {
+	// DataDir holds the Badger store, node.key (the node's libp2p identity)
+	// and admin.key (the first admin user). Default ./qun-data.
+	DataDir string
+	// ListenAddrs are libp2p multiaddrs to listen on. Default: TCP and QUIC
+	// on port 7781 of every IPv4 and IPv6 interface.
+	ListenAddrs []string
+	// APIAddr is the HOST:PORT of the HTTP API; "-" disables it.
+	// Default 127.0.0.1:7780.
+	APIAddr string
+	// Bootstrap peers (multiaddrs with /p2p/) to connect to at start; they
+	// also serve as static relays when this node is behind a NAT.
+	Bootstrap []string
+	// RelayService makes the node offer circuit relay v2 to other nodes.
+	RelayService bool
+	// Admins are users, besides the one in DataDir/admin.key, that may
+	// create groups hosted here.
+	Admins []protocol.UserID
+	// RatePerSecond and RateBurst limit each member's submissions per group
+	// at the host. Zero means the protocol defaults; a negative rate turns
+	// the limit off (benchmarks and tests).
+	RatePerSecond float64
+	RateBurst     int
+	// SyncInterval is how often a replica compares its head with the host's.
+	// Default 10 s.
+	SyncInterval time.Duration
+	// SnapshotEvery is the number of events between state snapshots. Default 1000.
+	SnapshotEvery int
+	// Logger receives the node's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultAPIAddr is where the HTTP API listens by default.
+const DefaultAPIAddr = "127.0.0.1:7780"
+
+// DefaultListenAddrs are the libp2p listen addresses by default.
+var DefaultListenAddrs = []string{
+	"/ip4/0.0.0.0/tcp/7781", "/ip4/0.0.0.0/udp/7781/quic-v1",
+	"/ip6/::/tcp/7781", "/ip6/::/udp/7781/quic-v1",
+}
+
+// withDefaults returns a copy of c with defaults applied, or every problem
+// found at once.
+func (c Config) withDefaults() (Config, error) {
+	if c.DataDir == "" {
+		c.DataDir = "qun-data"
+	}
+	if len(c.ListenAddrs) == 0 {
+		c.ListenAddrs = append([]string(nil), DefaultListenAddrs...)
+	}
+	if c.APIAddr == "" {
+		c.APIAddr = DefaultAPIAddr
+	}
+	if c.RatePerSecond == 0 {
+		c.RatePerSecond = protocol.DefaultRatePerSecond
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = protocol.DefaultRateBurst
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = 10 * time.Second
+	}
+	if c.SnapshotEvery == 0 {
+		c.SnapshotEvery = 1000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	for _, a := range c.ListenAddrs {
+		if _, err := multiaddr.NewMultiaddr(a); err != nil {
+			errs = append(errs, fmt.Errorf("listen address %q: %w", a, err))
+		}
+	}
+	for _, a := range c.Bootstrap {
+		if _, err := parseP2PAddr(a); err != nil {
+			errs = append(errs, fmt.Errorf("bootstrap address %q: %w", a, err))
+		}
+	}
+	if c.APIAddr != "-" {
+		if _, _, err := net.SplitHostPort(c.APIAddr); err != nil {
+			errs = append(errs, fmt.Errorf("API address %q: want HOST:PORT", c.APIAddr))
+		}
+	}
+	if c.SyncInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("sync interval %s is too short", c.SyncInterval))
+	}
+	if c.RateBurst < 0 {
+		errs = append(errs, fmt.Errorf("rate burst %d is negative", c.RateBurst))
+	}
+	return c, errors.Join(errs...)
+}

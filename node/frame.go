@@ -1,0 +1,232 @@
+package node
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/qunchat/qun/protocol"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Stream framing of /qun/submit/1.0.0 and /qun/sync/1.0.0: every message is
+// one frame, uvarint(length) || bytes, with the length bounded per protocol.
+
+// maxSyncFrame bounds a sync response frame.
+const maxSyncFrame = 8 << 20
+
+// maxSyncBytes is the budget of events a sync response carries.
+const maxSyncBytes = 4 << 20
+
+func writeFrame(w io.Writer, b []byte) error {
+	var hdr [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(hdr[:], uint64(len(b)))
+	if _, err := w.Write(hdr[:n]); err != nil {
+		return err
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+func readFrame(r *bufio.Reader, max int) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(max) {
+		return nil, protocol.Errorf(protocol.CodeTooLarge, "frame of %d bytes exceeds the limit of %d", n, max)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// submitReply is the answer of the host on /qun/submit/1.0.0:
+// message SubmitReply { uint32 code = 1; string message = 2; bytes event = 3; }
+// code 0 (absent) means success and event holds the signed event.
+type submitReply struct {
+	code  protocol.Code
+	msg   string
+	event []byte
+}
+
+func (r *submitReply) encode() []byte {
+	var b []byte
+	if r.code != 0 {
+		b = protowire.AppendTag(b, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.code))
+	}
+	if r.msg != "" {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, r.msg)
+	}
+	if len(r.event) > 0 {
+		b = protowire.AppendTag(b, 3, protowire.BytesType)
+		b = protowire.AppendBytes(b, r.event)
+	}
+	return b
+}
+
+func decodeSubmitReply(b []byte) (*submitReply, error) {
+	r := &submitReply{}
+	err := decodeFields(b, func(num protowire.Number, v uint64, data []byte) error {
+		switch num {
+		case 1:
+			r.code = protocol.Code(v)
+		case 2:
+			r.msg = string(data)
+		case 3:
+			r.event = data
+		default:
+			return fmt.Errorf("unknown field %d", num)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeMalformed, "malformed submit reply: %v", err)
+	}
+	if r.code == 0 && r.event == nil {
+		return nil, protocol.Errorf(protocol.CodeMalformed, "malformed submit reply: no event and no error")
+	}
+	return r, nil
+}
+
+// syncRequest asks a replica for events:
+// message SyncRequest { bytes group = 1; uint64 from = 2; uint32 limit = 3; }
+type syncRequest struct {
+	group protocol.GroupID
+	from  uint64
+	limit uint32
+}
+
+func (r *syncRequest) encode() []byte {
+	var b []byte
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, r.group[:])
+	b = protowire.AppendTag(b, 2, protowire.VarintType)
+	b = protowire.AppendVarint(b, r.from)
+	b = protowire.AppendTag(b, 3, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(r.limit))
+	return b
+}
+
+func decodeSyncRequest(b []byte) (*syncRequest, error) {
+	r := &syncRequest{}
+	var haveGroup bool
+	err := decodeFields(b, func(num protowire.Number, v uint64, data []byte) error {
+		switch num {
+		case 1:
+			if len(data) != 32 {
+				return fmt.Errorf("group must be 32 bytes")
+			}
+			copy(r.group[:], data)
+			haveGroup = true
+		case 2:
+			r.from = v
+		case 3:
+			if v > protocol.MaxSyncBatch {
+				v = protocol.MaxSyncBatch
+			}
+			r.limit = uint32(v)
+		default:
+			return fmt.Errorf("unknown field %d", num)
+		}
+		return nil
+	})
+	if err == nil && (!haveGroup || r.from == 0) {
+		err = fmt.Errorf("a sync request names a group and a first seq >= 1")
+	}
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeMalformed, "malformed sync request: %v", err)
+	}
+	return r, nil
+}
+
+// syncReply answers a sync request:
+// message SyncReply { uint32 code = 1; string message = 2; uint64 head = 3; repeated bytes events = 4; }
+// The events are consecutive, starting at the requested seq.
+type syncReply struct {
+	code   protocol.Code
+	msg    string
+	head   uint64
+	events [][]byte
+}
+
+func (r *syncReply) encode() []byte {
+	var b []byte
+	if r.code != 0 {
+		b = protowire.AppendTag(b, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.code))
+	}
+	if r.msg != "" {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, r.msg)
+	}
+	if r.head != 0 {
+		b = protowire.AppendTag(b, 3, protowire.VarintType)
+		b = protowire.AppendVarint(b, r.head)
+	}
+	for _, e := range r.events {
+		b = protowire.AppendTag(b, 4, protowire.BytesType)
+		b = protowire.AppendBytes(b, e)
+	}
+	return b
+}
+
+func decodeSyncReply(b []byte) (*syncReply, error) {
+	r := &syncReply{}
+	err := decodeFields(b, func(num protowire.Number, v uint64, data []byte) error {
+		switch num {
+		case 1:
+			r.code = protocol.Code(v)
+		case 2:
+			r.msg = string(data)
+		case 3:
+			r.head = v
+		case 4:
+			if len(r.events) >= protocol.MaxSyncBatch {
+				return fmt.Errorf("more than %d events", protocol.MaxSyncBatch)
+			}
+			r.events = append(r.events, data)
+		default:
+			return fmt.Errorf("unknown field %d", num)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeMalformed, "malformed sync reply: %v", err)
+	}
+	return r, nil
+}
+
+// decodeFields walks a protobuf message of varint and bytes fields.
+func decodeFields(b []byte, fn func(num protowire.Number, v uint64, data []byte) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		var v uint64
+		var data []byte
+		switch typ {
+		case protowire.VarintType:
+			v, n = protowire.ConsumeVarint(b)
+		case protowire.BytesType:
+			data, n = protowire.ConsumeBytes(b)
+		default:
+			return fmt.Errorf("field %d: unsupported wire type %d", num, typ)
+		}
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if err := fn(num, v, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,361 @@
+package node
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/multiformats/go-multiaddr"
+	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/storage"
+)
+
+// Node is a running Qun node. Create it with New, then Start; Close stops it.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	key    *protocol.Key // the node's identity
+	id     protocol.UserID
+	admins map[protocol.UserID]bool
+	store  *storage.Store
+	host   host.Host
+	ps     *pubsub.PubSub
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	groups  map[protocol.GroupID]*group
+	started bool
+	closed  bool
+
+	api   *http.Server
+	apiLn net.Listener
+}
+
+// New opens the data directory (creating the node key and the first admin
+// key on first start), the store and the libp2p host. It starts nothing
+// that talks to the network: call Start.
+func New(cfg Config) (*Node, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	key, _, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "node.key"))
+	if err != nil {
+		return nil, err
+	}
+	admin, _, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "admin.key"))
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg: cfg, log: cfg.Logger, key: key, id: key.ID(),
+		admins: map[protocol.UserID]bool{admin.ID(): true},
+		groups: map[protocol.GroupID]*group{},
+	}
+	for _, a := range cfg.Admins {
+		n.admins[a] = true
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.store, err = storage.Open(filepath.Join(cfg.DataDir, "store"), storage.WithLogger(cfg.Logger.With("sub", "storage")))
+	if err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	if err := n.newHost(); err != nil {
+		n.store.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// ID returns the node's identity (its peer ID as a UserID).
+func (n *Node) ID() protocol.UserID { return n.id }
+
+// PeerID returns the node's libp2p peer ID.
+func (n *Node) PeerID() peer.ID { return n.host.ID() }
+
+// Host returns the libp2p host (for tests and tools).
+func (n *Node) Host() host.Host { return n.host }
+
+// Admins returns the users that may create groups hosted here.
+func (n *Node) Admins() []protocol.UserID {
+	out := make([]protocol.UserID, 0, len(n.admins))
+	for a := range n.admins {
+		out = append(out, a)
+	}
+	return out
+}
+
+// Addrs returns the node's listen addresses with /p2p/ appended.
+func (n *Node) Addrs() []multiaddr.Multiaddr {
+	p2p, _ := multiaddr.NewComponent("p2p", n.host.ID().String())
+	var out []multiaddr.Multiaddr
+	for _, a := range n.host.Addrs() {
+		out = append(out, a.Encapsulate(p2p.Multiaddr()))
+	}
+	return out
+}
+
+// APIURL returns the base URL of the HTTP API, or "" when it is disabled.
+func (n *Node) APIURL() string {
+	if n.apiLn == nil {
+		return ""
+	}
+	return "http://" + n.apiLn.Addr().String()
+}
+
+// Start loads the stored groups, starts their replication and the HTTP API,
+// and connects to the bootstrap peers.
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	if n.started || n.closed {
+		n.mu.Unlock()
+		return errors.New("node already started or closed")
+	}
+	n.started = true
+	n.mu.Unlock()
+	if err := n.startPubSub(); err != nil {
+		return err
+	}
+	n.host.SetStreamHandler(protocol.SubmitProtocol, n.handleSubmit)
+	n.host.SetStreamHandler(protocol.SyncProtocol, n.handleSync)
+	if err := n.loadGroups(); err != nil {
+		return err
+	}
+	if n.cfg.APIAddr != "-" {
+		if err := n.startAPI(); err != nil {
+			return err
+		}
+	}
+	for _, a := range n.cfg.Bootstrap {
+		info, _ := parseP2PAddr(a)
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			cctx, cancel := context.WithTimeout(n.ctx, 20*time.Second)
+			defer cancel()
+			if err := n.host.Connect(cctx, *info); err != nil {
+				n.log.Warn("bootstrap peer unreachable", "peer", info.ID, "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// Close stops the node and waits for every goroutine it started. It is
+// safe to call more than once.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	groups := make([]*group, 0, len(n.groups))
+	for _, g := range n.groups {
+		groups = append(groups, g)
+	}
+	n.mu.Unlock()
+
+	var errs []error
+	if n.api != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, n.api.Shutdown(sctx))
+		cancel()
+	}
+	n.cancel()
+	for _, g := range groups {
+		g.close()
+	}
+	n.wg.Wait()
+	errs = append(errs, n.host.Close(), n.store.Close())
+	return errors.Join(errs...)
+}
+
+// group returns the group, or nil when the node does not hold it.
+func (n *Node) group(gid protocol.GroupID) *group {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.groups[gid]
+}
+
+// loadGroups starts every group found in the store.
+func (n *Node) loadGroups() error {
+	gids, err := n.store.Groups()
+	if err != nil {
+		return fmt.Errorf("listing stored groups: %w", err)
+	}
+	for _, gid := range gids {
+		hostKey, ok, err := n.storedHost(protocol.GroupID(gid))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			n.log.Warn("stored group without a host; skipping", "group", protocol.GroupID(gid))
+			continue
+		}
+		if _, err := n.addGroup(protocol.GroupID(gid), hostKey, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const (
+	metaHost  = "host"  // 32-byte host key
+	metaAddrs = "addrs" // the host's multiaddrs, framed
+)
+
+func (n *Node) storedHost(gid protocol.GroupID) (protocol.UserID, bool, error) {
+	b, ok, err := n.store.Meta(gid, metaHost)
+	if err != nil || !ok || len(b) != 32 {
+		return protocol.UserID{}, false, err
+	}
+	var u protocol.UserID
+	copy(u[:], b)
+	return u, true, nil
+}
+
+// addGroup registers a group with the node and starts it. addrs are the
+// host's addresses when known (stored for later starts).
+func (n *Node) addGroup(gid protocol.GroupID, hostKey protocol.UserID, addrs []multiaddr.Multiaddr) (*group, error) {
+	n.mu.Lock()
+	if g := n.groups[gid]; g != nil {
+		n.mu.Unlock()
+		return g, nil
+	}
+	if n.closed {
+		n.mu.Unlock()
+		return nil, protocol.Errorf(protocol.CodeUnavailable, "the node is shutting down")
+	}
+	n.mu.Unlock()
+
+	if err := n.store.SetMeta(gid, metaHost, hostKey[:]); err != nil {
+		return nil, fmt.Errorf("saving group host: %w", err)
+	}
+	if len(addrs) > 0 {
+		if err := n.store.SetMeta(gid, metaAddrs, encodeAddrs(addrs)); err != nil {
+			return nil, fmt.Errorf("saving host addresses: %w", err)
+		}
+	}
+	if hostKey != n.id {
+		if stored, ok, _ := n.store.Meta(gid, metaAddrs); ok {
+			n.host.Peerstore().AddAddrs(hostKey.PeerID(), decodeAddrs(stored), 365*24*time.Hour)
+		}
+	}
+	g, err := newGroup(n, gid, hostKey)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	if existing := n.groups[gid]; existing != nil || n.closed {
+		n.mu.Unlock()
+		g.close()
+		if existing == nil {
+			return nil, protocol.Errorf(protocol.CodeUnavailable, "the node is shutting down")
+		}
+		return existing, nil
+	}
+	n.groups[gid] = g
+	n.mu.Unlock()
+	g.start()
+	return g, nil
+}
+
+func encodeAddrs(addrs []multiaddr.Multiaddr) []byte {
+	var b []byte
+	for _, a := range addrs {
+		raw := a.Bytes()
+		b = append(b, byte(len(raw)>>8), byte(len(raw)))
+		b = append(b, raw...)
+	}
+	return b
+}
+
+func decodeAddrs(b []byte) []multiaddr.Multiaddr {
+	var out []multiaddr.Multiaddr
+	for len(b) >= 2 {
+		l := int(b[0])<<8 | int(b[1])
+		if len(b) < 2+l {
+			break
+		}
+		if a, err := multiaddr.NewMultiaddrBytes(b[2 : 2+l]); err == nil {
+			out = append(out, a)
+		}
+		b = b[2+l:]
+	}
+	return out
+}
+
+// parseP2PAddr parses a multiaddr that ends in /p2p/PEER.
+func parseP2PAddr(s string) (*peer.AddrInfo, error) {
+	a, err := multiaddr.NewMultiaddr(s)
+	if err != nil {
+		return nil, err
+	}
+	info, err := peer.AddrInfoFromP2pAddr(a)
+	if err != nil {
+		return nil, fmt.Errorf("want a multiaddr ending in /p2p/PEER_ID: %w", err)
+	}
+	return info, nil
+}
+
+// loadOrCreateKey reads a key file (std base64 of a libp2p private key) or
+// creates it with mode 0600.
+func loadOrCreateKey(path string) (*protocol.Key, bool, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		raw, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if derr != nil {
+			return nil, false, fmt.Errorf("key file %s is not base64: %w", path, derr)
+		}
+		k, kerr := protocol.UnmarshalKey(raw)
+		if kerr != nil {
+			return nil, false, fmt.Errorf("key file %s: %w", path, kerr)
+		}
+		return k, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, fmt.Errorf("reading key file: %w", err)
+	}
+	k, err := protocol.NewKey()
+	if err != nil {
+		return nil, false, err
+	}
+	raw, err := k.Marshal()
+	if err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("creating key file: %w", err)
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(raw) + "\n"); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("writing key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("writing key file: %w", err)
+	}
+	return k, true, f.Close()
+}
+
+func nowMS() uint64 { return uint64(time.Now().UnixMilli()) }

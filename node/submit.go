@@ -1,0 +1,238 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+	"github.com/qunchat/qun/protocol"
+)
+
+// streamTimeout bounds one request on a qun stream.
+const streamTimeout = 30 * time.Second
+
+// handleSubmit serves /qun/submit/1.0.0 on the host: one signed submission
+// in, one reply out. The remote peer becomes the event's via (home node).
+func (n *Node) handleSubmit(s network.Stream) {
+	defer s.Close()
+	if err := s.Scope().SetService("qun-submit"); err != nil {
+		s.Reset()
+		return
+	}
+	_ = s.SetDeadline(time.Now().Add(streamTimeout))
+	raw, err := readFrame(bufio.NewReader(s), protocol.MaxSubmissionSize)
+	if err != nil {
+		s.Reset()
+		return
+	}
+	via, err := protocol.UserIDFromPeer(s.Conn().RemotePeer())
+	var reply submitReply
+	if err == nil {
+		var ev *protocol.SignedEvent
+		ev, err = n.hostSubmit(n.ctx, raw, via)
+		if err == nil {
+			reply.event = ev.Raw
+		}
+	}
+	if err != nil {
+		pe := protocol.AsError(err)
+		reply.code, reply.msg = pe.Code, pe.Msg
+	}
+	if err := writeFrame(s, reply.encode()); err != nil {
+		s.Reset()
+	}
+}
+
+// decodeVerified decodes a submission and verifies its author's signature.
+func decodeVerified(raw []byte) (*protocol.SignedSubmission, error) {
+	sub, err := protocol.DecodeSubmission(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := sub.Verify(); err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+// hostSubmit sequences a submission of a group this node hosts.
+func (n *Node) hostSubmit(ctx context.Context, raw []byte, via protocol.UserID) (*protocol.SignedEvent, error) {
+	sub, err := decodeVerified(raw)
+	if err != nil {
+		return nil, err
+	}
+	return n.sequenceLocal(ctx, sub, via)
+}
+
+func (n *Node) sequenceLocal(ctx context.Context, sub *protocol.SignedSubmission, via protocol.UserID) (*protocol.SignedEvent, error) {
+	gid := sub.GroupID()
+	if sub.Kind == protocol.KindCreate {
+		body := sub.DecodedBody().(*protocol.CreateBody)
+		if body.Host != n.id {
+			return nil, protocol.Errorf(protocol.CodeNotHost, "this node (%s) is not the host named in the create submission", n.id)
+		}
+		if !n.admins[sub.Author] {
+			return nil, protocol.Errorf(protocol.CodeForbidden, "only this node's admins can create groups hosted here")
+		}
+		if _, err := n.addGroup(gid, n.id, nil); err != nil {
+			return nil, err
+		}
+	}
+	g := n.group(gid)
+	if g == nil {
+		return nil, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+	}
+	if !g.hosted {
+		return nil, protocol.Errorf(protocol.CodeNotHost, "this node does not host group %s", gid)
+	}
+	return g.submit(ctx, sub, via)
+}
+
+// Submit handles a submission signed by a client of this node: sequenced
+// here when this node hosts the group, otherwise forwarded to the host. It
+// returns once the event is durable on the host and applied here. hostAddrs
+// help find the host of a group the node does not know yet (a join carries
+// them in its invite).
+func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Multiaddr) (*protocol.SignedEvent, error) {
+	sub, err := decodeVerified(raw)
+	if err != nil {
+		return nil, err
+	}
+	gid := sub.GroupID()
+	g := n.group(gid)
+	if sub.Kind == protocol.KindCreate || (g != nil && g.hosted) {
+		return n.sequenceLocal(ctx, sub, n.id)
+	}
+	hostKey, addrs := protocol.UserID{}, hostAddrs
+	if g != nil {
+		hostKey = g.host
+	} else {
+		if jb, ok := sub.DecodedBody().(*protocol.JoinBody); ok && jb.Invite != nil {
+			hostKey = jb.Invite.Host
+			addrs = append(addrs, jb.Invite.Multiaddrs()...)
+		}
+		for _, a := range hostAddrs {
+			if info, err := peer.AddrInfoFromP2pAddr(a); err == nil && hostKey.IsZero() {
+				if hostKey, err = protocol.UserIDFromPeer(info.ID); err != nil {
+					return nil, protocol.Errorf(protocol.CodeInvalid, "host address %s: %v", a, err)
+				}
+			}
+		}
+		if hostKey.IsZero() {
+			return nil, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s; join it with an invite first", gid)
+		}
+		if hostKey == n.id {
+			return nil, protocol.Errorf(protocol.CodeUnknownGroup, "this node is named as the host of group %s but does not hold it", gid)
+		}
+	}
+	ev, err := n.forward(ctx, hostKey, addrs, raw)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Group != gid || ev.Sub.ID != sub.ID {
+		return nil, protocol.Errorf(protocol.CodeInternal, "the host answered with an event for another submission")
+	}
+	if g == nil {
+		if g, err = n.addGroup(gid, hostKey, withoutP2P(addrs)); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.deliver([]*protocol.SignedEvent{ev}); err != nil {
+		return nil, err
+	}
+	if sub.Kind == protocol.KindJoinRequest {
+		return ev, nil // not a member yet: the group is readable here after approval
+	}
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := g.waitCommitted(wctx, ev.Seq); err != nil && ctx.Err() == nil {
+		n.log.Warn("event acknowledged by the host but not yet stored here", "seq", ev.Seq, "err", err)
+	}
+	return ev, nil
+}
+
+func withoutP2P(addrs []multiaddr.Multiaddr) []multiaddr.Multiaddr {
+	out := make([]multiaddr.Multiaddr, 0, len(addrs))
+	for _, a := range addrs {
+		t, _ := peer.SplitAddr(a)
+		if t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// forward sends a signed submission to the host and verifies the event it
+// answers with.
+func (n *Node) forward(ctx context.Context, hostKey protocol.UserID, addrs []multiaddr.Multiaddr, raw []byte) (*protocol.SignedEvent, error) {
+	hostID := hostKey.PeerID()
+	if t := withoutP2P(addrs); len(t) > 0 {
+		n.host.Peerstore().AddAddrs(hostID, t, time.Hour)
+	}
+	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
+	defer cancel()
+	s, err := n.host.NewStream(ctx, hostID, protocolID(protocol.SubmitProtocol))
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeUnavailable, "the group's host %s cannot be reached: %v", hostID, err)
+	}
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(streamTimeout))
+	if err := writeFrame(s, raw); err != nil {
+		s.Reset()
+		return nil, protocol.Errorf(protocol.CodeUnavailable, "sending to the host failed: %v", err)
+	}
+	if err := s.CloseWrite(); err != nil {
+		s.Reset()
+		return nil, protocol.Errorf(protocol.CodeUnavailable, "sending to the host failed: %v", err)
+	}
+	frame, err := readFrame(bufio.NewReader(s), protocol.MaxEventSize+1024)
+	if err != nil {
+		s.Reset()
+		return nil, protocol.Errorf(protocol.CodeUnavailable, "the host did not answer: %v", err)
+	}
+	reply, err := decodeSubmitReply(frame)
+	if err != nil {
+		return nil, err
+	}
+	if reply.code != 0 {
+		return nil, &protocol.Error{Code: reply.code, Msg: reply.msg}
+	}
+	ev, err := protocol.DecodeEvent(reply.event)
+	if err == nil {
+		err = ev.VerifyAll(hostKey)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the host answered with an invalid event: %w", err)
+	}
+	return ev, nil
+}
+
+// WaitHead blocks until the node has stored the group's events up to seq.
+func (n *Node) WaitHead(ctx context.Context, gid protocol.GroupID, seq uint64) error {
+	for {
+		if g := n.group(gid); g != nil {
+			return g.waitCommitted(ctx, seq)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// Head returns the seq of the last event of the group stored here.
+func (n *Node) Head(gid protocol.GroupID) (uint64, error) {
+	g := n.group(gid)
+	if g == nil {
+		return 0, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+	}
+	return g.committedHead(), nil
+}
+
+var errClosed = errors.New("node closed")
