@@ -291,37 +291,49 @@ func (g *group) markCommitted(seq uint64) {
 	}
 }
 
-// commit writes events (and a snapshot when due) durably. On failure the
-// in-memory state is ahead of the disk: reload it from the store.
+// commit writes events (and a snapshot when due) durably, in as few
+// storage commits as the store's size limit allows. On failure the in-memory
+// state is ahead of the disk: reload it from the store.
 func (g *group) commit(events []*protocol.SignedEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	batch := storage.Batch{Group: g.id, Events: make([]storage.Record, len(events))}
-	for i, ev := range events {
-		batch.Events[i] = storage.Record{Seq: ev.Seq, ID: ev.ID, SubmissionID: ev.Sub.ID, Data: ev.Raw}
-	}
+	var snap *storage.Snapshot
 	g.mu.Lock()
 	g.sinceSnapshot += len(events)
 	if g.sinceSnapshot >= g.n.cfg.SnapshotEvery && g.state.Head == events[len(events)-1].Seq {
-		if data, err := g.state.MarshalSnapshot(); err == nil {
-			batch.Snapshot = &storage.Snapshot{Seq: g.state.Head, Data: data}
+		if data, err := g.state.MarshalSnapshot(); err == nil && len(data) <= storage.MaxCommitBytes/2 {
+			snap = &storage.Snapshot{Seq: g.state.Head, Data: data}
 			g.sinceSnapshot = 0
 		}
 	}
 	g.mu.Unlock()
-	if err := g.n.store.Commit(batch); err != nil {
-		g.log.Error("storing events failed; reloading state from disk", "err", err)
-		g.mu.Lock()
-		if lerr := g.load(); lerr != nil {
-			g.broken = fmt.Errorf("group state could not be reloaded: %w", lerr)
+	budget := storage.MaxCommitBytes / 2 // leaves room for keys, indexes and the snapshot
+	for len(events) > 0 {
+		batch := storage.Batch{Group: g.id}
+		size := 0
+		for len(events) > 0 && (len(batch.Events) == 0 || size+len(events[0].Raw) <= budget) {
+			ev := events[0]
+			batch.Events = append(batch.Events, storage.Record{Seq: ev.Seq, ID: ev.ID, SubmissionID: ev.Sub.ID, Data: ev.Raw})
+			size += len(ev.Raw) + 256
+			events = events[1:]
 		}
+		if len(events) == 0 {
+			batch.Snapshot = snap
+		}
+		if err := g.n.store.Commit(batch); err != nil {
+			g.log.Error("storing events failed; reloading state from disk", "err", err)
+			g.mu.Lock()
+			if lerr := g.load(); lerr != nil {
+				g.broken = fmt.Errorf("group state could not be reloaded: %w", lerr)
+			}
+			g.mu.Unlock()
+			return protocol.Errorf(protocol.CodeInternal, "the node could not save the event: %v", err)
+		}
+		g.mu.Lock()
+		g.markCommitted(batch.Events[len(batch.Events)-1].Seq)
 		g.mu.Unlock()
-		return protocol.Errorf(protocol.CodeInternal, "the node could not save the event: %v", err)
 	}
-	g.mu.Lock()
-	g.markCommitted(events[len(events)-1].Seq)
-	g.mu.Unlock()
 	return nil
 }
 

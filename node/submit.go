@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -203,8 +204,11 @@ func (n *Node) forward(ctx context.Context, hostKey protocol.UserID, addrs []mul
 		return nil, &protocol.Error{Code: reply.code, Msg: reply.msg}
 	}
 	ev, err := protocol.DecodeEvent(reply.event)
-	if err == nil {
-		err = ev.VerifyAll(hostKey)
+	if err == nil && ev.Sub.ID != protocol.SubmissionID(sha256.Sum256(raw)) {
+		err = errors.New("it carries another submission")
+	}
+	if err == nil { // the author's signature was verified before forwarding
+		err = ev.VerifyHost(hostKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the host answered with an invalid event: %w", err)
@@ -234,5 +238,3 @@ func (n *Node) Head(gid protocol.GroupID) (uint64, error) {
 	}
 	return g.committedHead(), nil
 }
-
-var errClosed = errors.New("node closed")

@@ -1,0 +1,69 @@
+// Package storage is Qun's Badger store: the append-only log of every group a node
+// holds, the latest state snapshot of each group, the event and submission indexes,
+// small per-group metadata and light-client read cursors.
+//
+// It is bytes in, bytes out: it knows neither libp2p nor the protocol. Events are
+// stored verbatim (principle "sign bytes, keep bytes"); the caller computes event IDs,
+// submission IDs and snapshots.
+//
+// # Durability and group commit
+//
+// Commit returns only after its data is fsynced ("acknowledged means durable"). All
+// writes (Commit, SetMeta, SetCursor, DeleteGroup) go through one committer goroutine.
+// It takes one queued call, then every call that queued up meanwhile (while the previous
+// fsync ran), checks each call against the stored state plus the calls before it in the
+// same round, and writes the accepted calls as ONE Badger transaction followed by ONE
+// fsync (DB.Sync; Badger's SyncWrites is off). A call that fails its checks (ErrGap,
+// ErrDuplicate, ...) is left out whole and does not affect the others. Badger's own
+// SyncWrites batching is not enough: it syncs the memtable WAL once per transaction
+// (db.writeToLSM), so N concurrent transactions still cost N fsyncs; it also could not
+// check seq continuity across concurrent callers. One round stays below MaxCommitBytes;
+// calls that do not fit wait for the next round. If a write or an fsync fails, the
+// on-disk state is uncertain, so the store refuses every later write (fail-stop).
+//
+// Reads never expose an event before its fsync is done: the head of each group is
+// cached in memory, advanced by the committer only after the fsync, and every log read
+// is capped at it. Head is loaded on first use by one reverse, key-only seek on the
+// group's log prefix, so it is fast with millions of events.
+//
+// # Key layout
+//
+// Every key starts with a one-byte prefix. Prefixes and value encodings are persisted:
+// never renumber, reuse or re-encode them; a change of layout needs a new schema
+// version. Integers are big-endian; gid is the 32-byte group ID.
+//
+//	'v'                               → schema version, uint32 (currently 1)
+//	'l' gid seq(8)                    → event ID(32) | submission ID(32) | event bytes
+//	'e' eventID(32)                   → gid(32) | seq(8)
+//	's' gid submissionID(32)          → seq(8)     (absent for an all-zero submission ID)
+//	'n' gid                           → snapshot seq(8) | total length(4) | bytes [0, 256 KiB)
+//	'n' gid chunk(4)                  → snapshot bytes [chunk*256 KiB, (chunk+1)*256 KiB), chunk >= 1
+//	'm' gid key                       → meta value (key: 1..1024 bytes)
+//	'c' len(client)(1) client gid     → cursor seq(8) (client: 1..255 bytes)
+//
+// Keys sort by seq within a group, so ranges are prefix iterations. A new store gets the
+// version key on Open; Open refuses a newer version with an error that says to upgrade,
+// and refuses a non-empty Badger directory that has no version key.
+//
+// # Sizes and Badger options
+//
+// Values are kept below Badger's 1 MiB value threshold (events and meta values are at most
+// 512 KiB, snapshots are cut into 256 KiB chunks), so all data lives in the LSM tree and
+// the value log stays empty: no value-log garbage collection is needed, and compaction
+// reclaims the space of replaced snapshots and deleted groups. The options suit a small
+// machine (2 cores, little RAM):
+//
+//   - MemTableSize 32 MiB (default 64), NumMemtables 3 (default 5): at most ~100 MiB of
+//     memtables. One transaction may hold 15% of a memtable, hence MaxCommitBytes = 4 MiB.
+//   - BlockCacheSize 32 MiB (default 256), IndexCacheSize 16 MiB (default: unbounded, all
+//     table indexes in memory).
+//   - NumCompactors 2 (default 4), NumGoroutines 2, ValueLogFileSize 64 MiB.
+//   - DetectConflicts off (the committer is the only writer), metrics off, Snappy
+//     compression (default).
+//   - Badger's log goes to the slog logger at Debug level (its errors at Error level).
+//
+// # Errors
+//
+// Errors wrap the sentinels ErrNotFound, ErrGap, ErrDuplicate, ErrClosed, ErrInvalid and
+// ErrTooLarge; test with errors.Is.
+package storage
