@@ -571,7 +571,7 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 		for next := ev; next != nil; next = g.future[g.state.Head+1] {
 			delete(g.future, next.Seq)
 			if err := g.applyReplica(next); err != nil {
-				g.log.Warn("rejected an event from the host", "seq", next.Seq, "err", err)
+				g.rejected(next.ID, "", err)
 				break
 			}
 			applied = append(applied, next)
@@ -634,6 +634,15 @@ func (g *group) deliver(evs []*protocol.SignedEvent) error {
 
 // ---- gossip ----
 
+// rejected records an invalid event received from peer from ("" when the
+// peer is unknown, e.g. after it passed gossip validation).
+func (g *group) rejected(id protocol.EventID, from peer.ID, err error) {
+	g.log.Warn("rejected an invalid event", "id", id.String()[:12], "from", from, "err", err)
+	if h := g.n.onReject; h != nil {
+		h(g.id, id, err)
+	}
+}
+
 // validate is the topic validator: shape, limits and both signatures. Old
 // events are ignored without verifying them; the host rejects any event it
 // did not make.
@@ -642,18 +651,20 @@ func (g *group) validate(_ context.Context, from peer.ID, msg *pubsub.Message) p
 		return pubsub.ValidationAccept // our own publication, made by the sequencer
 	}
 	ev, err := protocol.DecodeEvent(msg.Data)
-	if err != nil || ev.Group != g.id {
-		g.log.Debug("rejected gossip", "from", from, "err", err)
-		return pubsub.ValidationReject
+	if err == nil && ev.Group != g.id {
+		err = protocol.Errorf(protocol.CodeInvalid, "event of another group")
 	}
-	if ev.Seq <= g.headHint.Load() {
+	if err == nil && ev.Seq <= g.headHint.Load() {
 		return pubsub.ValidationIgnore
 	}
-	if g.hosted {
-		return pubsub.ValidationReject // only this node makes the group's events
+	if err == nil && g.hosted {
+		err = protocol.Errorf(protocol.CodeBadSignature, "an event this host did not make")
 	}
-	if err := ev.VerifyAll(g.host); err != nil {
-		g.log.Debug("rejected gossip", "from", from, "seq", ev.Seq, "err", err)
+	if err == nil {
+		err = ev.VerifyAll(g.host)
+	}
+	if err != nil {
+		g.rejected(protocolEventID(msg.Data), from, err)
 		return pubsub.ValidationReject
 	}
 	msg.ValidatorData = ev

@@ -43,6 +43,12 @@ func testConfig(t testing.TB, dir string) Config {
 // when empty) and stops it when the test ends.
 func startNode(t testing.TB, dir string, mutate ...func(*Config)) *testNode {
 	t.Helper()
+	return startNodeHook(t, dir, nil, mutate...)
+}
+
+// startNodeHook is startNode with a reject hook installed before start.
+func startNodeHook(t testing.TB, dir string, onReject func(protocol.GroupID, protocol.EventID, error), mutate ...func(*Config)) *testNode {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -54,6 +60,7 @@ func startNode(t testing.TB, dir string, mutate ...func(*Config)) *testNode {
 	if err != nil {
 		t.Fatalf("new node: %v", err)
 	}
+	n.onReject = onReject
 	if err := n.Start(context.Background()); err != nil {
 		n.Close()
 		t.Fatalf("start node: %v", err)

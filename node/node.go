@@ -44,6 +44,9 @@ type Node struct {
 
 	api   *http.Server
 	apiLn net.Listener
+
+	// onReject, when set (by tests), is told about every invalid event.
+	onReject func(protocol.GroupID, protocol.EventID, error)
 }
 
 // New opens the data directory (creating the node key and the first admin
