@@ -1,0 +1,243 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/multiformats/go-multiaddr"
+	"github.com/qunchat/qun/protocol"
+)
+
+// CreateGroup creates a group hosted by the node host (usually the node's
+// own ID, from Node) with the client's key as its owner. The group ID is
+// the hash of the signed create submission; it is returned parsed, and as
+// resp.Group.
+func (c *Client) CreateGroup(ctx context.Context, host protocol.UserID, settings protocol.Settings) (protocol.GroupID, *protocol.SubmitResponse, error) {
+	if host.IsZero() {
+		return protocol.GroupID{}, nil, fmt.Errorf("client: creating a group needs the host node's ID")
+	}
+	s, err := c.Sign(protocol.KindCreate, protocol.GroupID{}, &protocol.CreateBody{Settings: settings, Host: host})
+	if err != nil {
+		return protocol.GroupID{}, nil, err
+	}
+	resp, err := c.SubmitSigned(ctx, s.Raw, nil)
+	if err != nil {
+		return protocol.GroupID{}, nil, err
+	}
+	gid := s.GroupID()
+	if resp.Group != gid.String() {
+		return protocol.GroupID{}, nil, fmt.Errorf("the qun node at %s created group %s, not %s", c.base, resp.Group, gid)
+	}
+	return gid, resp, nil
+}
+
+// Update changes a group's settings; nil fields stay as they are.
+func (c *Client) Update(ctx context.Context, gid protocol.GroupID, settings protocol.Settings) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindUpdate, gid, &protocol.UpdateBody{Settings: settings})
+}
+
+// Send posts a message to a group.
+func (c *Client) Send(ctx context.Context, gid protocol.GroupID, msg protocol.MessageBody) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindMessage, gid, &msg)
+}
+
+// Announce sets the group's announcement; an empty text clears it.
+func (c *Client) Announce(ctx context.Context, gid protocol.GroupID, text string) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindAnnounce, gid, &protocol.AnnounceBody{Text: text})
+}
+
+// Pin pins the message with seq.
+func (c *Client) Pin(ctx context.Context, gid protocol.GroupID, seq uint64) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindPin, gid, protocol.NewTargetBody(protocol.KindPin, seq))
+}
+
+// Unpin unpins the message with seq.
+func (c *Client) Unpin(ctx context.Context, gid protocol.GroupID, seq uint64) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindUnpin, gid, protocol.NewTargetBody(protocol.KindUnpin, seq))
+}
+
+// Recall recalls the message with seq (one's own within
+// protocol.RecallWindow; admins any).
+func (c *Client) Recall(ctx context.Context, gid protocol.GroupID, seq uint64) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindRecall, gid, protocol.NewTargetBody(protocol.KindRecall, seq))
+}
+
+// SetRole gives member a role. Granting RoleOwner transfers ownership.
+func (c *Client) SetRole(ctx context.Context, gid protocol.GroupID, member protocol.UserID, role protocol.Role) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindRole, gid, &protocol.RoleBody{Member: member, Role: role})
+}
+
+// CreateInvite makes an invite token for a group, signed by the client's
+// key, and registers it with the group. uses bounds how many people it
+// admits (0: unlimited), ttl how long it is valid (0: forever), ref is an
+// optional external reference such as an order number. The token carries
+// the host's addresses from the node's view of the group, so a node that
+// does not know the group yet can find the host.
+func (c *Client) CreateInvite(ctx context.Context, gid protocol.GroupID, uses uint32, ttl time.Duration, ref string) (*protocol.SignedInvite, *protocol.SubmitResponse, error) {
+	if c.key == nil {
+		return nil, nil, ErrNoKey
+	}
+	if ttl < 0 {
+		return nil, nil, fmt.Errorf("client: invite lifetime %s is negative", ttl)
+	}
+	view, err := c.Group(ctx, gid)
+	if err != nil {
+		return nil, nil, err
+	}
+	host, err := protocol.ParseUserID(view.Host)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the qun node at %s names the group's host as %q: %w", c.base, view.Host, err)
+	}
+	nonce := make([]byte, NonceBytes)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, nil, fmt.Errorf("making a nonce: %w", err)
+	}
+	inv := protocol.Invite{
+		Group:   gid,
+		Host:    host,
+		Addrs:   inviteAddrs(view.HostAddrs),
+		Inviter: c.key.ID(),
+		MaxUses: uses,
+		Nonce:   nonce,
+		Ref:     ref,
+	}
+	if ttl > 0 {
+		inv.Expires = uint64(c.now().Add(ttl).UnixMilli())
+	}
+	signed, err := inv.Sign(c.key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing the invite: %w", err)
+	}
+	resp, err := c.Submit(ctx, protocol.KindInviteCreate, gid, &protocol.InviteCreateBody{Token: signed.Raw})
+	if err != nil {
+		return nil, nil, err
+	}
+	return signed, resp, nil
+}
+
+// inviteAddrs converts the host's multiaddr strings to the binary form an
+// invite carries, skipping any that do not parse or are too long, and
+// keeping at most protocol.MaxInviteAddrs.
+func inviteAddrs(addrs []string) [][]byte {
+	var out [][]byte
+	for _, s := range addrs {
+		if len(out) == protocol.MaxInviteAddrs {
+			break
+		}
+		m, err := multiaddr.NewMultiaddr(s)
+		if err != nil {
+			continue
+		}
+		if b := m.Bytes(); len(b) <= protocol.MaxMultiaddrBytes {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// RevokeInvite revokes an invite of a group.
+func (c *Client) RevokeInvite(ctx context.Context, gid protocol.GroupID, id protocol.InviteID) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindInviteRevoke, gid, &protocol.InviteRevokeBody{Invite: id})
+}
+
+// Join joins the group of an invite token (or of a link that ends in one).
+// The answer's Group is the group joined.
+func (c *Client) Join(ctx context.Context, token string) (*protocol.SubmitResponse, error) {
+	return c.join(ctx, protocol.KindJoin, token, "")
+}
+
+// RequestJoin asks to join the group of an invite token with a note to its
+// admins: for groups that admit members after approval. It is answered
+// with the join request's event; an admin's approve admits the user later.
+func (c *Client) RequestJoin(ctx context.Context, token, note string) (*protocol.SubmitResponse, error) {
+	return c.join(ctx, protocol.KindJoinRequest, token, note)
+}
+
+func (c *Client) join(ctx context.Context, kind protocol.Kind, token, note string) (*protocol.SubmitResponse, error) {
+	inv, err := protocol.ParseToken(token)
+	if err != nil {
+		if e := protocol.AsError(err); e.Code == protocol.CodeMalformed {
+			return nil, &protocol.Error{Code: e.Code, Msg: "this is not a qun invite token (" + e.Msg + ")"}
+		}
+		return nil, err
+	}
+	s, err := c.Sign(kind, inv.Group, protocol.NewJoinBody(kind, inv.Raw, note))
+	if err != nil {
+		return nil, err
+	}
+	return c.SubmitSigned(ctx, s.Raw, HostAddrs(inv))
+}
+
+// HostAddrs returns the host addresses of an invite as multiaddr strings
+// that end in /p2p/ and the host's peer ID, as SubmitRequest.HostAddrs wants.
+func HostAddrs(inv *protocol.SignedInvite) []string {
+	host := inv.Host.String()
+	var out []string
+	for _, m := range inv.Multiaddrs() {
+		s := m.String()
+		if !strings.HasSuffix(s, "/p2p/"+host) {
+			if _, last := multiaddr.SplitLast(m); last != nil && last.Code() == multiaddr.P_P2P {
+				continue // an address of another peer
+			}
+			s += "/p2p/" + host
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Leave leaves a group.
+func (c *Client) Leave(ctx context.Context, gid protocol.GroupID) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindLeave, gid, &protocol.LeaveBody{})
+}
+
+// Approve admits a user whose join request is open.
+func (c *Client) Approve(ctx context.Context, gid protocol.GroupID, user protocol.UserID) (*protocol.SubmitResponse, error) {
+	return c.member(ctx, protocol.KindApprove, gid, user, "")
+}
+
+// Reject refuses a user's open join request.
+func (c *Client) Reject(ctx context.Context, gid protocol.GroupID, user protocol.UserID, reason string) (*protocol.SubmitResponse, error) {
+	return c.member(ctx, protocol.KindReject, gid, user, reason)
+}
+
+// Kick removes a member; they may join again.
+func (c *Client) Kick(ctx context.Context, gid protocol.GroupID, user protocol.UserID, reason string) (*protocol.SubmitResponse, error) {
+	return c.member(ctx, protocol.KindKick, gid, user, reason)
+}
+
+// Ban removes a user (member or not) and refuses them until unbanned.
+func (c *Client) Ban(ctx context.Context, gid protocol.GroupID, user protocol.UserID, reason string) (*protocol.SubmitResponse, error) {
+	return c.member(ctx, protocol.KindBan, gid, user, reason)
+}
+
+// Unban lifts a ban.
+func (c *Client) Unban(ctx context.Context, gid protocol.GroupID, user protocol.UserID) (*protocol.SubmitResponse, error) {
+	return c.member(ctx, protocol.KindUnban, gid, user, "")
+}
+
+// Mute mutes a member, or everyone below admin if user is the zero UserID,
+// for d (0: until unmuted).
+func (c *Client) Mute(ctx context.Context, gid protocol.GroupID, user protocol.UserID, d time.Duration, reason string) (*protocol.SubmitResponse, error) {
+	if d < 0 {
+		return nil, fmt.Errorf("client: mute duration %s is negative", d)
+	}
+	b := &protocol.MuteBody{Member: user, Reason: reason}
+	if d > 0 {
+		b.Until = uint64(c.now().Add(d).UnixMilli())
+	}
+	return c.Submit(ctx, protocol.KindMute, gid, b)
+}
+
+// Unmute lifts a member's mute, or the mute of everyone if user is the zero
+// UserID.
+func (c *Client) Unmute(ctx context.Context, gid protocol.GroupID, user protocol.UserID) (*protocol.SubmitResponse, error) {
+	return c.member(ctx, protocol.KindUnmute, gid, user, "")
+}
+
+func (c *Client) member(ctx context.Context, kind protocol.Kind, gid protocol.GroupID, user protocol.UserID, reason string) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, kind, gid, protocol.NewMemberBody(kind, user, reason))
+}

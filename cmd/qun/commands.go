@@ -1,0 +1,391 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qunchat/qun/client"
+	"github.com/qunchat/qun/protocol"
+)
+
+// The client commands of qun: thin wrappers around package client. Their
+// output is documented in docs/API.md ("The qun command line") and is
+// stable: scripts and end-to-end tests read it.
+
+// defaultAPI is the node API the client commands talk to without --api or
+// QUN_API.
+const defaultAPI = "http://127.0.0.1:7780"
+
+// defaultAdminKey is the admin key of a node started with its defaults in
+// the current directory; the client commands use it when it exists.
+const defaultAdminKey = "qun-data/admin.key"
+
+// command is one client command.
+type command struct {
+	name    string // "send", or "group create" for a subcommand
+	args    string // synopsis of arguments and command flags
+	summary string
+	run     func(x *cli, args []string) error
+}
+
+// synopsis is the usage line of the command, without "usage: ".
+func (c *command) synopsis() string {
+	return strings.Join(strings.Fields("qun "+c.name+" "+c.args+" "+commonFlags), " ")
+}
+
+// commands lists the client commands in help order.
+var commands = []*command{
+	{"group create", "--name NAME [--description D] [--avatar URL] [--policy open|approval|invite] [--cap N] [--public]", "create a group hosted by the node", runGroupCreate},
+	{"group info", "GID", "show a group's settings, members, requests and invites", runGroupInfo},
+	{"group update", "GID [--name N] [--description D] [--avatar URL] [--policy P] [--cap N] [--public=true|false]", "change a group's settings", runGroupUpdate},
+	{"groups", "", "list the groups the node knows", runGroups},
+	{"invite create", "GID [--uses N] [--ttl DURATION] [--ref ORDER]", "make an invite link", runInviteCreate},
+	{"invite revoke", "GID INVITE_ID", "revoke an invite", runInviteRevoke},
+	{"join", "TOKEN|LINK [--request [--note TEXT]]", "join a group with an invite (or ask to join)", runJoin},
+	{"send", "GID TEXT... [--reply SEQ] [--mention USERID]... [--all]", "post a message", runSend},
+	{"history", "GID [--from SEQ] [--limit N]", "print a group's events (default: the last 50)", runHistory},
+	{"announce", "GID TEXT", "set the announcement (\"\" clears it)", runAnnounce},
+	{"pin", "GID SEQ", "pin a message", runTarget(protocol.KindPin)},
+	{"unpin", "GID SEQ", "unpin a message", runTarget(protocol.KindUnpin)},
+	{"recall", "GID SEQ", "recall a message", runTarget(protocol.KindRecall)},
+	{"role", "GID USERID owner|admin|member|bridge", "give a member a role", runRole},
+	{"mute", "GID [USERID] [--for DURATION] [--reason R]", "mute a member, or everyone below admin", runMute},
+	{"unmute", "GID [USERID]", "lift a member's mute, or the mute of everyone", runUnmute},
+	{"kick", "GID USERID [--reason R]", "remove a member", runMember(protocol.KindKick, true)},
+	{"ban", "GID USERID [--reason R]", "remove a user and keep them out", runMember(protocol.KindBan, true)},
+	{"unban", "GID USERID", "lift a ban", runMember(protocol.KindUnban, false)},
+	{"approve", "GID USERID", "admit a user who asked to join", runMember(protocol.KindApprove, false)},
+	{"reject", "GID USERID [--reason R]", "refuse a join request", runMember(protocol.KindReject, true)},
+	{"leave", "GID", "leave a group", runLeave},
+	{"whoami", "", "print the user ID of the key", runWhoami},
+}
+
+// commonFlags is the synopsis of the flags every client command takes.
+const commonFlags = "[--api URL] [--key FILE] [--json] [--timeout DURATION]"
+
+// printClientUsage lists the client commands, for `qun help`.
+func printClientUsage(w io.Writer) {
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(c.name+" "+c.args))
+		fmt.Fprintf(w, "       %s\n", c.summary)
+	}
+	fmt.Fprintf(w, "  Every client command also takes %s:\n", commonFlags)
+	fmt.Fprintf(w, "  --api defaults to $QUN_API or %s; --key to $QUN_KEY, else ./%s\n", defaultAPI, defaultAdminKey)
+	fmt.Fprintf(w, "  if it exists, else ~/.config/qun/user.key (made if absent). Flags may follow arguments.\n")
+}
+
+// runClient runs the client command name with its arguments. It reports
+// handled false, and does nothing, if name is not a client command;
+// otherwise it returns the exit status: 0 done, 1 failed, 2 usage error.
+func runClient(ctx context.Context, name string, args []string, stdout, stderr io.Writer) (handled bool, exitCode int) {
+	return runClientEnv(ctx, name, args, stdout, stderr, os.Getenv)
+}
+
+func runClientEnv(ctx context.Context, name string, args []string, stdout, stderr io.Writer, getenv func(string) string) (bool, int) {
+	cmd, rest, err := findCommand(name, args)
+	if cmd == nil && err == nil {
+		return false, 0
+	}
+	if err != nil {
+		w, code := stderr, 2
+		if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			w, code = stdout, 0
+		} else {
+			fmt.Fprintln(stderr, "qun "+name+": "+err.Error())
+		}
+		for _, c := range commands {
+			if strings.HasPrefix(c.name, name+" ") {
+				fmt.Fprintf(w, "usage: %s\n", c.synopsis())
+			}
+		}
+		return true, code
+	}
+	x := &cli{ctx: ctx, cmd: cmd, stdout: stdout, stderr: stderr, getenv: getenv}
+	err = cmd.run(x, rest)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return true, 0
+	case errors.Is(err, errHelp):
+		x.printHelp(stdout)
+		return true, 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "qun %s: %s\n", cmd.name, ue.msg)
+		fmt.Fprintf(stderr, "usage: %s\n", cmd.synopsis())
+		return true, 2
+	}
+	fmt.Fprintln(stderr, "qun: "+errorSentence(err))
+	return true, 1
+}
+
+// findCommand finds the command of name and, for group and invite, of the
+// subcommand among args (normally args[0]; it may follow flags).
+func findCommand(name string, args []string) (*command, []string, error) {
+	hasSubs := false
+	for _, c := range commands {
+		if c.name == name {
+			return c, args, nil
+		}
+		if strings.HasPrefix(c.name, name+" ") {
+			hasSubs = true
+		}
+	}
+	if !hasSubs {
+		return nil, nil, nil
+	}
+	// The subcommand is normally args[0]; flags (and their values) may
+	// come before it.
+	unknown := ""
+	for i, a := range args {
+		for _, c := range commands {
+			if c.name == name+" "+a {
+				rest := append(append([]string{}, args[:i]...), args[i+1:]...)
+				return c, rest, nil
+			}
+		}
+		if unknown == "" && !strings.HasPrefix(a, "-") {
+			unknown = a
+		}
+	}
+	if unknown != "" {
+		return nil, nil, fmt.Errorf("unknown subcommand %q", unknown)
+	}
+	return nil, nil, errors.New("missing subcommand")
+}
+
+// errorSentence renders an error for people: context errors get words.
+func errorSentence(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "in time"):
+		return "the node did not answer in time (" + err.Error() + ")"
+	}
+	return err.Error()
+}
+
+// usageError is a mistake in the command line: exit status 2 with a usage line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errHelp asks for the command's help (exit status 0).
+var errHelp = errors.New("help requested")
+
+// cli is the state of one client command run.
+type cli struct {
+	ctx            context.Context
+	cmd            *command
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	fs             *flag.FlagSet
+
+	api     string
+	keyPath string
+	json    bool
+	timeout time.Duration
+}
+
+// flags returns the command's flag set with the common flags defined.
+func (x *cli) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet("qun "+x.cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	api := x.getenv("QUN_API")
+	if api == "" {
+		api = defaultAPI
+	}
+	fs.StringVar(&x.api, "api", api, "the node's API `URL` ($QUN_API)")
+	fs.StringVar(&x.keyPath, "key", "", "the user key `FILE` ($QUN_KEY; default ./"+defaultAdminKey+" if it exists, else ~/.config/qun/user.key; made if absent)")
+	fs.BoolVar(&x.json, "json", false, "print JSON, one object per line")
+	fs.DurationVar(&x.timeout, "timeout", client.DefaultTimeout, "give up on the node after `DURATION`")
+	x.fs = fs
+	return fs
+}
+
+func (x *cli) printHelp(w io.Writer) {
+	fmt.Fprintf(w, "usage: %s\n\n%s.\n\nflags:\n", x.cmd.synopsis(), x.cmd.summary)
+	if x.fs != nil {
+		x.fs.SetOutput(w)
+		x.fs.PrintDefaults()
+		x.fs.SetOutput(io.Discard)
+	}
+}
+
+// parse parses args, letting flags and positional arguments mix; after
+// "--" everything is positional. names are the positional arguments'
+// names, the first required of them needed; more than len(names) are allowed
+// only if variadic.
+func (x *cli) parse(fs *flag.FlagSet, args []string, required int, variadic bool, names ...string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, usagef("%v", err)
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	if x.timeout < 0 {
+		return nil, usagef("--timeout must not be negative")
+	}
+	if len(pos) < required {
+		return nil, usagef("missing %s", names[len(pos)])
+	}
+	if len(pos) > len(names) && !variadic {
+		return nil, usagef("unexpected argument %q", pos[len(names)])
+	}
+	return pos, nil
+}
+
+// client returns a client of the node; with needKey it loads (or makes)
+// the user key.
+func (x *cli) client(needKey bool) (*client.Client, error) {
+	var key *protocol.Key
+	if needKey {
+		var err error
+		if key, err = x.key(); err != nil {
+			return nil, err
+		}
+	}
+	c, err := client.New(x.api, key, client.WithTimeout(x.timeout))
+	if err != nil {
+		return nil, usagef("--api: %s", strings.TrimPrefix(err.Error(), "client: "))
+	}
+	return c, nil
+}
+
+// keyFile returns the path of the user key file.
+func (x *cli) keyFile() (string, error) {
+	if x.keyPath != "" {
+		return x.keyPath, nil
+	}
+	if p := x.getenv("QUN_KEY"); p != "" {
+		return p, nil
+	}
+	if _, err := os.Stat(defaultAdminKey); err == nil {
+		return defaultAdminKey, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no place for the user key (%v); pass --key FILE", err)
+	}
+	return filepath.Join(dir, "qun", "user.key"), nil
+}
+
+// key loads the user key, making one if the file does not exist.
+func (x *cli) key() (*protocol.Key, error) {
+	path, err := x.keyFile()
+	if err != nil {
+		return nil, err
+	}
+	k, created, err := client.LoadOrCreateKey(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(x.stderr, "qun: made a new key in %s; you are user %s\n", path, k.ID())
+	}
+	return k, nil
+}
+
+// Parsers of positional arguments and flag values.
+
+func parseGID(s string) (protocol.GroupID, error) {
+	g, err := protocol.ParseGroupID(strings.TrimSpace(s))
+	if err != nil {
+		return g, usagef("GID %q is not a group ID (64 hex digits)", s)
+	}
+	return g, nil
+}
+
+func parseUser(s string) (protocol.UserID, error) {
+	u, err := protocol.ParseUserID(strings.TrimSpace(s))
+	if err != nil {
+		return u, usagef("USERID %q is not a user ID (a peer ID such as 12D3KooW…)", s)
+	}
+	return u, nil
+}
+
+func parseSeq(s string) (uint64, error) {
+	n, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(s), "#"), 10, 64)
+	if err != nil || n == 0 {
+		return 0, usagef("SEQ %q is not an event number (1, 2, 3…)", s)
+	}
+	return n, nil
+}
+
+// durationValue is a flag.Value for a duration that also accepts whole
+// days ("7d").
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 16)
+		if err != nil {
+			return 0, errors.New("want a duration such as 30m, 12h or 7d")
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, errors.New("want a duration such as 30m, 12h or 7d")
+		}
+	}
+	if d < 0 {
+		return 0, errors.New("a duration must not be negative")
+	}
+	return d, nil
+}
+
+// usersValue is a repeatable flag.Value of user IDs.
+type usersValue struct{ users *[]protocol.UserID }
+
+func (v usersValue) String() string { return "" }
+
+func (v usersValue) Set(s string) error {
+	u, err := protocol.ParseUserID(strings.TrimSpace(s))
+	if err != nil {
+		return errors.New("not a user ID (a peer ID such as 12D3KooW…)")
+	}
+	*v.users = append(*v.users, u)
+	return nil
+}

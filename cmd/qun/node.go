@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/qunchat/qun/node"
+	"github.com/qunchat/qun/protocol"
+)
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// runNode runs `qun node` until ctx is cancelled (SIGINT or SIGTERM).
+func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("qun node", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var listen, bootstrap, admins listFlag
+	data := fs.String("data", "qun-data", "data directory (store, node key, admin key)")
+	fs.Var(&listen, "listen", "libp2p listen multiaddr (repeatable; default TCP and QUIC on port 7781)")
+	api := fs.String("api", node.DefaultAPIAddr, `HTTP API address HOST:PORT, or "-" to disable`)
+	fs.Var(&bootstrap, "bootstrap", "peer to connect to at start, a multiaddr with /p2p/ (repeatable)")
+	fs.Var(&admins, "admin", "user ID that may create groups hosted here, besides DIR/admin.key (repeatable)")
+	relay := fs.Bool("relay-service", false, "offer circuit relay v2 to other nodes")
+	rate := fs.Float64("rate", protocol.DefaultRatePerSecond, "submissions per second per member at the host; 0 or less turns the limit off")
+	burst := fs.Int("burst", protocol.DefaultRateBurst, "burst of the per-member rate limit")
+	syncEvery := fs.Duration("sync-interval", 10*time.Second, "how often replicas compare their head with the host's")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "qun node: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "qun node: --log-level %q: want debug, info, warn or error\n", *logLevel)
+		return 2
+	}
+	cfg := node.Config{
+		DataDir: *data, ListenAddrs: listen, APIAddr: *api, Bootstrap: bootstrap,
+		RelayService: *relay, RatePerSecond: *rate, RateBurst: *burst, SyncInterval: *syncEvery,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	}
+	if *rate <= 0 {
+		cfg.RatePerSecond = -1
+	}
+	var errs []error
+	for _, a := range admins {
+		u, err := protocol.ParseUserID(a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--admin: %w", err))
+		}
+		cfg.Admins = append(cfg.Admins, u)
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(stderr, "qun node: %v\n", err)
+		return 2
+	}
+	n, err := node.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "qun node: %v\n", err)
+		return 1
+	}
+	if err := n.Start(ctx); err != nil {
+		n.Close()
+		fmt.Fprintf(stderr, "qun node: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "qun node %s\n", node.Version)
+	fmt.Fprintf(stdout, "peer id: %s\n", n.PeerID())
+	for _, a := range n.Addrs() {
+		fmt.Fprintf(stdout, "listen:  %s\n", a)
+	}
+	if u := n.APIURL(); u != "" {
+		fmt.Fprintf(stdout, "api:     %s\n", u)
+	}
+	info := n.NodeInfo()
+	for _, a := range info.Admins {
+		fmt.Fprintf(stdout, "admin:   %s\n", a)
+	}
+	fmt.Fprintf(stdout, "admin key: %s/admin.key\n", *data)
+	fmt.Fprintln(stdout, "ready")
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping")
+	if err := n.Close(); err != nil {
+		fmt.Fprintf(stderr, "qun node: closing: %v\n", err)
+		return 1
+	}
+	return 0
+}
