@@ -128,7 +128,11 @@ func New(apiURL string, key *protocol.Key, opts ...Option) (*Client, error) {
 		if t < 0 {
 			t = DefaultTimeout
 		}
-		hc = &http.Client{Timeout: t}
+		// Keep connections to the node open for concurrent callers (the
+		// default transport keeps only 2 idle per host).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Timeout: t, Transport: tr}
 	case o.timeout >= 0:
 		c := *hc
 		c.Timeout = o.timeout
