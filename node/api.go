@@ -197,13 +197,14 @@ func (g *group) view() protocol.GroupView {
 		GroupSummary: g.summary(), HostAddrs: hostAddrs, Owner: s.Owner.String(),
 		Description: s.Description, Avatar: s.Avatar, Policy: s.Policy.String(), Cap: s.Cap,
 		Public: s.Public, Announcement: s.Announcement, Pins: append([]uint64{}, s.Pins...),
-		MuteAllUntil: s.MuteAllUntil, HeadID: s.HeadID.String(),
+		MuteAllUntil: protocol.JSONTime(s.MuteAllUntil), MutedAll: s.MuteAllUntil > nowMS(), HeadID: s.HeadID.String(),
 		MemberList: []protocol.MemberView{}, Banned: []string{}, Requests: []protocol.RequestView{},
 		Invites: []protocol.InviteView{},
 	}
 	for u, m := range s.Members {
 		v.MemberList = append(v.MemberList, protocol.MemberView{
-			User: u.String(), Role: m.Role.String(), Home: m.Home.String(), Joined: m.Joined, MutedUntil: m.MutedUntil,
+			User: u.String(), Role: m.Role.String(), Home: m.Home.String(), Joined: m.Joined,
+			MutedUntil: protocol.JSONTime(m.MutedUntil), Muted: m.MutedUntil > nowMS(),
 		})
 	}
 	sort.Slice(v.MemberList, func(i, j int) bool { return v.MemberList[i].Joined < v.MemberList[j].Joined })

@@ -55,7 +55,8 @@ func (c Code) HTTPStatus() int {
 		return http.StatusServiceUnavailable
 	case CodeUnknownGroup, CodeNotFound, CodeInviteUnknown:
 		return http.StatusNotFound
-	case CodeNotMember, CodeForbidden, CodeMuted, CodeBanned, CodePrivate, CodeNotHost:
+	case CodeNotMember, CodeForbidden, CodeMuted, CodeBanned, CodePrivate, CodeNotHost,
+		CodeInviteRequired, CodeApprovalNeeded:
 		return http.StatusForbidden
 	case CodeConflict, CodeGroupFull:
 		return http.StatusConflict
@@ -93,7 +94,8 @@ type GroupView struct {
 	Public       bool          `json:"public"`
 	Announcement string        `json:"announcement"`
 	Pins         []uint64      `json:"pins"`
-	MuteAllUntil uint64        `json:"mute_all_until,omitempty"`
+	MuteAllUntil uint64        `json:"mute_all_until,omitempty"` // unix ms; absent with MutedAll for a mute without end
+	MutedAll     bool          `json:"muted_all,omitempty"`      // everyone below admin is muted
 	HeadID       string        `json:"head_id"`
 	MemberList   []MemberView  `json:"member_list"`
 	Banned       []string      `json:"banned"`
@@ -107,7 +109,8 @@ type MemberView struct {
 	Role       string `json:"role"`
 	Home       string `json:"home"`
 	Joined     uint64 `json:"joined"`
-	MutedUntil uint64 `json:"muted_until,omitempty"`
+	MutedUntil uint64 `json:"muted_until,omitempty"` // unix ms; absent with Muted for a mute without end
+	Muted      bool   `json:"muted,omitempty"`
 }
 
 // RequestView is an open join request in GroupView.
@@ -151,6 +154,15 @@ type EventView struct {
 	Until  uint64 `json:"until,omitempty"`
 	Name   string `json:"name,omitempty"`
 	Raw    string `json:"raw"`
+}
+
+// JSONTime renders a protocol time for JSON: Forever (2^64-1) does not fit
+// a JavaScript number, so it becomes 0 (absent) and a flag says "muted".
+func JSONTime(t uint64) uint64 {
+	if t == Forever {
+		return 0
+	}
+	return t
 }
 
 // NewEventView renders a decoded event.

@@ -162,7 +162,7 @@ func ParseToken(s string) (*SignedInvite, error) {
 	}
 	inv, err := DecodeInvite(raw)
 	if err != nil {
-		return nil, err
+		return nil, Errorf(AsError(err).Code, "this is not a valid qun invite token (%v)", err)
 	}
 	if err := inv.Verify(); err != nil {
 		return nil, err

@@ -225,5 +225,3 @@ func waitFor(t testing.TB, ctx context.Context, what string, cond func() bool) {
 		}
 	}
 }
-
-

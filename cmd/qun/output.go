@@ -203,13 +203,13 @@ func formatGroup(v *protocol.GroupView) string {
 		}
 		line("pinned: %s", strings.Join(pins, ", "))
 	}
-	if v.MuteAllUntil != 0 {
+	if v.MutedAll {
 		line("everyone below admin is muted %s", formatUntil(v.MuteAllUntil))
 	}
 	line("members (%d):", v.Members)
 	for _, m := range v.MemberList {
 		muted := ""
-		if m.MutedUntil != 0 {
+		if m.Muted {
 			muted = ", muted " + formatUntil(m.MutedUntil)
 		}
 		line("  %-6s %s joined #%d%s", m.Role, m.User, m.Joined, muted)
