@@ -3,6 +3,7 @@ package protocol
 import (
 	"net/url"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -290,6 +291,9 @@ func urlText(f field, what string) (string, error) {
 	}
 	if len(f.b) > MaxURLBytes {
 		return "", invalid("%s is longer than %d bytes", what, MaxURLBytes)
+	}
+	if !utf8.Valid(f.b) {
+		return "", invalid("%s is not valid UTF-8", what)
 	}
 	u, err := url.Parse(string(f.b))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

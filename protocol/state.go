@@ -67,6 +67,9 @@ type State struct {
 	Invites  map[InviteID]*InviteState
 	// MuteAllUntil mutes every member below admin until then (unix ms; Forever until unmuted).
 	MuteAllUntil uint64
+	// LeftMuted keeps the mute of users who left or were kicked while muted,
+	// so that leaving and rejoining does not lift a mute.
+	LeftMuted map[UserID]uint64
 
 	Head     uint64  // seq of the last applied event
 	HeadID   EventID // ID of the last applied event
@@ -76,11 +79,26 @@ type State struct {
 // NewState returns the state of a group before its create event.
 func NewState() *State {
 	return &State{
-		Members:  map[UserID]*Member{},
-		Banned:   map[UserID]bool{},
-		Requests: map[UserID]*Request{},
-		Invites:  map[InviteID]*InviteState{},
+		Members:   map[UserID]*Member{},
+		Banned:    map[UserID]bool{},
+		Requests:  map[UserID]*Request{},
+		Invites:   map[InviteID]*InviteState{},
+		LeftMuted: map[UserID]uint64{},
 	}
+}
+
+// removeMember drops a member, keeping an active mute for a later return.
+func (s *State) removeMember(u UserID) {
+	if m := s.Members[u]; m != nil && m.MutedUntil > s.HeadTime {
+		s.LeftMuted[u] = m.MutedUntil
+	}
+	delete(s.Members, u)
+}
+
+// addMember admits u with the mute it left with, if any.
+func (s *State) addMember(u, home UserID, seq uint64) {
+	s.Members[u] = &Member{Role: RoleMember, Home: home, Joined: seq, MutedUntil: s.LeftMuted[u]}
+	delete(s.LeftMuted, u)
 }
 
 // Check reports whether the host may sequence sub now as event s.Head+1,
@@ -161,6 +179,12 @@ func untilText(t uint64) string {
 func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lookup) (func(), error) {
 	body := sub.DecodedBody()
 	author := sub.Author
+	// Compare in milliseconds: a skew of centuries overflows a time.Duration
+	// (and a wrapped negative skew would pass).
+	if d := absDiff(sub.Time, now); d > uint64(MaxClockSkew.Milliseconds()) {
+		skew := time.Duration(min(d, 1<<40)) * time.Millisecond // shown up to ~34 years
+		return nil, Errorf(CodeClockSkew, "your clock is off by %s from the host's; fix the time on your device", skew.Round(time.Second))
+	}
 	if s.Head == 0 {
 		if sub.Kind != KindCreate {
 			return nil, Errorf(CodeUnknownGroup, "the group does not exist yet")
@@ -172,10 +196,6 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 	}
 	if sub.Group != s.Group {
 		return nil, Errorf(CodeInvalid, "the submission is for another group")
-	}
-	skew := time.Duration(absDiff(sub.Time, now)) * time.Millisecond
-	if skew > MaxClockSkew {
-		return nil, Errorf(CodeClockSkew, "your clock is off by %s from the host's; fix the time on your device", skew.Round(time.Second))
 	}
 	if s.Banned[author] {
 		return nil, Errorf(CodeBanned, "you are banned from this group")
@@ -228,7 +248,7 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 		if me.Role == RoleOwner {
 			return nil, Errorf(CodeForbidden, "the owner cannot leave; transfer ownership first")
 		}
-		return func() { delete(s.Members, author) }, nil
+		return func() { s.removeMember(author) }, nil
 	case *MuteBody:
 		return s.mute(author, me, b, now)
 	case *MessageBody:
@@ -445,7 +465,7 @@ func (s *State) CheckInvite(inv *SignedInvite, now uint64) (*InviteState, error)
 		return nil, Errorf(CodeInviteUnknown, "this invite is not registered with the group")
 	case st.Revoked:
 		return nil, Errorf(CodeInviteRevoked, "this invite was revoked")
-	case st.Expires != 0 && now > st.Expires:
+	case st.Expires != 0 && now >= st.Expires:
 		return nil, Errorf(CodeInviteExpired, "invite expired at %s", FormatTime(st.Expires))
 	case st.MaxUses != 0 && st.Uses >= st.MaxUses:
 		return nil, Errorf(CodeInviteUsedUp, "this invite has been used up (%d of %d uses)", st.Uses, st.MaxUses)
@@ -486,7 +506,7 @@ func (s *State) join(author UserID, me *Member, b *JoinBody, via UserID, seq, no
 			inv.Uses++
 		}
 		delete(s.Requests, author)
-		s.Members[author] = &Member{Role: RoleMember, Home: via, Joined: seq}
+		s.addMember(author, via, seq)
 	}, nil
 }
 
@@ -529,7 +549,7 @@ func (s *State) memberAction(author UserID, me *Member, b *MemberBody, seq uint6
 		}
 		return func() {
 			delete(s.Requests, b.Member)
-			s.Members[b.Member] = &Member{Role: RoleMember, Home: req.Home, Joined: seq}
+			s.addMember(b.Member, req.Home, seq)
 		}, nil
 	case KindKick:
 		if t == nil {
@@ -538,7 +558,7 @@ func (s *State) memberAction(author UserID, me *Member, b *MemberBody, seq uint6
 		if err := s.outranks(me, t, "kick"); err != nil {
 			return nil, err
 		}
-		return func() { delete(s.Members, b.Member) }, nil
+		return func() { s.removeMember(b.Member) }, nil
 	case KindBan:
 		if s.Banned[b.Member] {
 			return nil, Errorf(CodeConflict, "%s is already banned", who)
@@ -547,7 +567,7 @@ func (s *State) memberAction(author UserID, me *Member, b *MemberBody, seq uint6
 			return nil, err
 		}
 		return func() {
-			delete(s.Members, b.Member)
+			s.removeMember(b.Member)
 			delete(s.Requests, b.Member)
 			s.Banned[b.Member] = true
 		}, nil
@@ -569,7 +589,7 @@ func (s *State) memberAction(author UserID, me *Member, b *MemberBody, seq uint6
 		if t.MutedUntil == 0 {
 			return nil, Errorf(CodeConflict, "%s is not muted", who)
 		}
-		if err := s.outranks(me, t, "unmute"); err != nil && b.Member != author {
+		if err := s.outranks(me, t, "unmute"); err != nil {
 			return nil, err
 		}
 		return func() { t.MutedUntil = 0 }, nil

@@ -98,13 +98,18 @@ func wantBytes(f field) error {
 	return nil
 }
 
-// bytes32 decodes a 32-byte field.
+// bytes32 decodes a 32-byte field. An all-zero value is the default, which
+// the encoder omits (encoder.key): accepting it would let two encodings
+// decode to the same value.
 func bytes32(f field, dst *[32]byte) error {
 	if err := wantBytes(f); err != nil {
 		return err
 	}
 	if len(f.b) != 32 {
 		return malformed("field %d must be 32 bytes, got %d", f.num, len(f.b))
+	}
+	if [32]byte(f.b) == ([32]byte{}) {
+		return malformed("field %d: zero value must be omitted", f.num)
 	}
 	copy(dst[:], f.b)
 	return nil

@@ -1,0 +1,394 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/base64"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Fuzz targets, one per decoder of bytes that come from the network. Each
+// checks that the decoder does not panic, that a refusal is a typed error,
+// and that an accepted input is canonical: encoding the decoded value again
+// gives exactly the input bytes.
+//
+// go test -run x -fuzz FuzzDecodeEvent -fuzztime 30s -parallel 1 ./protocol/
+//
+// The seed corpus in testdata/fuzz/ is written by
+// go test -run TestFuzzCorpus -update-fuzz-corpus ./protocol/
+
+var updateFuzzCorpus = flag.Bool("update-fuzz-corpus", false, "rewrite the seed corpus under testdata/fuzz")
+
+// decodeCodes are the codes a decoder may refuse bytes with.
+var decodeCodes = map[Code]bool{CodeMalformed: true, CodeInvalid: true, CodeTooLarge: true}
+
+func wantDecodeError(t *testing.T, err error) {
+	t.Helper()
+	e, ok := err.(*Error)
+	if !ok {
+		t.Fatalf("refusal is not a *protocol.Error: %T %v", err, err)
+	}
+	if !decodeCodes[e.Code] || e.Msg == "" {
+		t.Fatalf("refusal with code %s and message %q", e.Code, e.Msg)
+	}
+}
+
+func checkSubmission(t *testing.T, s *SignedSubmission, raw []byte) {
+	t.Helper()
+	if re := encodeSigned(s.Submission.Encode(), s.sig); !bytes.Equal(re, raw) {
+		t.Fatalf("accepted a non-canonical submission:\n in %x\nout %x", raw, re)
+	}
+	if s.ID != SubmissionID(sum(raw)) || !bytes.Equal(s.Raw, raw) {
+		t.Fatal("submission ID or raw bytes wrong")
+	}
+	body := s.DecodedBody()
+	if body == nil || body.Kind() != s.Kind {
+		t.Fatalf("DecodedBody of %s: %T", s.Kind, body)
+	}
+	if re := body.Encode(); !bytes.Equal(re, s.Body) {
+		t.Fatalf("accepted a non-canonical %s body:\n in %x\nout %x", s.Kind, s.Body, re)
+	}
+	_ = s.Verify() // must not panic
+	_ = NewEventView(&SignedEvent{Event: Event{Submission: raw}, Raw: raw, Sub: s})
+}
+
+func FuzzDecodeSubmission(f *testing.F) {
+	for _, s := range fuzzSeeds(f)["FuzzDecodeSubmission"] {
+		f.Add(s.data)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s, err := DecodeSubmission(raw)
+		if err != nil {
+			wantDecodeError(t, err)
+			return
+		}
+		checkSubmission(t, s, raw)
+	})
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	for _, s := range fuzzSeeds(f)["FuzzDecodeEvent"] {
+		f.Add(s.data)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ev, err := DecodeEvent(raw)
+		if err != nil {
+			wantDecodeError(t, err)
+			return
+		}
+		if re := encodeSigned(ev.Event.Encode(), ev.sig); !bytes.Equal(re, raw) {
+			t.Fatalf("accepted a non-canonical event:\n in %x\nout %x", raw, re)
+		}
+		if ev.ID != EventID(sum(raw)) || ev.Sub == nil || !bytes.Equal(ev.Sub.Raw, ev.Submission) {
+			t.Fatal("event ID or submission wrong")
+		}
+		if ev.Sub.GroupID() != ev.Group || (ev.Seq == 1) != (ev.Prev == EventID{}) {
+			t.Fatal("event shape not checked")
+		}
+		checkSubmission(t, ev.Sub, ev.Submission)
+		_ = ev.VerifyAll(ev.Via) // must not panic
+		if ev.Seq == 1 {
+			if _, err := ev.GenesisHost(); err != nil {
+				t.Fatalf("GenesisHost of a create event: %v", err)
+			}
+		}
+		_ = NewEventView(ev)
+	})
+}
+
+func checkInvite(t *testing.T, inv *SignedInvite, raw []byte) {
+	t.Helper()
+	if re := encodeSigned(inv.Invite.Encode(), inv.sig); !bytes.Equal(re, raw) {
+		t.Fatalf("accepted a non-canonical invite:\n in %x\nout %x", raw, re)
+	}
+	if inv.ID != InviteID(sum(raw)) || !bytes.Equal(inv.Raw, raw) {
+		t.Fatal("invite ID or raw bytes wrong")
+	}
+	if n := len(inv.Multiaddrs()); n != len(inv.Addrs) {
+		t.Fatalf("%d of %d addresses are multiaddrs", n, len(inv.Addrs))
+	}
+}
+
+func FuzzDecodeInvite(f *testing.F) {
+	for _, s := range fuzzSeeds(f)["FuzzDecodeInvite"] {
+		f.Add(s.data)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		inv, err := DecodeInvite(raw)
+		if err != nil {
+			wantDecodeError(t, err)
+			return
+		}
+		checkInvite(t, inv, raw)
+		p, err := ParseToken(inv.Token())
+		if verr := inv.Verify(); verr != nil {
+			if AsError(verr).Code != CodeBadSignature || AsError(err).Code != CodeBadSignature {
+				t.Fatalf("Verify: %v, ParseToken: %v", verr, err)
+			}
+			return
+		}
+		if err != nil || !bytes.Equal(p.Raw, raw) {
+			t.Fatalf("the token of a valid invite does not parse back: %v", err)
+		}
+	})
+}
+
+// FuzzDecodeBody takes the kind from the first byte and the body from the rest.
+func FuzzDecodeBody(f *testing.F) {
+	for _, s := range fuzzSeeds(f)["FuzzDecodeBody"] {
+		f.Add(s.data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		k, in := Kind(data[0]), data[1:]
+		b, err := DecodeBody(k, in)
+		if err != nil {
+			wantDecodeError(t, err)
+			return
+		}
+		if !k.Known() || b.Kind() != k {
+			t.Fatalf("kind %d decoded as %T", k, b)
+		}
+		if re := b.Encode(); !bytes.Equal(re, in) {
+			t.Fatalf("accepted a non-canonical %s body:\n in %x\nout %x", k, in, re)
+		}
+	})
+}
+
+// tokenPart is the part of s that ParseToken decodes.
+func tokenPart(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexAny(s, "#/"); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+func FuzzParseToken(f *testing.F) {
+	for _, s := range fuzzSeeds(f)["FuzzParseToken"] {
+		f.Add(string(s.data))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		inv, err := ParseToken(s)
+		if err != nil {
+			if e, ok := err.(*Error); !ok || (!decodeCodes[e.Code] && e.Code != CodeBadSignature) {
+				t.Fatalf("refusal %T %v", err, err)
+			}
+			return
+		}
+		if err := inv.Verify(); err != nil {
+			t.Fatalf("ParseToken accepted an invite that does not verify: %v", err)
+		}
+		checkInvite(t, inv, inv.Raw)
+		tok := inv.Token()
+		if p := tokenPart(s); p != tok {
+			// Other texts of the same bytes are base64 that is not
+			// canonical: non-zero trailing bits, or line breaks, which
+			// Go's decoder skips.
+			if _, err := base64.RawURLEncoding.Strict().DecodeString(p); err == nil && !strings.ContainsAny(p, "\r\n") {
+				t.Fatalf("token %q parsed from %q, which is canonical too", tok, p)
+			}
+		}
+		back, err := ParseToken(tok)
+		if err != nil || !bytes.Equal(back.Raw, inv.Raw) {
+			t.Fatalf("the token does not parse back: %v", err)
+		}
+	})
+}
+
+// --- seeds ---
+
+type seed struct {
+	name string
+	data []byte
+	ok   bool // a valid encoding: the decoder must accept it
+	any  bool // the decoder may accept it or not
+}
+
+// fuzzSeeds returns the seeds of every target: valid encodings of every kind
+// and some broken ones.
+func fuzzSeeds(t testing.TB) map[string][]seed {
+	h := newGroup(t)
+	inv := h.register(kOwner, func(i *Invite) { i.Expires, i.MaxUses, i.Ref = t0+86_400_000, 10, "order-1" })
+	h.must(kAdmin, &InviteRevokeBody{Invite: inv.ID})
+	inv2 := h.register(kOwner, nil)
+	h.must(kNew, joinWith(inv2))
+	h.must(kOwner, &UpdateBody{Settings{Policy: ptr(PolicyApproval), Public: ptr(true), Avatar: ptr("https://a.example/x.png")}})
+	h.must(kOwner, &AnnounceBody{Text: "公告"})
+	h.must(kNew2, NewJoinBody(KindJoinRequest, nil, "order 7"))
+	h.must(kAdmin, NewMemberBody(KindApprove, kNew2.ID(), ""))
+	h.must(kOut, NewJoinBody(KindJoinRequest, nil, ""))
+	h.must(kAdmin, NewMemberBody(KindReject, kOut.ID(), "no"))
+	h.must(kAdmin, NewTargetBody(KindPin, h.msgMember))
+	h.must(kAdmin, NewTargetBody(KindUnpin, h.msgMember))
+	h.must(kAdmin, &MuteBody{Member: kMember.ID(), Until: h.now + 60_000, Reason: "calm"})
+	h.must(kAdmin, NewMemberBody(KindUnmute, kMember.ID(), ""))
+	h.must(kOwner, &MuteBody{})
+	h.must(kOwner, NewMemberBody(KindUnmute, UserID{}, ""))
+	h.must(kAdmin, NewMemberBody(KindKick, kNew.ID(), ""))
+	h.must(kOwner, NewMemberBody(KindUnban, kBanned.ID(), ""))
+	h.must(kMember2, &LeaveBody{})
+	h.must(kAdmin, &MessageBody{Text: "@all sale", MentionAll: true, Mentions: []UserID{kMember.ID()}, ReplyTo: h.msgOwner,
+		Product: &Product{ID: "1", Title: "Tea", Price: "9.90", Currency: "CNY", URL: "https://s.example/1"}, Link: "https://s.example"})
+	h.must(kMember, NewTargetBody(KindRecall, h.must(kMember, msg("oops")).Seq))
+
+	out := map[string][]seed{}
+	add := func(target, name string, data []byte, ok bool) {
+		out[target] = append(out[target], seed{name: name, data: data, ok: ok})
+	}
+	broken := func(target string, valid []byte) {
+		add(target, "broken-empty", nil, false)
+		add(target, "broken-truncated", valid[:len(valid)-1], false)
+		flipped := bytes.Clone(valid)
+		flipped[0] ^= 0x80
+		add(target, "broken-flipped", flipped, false)
+		flipped = bytes.Clone(valid)
+		flipped[len(flipped)/2] ^= 0x80 // in the payload or the signature
+		out[target] = append(out[target], seed{name: "tampered", data: flipped, any: true})
+		add(target, "broken-trailing", append(bytes.Clone(valid), 0x08, 0x01), false)
+	}
+	for seq := uint64(1); seq <= h.st.Head; seq++ {
+		ev := h.events[seq]
+		name := "valid-" + strconv.FormatUint(seq, 10) + "-" + ev.Sub.Kind.String()
+		add("FuzzDecodeEvent", name, ev.Raw, true)
+		add("FuzzDecodeSubmission", name, ev.Submission, true)
+		add("FuzzDecodeBody", name, append([]byte{byte(ev.Sub.Kind)}, ev.Sub.Body...), true)
+	}
+	for i, b := range everyBody(t) {
+		add("FuzzDecodeBody", "valid-body-"+strconv.Itoa(i)+"-"+b.Kind().String(), append([]byte{byte(b.Kind())}, b.Encode()...), true)
+	}
+	broken("FuzzDecodeEvent", h.events[h.st.Head].Raw)
+	broken("FuzzDecodeSubmission", h.events[2].Submission)
+	add("FuzzDecodeBody", "broken-unknown-kind", append([]byte{21}, msg("x").Encode()...), false)
+	add("FuzzDecodeBody", "broken-out-of-order", append([]byte{byte(KindMessage)}, cat(vf(3, 1), bf(1, []byte("x")))...), false)
+
+	// Regressions: a 32-byte field sent as 32 zero bytes was accepted and
+	// re-encoded without it (fixed in bytes32).
+	zero := make([]byte, 32)
+	add("FuzzDecodeBody", "regress-zero-mute-member", append([]byte{byte(KindMute)}, bf(1, zero)...), false)
+	add("FuzzDecodeBody", "regress-zero-unmute-member", append([]byte{byte(KindUnmute)}, bf(1, zero)...), false)
+	create := h.events[1]
+	cp := create.Sub.Submission.Encode()
+	add("FuzzDecodeSubmission", "regress-create-zero-group", kOwner.Sign(DomainSubmission, cat(cp[:2], bf(2, zero), cp[2:])), false)
+	ep := create.Event.Encode()
+	i := bytes.Index(ep, vf(5, create.Time))
+	add("FuzzDecodeEvent", "regress-first-event-zero-prev", kHost.Sign(DomainEvent, cat(ep[:i], bf(4, zero), ep[i:])), false)
+
+	invites := []*SignedInvite{inv, inv2, mustInvite(t)}
+	for i, si := range invites {
+		add("FuzzDecodeInvite", "valid-invite-"+strconv.Itoa(i), si.Raw, true)
+		add("FuzzParseToken", "valid-token-"+strconv.Itoa(i), []byte(si.Token()), true)
+	}
+	broken("FuzzDecodeInvite", inv.Raw)
+	tok := inv.Token()
+	add("FuzzParseToken", "valid-link", []byte("https://qun.example/join#"+tok), true)
+	add("FuzzParseToken", "valid-spaces", []byte("  "+tok+"\n"), true)
+	add("FuzzParseToken", "broken-padded", []byte(base64.URLEncoding.EncodeToString(inv.Raw)), false)
+	add("FuzzParseToken", "broken-std-alphabet", []byte(base64.RawStdEncoding.EncodeToString(mustInvite(t).Raw)+"+/"), false)
+	add("FuzzParseToken", "broken-truncated", []byte(tok[:len(tok)-3]), false)
+	add("FuzzParseToken", "broken-text", []byte("hello"), false)
+	return out
+}
+
+// corpusSeeds are the seeds committed under testdata/fuzz/<target>/: a
+// handful of each target, valid and broken.
+func corpusSeeds(t testing.TB) map[string][]seed {
+	all := fuzzSeeds(t)
+	keep := map[string][]string{
+		"FuzzDecodeSubmission": {"valid-1-create", "valid-2-join", "valid-18-invite_create", "valid-30-mute", "valid-37-message", "broken-flipped", "tampered", "regress-create-zero-group"},
+		"FuzzDecodeEvent":      {"valid-1-create", "valid-8-role", "valid-21-join", "valid-37-message", "valid-39-recall", "broken-truncated", "tampered", "regress-first-event-zero-prev"},
+		"FuzzDecodeInvite":     {"valid-invite-0", "valid-invite-2", "broken-flipped", "tampered"},
+		"FuzzDecodeBody":       {"valid-1-create", "valid-37-message", "valid-body-22-join", "valid-body-32-mute", "valid-body-35-unmute", "broken-out-of-order", "regress-zero-mute-member", "regress-zero-unmute-member"},
+		"FuzzParseToken":       {"valid-token-0", "valid-link", "valid-spaces", "broken-padded", "broken-truncated"},
+	}
+	out := map[string][]seed{}
+	for target, names := range keep {
+		for _, n := range names {
+			found := false
+			for _, s := range all[target] {
+				if s.name == n {
+					out[target] = append(out[target], s)
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no seed %s of %s", n, target)
+			}
+		}
+	}
+	return out
+}
+
+func corpusFile(target string, data []byte) []byte {
+	if target == "FuzzParseToken" {
+		return []byte("go test fuzz v1\nstring(" + strconv.Quote(string(data)) + ")\n")
+	}
+	return []byte("go test fuzz v1\n[]byte(" + strconv.Quote(string(data)) + ")\n")
+}
+
+// TestFuzzCorpus checks that the committed seed corpus is the one
+// corpusSeeds makes (with -update-fuzz-corpus: writes it), so that valid
+// seeds stay valid when the format changes.
+func TestFuzzCorpus(t *testing.T) {
+	seeds := corpusSeeds(t)
+	targets := make([]string, 0, len(seeds))
+	for target := range seeds {
+		targets = append(targets, target)
+	}
+	sort.Strings(targets)
+	for _, target := range targets {
+		dir := filepath.Join("testdata", "fuzz", target)
+		for _, s := range seeds[target] {
+			path := filepath.Join(dir, "seed-"+s.name)
+			want := corpusFile(target, s.data)
+			if *updateFuzzCorpus {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, want, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%v (run go test -run TestFuzzCorpus -update-fuzz-corpus)", err)
+				continue
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s is out of date (run go test -run TestFuzzCorpus -update-fuzz-corpus)", path)
+			}
+		}
+	}
+	// every valid seed is accepted
+	for target, list := range fuzzSeeds(t) {
+		for _, s := range list {
+			var err error
+			switch target {
+			case "FuzzDecodeSubmission":
+				_, err = DecodeSubmission(s.data)
+			case "FuzzDecodeEvent":
+				_, err = DecodeEvent(s.data)
+			case "FuzzDecodeInvite":
+				_, err = DecodeInvite(s.data)
+			case "FuzzDecodeBody":
+				_, err = DecodeBody(Kind(s.data[0]), s.data[1:])
+			case "FuzzParseToken":
+				_, err = ParseToken(string(s.data))
+			}
+			if s.ok && err != nil {
+				t.Errorf("%s %s: %v", target, s.name, err)
+			}
+			if !s.ok && !s.any && err == nil {
+				t.Errorf("%s %s: accepted", target, s.name)
+			}
+		}
+	}
+}
