@@ -124,3 +124,14 @@ func TestPrivacy(t *testing.T) {
 		t.Fatal("outsider holds the group")
 	}
 }
+
+// TestSyncWithoutGossip: a replica that receives no gossip at all still
+// ends complete, through the sync protocol alone.
+func TestSyncWithoutGossip(t *testing.T) {
+	a, b, c, gid, keys := threeNodeGroup(t)
+	g := b.group(gid)
+	g.sub.Cancel() // b's gossip subscription is gone: every event must come by sync
+	last := sendMany(t, gid, 300, 4, []*testNode{a, c}, []*protocol.Key{keys[0], keys[2]})
+	waitHead(t, 30*time.Second, gid, last, a, b, c)
+	sameLogs(t, gid, last, a, b, c)
+}
