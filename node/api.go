@@ -50,11 +50,16 @@ func (n *Node) startAPI() error {
 
 func (n *Node) apiHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/node", n.apiNode)
-	mux.HandleFunc("POST /api/v1/submit", n.apiSubmit)
-	mux.HandleFunc("GET /api/v1/groups", n.apiGroups)
-	mux.HandleFunc("GET /api/v1/groups/{gid}", n.apiGroup)
-	mux.HandleFunc("GET /api/v1/groups/{gid}/events", n.apiEvents)
+	mux.HandleFunc("GET /api/v1/node", n.limited(n.apiNode))
+	mux.HandleFunc("POST /api/v1/auth/challenge", n.limited(n.apiChallenge))
+	mux.HandleFunc("POST /api/v1/auth/session", n.limited(n.apiSession))
+	mux.HandleFunc("GET /api/v1/invites/preview", n.limited(n.apiPreview))
+	mux.HandleFunc("POST /api/v1/submit", n.authed(n.apiSubmit))
+	mux.HandleFunc("GET /api/v1/me/groups", n.authed(n.apiMyGroups))
+	mux.HandleFunc("GET /api/v1/groups", n.authed(n.apiGroups))
+	mux.HandleFunc("GET /api/v1/groups/{gid}", n.authed(n.apiGroup))
+	mux.HandleFunc("GET /api/v1/groups/{gid}/events", n.authed(n.apiEvents))
+	mux.HandleFunc("GET /api/v1/ws", n.authed(n.apiWS))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, protocol.Errorf(protocol.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -89,7 +94,7 @@ func (n *Node) apiNode(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, n.NodeInfo())
 }
 
-func (n *Node) apiSubmit(w http.ResponseWriter, r *http.Request) {
+func (n *Node) apiSubmit(w http.ResponseWriter, r *http.Request, s *session) {
 	var req protocol.SubmitRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		writeError(w, err)
@@ -101,13 +106,22 @@ func (n *Node) apiSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var addrs []multiaddr.Multiaddr
-	for _, s := range req.HostAddrs {
-		a, err := multiaddr.NewMultiaddr(s)
+	for _, h := range req.HostAddrs {
+		a, err := multiaddr.NewMultiaddr(h)
 		if err != nil {
-			writeError(w, protocol.Errorf(protocol.CodeInvalid, "host address %q: %v", s, err))
+			writeError(w, protocol.Errorf(protocol.CodeInvalid, "host address %q: %v", h, err))
 			return
 		}
 		addrs = append(addrs, a)
+	}
+	sub, err := protocol.DecodeSubmission(raw)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if sub.Author != s.user {
+		writeError(w, protocol.Errorf(protocol.CodeForbidden, "the submission's author is not the signed-in user"))
+		return
 	}
 	ev, err := n.Submit(r.Context(), raw, addrs)
 	if err != nil {
@@ -133,13 +147,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-func (n *Node) apiGroups(w http.ResponseWriter, _ *http.Request) {
-	n.mu.Lock()
-	groups := make([]*group, 0, len(n.groups))
-	for _, g := range n.groups {
-		groups = append(groups, g)
+func (n *Node) apiGroups(w http.ResponseWriter, _ *http.Request, s *session) {
+	if !n.admins[s.user] {
+		writeError(w, protocol.Errorf(protocol.CodeForbidden, "only the node's admins can list every group it holds; see /api/v1/me/groups"))
+		return
 	}
-	n.mu.Unlock()
+	groups := n.groupList()
 	out := make([]protocol.GroupSummary, 0, len(groups))
 	for _, g := range groups {
 		g.mu.Lock()
@@ -226,8 +239,8 @@ func (g *group) view() protocol.GroupView {
 	return v
 }
 
-func (n *Node) apiGroup(w http.ResponseWriter, r *http.Request) {
-	g, err := n.pathGroup(r)
+func (n *Node) apiGroup(w http.ResponseWriter, r *http.Request, s *session) {
+	g, err := n.readableGroup(r, s)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -255,16 +268,8 @@ func (n *Node) Events(gid protocol.GroupID, from uint64, limit int) ([]*protocol
 	return out, nil
 }
 
-func (n *Node) apiEvents(w http.ResponseWriter, r *http.Request) {
-	g, err := n.pathGroup(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	from, err := queryUint(r, "from", 1)
-	if err == nil && from == 0 {
-		err = protocol.Errorf(protocol.CodeInvalid, "from must be at least 1")
-	}
+func (n *Node) apiEvents(w http.ResponseWriter, r *http.Request, s *session) {
+	g, err := n.readableGroup(r, s)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -272,6 +277,29 @@ func (n *Node) apiEvents(w http.ResponseWriter, r *http.Request) {
 	limit, err := queryUint(r, "limit", defaultPage)
 	if err == nil && (limit == 0 || limit > maxPage) {
 		err = protocol.Errorf(protocol.CodeInvalid, "limit must be between 1 and %d", maxPage)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	if q.Has("before") {
+		before, err := queryUint(r, "before", 0)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		page, err := n.backwardPage(g, before, limit)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page)
+		return
+	}
+	from, err := queryUint(r, "from", 1)
+	if err == nil && from == 0 {
+		err = protocol.Errorf(protocol.CodeInvalid, "from must be at least 1")
 	}
 	if err != nil {
 		writeError(w, err)

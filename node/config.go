@@ -36,6 +36,11 @@ type Config struct {
 	// the limit off (benchmarks and tests).
 	RatePerSecond float64
 	RateBurst     int
+	// APIRatePerSecond and APIBurst limit HTTP API requests per client
+	// address and per session. Zero means 20/s with a burst of 100; a
+	// negative rate turns the limit off (benchmarks and tests).
+	APIRatePerSecond float64
+	APIBurst         int
 	// SyncInterval is how often a replica compares its head with the host's.
 	// Default 10 s.
 	SyncInterval time.Duration
@@ -71,6 +76,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RateBurst == 0 {
 		c.RateBurst = protocol.DefaultRateBurst
+	}
+	if c.APIRatePerSecond == 0 {
+		c.APIRatePerSecond = defaultRequestRate
+	}
+	if c.APIBurst == 0 {
+		c.APIBurst = defaultRequestBurst
 	}
 	if c.SyncInterval == 0 {
 		c.SyncInterval = 10 * time.Second

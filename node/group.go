@@ -265,6 +265,13 @@ func (g *group) committedHead() uint64 {
 	return g.committed
 }
 
+// committedWait returns the head on disk and a channel closed when it moves.
+func (g *group) committedWait() (uint64, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.committed, g.changed
+}
+
 // waitCommitted blocks until the event seq is on disk here.
 func (g *group) waitCommitted(ctx context.Context, seq uint64) error {
 	for {

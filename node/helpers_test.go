@@ -30,12 +30,13 @@ type testNode struct {
 
 func testConfig(t testing.TB, dir string) Config {
 	return Config{
-		DataDir:       dir,
-		ListenAddrs:   []string{"/ip4/127.0.0.1/tcp/0"},
-		APIAddr:       "127.0.0.1:0",
-		SyncInterval:  200 * time.Millisecond,
-		RatePerSecond: -1,
-		Logger:        testLogger(t),
+		DataDir:          dir,
+		ListenAddrs:      []string{"/ip4/127.0.0.1/tcp/0"},
+		APIAddr:          "127.0.0.1:0",
+		SyncInterval:     200 * time.Millisecond,
+		RatePerSecond:    -1,
+		APIRatePerSecond: -1,
+		Logger:           testLogger(t),
 	}
 }
 

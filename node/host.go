@@ -32,7 +32,7 @@ const (
 func (n *Node) newHost() error {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
-	for _, p := range []string{protocol.SubmitProtocol, protocol.SyncProtocol} {
+	for _, p := range []string{protocol.SubmitProtocol, protocol.SyncProtocol, InfoProtocol} {
 		limits.AddProtocolLimit(protocolID(p),
 			rcmgr.BaseLimit{StreamsInbound: 1024, StreamsOutbound: 1024, Streams: 2048, Memory: 64 << 20},
 			rcmgr.BaseLimitIncrease{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 16 << 20})

@@ -45,8 +45,13 @@ type Node struct {
 	api   *http.Server
 	apiLn net.Listener
 
+	sessions       *sessions     // light-client sign-in
+	wsWriteTimeout time.Duration // a WebSocket client that takes no write this long is dropped
+
 	// onReject, when set (by tests), is told about every invalid event.
 	onReject func(protocol.GroupID, protocol.EventID, error)
+	// onWSDrop, when set (by tests), is told why the node closed a WebSocket.
+	onWSDrop func(reason string)
 }
 
 // New opens the data directory (creating the node key and the first admin
@@ -73,6 +78,8 @@ func New(cfg Config) (*Node, error) {
 		admins: map[protocol.UserID]bool{admin.ID(): true},
 		groups: map[protocol.GroupID]*group{},
 	}
+	n.sessions = newSessions(n.id, cfg.APIRatePerSecond, cfg.APIBurst)
+	n.wsWriteTimeout = wsWriteTimeout
 	for _, a := range cfg.Admins {
 		n.admins[a] = true
 	}
@@ -139,6 +146,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.host.SetStreamHandler(protocol.SubmitProtocol, n.handleSubmit)
 	n.host.SetStreamHandler(protocol.SyncProtocol, n.handleSync)
+	n.host.SetStreamHandler(protocolID(InfoProtocol), n.handleInfo)
 	if err := n.loadGroups(); err != nil {
 		return err
 	}

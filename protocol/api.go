@@ -214,3 +214,88 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// ChallengeRequest is the body of POST /api/v1/auth/challenge.
+type ChallengeRequest struct {
+	User string `json:"user"`
+}
+
+// ChallengeResponse answers it: the bytes to sign (base64) and their expiry.
+type ChallengeResponse struct {
+	Challenge string `json:"challenge"`
+	Expires   uint64 `json:"expires"`
+}
+
+// ChallengeSize is the size of a challenge: the node's key, 32 random bytes
+// and the expiry (8 bytes, big-endian unix ms).
+const ChallengeSize = 32 + 32 + 8
+
+// SessionRequest is the body of POST /api/v1/auth/session: the challenge
+// and the user's signature of SigningBytes(DomainAuth, challenge).
+type SessionRequest struct {
+	User      string `json:"user"`
+	Challenge string `json:"challenge"`
+	Signature string `json:"signature"`
+}
+
+// SessionResponse carries the session token for the Authorization header.
+type SessionResponse struct {
+	Token   string `json:"token"`
+	User    string `json:"user"`
+	Expires uint64 `json:"expires"`
+}
+
+// InvitePreview answers GET /api/v1/invites/preview?token=TOKEN.
+type InvitePreview struct {
+	Group       string `json:"group"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Avatar      string `json:"avatar"`
+	Members     int    `json:"members"`
+	Cap         uint32 `json:"cap"`
+	Policy      string `json:"policy"`
+	Host        string `json:"host"`
+	Inviter     string `json:"inviter"`
+	Expires     uint64 `json:"expires,omitempty"`
+	MaxUses     uint32 `json:"max_uses,omitempty"`
+	Uses        uint32 `json:"uses"`
+	Ref         string `json:"ref,omitempty"`
+	Valid       bool   `json:"valid"`
+	Reason      string `json:"reason,omitempty"` // why the invite cannot be used
+}
+
+// MyGroup is one entry of GET /api/v1/me/groups.
+type MyGroup struct {
+	GroupSummary
+	Role         string   `json:"role,omitempty"`
+	Announcement string   `json:"announcement,omitempty"`
+	Pins         []uint64 `json:"pins,omitempty"`
+	UnreadFrom   uint64   `json:"unread_from,omitempty"` // the seq after the user's cursor
+	Pending      bool     `json:"pending,omitempty"`     // an open join request, not yet a member
+}
+
+// BackwardPage answers GET /api/v1/groups/{gid}/events?before=SEQ.
+type BackwardPage struct {
+	Events []EventView `json:"events"` // ascending seq
+	Head   uint64      `json:"head"`
+	Prev   uint64      `json:"prev"` // the before of the next older page; 0 at the start
+}
+
+// WSClientMessage is a message from a light client on the WebSocket.
+type WSClientMessage struct {
+	Type  string `json:"type"` // subscribe, unsubscribe, ack, ping
+	Group string `json:"group,omitempty"`
+	From  uint64 `json:"from,omitempty"`
+	Seq   uint64 `json:"seq,omitempty"`
+}
+
+// WSServerMessage is a message from the node on the WebSocket.
+type WSServerMessage struct {
+	Type    string     `json:"type"` // subscribed, event, error, pong
+	Group   string     `json:"group,omitempty"`
+	From    uint64     `json:"from,omitempty"`
+	Head    uint64     `json:"head,omitempty"`
+	Event   *EventView `json:"event,omitempty"`
+	Code    string     `json:"code,omitempty"`
+	Message string     `json:"message,omitempty"`
+}

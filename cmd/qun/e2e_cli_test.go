@@ -93,7 +93,7 @@ func TestE2ECLI(t *testing.T) {
 	}
 
 	// History on C shows every kind with seq, id, author, kind and text.
-	out, errs, code := qunCLI(t, "history", gid, "--from", "1", "--json", "--api", c.api)
+	out, errs, code := qunCLI(t, "history", gid, "--from", "1", "--json", "--api", c.api, "--key", carolKey)
 	if code != 0 {
 		t.Fatalf("history: exit %d: %s", code, errs)
 	}

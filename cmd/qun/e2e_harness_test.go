@@ -74,7 +74,7 @@ type proc struct {
 func startProc(t testing.TB, dir string, extra ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, dir: dir, logPath: filepath.Join(dir, "node.log")}
-	p.args = append([]string{"node", "--data", dir, "--api", "127.0.0.1:0", "--rate", "0", "--sync-interval", "300ms"}, extra...)
+	p.args = append([]string{"node", "--data", dir, "--api", "127.0.0.1:0", "--rate", "0", "--api-rate", "0", "--sync-interval", "300ms"}, extra...)
 	if !hasFlag(extra, "--listen") {
 		p.args = append(p.args, "--listen", "/ip4/127.0.0.1/tcp/0")
 	}
@@ -226,7 +226,7 @@ func waitHeads(t testing.TB, timeout time.Duration, gid protocol.GroupID, seq ui
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for i, p := range procs {
-		c := p.client(t, newKey(t))
+		c := p.client(t, p.adminKey(t)) // a node admin may read every group the node holds
 		var head uint64
 		for head < seq {
 			g, err := c.Group(ctx, gid)
@@ -248,7 +248,7 @@ func waitHeads(t testing.TB, timeout time.Duration, gid protocol.GroupID, seq ui
 // logIDs reads a group's whole log through a node's API.
 func logIDs(t testing.TB, p *proc, gid protocol.GroupID) []protocol.EventView {
 	t.Helper()
-	c := p.client(t, newKey(t))
+	c := p.client(t, p.adminKey(t))
 	var out []protocol.EventView
 	for ev, err := range c.History(context.Background(), gid, 1, 0) {
 		if err != nil {

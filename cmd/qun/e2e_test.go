@@ -171,7 +171,7 @@ func TestE2EHostKilled(t *testing.T) {
 		t.Fatal("no submission failed while the host was down: the test proved nothing")
 	}
 
-	head, err := a.client(t, newKey(t)).Group(ctx, gid) // a new API port after the restart
+	head, err := a.client(t, a.adminKey(t)).Group(ctx, gid) // a new API port after the restart
 	if err != nil {
 		t.Fatal(err)
 	}

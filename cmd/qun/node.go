@@ -33,6 +33,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	relay := fs.Bool("relay-service", false, "offer circuit relay v2 to other nodes")
 	rate := fs.Float64("rate", protocol.DefaultRatePerSecond, "submissions per second per member at the host; 0 or less turns the limit off")
 	burst := fs.Int("burst", protocol.DefaultRateBurst, "burst of the per-member rate limit")
+	apiRate := fs.Float64("api-rate", 20, "HTTP API requests per second per client address and per session; 0 or less turns the limit off")
+	apiBurst := fs.Int("api-burst", 100, "burst of the API request limit")
 	syncEvery := fs.Duration("sync-interval", 10*time.Second, "how often replicas compare their head with the host's")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -57,6 +59,10 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *rate <= 0 {
 		cfg.RatePerSecond = -1
+	}
+	cfg.APIRatePerSecond, cfg.APIBurst = *apiRate, *apiBurst
+	if *apiRate <= 0 {
+		cfg.APIRatePerSecond = -1
 	}
 	var errs []error
 	for _, a := range admins {

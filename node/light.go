@@ -1,0 +1,210 @@
+package node
+
+import (
+	"encoding/base64"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/qunchat/qun/protocol"
+)
+
+// The light-client part of the HTTP API (docs/API.md, "Light-client API"):
+// sessions, invite previews, the user's groups, backward history and the
+// WebSocket (ws.go). Access rules live in canRead.
+
+type sessionHandler func(w http.ResponseWriter, r *http.Request, s *session)
+
+// clientAddr is the rate-limit key of a request's client.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// limited applies the per-address request rate.
+func (n *Node) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !n.sessions.allow("addr " + clientAddr(r)) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests; slow down"))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// authed requires a session (Authorization: Bearer, or ?token= for the
+// WebSocket) and applies the per-session request rate.
+func (n *Node) authed(h sessionHandler) http.HandlerFunc {
+	return n.limited(func(w http.ResponseWriter, r *http.Request) {
+		token := r.URL.Query().Get("token")
+		if auth := r.Header.Get("Authorization"); auth != "" {
+			var ok bool
+			if token, ok = strings.CutPrefix(auth, "Bearer "); !ok {
+				writeError(w, protocol.Errorf(protocol.CodeUnauthenticated, "the Authorization header must be \"Bearer TOKEN\""))
+				return
+			}
+		}
+		s, err := n.sessions.lookup(token)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if !n.sessions.allow("session " + s.token) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests; slow down"))
+			return
+		}
+		h(w, r, s)
+	})
+}
+
+func (n *Node) apiChallenge(w http.ResponseWriter, r *http.Request) {
+	var req protocol.ChallengeRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := protocol.ParseUserID(req.User); err != nil {
+		writeError(w, protocol.Errorf(protocol.CodeInvalid, "%v", err))
+		return
+	}
+	ch, exp, err := n.sessions.challenge()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, protocol.ChallengeResponse{
+		Challenge: base64.StdEncoding.EncodeToString(ch), Expires: uint64(exp.UnixMilli()),
+	})
+}
+
+func (n *Node) apiSession(w http.ResponseWriter, r *http.Request) {
+	var req protocol.SessionRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	user, err := protocol.ParseUserID(req.User)
+	if err != nil {
+		writeError(w, protocol.Errorf(protocol.CodeInvalid, "%v", err))
+		return
+	}
+	ch, err1 := base64.StdEncoding.DecodeString(req.Challenge)
+	sig, err2 := base64.StdEncoding.DecodeString(req.Signature)
+	if err1 != nil || err2 != nil {
+		writeError(w, protocol.Errorf(protocol.CodeMalformed, "challenge and signature must be standard base64"))
+		return
+	}
+	s, err := n.sessions.open(user, ch, sig)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, protocol.SessionResponse{Token: s.token, User: user.String(), Expires: uint64(s.expires.UnixMilli())})
+}
+
+// canRead reports whether user may read group g here: a member, a node
+// admin, or anyone when the group is public.
+func (n *Node) canRead(user protocol.UserID, g *group) error {
+	if n.admins[user] {
+		return nil
+	}
+	g.mu.Lock()
+	ok := g.state.Public || g.state.Members[user] != nil
+	g.mu.Unlock()
+	if !ok {
+		return protocol.Errorf(protocol.CodePrivate, "only members can read this group")
+	}
+	return nil
+}
+
+// readableGroup resolves {gid} and checks the session may read it.
+func (n *Node) readableGroup(r *http.Request, s *session) (*group, error) {
+	g, err := n.pathGroup(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.canRead(s.user, g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (n *Node) apiMyGroups(w http.ResponseWriter, _ *http.Request, s *session) {
+	out := []protocol.MyGroup{}
+	for _, g := range n.groupList() {
+		cursor, hasCursor, _ := n.store.Cursor(s.user.String(), g.id)
+		g.mu.Lock()
+		if m := g.state.Members[s.user]; m != nil {
+			mg := protocol.MyGroup{
+				GroupSummary: g.summary(), Role: m.Role.String(), Announcement: g.state.Announcement,
+				Pins: append([]uint64(nil), g.state.Pins...),
+			}
+			if hasCursor {
+				mg.UnreadFrom = cursor + 1
+			}
+			out = append(out, mg)
+		} else if g.state.Requests[s.user] != nil {
+			out = append(out, protocol.MyGroup{GroupSummary: g.summary(), Pending: true})
+		}
+		g.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// groupList returns the groups the node holds.
+func (n *Node) groupList() []*group {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]*group, 0, len(n.groups))
+	for _, g := range n.groups {
+		out = append(out, g)
+	}
+	return out
+}
+
+func (n *Node) apiPreview(w http.ResponseWriter, r *http.Request) {
+	inv, err := protocol.ParseToken(r.URL.Query().Get("token"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := n.Preview(r.Context(), inv)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// backwardPage serves events?before=SEQ: the limit events before seq.
+func (n *Node) backwardPage(g *group, before, limit uint64) (protocol.BackwardPage, error) {
+	head := g.committedHead()
+	if before == 0 || before > head+1 {
+		before = head + 1
+	}
+	from := uint64(1)
+	if before > limit {
+		from = before - limit
+	}
+	page := protocol.BackwardPage{Events: []protocol.EventView{}, Head: head}
+	if from < before {
+		evs, err := n.Events(g.id, from, int(before-from))
+		if err != nil {
+			return page, err
+		}
+		for _, ev := range evs {
+			page.Events = append(page.Events, protocol.NewEventView(ev))
+		}
+	}
+	if from > 1 {
+		page.Prev = from
+	}
+	return page, nil
+}

@@ -1,0 +1,366 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/qunchat/qun/protocol"
+)
+
+// api is a minimal HTTP client of a node's API for these tests.
+type api struct {
+	t     testing.TB
+	base  string
+	key   *protocol.Key
+	token string
+}
+
+func newAPI(t testing.TB, n *testNode, k *protocol.Key) *api {
+	return &api{t: t, base: n.APIURL(), key: k}
+}
+
+// call sends a request and decodes a 2xx answer into out; it returns the
+// status and, for errors, the decoded error.
+func (a *api) call(method, path string, in, out any) (int, *protocol.ErrorJSON) {
+	a.t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.base+path, body)
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		var eb protocol.ErrorBody
+		if err := json.Unmarshal(data, &eb); err != nil || eb.Error.Message == "" {
+			a.t.Fatalf("%s %s: status %d without a readable error: %s", method, path, resp.StatusCode, data)
+		}
+		return resp.StatusCode, &eb.Error
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			a.t.Fatalf("%s %s: %v: %s", method, path, err, data)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func (a *api) mustCall(method, path string, in, out any) {
+	a.t.Helper()
+	if status, e := a.call(method, path, in, out); e != nil {
+		a.t.Fatalf("%s %s: %d %s: %s", method, path, status, e.Code, e.Message)
+	}
+}
+
+func (a *api) challenge() []byte {
+	a.t.Helper()
+	var ch protocol.ChallengeResponse
+	a.mustCall("POST", "/api/v1/auth/challenge", protocol.ChallengeRequest{User: a.key.ID().String()}, &ch)
+	raw, _ := base64.StdEncoding.DecodeString(ch.Challenge)
+	return raw
+}
+
+func (a *api) sessionWith(ch, sig []byte) (int, *protocol.ErrorJSON) {
+	var sr protocol.SessionResponse
+	status, e := a.call("POST", "/api/v1/auth/session", protocol.SessionRequest{
+		User: a.key.ID().String(), Challenge: base64.StdEncoding.EncodeToString(ch), Signature: base64.StdEncoding.EncodeToString(sig),
+	}, &sr)
+	if e == nil {
+		a.token = sr.Token
+	}
+	return status, e
+}
+
+// signIn opens a session.
+func (a *api) signIn() *api {
+	a.t.Helper()
+	ch := a.challenge()
+	if status, e := a.sessionWith(ch, a.key.SignRaw(protocol.DomainAuth, ch)); e != nil {
+		a.t.Fatalf("sign in: %d %s", status, e.Message)
+	}
+	return a
+}
+
+func (a *api) submit(gid protocol.GroupID, body protocol.Body) (*protocol.SubmitResponse, *protocol.ErrorJSON) {
+	ss := sign(a.t, a.key, gid, body)
+	var resp protocol.SubmitResponse
+	_, e := a.call("POST", "/api/v1/submit", protocol.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw)}, &resp)
+	return &resp, e
+}
+
+func wantError(t testing.TB, what string, status int, e *protocol.ErrorJSON, wantStatus int, wantCode protocol.Code) {
+	t.Helper()
+	if e == nil || status != wantStatus || e.Code != wantCode.String() {
+		t.Fatalf("%s: got %d %+v, want %d %s", what, status, e, wantStatus, wantCode)
+	}
+}
+
+// TestLightAPIRefusals covers sign-in and every refusal of the API.
+func TestLightAPIRefusals(t *testing.T) {
+	a := startNode(t, "", func(c *Config) { c.APIRatePerSecond = 0 }) // the default limit
+	gid := createGroup(t, a, "shop", protocol.PolicyInvite)
+	user := newKey(t)
+
+	// No session.
+	anon := newAPI(t, a, user)
+	status, e := anon.call("GET", "/api/v1/groups/"+gid.String(), nil, nil)
+	wantError(t, "no session", status, e, 401, protocol.CodeUnauthenticated)
+
+	// Wrong signature, then the challenge is used up.
+	ch := anon.challenge()
+	status, e = anon.sessionWith(ch, newKey(t).SignRaw(protocol.DomainAuth, ch))
+	wantError(t, "wrong signature", status, e, 401, protocol.CodeBadSignature)
+	status, e = anon.sessionWith(ch, user.SignRaw(protocol.DomainAuth, ch))
+	wantError(t, "reused challenge", status, e, 401, protocol.CodeUnauthenticated)
+	// A signature for another purpose (domain) does not sign in.
+	ch = anon.challenge()
+	status, e = anon.sessionWith(ch, user.SignRaw(protocol.DomainSubmission, ch))
+	wantError(t, "wrong domain", status, e, 401, protocol.CodeBadSignature)
+
+	c := newAPI(t, a, user).signIn()
+	// Unknown group, private group, malformed ID.
+	status, e = c.call("GET", "/api/v1/groups/"+protocol.GroupID{9}.String(), nil, nil)
+	wantError(t, "unknown group", status, e, 404, protocol.CodeUnknownGroup)
+	status, e = c.call("GET", "/api/v1/groups/"+gid.String()+"/events?from=1", nil, nil)
+	wantError(t, "not a member", status, e, 403, protocol.CodePrivate)
+	status, e = c.call("GET", "/api/v1/groups/xyz", nil, nil)
+	wantError(t, "bad group ID", status, e, 400, protocol.CodeInvalid)
+	status, e = c.call("GET", "/api/v1/groups", nil, nil)
+	wantError(t, "group list by a non-admin", status, e, 403, protocol.CodeForbidden)
+
+	// A submission by someone else than the signed-in user.
+	other := &api{t: t, base: c.base, key: newKey(t), token: c.token}
+	_, e = other.submit(gid, text("hi"))
+	if e == nil || e.Code != protocol.CodeForbidden.String() {
+		t.Fatalf("foreign submission: %+v", e)
+	}
+
+	// Oversized body.
+	big := `{"submission":"` + strings.Repeat("A", 2*protocol.MaxSubmissionSize) + `"}`
+	req, _ := http.NewRequest("POST", c.base+"/api/v1/submit", strings.NewReader(big))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized body: status %d", resp.StatusCode)
+	}
+
+	// Expired session.
+	a.sessions.mu.Lock()
+	a.sessions.tokens[c.token].expires = time.Now().Add(-time.Second)
+	a.sessions.mu.Unlock()
+	status, e = c.call("GET", "/api/v1/me/groups", nil, nil)
+	wantError(t, "expired session", status, e, 401, protocol.CodeUnauthenticated)
+	if !strings.Contains(e.Message, "expired") {
+		t.Fatalf("expired session message %q", e.Message)
+	}
+
+	// Too many requests.
+	c.signIn()
+	var limited *protocol.ErrorJSON
+	for i := 0; i < 3*defaultRequestBurst && limited == nil; i++ {
+		status, limited = c.call("GET", "/api/v1/node", nil, nil)
+	}
+	wantError(t, "request flood", status, limited, 429, protocol.CodeRateLimited)
+}
+
+// TestLightAPIReads covers my groups, forward and backward history and
+// invite previews, through a member's home node that is not the host.
+func TestLightAPIReads(t *testing.T) {
+	a, b := startNode(t, ""), startNode(t, "")
+	gid := createGroup(t, a, "tea", protocol.PolicyInvite)
+	inv := invite(t, a, a.admin, gid, a, 1, time.Hour)
+
+	// Preview through B, which does not hold the group: B asks the host.
+	var p protocol.InvitePreview
+	newAPI(t, b, nil).mustCall("GET", "/api/v1/invites/preview?token="+inv.Token(), nil, &p)
+	if !p.Valid || p.Name != "tea" || p.Members != 1 || p.Group != gid.String() {
+		t.Fatalf("preview %+v", p)
+	}
+	bob := newKey(t)
+	cb := newAPI(t, b, bob).signIn()
+	tokenBody := protocol.NewJoinBody(protocol.KindJoin, inv.Raw, "")
+	if _, e := cb.submit(gid, tokenBody); e != nil {
+		t.Fatalf("join: %s", e.Message)
+	}
+	newAPI(t, b, nil).mustCall("GET", "/api/v1/invites/preview?token="+inv.Token(), nil, &p)
+	if p.Valid || !strings.Contains(p.Reason, "used up") {
+		t.Fatalf("preview of a used-up invite: %+v", p)
+	}
+	status, e := newAPI(t, b, nil).call("GET", "/api/v1/invites/preview?token=garbage", nil, nil)
+	wantError(t, "garbage token", status, e, 400, protocol.CodeMalformed)
+
+	var last uint64
+	for i := range 25 {
+		r, e := cb.submit(gid, text(fmt.Sprintf("m%d", i)))
+		if e != nil {
+			t.Fatal(e.Message)
+		}
+		last = r.Seq
+	}
+	var mine []protocol.MyGroup
+	cb.mustCall("GET", "/api/v1/me/groups", nil, &mine)
+	if len(mine) != 1 || mine[0].Role != "member" || mine[0].Head != last {
+		t.Fatalf("my groups %+v", mine)
+	}
+	// Backward pages of 10 cover the whole log once, newest first.
+	var seen []uint64
+	for before := uint64(0); ; {
+		var page protocol.BackwardPage
+		cb.mustCall("GET", fmt.Sprintf("/api/v1/groups/%s/events?before=%d&limit=10", gid, before), nil, &page)
+		for i := len(page.Events) - 1; i >= 0; i-- {
+			seen = append(seen, page.Events[i].Seq)
+		}
+		if page.Prev == 0 {
+			break
+		}
+		before = page.Prev
+	}
+	if uint64(len(seen)) != last || seen[0] != last || seen[len(seen)-1] != 1 {
+		t.Fatalf("backward paging saw %d events (%v…)", len(seen), seen[:3])
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] != seen[i-1]-1 {
+			t.Fatalf("backward paging skipped from %d to %d", seen[i-1], seen[i])
+		}
+	}
+}
+
+// wsDial opens the WebSocket of a signed-in client.
+func wsDial(t testing.TB, c *api) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, strings.Replace(c.base, "http", "ws", 1)+"/api/v1/ws?token="+c.token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	return conn
+}
+
+func wsSend(t testing.TB, conn *websocket.Conn, m protocol.WSClientMessage) {
+	t.Helper()
+	b, _ := json.Marshal(m)
+	if err := conn.Write(context.Background(), websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wsRead(t testing.TB, conn *websocket.Conn) protocol.WSServerMessage {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, b, err := conn.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m protocol.WSServerMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestWebSocket: catch-up then live events in order, cursors, refusals and
+// a slow client dropped with a reason.
+func TestWebSocket(t *testing.T) {
+	a := startNode(t, "")
+	a.wsWriteTimeout = 300 * time.Millisecond
+	dropped := make(chan string, 10)
+	a.onWSDrop = func(reason string) { dropped <- reason }
+	gid := createGroup(t, a, "live", protocol.PolicyOpen)
+	admin := newAPI(t, a, a.admin).signIn()
+	for i := range 5 {
+		if _, e := admin.submit(gid, text(fmt.Sprintf("old %d", i))); e != nil {
+			t.Fatal(e.Message)
+		}
+	}
+	conn := wsDial(t, admin)
+	wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
+	if m := wsRead(t, conn); m.Type != "subscribed" || m.Head != 6 {
+		t.Fatalf("first message %+v", m)
+	}
+	go func() {
+		for i := range 5 {
+			admin.submit(gid, text(fmt.Sprintf("new %d", i)))
+		}
+	}()
+	for seq := uint64(1); seq <= 11; seq++ {
+		m := wsRead(t, conn)
+		if m.Type != "event" || m.Event.Seq != seq {
+			t.Fatalf("want event %d, got %+v", seq, m)
+		}
+	}
+	// Cursor: ack 8, then a subscription without from starts at 9.
+	wsSend(t, conn, protocol.WSClientMessage{Type: "ack", Group: gid.String(), Seq: 8})
+	wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String()})
+	if m := wsRead(t, conn); m.Type != "subscribed" || m.From != 9 {
+		t.Fatalf("resubscribe from cursor: %+v", m)
+	}
+	if m := wsRead(t, conn); m.Type != "event" || m.Event.Seq != 9 {
+		t.Fatalf("after resubscribe: %+v", m)
+	}
+	// A non-member cannot subscribe to a private group; bad input gets an error message.
+	priv := createGroup(t, a, "private", protocol.PolicyInvite)
+	stranger := newAPI(t, a, newKey(t)).signIn()
+	sc := wsDial(t, stranger)
+	wsSend(t, sc, protocol.WSClientMessage{Type: "subscribe", Group: priv.String()})
+	if m := wsRead(t, sc); m.Type != "error" || m.Code != "private" {
+		t.Fatalf("stranger subscribe: %+v", m)
+	}
+	sc.Write(context.Background(), websocket.MessageText, []byte("not json"))
+	if m := wsRead(t, sc); m.Type != "error" || m.Code != "malformed" {
+		t.Fatalf("garbage: %+v", m)
+	}
+
+	// A client that never reads is dropped with a reason once the node
+	// cannot write to it.
+	big := strings.Repeat("x", protocol.MaxTextRunes-10)
+	for i := range 1500 {
+		if _, e := admin.submit(gid, text(fmt.Sprintf("%d %s", i, big))); e != nil {
+			t.Fatal(e.Message)
+		}
+	}
+	slow := wsDial(t, admin)
+	wsSend(t, slow, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
+	select {
+	case reason := <-dropped:
+		if !strings.Contains(reason, "too slow") {
+			t.Fatalf("slow client dropped for %q", reason)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("slow client never dropped")
+	}
+	// The client then finds its connection closed after what was buffered.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := slow.Read(ctx); err != nil {
+			if ctx.Err() != nil {
+				t.Fatal("connection of a dropped client still open")
+			}
+			break
+		}
+	}
+}

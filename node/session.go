@@ -1,0 +1,169 @@
+package node
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/qunchat/qun/protocol"
+	"golang.org/x/time/rate"
+)
+
+// Light-client session limits.
+const (
+	challengeTTL        = 60 * time.Second
+	sessionTTL          = 24 * time.Hour
+	maxChallenges       = 100_000
+	maxSessions         = 200_000
+	maxLimiters         = 100_000
+	defaultRequestRate  = 20  // requests per second per session and per client address
+	defaultRequestBurst = 100 // burst of the above
+	limiterIdleTime     = 10 * time.Minute
+)
+
+// session is an authenticated light client.
+type session struct {
+	user    protocol.UserID
+	token   string
+	expires time.Time
+}
+
+// sessions issues challenges and sessions. Its state is in memory: a node
+// restart signs every client out, and clients sign in again transparently.
+type sessions struct {
+	node  protocol.UserID
+	now   func() time.Time
+	rate  rate.Limit // requests per second; rate.Inf: no limit
+	burst int
+
+	mu         sync.Mutex
+	challenges map[[32]byte]time.Time // nonce → expiry
+	tokens     map[string]*session
+	limiters   map[string]*limiterEntry
+}
+
+type limiterEntry struct {
+	lim  *rate.Limiter
+	used time.Time
+}
+
+func newSessions(node protocol.UserID, perSecond float64, burst int) *sessions {
+	r := rate.Limit(perSecond)
+	if perSecond < 0 {
+		r = rate.Inf
+	}
+	return &sessions{
+		node: node, now: time.Now, rate: r, burst: burst,
+		challenges: map[[32]byte]time.Time{},
+		tokens:     map[string]*session{},
+		limiters:   map[string]*limiterEntry{},
+	}
+}
+
+// challenge issues a fresh single-use challenge.
+func (s *sessions) challenge() ([]byte, time.Time, error) {
+	var nonce [32]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, time.Time{}, err
+	}
+	now := s.now()
+	exp := now.Add(challengeTTL)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.challenges) >= maxChallenges {
+		for k, e := range s.challenges {
+			if now.After(e) {
+				delete(s.challenges, k)
+			}
+		}
+		if len(s.challenges) >= maxChallenges {
+			return nil, time.Time{}, protocol.Errorf(protocol.CodeRateLimited, "too many sign-ins in progress; try again in a minute")
+		}
+	}
+	s.challenges[nonce] = exp
+	b := make([]byte, 0, protocol.ChallengeSize)
+	b = append(b, s.node[:]...)
+	b = append(b, nonce[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(exp.UnixMilli()))
+	return b, exp, nil
+}
+
+// open checks a signed challenge and opens a session.
+func (s *sessions) open(user protocol.UserID, challenge, sig []byte) (*session, error) {
+	if len(challenge) != protocol.ChallengeSize || [32]byte(challenge[:32]) != s.node {
+		return nil, protocol.Errorf(protocol.CodeUnauthenticated, "this is not a challenge of this node; ask for a new one")
+	}
+	var nonce [32]byte
+	copy(nonce[:], challenge[32:64])
+	now := s.now()
+	s.mu.Lock()
+	exp, ok := s.challenges[nonce]
+	delete(s.challenges, nonce) // single use, whatever happens next
+	s.mu.Unlock()
+	if !ok || now.After(exp) {
+		return nil, protocol.Errorf(protocol.CodeUnauthenticated, "the challenge is unknown, used or expired; ask for a new one")
+	}
+	if !protocol.VerifyRaw(user, protocol.DomainAuth, challenge, sig) {
+		return nil, protocol.Errorf(protocol.CodeBadSignature, "the signature of the challenge does not verify for user %s", user)
+	}
+	var tok [32]byte
+	if _, err := rand.Read(tok[:]); err != nil {
+		return nil, err
+	}
+	sess := &session{user: user, token: base64.RawURLEncoding.EncodeToString(tok[:]), expires: now.Add(sessionTTL)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.tokens) >= maxSessions {
+		for k, t := range s.tokens {
+			if now.After(t.expires) {
+				delete(s.tokens, k)
+			}
+		}
+		if len(s.tokens) >= maxSessions {
+			return nil, protocol.Errorf(protocol.CodeRateLimited, "the node has too many open sessions; try again later")
+		}
+	}
+	s.tokens[sess.token] = sess
+	return sess, nil
+}
+
+// lookup returns the live session of a token.
+func (s *sessions) lookup(token string) (*session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.tokens[token]
+	if sess == nil {
+		return nil, protocol.Errorf(protocol.CodeUnauthenticated, "sign in first: this request needs a session")
+	}
+	if s.now().After(sess.expires) {
+		delete(s.tokens, token)
+		return nil, protocol.Errorf(protocol.CodeUnauthenticated, "your session expired; sign in again")
+	}
+	return sess, nil
+}
+
+// allow spends one request of key's budget.
+func (s *sessions) allow(key string) bool {
+	if s.rate == rate.Inf {
+		return true
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.limiters[key]
+	if e == nil {
+		if len(s.limiters) >= maxLimiters {
+			for k, v := range s.limiters {
+				if now.Sub(v.used) > limiterIdleTime {
+					delete(s.limiters, k)
+				}
+			}
+		}
+		e = &limiterEntry{lim: rate.NewLimiter(s.rate, s.burst)}
+		s.limiters[key] = e
+	}
+	e.used = now
+	return e.lim.AllowN(now, 1)
+}

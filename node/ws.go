@@ -1,0 +1,247 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/qunchat/qun/protocol"
+	"golang.org/x/time/rate"
+)
+
+// WebSocket limits (docs/API.md).
+const (
+	wsWriteTimeout   = 10 * time.Second
+	wsQueue          = 4096
+	wsMaxMessage     = 4096
+	wsMaxSubs        = 1000
+	wsMsgRate        = 20
+	wsMsgBurst       = 100
+	wsPage           = 256
+	statusSessionEnd = websocket.StatusCode(4001)
+)
+
+// wsConn is one light client's WebSocket. The handler goroutine reads
+// client messages; one writer goroutine owns the socket's writes; one pump
+// goroutine per subscription reads the group's stored events in order and
+// queues them. Pumps pull from storage, so a slow client costs no memory:
+// when it cannot take a write for wsWriteTimeout it is dropped.
+type wsConn struct {
+	n      *Node
+	s      *session
+	c      *websocket.Conn
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	out    chan protocol.WSServerMessage
+	wg     sync.WaitGroup
+
+	mu   sync.Mutex
+	subs map[protocol.GroupID]context.CancelFunc
+}
+
+// closeError carries the WebSocket close status and reason.
+type closeError struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+func (e *closeError) Error() string { return e.reason }
+
+func (n *Node) apiWS(w http.ResponseWriter, r *http.Request, s *session) {
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered the request
+	}
+	c.SetReadLimit(wsMaxMessage)
+	ctx, cancel := context.WithCancelCause(n.ctx)
+	wc := &wsConn{n: n, s: s, c: c, ctx: ctx, cancel: cancel, out: make(chan protocol.WSServerMessage, wsQueue), subs: map[protocol.GroupID]context.CancelFunc{}}
+	wc.wg.Add(1)
+	go wc.writeLoop()
+	expiry := time.AfterFunc(time.Until(s.expires), func() {
+		cancel(&closeError{statusSessionEnd, "session expired; sign in again"})
+	})
+	err = wc.readLoop()
+	expiry.Stop()
+	if err != nil {
+		cancel(err)
+	} else {
+		cancel(nil)
+	}
+	wc.wg.Wait()
+	var ce *closeError
+	switch cause := context.Cause(ctx); {
+	case errors.As(cause, &ce):
+		if h := n.onWSDrop; h != nil {
+			h(ce.reason)
+		}
+		n.log.Info("closing a light client's WebSocket", "user", s.user, "reason", ce.reason)
+		c.Close(ce.code, ce.reason)
+	case n.ctx.Err() != nil:
+		c.Close(websocket.StatusGoingAway, "node shutting down")
+	default:
+		c.CloseNow()
+	}
+}
+
+// readLoop handles client messages until the connection ends.
+func (wc *wsConn) readLoop() error {
+	lim := rate.NewLimiter(wsMsgRate, wsMsgBurst)
+	for {
+		typ, data, err := wc.c.Read(wc.ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+				return &closeError{websocket.StatusMessageTooBig, "message too big"}
+			}
+			return nil // closed by the client or by us
+		}
+		if !lim.Allow() {
+			return &closeError{websocket.StatusPolicyViolation, "too many messages"}
+		}
+		if typ != websocket.MessageText {
+			wc.send(protocol.WSServerMessage{Type: "error", Code: protocol.CodeMalformed.String(), Message: "send JSON text messages"})
+			continue
+		}
+		var m protocol.WSClientMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			wc.send(protocol.WSServerMessage{Type: "error", Code: protocol.CodeMalformed.String(), Message: "a message is one JSON object: " + err.Error()})
+			continue
+		}
+		if err := wc.handle(m); err != nil {
+			pe := protocol.AsError(err)
+			wc.send(protocol.WSServerMessage{Type: "error", Group: m.Group, Code: pe.Code.String(), Message: pe.Msg})
+		}
+	}
+}
+
+func (wc *wsConn) handle(m protocol.WSClientMessage) error {
+	if m.Type == "ping" {
+		wc.send(protocol.WSServerMessage{Type: "pong"})
+		return nil
+	}
+	gid, err := protocol.ParseGroupID(m.Group)
+	if err != nil {
+		return protocol.Errorf(protocol.CodeInvalid, "%v", err)
+	}
+	switch m.Type {
+	case "subscribe":
+		return wc.subscribe(gid, m.From)
+	case "unsubscribe":
+		wc.mu.Lock()
+		if stop := wc.subs[gid]; stop != nil {
+			stop()
+			delete(wc.subs, gid)
+		}
+		wc.mu.Unlock()
+		return nil
+	case "ack":
+		g := wc.n.group(gid)
+		if g == nil {
+			return protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+		}
+		if m.Seq > g.committedHead() {
+			return protocol.Errorf(protocol.CodeInvalid, "cannot ack %d: the group's head is %d", m.Seq, g.committedHead())
+		}
+		return wc.n.store.SetCursor(wc.s.user.String(), gid, m.Seq)
+	}
+	return protocol.Errorf(protocol.CodeInvalid, "unknown message type %q (subscribe, unsubscribe, ack, ping)", m.Type)
+}
+
+func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
+	g := wc.n.group(gid)
+	if g == nil {
+		return protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+	}
+	if err := wc.n.canRead(wc.s.user, g); err != nil {
+		return err
+	}
+	head := g.committedHead()
+	if from == 0 {
+		from = head + 1
+		if cur, ok, err := wc.n.store.Cursor(wc.s.user.String(), gid); err == nil && ok {
+			from = cur + 1
+		}
+	}
+	wc.mu.Lock()
+	if stop := wc.subs[gid]; stop != nil {
+		stop() // a new subscription replaces the old one
+	} else if len(wc.subs) >= wsMaxSubs {
+		wc.mu.Unlock()
+		return protocol.Errorf(protocol.CodeInvalid, "at most %d subscriptions per connection", wsMaxSubs)
+	}
+	ctx, stop := context.WithCancel(wc.ctx)
+	wc.subs[gid] = stop
+	wc.mu.Unlock()
+	wc.send(protocol.WSServerMessage{Type: "subscribed", Group: gid.String(), From: from, Head: head})
+	wc.wg.Add(1)
+	go wc.pump(ctx, g, from)
+	return nil
+}
+
+// pump sends the group's events from seq `from` on, in order: the stored
+// ones, then each new one as it is stored.
+func (wc *wsConn) pump(ctx context.Context, g *group, from uint64) {
+	defer wc.wg.Done()
+	gid := g.id.String()
+	for {
+		head, changed := g.committedWait()
+		for from <= head {
+			evs, err := wc.n.Events(g.id, from, int(min(head-from+1, wsPage)))
+			if err != nil || len(evs) == 0 {
+				wc.cancel(&closeError{websocket.StatusInternalError, fmt.Sprintf("reading events failed: %v", err)})
+				return
+			}
+			for _, ev := range evs {
+				v := protocol.NewEventView(ev)
+				select {
+				case wc.out <- protocol.WSServerMessage{Type: "event", Group: gid, Event: &v}:
+				case <-ctx.Done():
+					return
+				}
+			}
+			from = evs[len(evs)-1].Seq + 1
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// send queues a control message; it gives up when the connection ends.
+func (wc *wsConn) send(m protocol.WSServerMessage) {
+	select {
+	case wc.out <- m:
+	case <-wc.ctx.Done():
+	}
+}
+
+// writeLoop owns the socket's writes.
+func (wc *wsConn) writeLoop() {
+	defer wc.wg.Done()
+	for {
+		select {
+		case <-wc.ctx.Done():
+			return
+		case m := <-wc.out:
+			data, err := json.Marshal(m)
+			if err != nil {
+				continue
+			}
+			wctx, cancel := context.WithTimeout(wc.ctx, wc.n.wsWriteTimeout)
+			err = wc.c.Write(wctx, websocket.MessageText, data)
+			cancel()
+			if err != nil {
+				if wc.ctx.Err() == nil {
+					wc.cancel(&closeError{websocket.StatusPolicyViolation, fmt.Sprintf("too slow: no write possible for %s", wc.n.wsWriteTimeout)})
+				}
+				return
+			}
+		}
+	}
+}
