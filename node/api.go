@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -25,11 +26,18 @@ const (
 )
 
 func (n *Node) startAPI() error {
+	tlsConf, err := n.tlsConfig()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", n.cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP API on %s: %w", n.cfg.APIAddr, err)
 	}
 	n.apiLn = ln
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
 	n.api = &http.Server{
 		Handler:           n.apiHandler(),
 		ReadHeaderTimeout: 10 * time.Second,

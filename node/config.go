@@ -23,6 +23,15 @@ type Config struct {
 	// APIAddr is the HOST:PORT of the HTTP API; "-" disables it.
 	// Default 127.0.0.1:7780.
 	APIAddr string
+	// TLSCert and TLSKey are PEM files of a certificate and its key: the API
+	// (and the web client) is then served over HTTPS.
+	TLSCert, TLSKey string
+	// ACMEDomains, when set, make the node obtain and renew certificates for
+	// these names automatically (ACME TLS-ALPN-01: the API must be reachable
+	// on port 443 under those names). ACMEEmail is the optional contact.
+	// Certificates are cached in DataDir/acme.
+	ACMEDomains []string
+	ACMEEmail   string
 	// Bootstrap peers (multiaddrs with /p2p/) to connect to at start; they
 	// also serve as static relays when this node is behind a NAT.
 	Bootstrap []string
@@ -107,6 +116,12 @@ func (c Config) withDefaults() (Config, error) {
 		if _, _, err := net.SplitHostPort(c.APIAddr); err != nil {
 			errs = append(errs, fmt.Errorf("API address %q: want HOST:PORT", c.APIAddr))
 		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, fmt.Errorf("TLS needs both a certificate file and a key file"))
+	}
+	if c.TLSCert != "" && len(c.ACMEDomains) > 0 {
+		errs = append(errs, fmt.Errorf("use either certificate files or ACME, not both"))
 	}
 	if c.SyncInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("sync interval %s is too short", c.SyncInterval))

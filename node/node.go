@@ -128,6 +128,9 @@ func (n *Node) APIURL() string {
 	if n.apiLn == nil {
 		return ""
 	}
+	if n.cfg.TLSCert != "" || len(n.cfg.ACMEDomains) > 0 {
+		return "https://" + n.apiLn.Addr().String()
+	}
 	return "http://" + n.apiLn.Addr().String()
 }
 

@@ -24,12 +24,16 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("qun node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var listen, bootstrap, admins listFlag
+	var listen, bootstrap, admins, acmeDomains listFlag
 	data := fs.String("data", "qun-data", "data directory (store, node key, admin key)")
 	fs.Var(&listen, "listen", "libp2p listen multiaddr (repeatable; default TCP and QUIC on port 7781)")
 	api := fs.String("api", node.DefaultAPIAddr, `HTTP API address HOST:PORT, or "-" to disable`)
 	fs.Var(&bootstrap, "bootstrap", "peer to connect to at start, a multiaddr with /p2p/ (repeatable)")
 	fs.Var(&admins, "admin", "user ID that may create groups hosted here, besides DIR/admin.key (repeatable)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate file: serve the API and web client over HTTPS")
+	tlsKey := fs.String("tls-key", "", "PEM key file of --tls-cert")
+	fs.Var(&acmeDomains, "acme-domain", "obtain a certificate automatically (ACME) for this public name (repeatable; the API must listen on :443)")
+	acmeEmail := fs.String("acme-email", "", "contact address for the ACME account")
 	relay := fs.Bool("relay-service", false, "offer circuit relay v2 to other nodes")
 	rate := fs.Float64("rate", protocol.DefaultRatePerSecond, "submissions per second per member at the host; 0 or less turns the limit off")
 	burst := fs.Int("burst", protocol.DefaultRateBurst, "burst of the per-member rate limit")
@@ -54,6 +58,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := node.Config{
 		DataDir: *data, ListenAddrs: listen, APIAddr: *api, Bootstrap: bootstrap,
+		TLSCert: *tlsCert, TLSKey: *tlsKey, ACMEDomains: acmeDomains, ACMEEmail: *acmeEmail,
 		RelayService: *relay, RatePerSecond: *rate, RateBurst: *burst, SyncInterval: *syncEvery,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
