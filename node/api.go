@@ -14,6 +14,7 @@ import (
 
 	"github.com/multiformats/go-multiaddr"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/web"
 )
 
 // maxAPIBody bounds a request body of the HTTP API.
@@ -68,6 +69,7 @@ func (n *Node) apiHandler() http.Handler {
 	mux.HandleFunc("GET /api/v1/groups/{gid}", n.authed(n.apiGroup))
 	mux.HandleFunc("GET /api/v1/groups/{gid}/events", n.authed(n.apiEvents))
 	mux.HandleFunc("GET /api/v1/ws", n.authed(n.apiWS))
+	mux.Handle("/", web.Handler()) // the web light client
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, protocol.Errorf(protocol.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -1,0 +1,21 @@
+// Package web is Qun's web light client: static HTML, CSS and JavaScript
+// modules embedded in the binary and served by every node next to its API.
+//
+// The page runs entirely in the browser. It keeps the user's ed25519 key
+// (in localStorage, in the format of Qun key files), builds and signs every
+// submission itself with the browser's own WebCrypto Ed25519, and talks to
+// its home node through the light-client API of docs/API.md: a session
+// proved by a signed challenge, invite previews, backward history pages and
+// the WebSocket. The node never sees the key. There is no build step: the
+// files in static/ are what the browser runs.
+//
+// Handler serves the files: "/" is the app, "/join" the same app (the invite
+// token travels in the fragment, /join#TOKEN, which browsers never send to
+// servers). A node mounts it under its API mux:
+//
+//	mux.Handle("/", web.Handler())
+//
+// Every answer carries a strict Content-Security-Policy (scripts, styles,
+// connections and images from the page's own origin only; no inline script),
+// nosniff, no referrer and no framing.
+package web

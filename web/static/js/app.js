@@ -1,0 +1,315 @@
+// The web client: boot, routing, the key screens, the list of groups, the
+// create-group form and the invite preview. The chat and the management
+// panel are in chat.js and manage.js.
+
+import { t, lang, setLang } from "./i18n.js";
+import { h, clear, short, statusLine, busy, fmtDateTime, errorText } from "./ui.js";
+import * as keys from "./keys.js";
+import { Api, Live } from "./api.js";
+import { KIND, body, decodeInvite, verifyInvite, tokenFromLink, parsePeerID } from "./proto.js";
+import { fromBase64url, fromHex } from "./codec.js";
+import { GroupScreen } from "./chat.js";
+
+const app = {
+  signer: null,
+  api: null,
+  live: null,
+  node: null,
+  screen: null, // the open GroupScreen, if any
+};
+
+const root = document.getElementById("app");
+
+function topbar() {
+  const status = h("span", { id: "conn", class: "conn " + (app.live ? app.live.status : ""), title: t("conn." + (app.live ? app.live.status : "idle")) });
+  return h("header", { class: "topbar" },
+    h("a", { href: "/#/", class: "brand" }, "Qun 群"),
+    status,
+    h("span", { class: "spacer" }),
+    app.signer ? h("a", { href: "/#/key", id: "me", class: "me", title: app.signer.id }, t("nav.me", { id: short(app.signer.id) })) : null,
+    h("button", { class: "link lang", onclick: () => { setLang(lang === "zh" ? "en" : "zh"); route(); } }, lang === "zh" ? "EN" : "中文"),
+  );
+}
+
+function page(...content) {
+  clear(root, topbar(), h("main", { class: "page" }, ...content));
+}
+
+function onLiveStatus(s) {
+  const el = document.getElementById("conn");
+  if (el) { el.className = "conn " + s; el.title = t("conn." + s); }
+}
+
+async function setSigner(signer) {
+  if (app.live) app.live.close();
+  app.signer = signer;
+  app.api = new Api(signer);
+  app.live = signer ? new Live(app.api, onLiveStatus) : null;
+}
+
+// ---- routing
+
+// joinToken returns the invite token of /join#TOKEN or /join/TOKEN, or "".
+function joinToken() {
+  if (location.pathname === "/join") return location.hash.slice(1);
+  if (location.pathname.startsWith("/join/")) return tokenFromLink(location.pathname);
+  return "";
+}
+
+export function go(hash) {
+  if (location.pathname !== "/") history.pushState(null, "", "/" + hash);
+  else if (location.hash !== hash) { location.hash = hash; return; }
+  route();
+}
+
+async function route() {
+  if (app.screen) { app.screen.close(); app.screen = null; }
+  document.title = "Qun";
+  const token = joinToken();
+  if (!keys.supported()) return page(h("p", { class: "status error", id: "no-crypto" }, t("key.unsupported")));
+  if (!app.signer) return keySetup(token);
+  if (token) return joinScreen(token);
+  const parts = location.hash.replace(/^#\/?/, "").split("/");
+  switch (parts[0]) {
+    case "key": return keyScreen();
+    case "new": return createScreen();
+    case "g":
+      if (/^[0-9a-f]{64}$/.test(parts[1] || "")) {
+        app.screen = new GroupScreen(app, parts[1], parts[2] === "manage" ? "manage" : "chat");
+        page(app.screen.el);
+        return app.screen.open();
+      }
+      break;
+  }
+  return groupsScreen();
+}
+
+// ---- key setup and key screen
+
+function keySetup(token) {
+  const status = statusLine("key-status");
+  const text = h("textarea", { id: "key-import-text", rows: 3, placeholder: t("key.pastePlaceholder"), spellcheck: "false", autocomplete: "off" });
+  const file = h("input", { type: "file", id: "key-import-file", accept: ".key,.txt,text/plain" });
+  file.addEventListener("change", async () => { if (file.files[0]) text.value = await file.files[0].text(); });
+  const use = async (signer) => { keys.save(signer); await setSigner(signer); route(); };
+  page(
+    h("section", { class: "card", id: "key-setup" },
+      h("h1", {}, t("key.welcome")),
+      h("p", {}, t(token ? "key.introJoin" : "key.intro")),
+      h("button", {
+        id: "btn-new-key", class: "primary",
+        onclick: (e) => busy(e.target, async () => {
+          try { await use(await keys.generate()); } catch (err) { status.show(t("key.genFailed", { why: err.message })); }
+        }),
+      }, t("key.create")),
+      h("h2", {}, t("key.importTitle")),
+      h("p", { class: "hint" }, t("key.importHint")),
+      text,
+      h("div", { class: "row" }, h("label", { class: "file" }, t("key.chooseFile"), file),
+        h("button", {
+          id: "btn-import-key",
+          onclick: (e) => busy(e.target, async () => {
+            try { await use(await keys.parseKeyFile(text.value)); } catch (err) {
+              status.show(err instanceof keys.KeyError ? t("key.bad." + err.message) : t("key.bad.notEd25519"));
+            }
+          }),
+        }, t("key.import"))),
+      status,
+    ),
+  );
+}
+
+function keyScreen() {
+  const s = app.signer;
+  const keyText = h("textarea", { id: "key-export-text", rows: 3, readOnly: true, hidden: true, spellcheck: "false" }, s.keyFile().trim());
+  const url = URL.createObjectURL(new Blob([s.keyFile()], { type: "text/plain" }));
+  let armed = false;
+  const forget = h("button", {
+    id: "btn-forget", class: "danger",
+    onclick: () => {
+      if (!armed) { armed = true; forget.textContent = t("key.forgetConfirm"); return; }
+      keys.forget();
+      setSigner(null).then(() => go("#/"));
+    },
+  }, t("key.forget"));
+  page(h("section", { class: "card" },
+    h("h1", {}, t("key.yours")),
+    h("p", { class: "hint" }, t("key.idHint")),
+    h("code", { id: "my-id", class: "id" }, s.id),
+    app.node ? h("p", { class: "hint" }, t("key.nodeIs", { id: short(app.node.peer_id) }),
+      app.node.admins.includes(s.id) ? h("strong", { class: "badge" }, t("key.nodeAdmin")) : null) : null,
+    h("h2", {}, t("key.exportTitle")),
+    h("p", { class: "hint" }, t("key.exportHint")),
+    h("div", { class: "row" },
+      h("a", { class: "button", href: url, download: "qun-user.key", id: "btn-download-key" }, t("key.download")),
+      h("button", { id: "btn-show-key", onclick: () => { keyText.hidden = !keyText.hidden; } }, t("key.show"))),
+    keyText,
+    h("h2", {}, t("key.other")),
+    h("p", { class: "hint" }, t("key.forgetHint")),
+    forget,
+  ));
+}
+
+// ---- my groups
+
+async function groupsScreen() {
+  const list = h("ul", { id: "groups", class: "list" }, h("li", { class: "muted" }, t("common.loading")));
+  const status = statusLine("groups-status");
+  const link = h("input", { id: "join-link", type: "url", placeholder: t("groups.linkPlaceholder"), autocomplete: "off" });
+  page(
+    h("section", { class: "card" },
+      h("div", { class: "row between" }, h("h1", {}, t("groups.title")),
+        h("a", { class: "button", href: "/#/new", id: "btn-new-group" }, t("groups.create"))),
+      list, status),
+    h("section", { class: "card" },
+      h("h2", {}, t("groups.openLink")),
+      h("form", {
+        class: "row",
+        onsubmit: (e) => {
+          e.preventDefault();
+          const tok = tokenFromLink(link.value);
+          if (!tok) return;
+          history.pushState(null, "", "/join#" + tok);
+          route();
+        },
+      }, link, h("button", { type: "submit" }, t("groups.open")))),
+  );
+  try {
+    const groups = await app.api.myGroups();
+    clear(list, groups.length ? groups.map(groupItem) : h("li", { class: "muted", id: "no-groups" }, t("groups.none")));
+  } catch (e) {
+    clear(list);
+    status.error(e);
+  }
+}
+
+function groupItem(g) {
+  const unread = g.unread_from && g.unread_from <= g.head ? g.head - g.unread_from + 1 : 0;
+  return h("li", { class: "group-item" },
+    h("a", { href: g.pending ? null : `/#/g/${g.group}`, class: "group-link", "data-group": g.group },
+      h("span", { class: "avatar" }, (g.name || "#").slice(0, 1)),
+      h("span", { class: "grow" },
+        h("span", { class: "name" }, g.name || g.group.slice(0, 8)),
+        h("span", { class: "meta" },
+          g.pending ? t("groups.pending") : t(g.members === 1 ? "groups.meta1" : "groups.meta", { members: g.members, role: t("role." + (g.role || "member")) }),
+          g.announcement ? " · " + g.announcement : "")),
+      unread ? h("span", { class: "unread" }, String(unread)) : null));
+}
+
+// ---- create a group
+
+function createScreen() {
+  const status = statusLine("create-status");
+  const name = h("input", { id: "new-name", required: true, maxlength: 64, autocomplete: "off" });
+  const desc = h("textarea", { id: "new-description", rows: 2, maxlength: 1000 });
+  const policy = h("select", { id: "new-policy" }, ["invite", "approval", "open"].map((p) => h("option", { value: p }, t("policy." + p))));
+  const cap = h("input", { id: "new-cap", type: "number", min: 1, max: 10000, value: "500" });
+  const pub = h("input", { id: "new-public", type: "checkbox" });
+  const isAdmin = app.node && app.node.admins.includes(app.signer.id);
+  const submit = h("button", { id: "btn-create", type: "submit", class: "primary" }, t("create.submit"));
+  page(h("section", { class: "card" },
+    h("h1", {}, t("create.title")),
+    h("p", { class: "hint", id: "create-hint" }, t(isAdmin ? "create.hintAdmin" : "create.hintNotAdmin")),
+    h("form", {
+      class: "form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        busy(submit, async () => {
+          status.clear();
+          try {
+            const node = app.node || (app.node = await app.api.node());
+            const settings = { name: name.value.trim(), policy: policy.value, cap: Number(cap.value) || 500 };
+            if (desc.value.trim()) settings.description = desc.value.trim();
+            if (pub.checked) settings.public = true;
+            const resp = await app.api.submit(KIND.create, null, body.create(settings, parsePeerID(node.peer_id)));
+            go("#/g/" + resp.group);
+          } catch (err) {
+            status.error(err);
+          }
+        });
+      },
+    },
+    h("label", {}, t("settings.name"), name),
+    h("label", {}, t("settings.description"), desc),
+    h("label", {}, t("settings.policy"), policy),
+    h("label", {}, t("settings.cap"), cap),
+    h("label", { class: "check" }, pub, t("settings.public")),
+    submit),
+    status,
+  ));
+}
+
+// ---- invite preview and join
+
+async function joinScreen(token) {
+  const status = statusLine("join-status");
+  const box = h("div", { id: "preview" }, h("p", { class: "muted" }, t("common.loading")));
+  page(h("section", { class: "card" }, h("h1", {}, t("join.title")), box, status));
+  let inv;
+  try {
+    inv = decodeInvite(token);
+    if (!(await verifyInvite(inv))) throw new Error("signature");
+  } catch {
+    clear(box, h("p", { class: "status error", id: "preview-reason" }, t("join.badToken")));
+    return;
+  }
+  let pv = null;
+  try {
+    pv = await app.api.preview(token);
+  } catch (e) {
+    status.error(e);
+  }
+  const name = pv ? pv.name : "";
+  const policy = pv ? pv.policy : "";
+  const expires = inv.expires;
+  const uses = pv ? (pv.max_uses ? t("join.usesOf", { uses: pv.uses, max: pv.max_uses }) : t("join.usesUnlimited", { uses: pv.uses })) : "";
+  const note = h("input", { id: "join-note", maxlength: 500, placeholder: t("join.notePlaceholder") });
+  const joined = (gid) => { history.replaceState(null, "", "/#/g/" + gid); route(); };
+  const doJoin = (kind) => (e) => busy(e.target, async () => {
+    status.clear();
+    try {
+      const raw = fromBase64url(tokenFromLink(token));
+      const resp = await app.api.submit(kind, fromHex(inv.group), body.join(raw, kind === KIND.join_request ? note.value.trim() : ""), inv.addrs);
+      if (kind === KIND.join) joined(resp.group);
+      else status.ok(t("join.requested"));
+    } catch (err) {
+      if (err.code === "conflict" && kind === KIND.join) return joined(inv.group);
+      status.error(err);
+    }
+  });
+  document.title = name || "Qun";
+  clear(box,
+    h("h2", { id: "preview-name" }, name || t("join.unknownName")),
+    pv && pv.description ? h("p", { id: "preview-description" }, pv.description) : null,
+    h("dl", { class: "facts" },
+      pv ? [h("dt", {}, t("join.members")), h("dd", { id: "preview-members" }, t("join.membersOf", { n: pv.members, cap: pv.cap }))] : null,
+      policy ? [h("dt", {}, t("settings.policy")), h("dd", {}, t("policy." + policy))] : null,
+      h("dt", {}, t("join.host")), h("dd", { id: "preview-host", title: inv.host }, short(inv.host)),
+      h("dt", {}, t("join.inviter")), h("dd", { title: inv.inviter }, short(inv.inviter)),
+      h("dt", {}, t("join.expires")), h("dd", {}, expires ? fmtDateTime(expires) : t("join.never")),
+      uses ? [h("dt", {}, t("join.uses")), h("dd", {}, uses)] : null,
+      inv.ref ? [h("dt", {}, t("join.ref")), h("dd", {}, inv.ref)] : null),
+    pv && !pv.valid ? h("p", { class: "status error", id: "preview-reason" }, errorText({ code: "invite_invalid", message: pv.reason || t("join.invalid") })) : null,
+    h("div", { class: "row" },
+      h("button", { id: "btn-join", class: "primary", disabled: pv && !pv.valid, onclick: doJoin(KIND.join) }, t("join.join")),
+      h("a", { class: "button", href: "/#/" }, t("common.cancel"))),
+    policy === "approval" ? h("div", { class: "request" },
+      h("p", { class: "hint" }, t("join.requestHint")), note,
+      h("button", { id: "btn-request", onclick: doJoin(KIND.join_request) }, t("join.request"))) : null,
+  );
+}
+
+// ---- boot
+
+async function boot() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  window.addEventListener("hashchange", route);
+  window.addEventListener("popstate", route);
+  app.go = go;
+  if (await keys.detect()) await setSigner(await keys.load());
+  app.api = app.api || new Api(null);
+  try { app.node = await app.api.node(); } catch { /* shown where it matters */ }
+  route();
+}
+
+boot();

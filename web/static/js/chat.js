@@ -1,0 +1,605 @@
+// A group: its history with scroll-back, the live chat over the WebSocket,
+// replies, mentions, recall, the announcement and pins; and, for the owner
+// and admins, the management panel (manage.js) over the same live state.
+
+import { t } from "./i18n.js";
+import { h, clear, short, statusLine, busy, fmtTime, fmtDateTime, hueOf } from "./ui.js";
+import { KIND, RANK, RECALL_WINDOW_MS, MAX_TEXT_RUNES, MAX_MENTIONS, body, decodeEvent, decodeMessage, verifyEvent, parsePeerID } from "./proto.js";
+import { fromBase64, fromHex } from "./codec.js";
+import { renderManage } from "./manage.js";
+
+const PAGE = 50;
+const STATE_KINDS = new Set(["update", "announce", "pin", "unpin", "role", "invite_create", "invite_revoke", "join",
+  "join_request", "approve", "reject", "leave", "kick", "ban", "unban", "mute", "unmute"]);
+
+export class GroupScreen {
+  constructor(app, gid, view) {
+    this.app = app;
+    this.gid = gid;
+    this.gidBytes = fromHex(gid);
+    this.view = view;
+    this.me = app.signer.id;
+    this.state = null;
+    this.events = new Map(); // seq -> EventView, every event loaded
+    this.decoded = new Map(); // seq -> decoded message body
+    this.recalled = new Set();
+    this.prev = 0; // the before of the next older page; 0: none
+    this.next = 0; // the next seq expected live
+    this.loadingOlder = false;
+    this.replyTo = 0;
+    this.mentionPick = new Map(); // "@…abc123" -> peer ID
+    this.closed = false;
+    this.hostKey = null;
+    this.timers = [];
+    this.el = h("div", { class: "group-screen", id: "group" }, h("p", { class: "muted" }, t("common.loading")));
+  }
+
+  close() {
+    this.closed = true;
+    this.timers.forEach(clearInterval);
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.ackTimer);
+    if (this.app.live) this.app.live.unsubscribe(this.gid);
+  }
+
+  // ---- loading
+
+  async open() {
+    this.status = statusLine("group-status");
+    try {
+      await this.loadState(true);
+    } catch (e) {
+      clear(this.el, h("section", { class: "card" }, h("a", { href: "/#/", class: "back" }, "← " + t("common.back")), this.status));
+      this.status.error(e);
+      return;
+    }
+    if (this.closed) return;
+    this.build();
+    if (this.view === "chat") {
+      try {
+        const page = await this.app.api.eventsBefore(this.gid, 0, PAGE);
+        if (this.closed) return;
+        this.addPage(page, false);
+        this.next = page.events.length ? page.events[page.events.length - 1].seq + 1 : page.head + 1;
+      } catch (e) {
+        this.status.error(e);
+        this.next = this.state.head + 1;
+      }
+      this.scrollToEnd();
+      this.ackSoon(this.next - 1);
+    } else {
+      this.next = this.state.head + 1;
+    }
+    this.app.live.subscribe(this.gid, this.next, (ev) => this.onLive(ev), (m) => this.statusLine().error(m));
+    this.timers.push(setInterval(() => this.expireRecalls(), 2000));
+  }
+
+  // loadState fetches the group view; right after a join the home node may
+  // still be fetching the group from its host, so an unknown group is retried.
+  async loadState(retry) {
+    for (let i = 0; ; i++) {
+      try {
+        this.state = await this.app.api.group(this.gid);
+        break;
+      } catch (e) {
+        if (!retry || e.code !== "unknown_group" || i >= 30) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+        if (this.closed) return;
+      }
+    }
+    this.hostKey = parsePeerID(this.state.host);
+    this.member = this.state.member_list.find((m) => m.user === this.me) || null;
+    this.rank = this.member ? RANK[this.member.role] || 1 : 0;
+    document.title = this.state.name + " · Qun";
+  }
+
+  refreshState() {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(async () => {
+      try {
+        await this.loadState(false);
+      } catch (e) {
+        if (e.code !== "private" && e.code !== "unknown_group") return this.statusLine().error(e);
+        // Removed or banned: the group is no longer readable here. Keep
+        // what is on screen and offer nothing a member could do.
+        this.member = null;
+        this.rank = 0;
+      }
+      if (this.closed) return;
+      this.renderHeader();
+      if (this.view === "chat") {
+        this.renderTop();
+        this.renderMuted();
+        this.refreshActions();
+      } else {
+        this.renderManageSoon();
+      }
+    }, 200);
+  }
+
+  // statusLine is the line where refusals show in the current view.
+  statusLine() {
+    return this.view === "manage" && this.manageStatus ? this.manageStatus : this.status;
+  }
+
+  // ---- layout
+
+  build() {
+    this.header = h("div", { class: "group-header" });
+    this.top = h("div", { class: "group-top" });
+    if (this.view === "chat") {
+      this.list = h("div", { id: "messages", class: "messages", role: "log", "aria-live": "polite" });
+      this.older = h("button", { id: "btn-older", class: "link older", hidden: true, onclick: () => this.loadOlder() }, t("chat.older"));
+      this.list.append(this.older);
+      this.atEnd = true;
+      this.list.addEventListener("scroll", () => {
+        this.atEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+        if (this.list.scrollTop < 60) this.loadOlder();
+      });
+      // Notes and errors under the list shrink it: stay at the newest message.
+      new ResizeObserver(() => { if (this.atEnd) this.scrollToEnd(); }).observe(this.list);
+      this.mutedNote = h("p", { id: "muted-note", class: "note", hidden: true });
+      this.composer = this.buildComposer();
+      this.bodyEl = h("div", { class: "chat" }, this.list, this.mutedNote, this.status, this.composer);
+    } else {
+      this.bodyEl = h("div", { class: "manage", id: "manage" });
+    }
+    clear(this.el, this.header, this.top, this.bodyEl);
+    this.renderHeader();
+    if (this.view === "chat") {
+      this.renderTop();
+      this.renderMuted();
+    } else {
+      this.renderBody();
+    }
+  }
+
+  renderHeader() {
+    const s = this.state;
+    const admin = this.rank >= 2;
+    clear(this.header,
+      h("a", { href: this.view === "chat" ? "/#/" : `/#/g/${this.gid}`, class: "back", "aria-label": t("common.back") }, "←"),
+      h("div", { class: "grow" },
+        h("h1", { id: "group-name" }, s.name),
+        h("span", { class: "meta", id: "group-members" }, t(s.members === 1 ? "chat.member1" : "chat.members", { n: s.members }))),
+      this.view === "chat" && admin ? h("a", { class: "button", id: "btn-manage", href: `/#/g/${this.gid}/manage` }, t("chat.manage")) : null,
+      this.view === "chat" && !admin && this.member && this.member.role !== "owner" ? h("button", {
+        class: "link", id: "btn-leave", onclick: (e) => this.leave(e.target),
+      }, t("chat.leave")) : null);
+  }
+
+  async leave(btn) {
+    if (btn.dataset.armed !== "1") { btn.dataset.armed = "1"; btn.textContent = t("chat.leaveConfirm"); return; }
+    if (await this.act(KIND.leave, body.leave(), this.status, btn)) this.app.go("#/");
+  }
+
+  renderBody() {
+    clear(this.bodyEl, renderManage(this));
+  }
+
+  // renderManageSoon re-renders the panel, but not under the user's
+  // fingers: while a field of the panel has the focus it waits for it to go.
+  renderManageSoon() {
+    const f = document.activeElement;
+    if (f && this.bodyEl.contains(f) && /^(INPUT|TEXTAREA|SELECT)$/.test(f.tagName)) {
+      if (!this.pendingRender) {
+        this.pendingRender = true;
+        this.bodyEl.addEventListener("focusout", () => {
+          this.pendingRender = false;
+          setTimeout(() => { if (!this.closed) this.renderManageSoon(); }, 300);
+        }, { once: true });
+      }
+      return;
+    }
+    this.renderBody();
+  }
+
+  // renderTop shows the announcement and the pinned messages.
+  renderTop() {
+    const s = this.state;
+    const pins = s.pins || [];
+    clear(this.top,
+      s.announcement ? h("div", { class: "announcement", id: "announcement" },
+        h("strong", {}, t("chat.announcement")), " ", s.announcement) : null,
+      pins.length ? h("ul", { class: "pins", id: "pins" }, pins.map((seq) => this.pinItem(seq))) : null);
+  }
+
+  pinItem(seq) {
+    const li = h("li", { class: "pin", "data-seq": seq });
+    const fill = (ev) => {
+      const text = this.recalled.has(seq) ? t("chat.recalled") : ev ? ev.text : "#" + seq;
+      clear(li,
+        h("span", { class: "pin-icon" }, t("chat.pinned")),
+        h("a", { href: "#", class: "grow pin-text", onclick: (e) => { e.preventDefault(); this.jumpTo(seq); } },
+          ev ? this.who(ev.author) + ": " : "", text),
+        this.rank >= 2 ? h("button", {
+          class: "link act-unpin", title: t("chat.unpin"), "aria-label": t("chat.unpin"),
+          onclick: (e) => this.act(KIND.unpin, body.target(seq), this.status, e.target),
+        }, "✕") : null);
+    };
+    const ev = this.events.get(seq);
+    fill(ev);
+    if (!ev) {
+      this.app.api.eventsFrom(this.gid, seq, 1).then((p) => {
+        if (p.events[0] && p.events[0].seq === seq) fill(p.events[0]);
+      }).catch(() => {});
+    }
+    return li;
+  }
+
+  renderMuted() {
+    const m = this.member;
+    const s = this.state;
+    let text = "";
+    if (!m) text = t("chat.notMember");
+    else if (m.muted) text = m.muted_until ? t("chat.mutedUntil", { time: fmtDateTime(m.muted_until) }) : t("chat.mutedForever");
+    else if (s.muted_all && this.rank < 2) text = s.mute_all_until ? t("chat.allMutedUntil", { time: fmtDateTime(s.mute_all_until) }) : t("chat.allMuted");
+    this.mutedNote.textContent = text;
+    this.mutedNote.hidden = !text;
+  }
+
+  // ---- history
+
+  addPage(page, older) {
+    const evs = page.events || [];
+    this.prev = page.prev !== undefined ? page.prev : 0;
+    this.older.hidden = !(this.prev > 0);
+    for (const ev of evs) this.noteEvent(ev);
+    const frag = document.createDocumentFragment();
+    for (const ev of evs) { const el = this.renderEvent(ev); if (el) frag.append(el); }
+    if (older) {
+      const before = this.list.scrollHeight - this.list.scrollTop;
+      this.older.after(frag);
+      this.list.scrollTop = this.list.scrollHeight - before;
+    } else {
+      this.list.append(frag);
+    }
+    for (const ev of evs) this.verify(ev);
+    if (evs.some((ev) => ev.kind === "recall")) this.applyRecalls();
+  }
+
+  async loadOlder() {
+    if (this.loadingOlder || !(this.prev > 0) || this.closed) return;
+    this.loadingOlder = true;
+    try {
+      const page = await this.app.api.eventsBefore(this.gid, this.prev, PAGE);
+      if (!this.closed) this.addPage(page, true);
+    } catch (e) {
+      this.status.error(e);
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  noteEvent(ev) {
+    this.events.set(ev.seq, ev);
+    if (ev.kind === "recall" && ev.target) this.recalled.add(ev.target);
+  }
+
+  onLive(ev) {
+    if (this.closed) return;
+    this.noteEvent(ev);
+    if (this.view === "chat") {
+      const nearEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
+      const el = this.renderEvent(ev);
+      if (el) this.list.append(el);
+      this.verify(ev);
+      if (ev.kind === "recall") this.applyRecalls();
+      if (nearEnd || ev.author === this.me) this.scrollToEnd();
+      if (document.visibilityState === "visible") this.ackSoon(ev.seq);
+    }
+    if (STATE_KINDS.has(ev.kind)) this.refreshState();
+  }
+
+  ackSoon(seq) {
+    if (!(seq > 0)) return;
+    this.ackSeq = Math.max(this.ackSeq || 0, seq);
+    clearTimeout(this.ackTimer);
+    this.ackTimer = setTimeout(() => this.app.live.ack(this.gid, this.ackSeq), 1000);
+  }
+
+  scrollToEnd() { this.list.scrollTop = this.list.scrollHeight; }
+
+  async jumpTo(seq) {
+    while (!this.list.querySelector(`[data-seq="${seq}"]`) && this.prev > 0 && !this.closed) {
+      const before = this.prev;
+      await this.loadOlder();
+      if (this.prev === before) break;
+    }
+    const el = this.list.querySelector(`[data-seq="${seq}"]`);
+    if (el) {
+      el.scrollIntoView({ block: "center" });
+      el.classList.add("flash");
+      setTimeout(() => el.classList.remove("flash"), 1500);
+    }
+  }
+
+  async verify(ev) {
+    if (!ev.raw || !this.hostKey) return;
+    let ok = false;
+    try {
+      const d = decodeEvent(fromBase64(ev.raw));
+      ok = d.seq === ev.seq && d.group === this.gid && (await verifyEvent(d, this.hostKey));
+    } catch { ok = false; }
+    if (!ok) {
+      const el = this.list && this.list.querySelector(`[data-seq="${ev.seq}"]`);
+      if (el) { el.classList.add("unverified"); el.title = t("chat.unverified"); }
+    }
+  }
+
+  // ---- rendering events
+
+  who(id) { return id === this.me ? t("chat.me") : short(id); }
+
+  roleOf(id) {
+    const m = this.state.member_list.find((x) => x.user === id);
+    return m ? m.role : "";
+  }
+
+  message(ev) {
+    if (!this.decoded.has(ev.seq)) {
+      let m = { text: ev.text, mentions: [], mentionAll: false, replyTo: ev.target || 0 };
+      try { m = decodeMessage(decodeEvent(fromBase64(ev.raw)).submission.body); } catch { /* use the view */ }
+      this.decoded.set(ev.seq, m);
+    }
+    return this.decoded.get(ev.seq);
+  }
+
+  renderEvent(ev) {
+    if (ev.kind === "message") return this.renderMessage(ev);
+    if (ev.kind === "recall") return null;
+    return h("div", { class: "sys", "data-seq": ev.seq, title: fmtDateTime(ev.time) }, this.systemText(ev));
+  }
+
+  systemText(ev) {
+    const a = this.who(ev.author), m = ev.member ? this.who(ev.member) : "";
+    switch (ev.kind) {
+      case "create": return t("ev.create", { a, name: ev.name });
+      case "update": return ev.name ? t("ev.rename", { a, name: ev.name }) : t("ev.update", { a });
+      case "announce": return ev.text ? t("ev.announce", { a, text: ev.text }) : t("ev.unannounce", { a });
+      case "pin": return t("ev.pin", { a, n: ev.target });
+      case "unpin": return t("ev.unpin", { a, n: ev.target });
+      case "role": return t("ev.role", { a, m, role: t("role." + ev.role) });
+      case "invite_create": return t("ev.inviteCreate", { a });
+      case "invite_revoke": return t("ev.inviteRevoke", { a });
+      case "join": return t("ev.join", { a });
+      case "join_request": return t("ev.joinRequest", { a });
+      case "approve": return t("ev.approve", { a, m });
+      case "reject": return t("ev.reject", { a, m });
+      case "leave": return t("ev.leave", { a });
+      case "kick": return t("ev.kick", { a, m });
+      case "ban": return t("ev.ban", { a, m });
+      case "unban": return t("ev.unban", { a, m });
+      case "mute":
+        if (!ev.member) return ev.until ? t("ev.muteAllUntil", { a, time: fmtDateTime(ev.until) }) : t("ev.muteAll", { a });
+        return ev.until ? t("ev.muteUntil", { a, m, time: fmtDateTime(ev.until) }) : t("ev.mute", { a, m });
+      case "unmute": return ev.member ? t("ev.unmute", { a, m }) : t("ev.unmuteAll", { a });
+      default: return t("ev.other", { a, kind: ev.kind });
+    }
+  }
+
+  renderMessage(ev) {
+    const m = this.message(ev);
+    const mine = ev.author === this.me;
+    const mentioned = m.mentions.includes(this.me) || m.mentionAll;
+    const el = h("div", {
+      class: "msg" + (mine ? " mine" : "") + (mentioned && !mine ? " mentioned" : ""),
+      "data-seq": ev.seq, "data-author": ev.author,
+    });
+    const author = h("span", { class: "author", title: ev.author }, this.who(ev.author));
+    author.style.setProperty("--hue", hueOf(ev.author));
+    const quote = m.replyTo ? this.quote(m.replyTo) : null;
+    clear(el,
+      h("div", { class: "msg-head" }, author, h("span", { class: "time", title: fmtDateTime(ev.time) }, fmtTime(ev.time)),
+        h("span", { class: "seq" }, "#" + ev.seq)),
+      quote,
+      h("div", { class: "text" }, this.recalled.has(ev.seq) ? h("em", { class: "recalled" }, t("chat.recalled")) : this.richText(m)),
+      h("div", { class: "actions" }),
+    );
+    this.fillActions(el, ev);
+    return el;
+  }
+
+  quote(seq) {
+    const target = this.events.get(seq);
+    const text = target ? (this.recalled.has(seq) ? t("chat.recalled") : target.text) : "";
+    return h("a", {
+      href: "#", class: "quote", onclick: (e) => { e.preventDefault(); this.jumpTo(seq); },
+    }, "↪ ", target ? this.who(target.author) + ": " + snippet(text) : t("chat.replyToSeq", { n: seq }));
+  }
+
+  richText(m) {
+    const parts = [];
+    const names = new Map();
+    for (const id of m.mentions) names.set("@" + short(id), id);
+    const re = /@(…[1-9A-HJ-NP-Za-km-z]{6}|all)/g;
+    let last = 0;
+    for (const x of m.text.matchAll(re)) {
+      const id = names.get(x[0]);
+      if (!id && !(x[1] === "all" && m.mentionAll)) continue;
+      parts.push(m.text.slice(last, x.index));
+      parts.push(h("span", { class: "mention" + (id === this.me ? " me" : ""), title: id || "" }, id ? "@" + this.who(id) : "@" + t("chat.all")));
+      last = x.index + x[0].length;
+    }
+    parts.push(m.text.slice(last));
+    if (m.link && m.link !== m.text && /^https?:\/\//i.test(m.link)) parts.push(" ", h("a", { href: m.link, rel: "noopener noreferrer", target: "_blank" }, m.link));
+    if (m.product) parts.push(h("div", { class: "product" }, m.product.title, m.product.price ? ` ${m.product.price} ${m.product.currency || ""}` : ""));
+    return parts;
+  }
+
+  // fillActions puts the buttons a message offers to this user.
+  fillActions(el, ev) {
+    const box = el.querySelector(".actions");
+    if (this.recalled.has(ev.seq)) { clear(box); return; }
+    const mine = ev.author === this.me;
+    const admin = this.rank >= 2;
+    const authorRank = RANK[this.roleOf(ev.author)] || 0;
+    const age = Date.now() + (this.app.skew || 0) - ev.time;
+    let canRecall = false;
+    if (mine) canRecall = admin || age < RECALL_WINDOW_MS;
+    else if (admin) canRecall = this.roleOf(ev.author) !== "owner" && this.rank > authorRank;
+    const pinned = (this.state.pins || []).includes(ev.seq);
+    clear(box,
+      this.member ? h("button", { class: "link act-reply", onclick: () => this.startReply(ev) }, t("chat.reply")) : null,
+      canRecall ? h("button", {
+        class: "link act-recall", "data-until": mine && !admin ? ev.time + RECALL_WINDOW_MS : undefined,
+        onclick: (e) => this.act(KIND.recall, body.target(ev.seq), this.status, e.target),
+      }, t("chat.recall")) : null,
+      admin && !pinned ? h("button", { class: "link act-pin", onclick: (e) => this.act(KIND.pin, body.target(ev.seq), this.status, e.target) }, t("chat.pin")) : null,
+      admin && pinned ? h("button", { class: "link act-unpin", onclick: (e) => this.act(KIND.unpin, body.target(ev.seq), this.status, e.target) }, t("chat.unpin")) : null,
+    );
+  }
+
+  refreshActions() {
+    if (!this.list || this.closed) return;
+    for (const el of this.list.querySelectorAll(".msg")) {
+      const ev = this.events.get(Number(el.dataset.seq));
+      if (ev) this.fillActions(el, ev);
+    }
+  }
+
+  // expireRecalls removes the recall buttons whose window has passed.
+  expireRecalls() {
+    if (!this.list) return;
+    const now = Date.now() + (this.app.skew || 0);
+    for (const b of this.list.querySelectorAll(".act-recall[data-until]")) {
+      if (b.dataset.until && Number(b.dataset.until) <= now) b.remove();
+    }
+  }
+
+  applyRecalls() {
+    for (const seq of this.recalled) {
+      const el = this.list.querySelector(`.msg[data-seq="${seq}"]`);
+      if (el && !el.querySelector(".recalled")) {
+        clear(el.querySelector(".text"), h("em", { class: "recalled" }, t("chat.recalled")));
+        clear(el.querySelector(".actions"));
+      }
+    }
+    if ((this.state.pins || []).some((s) => this.recalled.has(s))) this.renderTop();
+  }
+
+  // ---- composing
+
+  buildComposer() {
+    this.input = h("textarea", { id: "composer", rows: 1, placeholder: t("chat.placeholder"), maxlength: MAX_TEXT_RUNES * 2, enterkeyhint: "send" });
+    this.replyBar = h("div", { id: "reply-bar", class: "reply-bar", hidden: true });
+    this.popup = h("ul", { id: "mention-list", class: "mention-list", role: "listbox", hidden: true });
+    this.input.addEventListener("input", () => this.onInput());
+    this.input.addEventListener("keydown", (e) => this.onKey(e));
+    const send = h("button", { id: "btn-send", class: "primary", type: "submit" }, t("chat.send"));
+    return h("form", {
+      class: "composer", onsubmit: (e) => { e.preventDefault(); this.send(send); },
+    }, this.replyBar, this.popup, h("div", { class: "row" }, this.input, send));
+  }
+
+  startReply(ev) {
+    this.replyTo = ev.seq;
+    clear(this.replyBar,
+      h("span", { class: "grow" }, t("chat.replyingTo", { who: this.who(ev.author) }), " ", snippet(ev.text)),
+      h("button", { type: "button", class: "link", id: "btn-cancel-reply", onclick: () => this.cancelReply() }, t("common.cancel")));
+    this.replyBar.hidden = false;
+    this.input.focus();
+  }
+
+  cancelReply() {
+    this.replyTo = 0;
+    this.replyBar.hidden = true;
+  }
+
+  // mentionQuery returns the "@word" being typed at the caret, or null.
+  mentionQuery() {
+    const v = this.input.value.slice(0, this.input.selectionStart);
+    const m = /(^|\s)@([^\s@]*)$/.exec(v);
+    return m ? { start: v.length - m[2].length - 1, q: m[2].toLowerCase() } : null;
+  }
+
+  onInput() {
+    const mq = this.mentionQuery();
+    if (!mq) { this.popup.hidden = true; return; }
+    const options = [];
+    if (this.rank >= 2 && "all".startsWith(mq.q.replace(/^…/, ""))) options.push({ token: "@all", label: "@" + t("chat.all"), id: "" });
+    for (const m of this.state.member_list) {
+      if (m.user === this.me) continue;
+      const token = "@" + short(m.user);
+      if (mq.q && !m.user.toLowerCase().includes(mq.q.replace(/^…/, ""))) continue;
+      options.push({ token, label: token, id: m.user, role: m.role });
+      if (options.length >= 8) break;
+    }
+    if (!options.length) { this.popup.hidden = true; return; }
+    this.popupStart = mq.start;
+    this.popupSel = 0;
+    clear(this.popup, options.map((o, i) => h("li", {
+      role: "option", class: "mention-option" + (i === 0 ? " sel" : ""), "data-token": o.token, "data-id": o.id,
+      onmousedown: (e) => { e.preventDefault(); this.pickMention(o); },
+    }, o.label, o.role && o.role !== "member" ? h("span", { class: "badge" }, t("role." + o.role)) : null)));
+    this.popupOptions = options;
+    this.popup.hidden = false;
+  }
+
+  pickMention(o) {
+    const v = this.input.value, caret = this.input.selectionStart;
+    this.input.value = v.slice(0, this.popupStart) + o.token + " " + v.slice(caret);
+    const pos = this.popupStart + o.token.length + 1;
+    this.input.setSelectionRange(pos, pos);
+    if (o.id) this.mentionPick.set(o.token, o.id);
+    this.popup.hidden = true;
+    this.input.focus();
+  }
+
+  onKey(e) {
+    if (!this.popup.hidden) {
+      const n = this.popupOptions.length;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        this.popupSel = (this.popupSel + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+        [...this.popup.children].forEach((li, i) => li.classList.toggle("sel", i === this.popupSel));
+        return;
+      }
+      if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); this.pickMention(this.popupOptions[this.popupSel]); return; }
+      if (e.key === "Escape") { this.popup.hidden = true; return; }
+    }
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      this.input.form.requestSubmit();
+    }
+  }
+
+  async send(button) {
+    const text = this.input.value.trim();
+    if (!text) return;
+    if ([...text].length > MAX_TEXT_RUNES) return this.status.show(t("chat.tooLong", { max: MAX_TEXT_RUNES }));
+    const mentions = [];
+    for (const [token, id] of this.mentionPick) {
+      if (text.includes(token) && !mentions.some((k) => k.id === id)) mentions.push({ id, key: parsePeerID(id) });
+    }
+    const mentionAll = this.rank >= 2 && /(^|\s)@all(\s|$)/.test(text);
+    const b = body.message({ text, mentions: mentions.slice(0, MAX_MENTIONS).map((m) => m.key), mentionAll, replyTo: this.replyTo });
+    const ok = await this.act(KIND.message, b, this.status, button);
+    if (ok) {
+      this.input.value = "";
+      this.mentionPick.clear();
+      this.cancelReply();
+    }
+  }
+
+  // act signs and submits one submission for this group; a refusal is
+  // shown on the status line. It returns the answer, or null.
+  async act(kind, bodyBytes, status, button) {
+    status.clear();
+    return busy(button, async () => {
+      try {
+        const resp = await this.app.api.submit(kind, this.gidBytes, bodyBytes);
+        this.app.skew = resp.time - Date.now();
+        return resp;
+      } catch (e) {
+        status.error(e);
+        return null;
+      }
+    });
+  }
+}
+
+function snippet(s) {
+  s = (s || "").replace(/\s+/g, " ");
+  return s.length > 60 ? s.slice(0, 60) + "…" : s;
+}

@@ -1,0 +1,262 @@
+// The owner's and admins' panel of a group: members (mute, kick, ban,
+// role), join requests, invite links with a QR code, settings and the
+// announcement. Every action is a submission signed here; the host decides,
+// and a refusal shows as the node's sentence.
+
+import { t } from "./i18n.js";
+import { h, clear, short, statusLine, fmtDateTime, copyText } from "./ui.js";
+import { KIND, RANK, body, signInvite, inviteAddrs, parsePeerID } from "./proto.js";
+import { drawQR } from "./qr.js";
+
+const MUTE_CHOICES = [["10m", 600e3], ["1h", 3600e3], ["1d", 86400e3], ["7d", 7 * 86400e3], ["forever", 0]];
+const TTL_CHOICES = [["1h", 3600e3], ["1d", 86400e3], ["7d", 7 * 86400e3], ["30d", 30 * 86400e3], ["never", 0]];
+
+const tokensKey = (gid) => "qun.invites." + gid;
+function savedTokens(gid) {
+  try { return JSON.parse(localStorage.getItem(tokensKey(gid))) || {}; } catch { return {}; }
+}
+function saveToken(gid, id, token) {
+  const all = savedTokens(gid);
+  all[id] = token;
+  localStorage.setItem(tokensKey(gid), JSON.stringify(all));
+}
+
+export function renderManage(screen) {
+  const status = screen.manageStatus || (screen.manageStatus = statusLine("manage-status"));
+  screen.tab = screen.tab || "members";
+  const tabs = ["members", "requests", "invites", "settings"];
+  const nReq = screen.state.requests.length;
+  const content = { members, requests, invites, settings }[screen.tab](screen, status);
+  return h("div", {},
+    h("nav", { class: "tabs", role: "tablist" }, tabs.map((name) => h("button", {
+      id: "tab-" + name, role: "tab", class: "tab" + (screen.tab === name ? " active" : ""),
+      "aria-selected": screen.tab === name ? "true" : "false",
+      onclick: () => { screen.tab = name; status.clear(); screen.renderBody(); },
+    }, t("manage.tab." + name), name === "requests" && nReq ? h("span", { class: "unread" }, String(nReq)) : null))),
+    status,
+    h("section", { class: "card", id: "panel-" + screen.tab }, content));
+}
+
+// run submits one action and refreshes the view.
+async function run(screen, status, kind, bodyBytes, button, okText) {
+  const resp = await screen.act(kind, bodyBytes, status, button);
+  if (resp) {
+    if (okText) status.ok(okText);
+    screen.refreshState();
+  }
+  return resp;
+}
+
+// confirmButton asks for a second click before it acts.
+function confirmButton(props, label, onConfirm) {
+  const b = h("button", {
+    ...props,
+    onclick: () => {
+      if (b.dataset.armed !== "1") {
+        b.dataset.armed = "1";
+        b.textContent = t("common.confirm", { what: label });
+        setTimeout(() => { b.dataset.armed = ""; b.textContent = label; }, 4000);
+        return;
+      }
+      onConfirm(b);
+    },
+  }, label);
+  return b;
+}
+
+function members(screen, status) {
+  const s = screen.state;
+  const myRank = screen.rank;
+  const iAmOwner = screen.member && screen.member.role === "owner";
+  const rows = s.member_list.map((m) => {
+    const me = m.user === screen.me;
+    const outrank = !me && m.role !== "owner" && myRank > (RANK[m.role] || 1);
+    const mutedText = m.muted ? (m.muted_until ? t("manage.mutedUntil", { time: fmtDateTime(m.muted_until) }) : t("manage.mutedForever")) : "";
+    const dur = h("select", { class: "mute-dur", "aria-label": t("manage.muteFor") },
+      MUTE_CHOICES.map(([k]) => h("option", { value: k }, t("dur." + k))));
+    const roles = iAmOwner ? ["member", "admin", "bridge", "owner"] : ["member", "bridge"];
+    const roleSel = h("select", { class: "role-select", "aria-label": t("manage.role") },
+      roles.map((r) => h("option", { value: r, selected: r === m.role }, t("role." + r))));
+    const target = parsePeerID(m.user);
+    const canRole = !me && m.role !== "owner" && (iAmOwner || (myRank >= 2 && (m.role === "member" || m.role === "bridge")));
+    return h("li", { class: "member", "data-user": m.user },
+      h("div", { class: "row between" },
+        h("span", { class: "who", title: m.user }, me ? t("chat.me") : short(m.user)),
+        h("span", { class: "badge role-" + m.role }, t("role." + m.role)),
+        mutedText ? h("span", { class: "badge muted-badge" }, mutedText) : null),
+      outrank ? h("div", { class: "row actions" },
+        dur,
+        h("button", {
+          class: "act-mute", onclick: (e) => {
+            const ms = MUTE_CHOICES.find(([k]) => k === dur.value)[1];
+            const until = ms ? Date.now() + (screen.app.skew || 0) + ms : 0;
+            run(screen, status, KIND.mute, body.mute(target, until, ""), e.target, t("manage.done.mute", { who: short(m.user) }));
+          },
+        }, t("manage.mute")),
+        m.muted || m.muted_until ? h("button", {
+          class: "act-unmute", onclick: (e) => run(screen, status, KIND.unmute, body.member(target, ""), e.target, t("manage.done.unmute", { who: short(m.user) })),
+        }, t("manage.unmute")) : null,
+        confirmButton({ class: "act-kick" }, t("manage.kick"), (b) => run(screen, status, KIND.kick, body.member(target, ""), b, t("manage.done.kick", { who: short(m.user) }))),
+        confirmButton({ class: "act-ban danger" }, t("manage.ban"), (b) => run(screen, status, KIND.ban, body.member(target, ""), b, t("manage.done.ban", { who: short(m.user) })))) : null,
+      canRole ? h("div", { class: "row actions" }, roleSel, h("button", {
+        class: "act-role", onclick: (e) => run(screen, status, KIND.role, body.role(target, roleSel.value), e.target, t("manage.done.role", { who: short(m.user) })),
+      }, t("manage.setRole"))) : null);
+  });
+  const allDur = h("select", { id: "mute-all-dur" }, MUTE_CHOICES.map(([k]) => h("option", { value: k }, t("dur." + k))));
+  return [
+    h("h2", {}, t("manage.members", { n: s.members, cap: s.cap })),
+    h("div", { class: "row" },
+      s.muted_all ? h("button", {
+        id: "btn-unmute-all", onclick: (e) => run(screen, status, KIND.unmute, body.member(null, ""), e.target, t("manage.done.unmuteAll")),
+      }, t("manage.unmuteAll")) : [allDur, h("button", {
+        id: "btn-mute-all", onclick: (e) => {
+          const ms = MUTE_CHOICES.find(([k]) => k === allDur.value)[1];
+          run(screen, status, KIND.mute, body.mute(null, ms ? Date.now() + (screen.app.skew || 0) + ms : 0, ""), e.target, t("manage.done.muteAll"));
+        },
+      }, t("manage.muteAll"))]),
+    h("ul", { class: "list members", id: "member-list" }, rows),
+    s.banned.length ? [h("h2", {}, t("manage.banned")), h("ul", { class: "list", id: "banned-list" }, s.banned.map((u) => h("li", { class: "row between", "data-user": u },
+      h("span", { title: u }, short(u)),
+      h("button", { class: "act-unban", onclick: (e) => run(screen, status, KIND.unban, body.member(parsePeerID(u), ""), e.target, t("manage.done.unban", { who: short(u) })) }, t("manage.unban")))))] : null,
+  ];
+}
+
+function requests(screen, status) {
+  const s = screen.state;
+  if (!s.requests.length) return [h("h2", {}, t("manage.tab.requests")), h("p", { class: "muted", id: "no-requests" }, t("manage.noRequests"))];
+  return [
+    h("h2", {}, t("manage.tab.requests")),
+    h("ul", { class: "list", id: "request-list" }, s.requests.map((r) => {
+      const target = parsePeerID(r.user);
+      return h("li", { class: "request", "data-user": r.user },
+        h("div", {}, h("span", { title: r.user }, short(r.user)), r.note ? h("q", { class: "note" }, r.note) : null),
+        h("div", { class: "row actions" },
+          h("button", { class: "act-approve primary", onclick: (e) => run(screen, status, KIND.approve, body.member(target, ""), e.target, t("manage.done.approve", { who: short(r.user) })) }, t("manage.approve")),
+          h("button", { class: "act-reject", onclick: (e) => run(screen, status, KIND.reject, body.member(target, ""), e.target, t("manage.done.reject", { who: short(r.user) })) }, t("manage.reject"))));
+    })),
+  ];
+}
+
+function inviteLink(token) { return location.origin + "/join#" + token; }
+
+function inviteBox(token) {
+  const link = inviteLink(token);
+  const canvas = h("canvas", { id: "invite-qr", class: "qr", "aria-label": t("manage.qr") });
+  let ok = true;
+  try { drawQR(canvas, link); } catch { ok = false; }
+  const field = h("input", { id: "invite-link", readOnly: true, value: link, onfocus: (e) => e.target.select() });
+  return h("div", { class: "invite-result", id: "invite-result" },
+    h("div", { class: "row" }, field,
+      h("button", { type: "button", id: "btn-copy-link", onclick: (e) => { copyText(link); e.target.textContent = t("manage.copied"); } }, t("manage.copy"))),
+    ok ? canvas : h("p", { class: "status error" }, t("manage.qrTooLong")),
+    ok ? h("a", { class: "button", download: "qun-invite.png", href: "#", onclick: (e) => { e.currentTarget.href = canvas.toDataURL("image/png"); } }, t("manage.downloadQR")) : null);
+}
+
+function invites(screen, status) {
+  const s = screen.state;
+  const uses = h("input", { id: "inv-uses", type: "number", min: 0, max: 1000000, value: "0" });
+  const ttl = h("select", { id: "inv-ttl" }, TTL_CHOICES.map(([k]) => h("option", { value: k, selected: k === "7d" }, t("dur." + k))));
+  const ref = h("input", { id: "inv-ref", maxlength: 128, autocomplete: "off", placeholder: t("manage.refPlaceholder") });
+  const result = h("div", {}, screen.lastInvite ? inviteBox(screen.lastInvite) : null);
+  const tokens = savedTokens(screen.gid);
+  const create = h("button", { id: "btn-invite", class: "primary", type: "submit" }, t("manage.createInvite"));
+  const form = h("form", {
+    class: "form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      status.clear();
+      const ms = TTL_CHOICES.find(([k]) => k === ttl.value)[1];
+      let inv;
+      try {
+        inv = await signInvite(screen.app.signer, {
+          group: screen.gidBytes, host: screen.hostKey, addrs: inviteAddrs(s.host_addrs),
+          expires: ms ? Date.now() + ms : 0, maxUses: Math.max(0, Math.floor(Number(uses.value) || 0)), ref: ref.value.trim(),
+        });
+      } catch (err) {
+        return status.show(String(err.message || err));
+      }
+      const resp = await run(screen, status, KIND.invite_create, body.inviteCreate(inv.raw), create, t("manage.done.invite"));
+      if (resp) {
+        saveToken(screen.gid, inv.id, inv.token);
+        screen.lastInvite = inv.token;
+        clear(result, inviteBox(inv.token));
+      }
+    },
+  },
+  h("div", { class: "row wrap" },
+    h("label", {}, t("manage.uses"), uses),
+    h("label", {}, t("manage.validFor"), ttl),
+    h("label", {}, t("manage.ref"), ref)),
+  create);
+  const now = Date.now();
+  const rows = s.invites.map((i) => {
+    const state = i.revoked ? "revoked" : i.expires && i.expires <= now ? "expired" : i.max_uses && i.uses >= i.max_uses ? "usedUp" : "active";
+    const canRevoke = !i.revoked && (screen.rank >= 2 || i.inviter === screen.me);
+    return h("li", { class: "invite", "data-invite": i.id },
+      h("div", { class: "row between" },
+        h("code", { title: i.id }, i.id.slice(0, 8)),
+        h("span", { class: "badge inv-" + state }, t("manage.inv." + state))),
+      h("div", { class: "meta" },
+        t("manage.invMeta", {
+          uses: i.uses, max: i.max_uses ? String(i.max_uses) : "∞",
+          expires: i.expires ? fmtDateTime(i.expires) : t("join.never"), who: i.inviter === screen.me ? t("chat.me") : short(i.inviter),
+        }), i.ref ? " · " + i.ref : ""),
+      h("div", { class: "row actions" },
+        tokens[i.id] && state === "active" ? h("button", { class: "act-show-qr", onclick: () => { screen.lastInvite = tokens[i.id]; clear(result, inviteBox(tokens[i.id])); result.scrollIntoView(); } }, t("manage.showLink")) : null,
+        canRevoke ? confirmButton({ class: "act-revoke" }, t("manage.revoke"), (b) => {
+          const id = new Uint8Array(i.id.match(/../g).map((x) => parseInt(x, 16)));
+          run(screen, status, KIND.invite_revoke, body.inviteRevoke(id), b, t("manage.done.revoke"));
+        }) : null));
+  });
+  return [
+    h("h2", {}, t("manage.newInvite")), form, result,
+    h("h2", {}, t("manage.invites")),
+    rows.length ? h("ul", { class: "list", id: "invite-list" }, rows) : h("p", { class: "muted" }, t("manage.noInvites")),
+  ];
+}
+
+function settings(screen, status) {
+  const s = screen.state;
+  const name = h("input", { id: "set-name", value: s.name, maxlength: 64, required: true });
+  const desc = h("textarea", { id: "set-description", rows: 3, maxlength: 1000 }, s.description || "");
+  const avatar = h("input", { id: "set-avatar", type: "url", value: s.avatar || "", placeholder: "https://…" });
+  const policy = h("select", { id: "set-policy" }, ["invite", "approval", "open"].map((p) => h("option", { value: p, selected: p === s.policy }, t("policy." + p))));
+  const cap = h("input", { id: "set-cap", type: "number", min: 1, max: 10000, value: String(s.cap) });
+  const pub = h("input", { id: "set-public", type: "checkbox", checked: !!s.public });
+  const save = h("button", { id: "btn-save-settings", class: "primary", type: "submit" }, t("manage.save"));
+  const ann = h("textarea", { id: "set-announcement", rows: 2, maxlength: 4000 }, s.announcement || "");
+  const annBtn = h("button", { id: "btn-announce", type: "submit" }, t("manage.publish"));
+  return [
+    h("h2", {}, t("manage.tab.settings")),
+    h("form", {
+      class: "form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const ch = {};
+        if (name.value.trim() !== s.name) ch.name = name.value.trim();
+        if (desc.value.trim() !== (s.description || "")) ch.description = desc.value.trim();
+        if (avatar.value.trim() !== (s.avatar || "")) ch.avatar = avatar.value.trim();
+        if (policy.value !== s.policy) ch.policy = policy.value;
+        if (Number(cap.value) !== s.cap) ch.cap = Number(cap.value);
+        if (pub.checked !== !!s.public) ch.public = pub.checked;
+        if (!Object.keys(ch).length) return status.ok(t("manage.noChange"));
+        run(screen, status, KIND.update, body.update(ch), save, t("manage.done.settings"));
+      },
+    },
+    h("label", {}, t("settings.name"), name),
+    h("label", {}, t("settings.description"), desc),
+    h("label", {}, t("settings.avatar"), avatar),
+    h("label", {}, t("settings.policy"), policy),
+    h("label", {}, t("settings.cap"), cap),
+    h("label", { class: "check" }, pub, t("settings.public")),
+    save),
+    h("h2", {}, t("chat.announcement")),
+    h("form", {
+      class: "form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        run(screen, status, KIND.announce, body.announce(ann.value.trim()), annBtn, t(ann.value.trim() ? "manage.done.announce" : "manage.done.unannounce"));
+      },
+    }, ann, h("p", { class: "hint" }, t("manage.announceHint")), annBtn),
+  ];
+}
