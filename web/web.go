@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -46,14 +45,15 @@ type file struct {
 	etag  string
 }
 
-var (
-	loadOnce sync.Once
-	files    map[string]*file // by URL path
-)
+// handler serves the embedded files, keyed by URL path.
+type handler struct {
+	files map[string]*file
+}
 
-// load reads the embedded files once. The app page is also served at /join.
-func load() {
-	files = map[string]*file{}
+// load reads and compresses the embedded files. The app page is also served
+// at /join.
+func load() map[string]*file {
+	files := map[string]*file{}
 	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -83,6 +83,7 @@ func load() {
 	}
 	files["/"] = files["/index.html"]
 	delete(files, "/index.html")
+	return files
 }
 
 // Handler serves the web client: the app at "/" and "/join" (also
@@ -90,10 +91,10 @@ func load() {
 // anything else. It answers GET and HEAD only. Files are revalidated on every
 // load (Cache-Control: no-cache with a content-hash ETag), so a node upgrade
 // is never mixed with stale modules, and an unchanged file costs a 304.
-// Clients that accept gzip get the files compressed (once, at first use).
+// Clients that accept gzip get the files compressed (once, when the handler
+// is made; a node makes one).
 func Handler() http.Handler {
-	loadOnce.Do(load)
-	return http.HandlerFunc(serve)
+	return &handler{files: load()}
 }
 
 // acceptsGzip reports whether the request accepts gzip (and not with q=0).
@@ -108,7 +109,8 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-func serve(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP implements http.Handler.
+func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", CSP)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -126,7 +128,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	if p == "/join" || strings.HasPrefix(p, "/join/") {
 		p = "/"
 	}
-	f := files[p]
+	f := hd.files[p]
 	if f == nil {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
