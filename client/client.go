@@ -55,20 +55,33 @@ func (e *UnreachableError) Is(target error) bool { return target == ErrUnreachab
 // Client is a client of one node's HTTP API, acting for one user key. It is
 // safe for concurrent use.
 type Client struct {
-	base string // API base URL without a trailing slash
-	key  *protocol.Key
-	hc   *http.Client
-	now  func() time.Time
+	base        string // API base URL without a trailing slash
+	key         *protocol.Key
+	hc          *http.Client
+	now         func() time.Time
+	nodeID      protocol.UserID // if not zero, challenges must name this node
+	rateRetries int             // retries of a 429 that carries Retry-After
+	sess        *sessionCache
 }
 
 // Option configures a Client.
 type Option func(*options) error
 
 type options struct {
-	hc      *http.Client
-	timeout time.Duration
-	now     func() time.Time
+	hc          *http.Client
+	timeout     time.Duration
+	now         func() time.Time
+	nodeID      protocol.UserID
+	rateRetries int
 }
+
+// DefaultRateLimitRetries is how many times a request refused with 429 and
+// a Retry-After header is retried by default.
+const DefaultRateLimitRetries = 3
+
+// maxRetryAfter bounds the wait the client accepts from a Retry-After
+// header; a node that asks for longer gets its refusal returned.
+const maxRetryAfter = 30 * time.Second
 
 // WithHTTPClient makes the client send its requests with hc (for custom
 // transports, proxies or TLS). Its Timeout applies unless WithTimeout is
@@ -107,15 +120,46 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithNodeID makes the client sign in only with challenges of the node
+// whose ID is id, so that a proxy or an impostor in between cannot pass on
+// another node's challenge and use the signature to act as the user there.
+func WithNodeID(id protocol.UserID) Option {
+	return func(o *options) error {
+		if id.IsZero() {
+			return errors.New("client: WithNodeID needs a node ID")
+		}
+		o.nodeID = id
+		return nil
+	}
+}
+
+// WithRateLimitRetries sets how many times a request that the node refuses
+// with 429 rate_limited and a Retry-After header (of at most 30 s) is
+// retried after waiting as asked; 0 turns retries off. The default is
+// DefaultRateLimitRetries. Retrying is safe for every request: a
+// submission is the same signed bytes, which the host sequences once.
+func WithRateLimitRetries(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("client: %d rate-limit retries is negative", n)
+		}
+		o.rateRetries = n
+		return nil
+	}
+}
+
 // New returns a client of the node API at apiURL (for example
 // http://127.0.0.1:7780; a URL without a scheme gets http://) acting for
-// key. key may be nil for a read-only client: its submissions fail.
+// key. The client signs in with key when a request needs a session (every
+// request but Node, Preview and signing in). key may be nil for a client
+// that only calls those: the others fail with an error matching
+// ErrNeedSession.
 func New(apiURL string, key *protocol.Key, opts ...Option) (*Client, error) {
 	base, err := normalizeURL(apiURL)
 	if err != nil {
 		return nil, err
 	}
-	o := options{timeout: -1}
+	o := options{timeout: -1, rateRetries: DefaultRateLimitRetries}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -141,7 +185,7 @@ func New(apiURL string, key *protocol.Key, opts ...Option) (*Client, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
-	return &Client{base: base, key: key, hc: hc, now: o.now}, nil
+	return &Client{base: base, key: key, hc: hc, now: o.now, nodeID: o.nodeID, rateRetries: o.rateRetries, sess: newSessionCache()}, nil
 }
 
 func normalizeURL(s string) (string, error) {
@@ -177,26 +221,28 @@ func (c *Client) Key() *protocol.Key { return c.key }
 // Node returns the node's identity, addresses and admins.
 func (c *Client) Node(ctx context.Context) (*protocol.NodeInfo, error) {
 	var info protocol.NodeInfo
-	if err := c.do(ctx, http.MethodGet, "/api/v1/node", nil, &info); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/api/v1/node", noSession, nil, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
 }
 
-// Groups lists the groups the node knows.
+// Groups lists every group the node holds. Only the node's admins may list
+// them; other users list their own groups with MyGroups.
 func (c *Client) Groups(ctx context.Context) ([]protocol.GroupSummary, error) {
 	var gs []protocol.GroupSummary
-	if err := c.do(ctx, http.MethodGet, "/api/v1/groups", nil, &gs); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/api/v1/groups", withSession, nil, &gs); err != nil {
 		return nil, err
 	}
 	return gs, nil
 }
 
 // Group returns the state of a group as the node knows it. A group the
-// node does not know gives an error matching protocol.ErrUnknownGroup.
+// node does not know gives an error matching protocol.ErrUnknownGroup, a
+// group the user may not read one matching protocol.ErrPrivate.
 func (c *Client) Group(ctx context.Context, gid protocol.GroupID) (*protocol.GroupView, error) {
 	var v protocol.GroupView
-	if err := c.do(ctx, http.MethodGet, "/api/v1/groups/"+gid.String(), nil, &v); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/api/v1/groups/"+gid.String(), withSession, nil, &v); err != nil {
 		return nil, err
 	}
 	return &v, nil
@@ -221,39 +267,98 @@ func (c *Client) Events(ctx context.Context, gid protocol.GroupID, from uint64, 
 		path += "?" + q.Encode()
 	}
 	var p protocol.EventsPage
-	if err := c.do(ctx, http.MethodGet, path, nil, &p); err != nil {
+	if err := c.do(ctx, http.MethodGet, path, withSession, nil, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
+// authMode says whether a request carries a session token.
+type authMode bool
+
+const (
+	noSession   authMode = false
+	withSession authMode = true
+)
+
 // do sends a request with an optional JSON body and decodes a JSON answer
-// into out. Refusals become *protocol.Error.
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+// into out. Refusals become *protocol.Error. With withSession the request
+// carries the session token, signing in first if needed and once more if
+// the node answers 401 unauthenticated. A 429 with Retry-After is retried
+// as WithRateLimitRetries says.
+func (c *Client) do(ctx context.Context, method, path string, auth authMode, in, out any) error {
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("encoding the request to %s: %w", path, err)
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	what, _, _ := strings.Cut(path, "?")
+	what = method + " " + what
+	stale, reauthed, retries := "", false, 0
+	for {
+		token := ""
+		if auth == withSession {
+			var err error
+			if token, err = c.sessionToken(ctx, what, stale); err != nil {
+				return err
+			}
+		}
+		resp, err := c.send(ctx, method, path, token, body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+			return c.decode(resp, method, path, out)
+		}
+		apiErr := c.errorFromResponse(resp)
+		resp.Body.Close()
+		if auth == withSession && !reauthed && resp.StatusCode == http.StatusUnauthorized && errors.Is(apiErr, protocol.ErrUnauthenticated) {
+			reauthed, stale = true, token // the session expired: sign in again, once
+			continue
+		}
+		if resp.StatusCode == http.StatusTooManyRequests && retries < c.rateRetries {
+			if d, ok := retryAfter(resp, time.Now()); ok {
+				retries++
+				if err := sleepCtx(ctx, d); err != nil {
+					return c.transportError(ctx, err)
+				}
+				continue
+			}
+		}
+		return apiErr
+	}
+}
+
+// send sends one request; a transport error is returned in words.
+func (c *Client) send(ctx context.Context, method, path, token string, body []byte) (*http.Response, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
 	if err != nil {
-		return fmt.Errorf("building the request to %s: %w", path, err)
+		return nil, fmt.Errorf("building the request to %s: %w", path, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return c.transportError(ctx, err)
+		return nil, c.transportError(ctx, err)
 	}
+	return resp, nil
+}
+
+// decode reads a 2xx answer into out and closes its body.
+func (c *Client) decode(resp *http.Response, method, path string, out any) error {
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.errorFromResponse(resp)
-	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
 		return fmt.Errorf("reading the answer of the qun node at %s: %w", c.base, err)
@@ -265,6 +370,42 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("the qun node at %s answered %s %s with JSON this client does not understand: %w", c.base, method, path, err)
 	}
 	return nil
+}
+
+// retryAfter reads the Retry-After header of resp (seconds or an HTTP
+// date), if it has one of at most maxRetryAfter.
+func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	} else {
+		return 0, false
+	}
+	if d < 0 {
+		d = 0
+	}
+	return d, d <= maxRetryAfter
+}
+
+// sleepCtx waits for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (c *Client) transportError(ctx context.Context, err error) error {

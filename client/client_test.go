@@ -158,6 +158,10 @@ func TestResponseChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/submit" {
+			f.srv.Config.Handler.ServeHTTP(w, r) // sign in at the fake node
+			return
+		}
 		writeJSON(w, http.StatusOK, resp)
 	}))
 	defer srv.Close()
@@ -190,7 +194,7 @@ func TestErrors(t *testing.T) {
 		switch r.URL.Path {
 		case "/api/v1/node":
 			http.Error(w, "upstream down\nmore", http.StatusBadGateway)
-		case "/api/v1/groups":
+		case "/api/v1/invites/preview":
 			w.Write([]byte("{not json"))
 		default:
 			http.NotFound(w, r)
@@ -203,10 +207,20 @@ func TestErrors(t *testing.T) {
 		t.Errorf("502: %v", err)
 	}
 	_, err = c2.Group(ctx, protocol.GroupID{1})
-	if !errors.Is(err, protocol.ErrNotFound) {
+	if !errors.Is(err, ErrNeedSession) || !strings.Contains(err.Error(), "no key") {
+		t.Errorf("keyless client: %v", err)
+	}
+	// Signing in at something that is not a qun node fails in words.
+	c2, _ = New(srv.URL, c.Key())
+	_, err = c2.Node(ctx)
+	if !errors.Is(err, protocol.ErrUnavailable) || !strings.Contains(err.Error(), "502 Bad Gateway: upstream down") {
+		t.Errorf("502: %v", err)
+	}
+	_, err = c2.Group(ctx, protocol.GroupID{1})
+	if !errors.Is(err, protocol.ErrNotFound) || !strings.Contains(err.Error(), "signing in") {
 		t.Errorf("plain 404: %v", err)
 	}
-	_, err = c2.Groups(ctx)
+	_, err = c2.Preview(ctx, "x")
 	if err == nil || !strings.Contains(err.Error(), "JSON") {
 		t.Errorf("bad JSON: %v", err)
 	}
@@ -346,7 +360,7 @@ func TestInviteAndJoin(t *testing.T) {
 	c := newTestClient(t, f)
 	ctx := context.Background()
 	gid := protocol.GroupID{9}
-	before := time.Now()
+	before := time.Now().Truncate(time.Millisecond) // expiries are whole milliseconds
 	inv, resp, err := c.CreateInvite(ctx, gid, 3, time.Hour, "ORDER-42")
 	if err != nil {
 		t.Fatal(err)

@@ -61,34 +61,3 @@ func (c *Client) History(ctx context.Context, gid protocol.GroupID, from uint64,
 		}
 	}
 }
-
-// Last returns the last n events of a group (all of them if it has fewer),
-// in seq order.
-func (c *Client) Last(ctx context.Context, gid protocol.GroupID, n int) ([]protocol.EventView, error) {
-	if n <= 0 {
-		return nil, nil
-	}
-	first := n
-	if first > MaxEventsLimit {
-		first = MaxEventsLimit
-	}
-	page, err := c.Events(ctx, gid, 1, first)
-	if err != nil {
-		return nil, err
-	}
-	if page.Next > page.Head || len(page.Events) == 0 {
-		return page.Events, nil // the whole history fits
-	}
-	from := uint64(1)
-	if page.Head > uint64(n) {
-		from = page.Head - uint64(n) + 1
-	}
-	out := make([]protocol.EventView, 0, n)
-	for ev, err := range c.History(ctx, gid, from, n) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, nil
-}

@@ -76,7 +76,7 @@ func (c *Client) SubmitSigned(ctx context.Context, raw []byte, hostAddrs []strin
 	}
 	req := protocol.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(raw), HostAddrs: hostAddrs}
 	var resp protocol.SubmitResponse
-	if err := c.do(ctx, http.MethodPost, "/api/v1/submit", req, &resp); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/api/v1/submit", withSession, req, &resp); err != nil {
 		return nil, err
 	}
 	if err := checkResponse(&resp, raw); err != nil {

@@ -41,7 +41,19 @@ type wsConn struct {
 	wg     sync.WaitGroup
 
 	mu   sync.Mutex
-	subs map[protocol.GroupID]context.CancelFunc
+	subs map[protocol.GroupID]*wsSub
+}
+
+// wsSub is one subscription's pump.
+type wsSub struct {
+	stop context.CancelFunc
+	done chan struct{} // closed when the pump has returned
+}
+
+// end stops the pump and waits until it can send nothing more.
+func (s *wsSub) end() {
+	s.stop()
+	<-s.done
 }
 
 // closeError carries the WebSocket close status and reason.
@@ -59,7 +71,7 @@ func (n *Node) apiWS(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	c.SetReadLimit(wsMaxMessage)
 	ctx, cancel := context.WithCancelCause(n.ctx)
-	wc := &wsConn{n: n, s: s, c: c, ctx: ctx, cancel: cancel, out: make(chan protocol.WSServerMessage, wsQueue), subs: map[protocol.GroupID]context.CancelFunc{}}
+	wc := &wsConn{n: n, s: s, c: c, ctx: ctx, cancel: cancel, out: make(chan protocol.WSServerMessage, wsQueue), subs: map[protocol.GroupID]*wsSub{}}
 	wc.wg.Add(1)
 	go wc.writeLoop()
 	expiry := time.AfterFunc(time.Until(s.expires), func() {
@@ -132,11 +144,12 @@ func (wc *wsConn) handle(m protocol.WSClientMessage) error {
 		return wc.subscribe(gid, m.From)
 	case "unsubscribe":
 		wc.mu.Lock()
-		if stop := wc.subs[gid]; stop != nil {
-			stop()
-			delete(wc.subs, gid)
-		}
+		old := wc.subs[gid]
+		delete(wc.subs, gid)
 		wc.mu.Unlock()
+		if old != nil {
+			old.end()
+		}
 		return nil
 	case "ack":
 		g := wc.n.group(gid)
@@ -166,19 +179,28 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 			from = cur + 1
 		}
 	}
+	// Only the read loop changes subscriptions, so the map needs no lock
+	// between these steps; the lock is for the pumps' readers.
 	wc.mu.Lock()
-	if stop := wc.subs[gid]; stop != nil {
-		stop() // a new subscription replaces the old one
-	} else if len(wc.subs) >= wsMaxSubs {
-		wc.mu.Unlock()
+	old := wc.subs[gid]
+	n := len(wc.subs)
+	wc.mu.Unlock()
+	if old != nil {
+		old.end() // a new subscription replaces the old one, which sends nothing more
+	} else if n >= wsMaxSubs {
 		return protocol.Errorf(protocol.CodeInvalid, "at most %d subscriptions per connection", wsMaxSubs)
 	}
 	ctx, stop := context.WithCancel(wc.ctx)
-	wc.subs[gid] = stop
+	sub := &wsSub{stop: stop, done: make(chan struct{})}
+	wc.mu.Lock()
+	wc.subs[gid] = sub
 	wc.mu.Unlock()
 	wc.send(protocol.WSServerMessage{Type: "subscribed", Group: gid.String(), From: from, Head: head})
 	wc.wg.Add(1)
-	go wc.pump(ctx, g, from)
+	go func() {
+		defer close(sub.done)
+		wc.pump(ctx, g, from)
+	}()
 	return nil
 }
 
@@ -233,13 +255,16 @@ func (wc *wsConn) writeLoop() {
 			if err != nil {
 				continue
 			}
-			wctx, cancel := context.WithTimeout(wc.ctx, wc.n.wsWriteTimeout)
-			err = wc.c.Write(wctx, websocket.MessageText, data)
-			cancel()
+			// The cause is set before the connection's context ends, so
+			// the read side, which fails as soon as the socket closes,
+			// finds "too slow" as the reason.
+			slow := time.AfterFunc(wc.n.wsWriteTimeout, func() {
+				wc.cancel(&closeError{websocket.StatusPolicyViolation, fmt.Sprintf("too slow: no write possible for %s", wc.n.wsWriteTimeout)})
+			})
+			err = wc.c.Write(wc.ctx, websocket.MessageText, data)
+			slow.Stop()
 			if err != nil {
-				if wc.ctx.Err() == nil {
-					wc.cancel(&closeError{websocket.StatusPolicyViolation, fmt.Sprintf("too slow: no write possible for %s", wc.n.wsWriteTimeout)})
-				}
+				wc.cancel(nil) // the connection broke (or was too slow: the cause is already set)
 				return
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,6 +67,7 @@ var commands = []*command{
 	{"reject", "GID USERID [--reason R]", "refuse a join request", runMember(protocol.KindReject, true)},
 	{"leave", "GID", "leave a group", runLeave},
 	{"whoami", "", "print the user ID of the key", runWhoami},
+	{"chat", "GID", "chat in a group in the terminal: history, live messages, /help for moderation", runChat},
 }
 
 // commonFlags is the synopsis of the flags every client command takes.
@@ -260,14 +262,19 @@ func (x *cli) parse(fs *flag.FlagSet, args []string, required int, variadic bool
 }
 
 // client returns a client of the node; with needKey it loads (or makes)
-// the user key.
+// the user key. Without needKey (the commands that only read) it loads the
+// key but never makes one: reading needs a session, signed in with the key
+// of a member (or of a node admin), so a new key would not help.
 func (x *cli) client(needKey bool) (*client.Client, error) {
 	var key *protocol.Key
+	var err error
 	if needKey {
-		var err error
-		if key, err = x.key(); err != nil {
-			return nil, err
-		}
+		key, err = x.key()
+	} else {
+		key, err = x.existingKey()
+	}
+	if err != nil {
+		return nil, err
 	}
 	c, err := client.New(x.api, key, client.WithTimeout(x.timeout))
 	if err != nil {
@@ -308,6 +315,20 @@ func (x *cli) key() (*protocol.Key, error) {
 		fmt.Fprintf(x.stderr, "qun: made a new key in %s; you are user %s\n", path, k.ID())
 	}
 	return k, nil
+}
+
+// existingKey loads the user key; a missing file is an error that says
+// which key reading needs.
+func (x *cli) existingKey() (*protocol.Key, error) {
+	path, err := x.keyFile()
+	if err != nil {
+		return nil, err
+	}
+	k, err := client.LoadKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading needs a member's key to sign in to the node, and there is no key file at %s: pass --key FILE", path)
+	}
+	return k, err
 }
 
 // Parsers of positional arguments and flag values.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	binenc "encoding/binary"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -44,6 +45,27 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/node", func(w http.ResponseWriter, r *http.Request) {
 		fakeJSON(w, http.StatusOK, protocol.NodeInfo{PeerID: host.ID().String(), Addrs: []string{f.addr()}, Version: "test"})
+	})
+	// Sign-in as the node does it, without keeping the sessions: any
+	// bearer token is accepted.
+	mux.HandleFunc("POST /api/v1/auth/challenge", func(w http.ResponseWriter, r *http.Request) {
+		ch := make([]byte, protocol.ChallengeSize)
+		id := host.ID()
+		copy(ch, id[:])
+		binenc.BigEndian.PutUint64(ch[64:], uint64(time.Now().Add(time.Minute).UnixMilli()))
+		fakeJSON(w, http.StatusOK, protocol.ChallengeResponse{Challenge: base64.StdEncoding.EncodeToString(ch), Expires: binenc.BigEndian.Uint64(ch[64:])})
+	})
+	mux.HandleFunc("POST /api/v1/auth/session", func(w http.ResponseWriter, r *http.Request) {
+		var req protocol.SessionRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		user, err := protocol.ParseUserID(req.User)
+		ch, _ := base64.StdEncoding.DecodeString(req.Challenge)
+		sig, _ := base64.StdEncoding.DecodeString(req.Signature)
+		if err != nil || !protocol.VerifyRaw(user, protocol.DomainAuth, ch, sig) {
+			fakeError(w, protocol.Errorf(protocol.CodeBadSignature, "the signature of the challenge does not verify"))
+			return
+		}
+		fakeJSON(w, http.StatusOK, protocol.SessionResponse{Token: "t-" + req.User, User: req.User, Expires: uint64(time.Now().Add(time.Hour).UnixMilli())})
 	})
 	mux.HandleFunc("POST /api/v1/submit", f.submit)
 	mux.HandleFunc("GET /api/v1/groups", func(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +108,26 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		evs := f.events[gid]
+		if b := r.URL.Query().Get("before"); b != "" { // a backward page
+			before, _ := strconv.ParseUint(b, 10, 64)
+			head := uint64(len(evs))
+			if before == 0 || before > head+1 {
+				before = head + 1
+			}
+			first := uint64(1)
+			if before > uint64(limit) {
+				first = before - uint64(limit)
+			}
+			page := protocol.BackwardPage{Events: []protocol.EventView{}, Head: head}
+			for s := first; s < before; s++ {
+				page.Events = append(page.Events, protocol.NewEventView(evs[s-1]))
+			}
+			if first > 1 {
+				page.Prev = first
+			}
+			fakeJSON(w, http.StatusOK, page)
+			return
+		}
 		page := protocol.EventsPage{Events: []protocol.EventView{}, Head: uint64(len(evs)), Next: from}
 		for s := from; s <= uint64(len(evs)) && len(page.Events) < limit; s++ {
 			page.Events = append(page.Events, protocol.NewEventView(evs[s-1]))
@@ -560,11 +602,14 @@ func TestDefaultKey(t *testing.T) {
 	if m["key"] != userKey || !strings.Contains(r.stderr, userKey) {
 		t.Errorf("whoami: %v, stderr %q", m, r.stderr)
 	}
-	// Reading commands make no key.
+	e.ok("groups")
+	// Reading commands make no key: without one they say which is missing.
 	if err := os.Remove(userKey); err != nil {
 		t.Fatal(err)
 	}
-	e.ok("groups")
+	if r := e.run("groups"); r.code != 1 || !strings.Contains(r.stderr, "no key file at "+userKey) {
+		t.Errorf("groups without a key: %+v", r)
+	}
 	if _, err := os.Stat(userKey); err == nil {
 		t.Error("groups made a key")
 	}
