@@ -153,7 +153,25 @@ type EventView struct {
 	Role   string `json:"role,omitempty"`
 	Until  uint64 `json:"until,omitempty"`
 	Name   string `json:"name,omitempty"`
+	// Message details.
+	Mentions   []string     `json:"mentions,omitempty"`
+	MentionAll bool         `json:"mention_all,omitempty"`
+	Link       string       `json:"link,omitempty"`
+	Product    *ProductView `json:"product,omitempty"`
+	// Invite of invite_create, invite_revoke and of a join with an invite.
+	Invite string `json:"invite,omitempty"`
+	Ref    string `json:"ref,omitempty"` // the invite's external reference (e.g. an order number)
 	Raw    string `json:"raw"`
+}
+
+// ProductView is a product card of a message.
+type ProductView struct {
+	ID       string `json:"id,omitempty"`
+	Title    string `json:"title"`
+	Price    string `json:"price,omitempty"`
+	Currency string `json:"currency,omitempty"`
+	URL      string `json:"url,omitempty"`
+	Image    string `json:"image,omitempty"`
 }
 
 // JSONTime renders a protocol time for JSON: Forever (2^64-1) does not fit
@@ -190,6 +208,13 @@ func NewEventView(ev *SignedEvent) EventView {
 		v.Role = b.Role.String()
 	case *JoinBody:
 		v.Text = b.Note
+		if b.Invite != nil {
+			v.Invite, v.Ref = b.Invite.ID.String(), b.Invite.Ref
+		}
+	case *InviteCreateBody:
+		v.Invite, v.Ref = b.Invite.ID.String(), b.Invite.Ref
+	case *InviteRevokeBody:
+		v.Invite = b.Invite.String()
 	case *MemberBody:
 		member(b.Member)
 		v.Text = b.Reason
@@ -197,7 +222,13 @@ func NewEventView(ev *SignedEvent) EventView {
 		member(b.Member)
 		v.Until, v.Text = b.Until, b.Reason
 	case *MessageBody:
-		v.Text, v.Target = b.Text, b.ReplyTo
+		v.Text, v.Target, v.Link, v.MentionAll = b.Text, b.ReplyTo, b.Link, b.MentionAll
+		for _, m := range b.Mentions {
+			v.Mentions = append(v.Mentions, m.String())
+		}
+		if p := b.Product; p != nil {
+			v.Product = &ProductView{ID: p.ID, Title: p.Title, Price: p.Price, Currency: p.Currency, URL: p.URL, Image: p.Image}
+		}
 		if v.Text == "" && b.Product != nil {
 			v.Text = "[product] " + b.Product.Title
 		}
