@@ -19,13 +19,12 @@ const maxSyncFrame = 8 << 20
 // maxSyncBytes is the budget of events a sync response carries.
 const maxSyncBytes = 4 << 20
 
+// writeFrame writes one frame with a single Write: on a libp2p stream every
+// Write is a yamux frame, a Noise message and a system call.
 func writeFrame(w io.Writer, b []byte) error {
-	var hdr [binary.MaxVarintLen64]byte
-	n := binary.PutUvarint(hdr[:], uint64(len(b)))
-	if _, err := w.Write(hdr[:n]); err != nil {
-		return err
-	}
-	_, err := w.Write(b)
+	buf := make([]byte, 0, binary.MaxVarintLen64+len(b))
+	buf = binary.AppendUvarint(buf, uint64(len(b)))
+	_, err := w.Write(append(buf, b...))
 	return err
 }
 

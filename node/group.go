@@ -25,6 +25,7 @@ func protocolEventID(raw []byte) protocol.EventID { return protocol.EventID(sha2
 // Sizes of a group's queues and batches.
 const (
 	submitQueue   = 4096 // submissions waiting for the sequencer
+	maxForwards   = 192  // submissions a replica forwards at once (the host accepts 256 streams per peer)
 	incomingQueue = 1024 // batches of verified events waiting for the replica loop
 	outboxQueue   = 65536
 	maxBatch      = 512 // events per storage commit
@@ -53,11 +54,14 @@ type group struct {
 
 	headHint atomic.Uint64 // state head, for cheap checks in validators
 	allowed  atomic.Pointer[allowSet]
+	verified idSet // IDs whose signatures were verified here (verify.go)
 
 	submits  chan *submitReq
+	forwards chan struct{} // slots for submissions being forwarded to the host
 	incoming chan []*protocol.SignedEvent
 	outbox   chan []byte
-	syncKick chan struct{}
+	syncKick chan struct{} // sync now
+	gapKick  chan struct{} // a gap was seen: sync if gossip does not fill it
 
 	topic *pubsub.Topic
 	sub   *pubsub.Subscription
@@ -98,9 +102,11 @@ func newGroup(n *Node, gid protocol.GroupID, hostKey protocol.UserID) (*group, e
 		log:      n.log.With("group", gid.String()[:12]),
 		changed:  make(chan struct{}),
 		submits:  make(chan *submitReq, submitQueue),
+		forwards: make(chan struct{}, maxForwards),
 		incoming: make(chan []*protocol.SignedEvent, incomingQueue),
 		outbox:   make(chan []byte, outboxQueue),
 		syncKick: make(chan struct{}, 1),
+		gapKick:  make(chan struct{}, 1),
 		future:   map[uint64]*protocol.SignedEvent{},
 		limiters: map[protocol.UserID]*rate.Limiter{},
 	}
@@ -598,7 +604,10 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 	}
 	g.headHint.Store(g.state.Head)
 	if gap {
-		g.kickSync()
+		select {
+		case g.gapKick <- struct{}{}:
+		default:
+		}
 	}
 	return applied
 }
@@ -668,7 +677,7 @@ func (g *group) validate(_ context.Context, from peer.ID, msg *pubsub.Message) p
 		err = protocol.Errorf(protocol.CodeBadSignature, "an event this host did not make")
 	}
 	if err == nil {
-		err = ev.VerifyAll(g.host)
+		err = g.verifyEvent(ev)
 	}
 	if err != nil {
 		g.rejected(protocolEventID(msg.Data), from, err)
@@ -698,17 +707,44 @@ func (g *group) readGossip() {
 
 // ---- sync ----
 
-// syncLoop catches the replica up with the host: at start, when a gap is
-// seen, and every SyncInterval.
+// gapGrace is how long a replica lets gossip fill a gap before it syncs.
+// Under a burst, gossip delivers out of order (validation runs
+// concurrently) and the host's answer to a forwarded submission overtakes
+// the gossip of earlier events: almost every gap closes within
+// milliseconds, and syncing at once would fetch and verify again what
+// gossip is about to deliver.
+const gapGrace = 20 * time.Millisecond
+
+// syncLoop catches the replica up with the host: at start, when a gap
+// persists for gapGrace, and every SyncInterval.
 func (g *group) syncLoop() {
 	defer g.wg.Done()
 	t := time.NewTicker(g.n.cfg.SyncInterval)
 	defer t.Stop()
+	grace := time.NewTimer(gapGrace)
+	grace.Stop()
+	var missing uint64 // first missing seq when the grace timer was started
 	g.kickSync()
 	for {
 		select {
 		case <-g.ctx.Done():
 			return
+		case <-g.gapKick:
+			if missing == 0 {
+				g.mu.Lock()
+				missing = g.state.Head + 1
+				g.mu.Unlock()
+				grace.Reset(gapGrace)
+			}
+			continue
+		case <-grace.C:
+			g.mu.Lock()
+			filled := g.state.Head >= missing
+			g.mu.Unlock()
+			missing = 0
+			if filled {
+				continue
+			}
 		case <-t.C:
 		case <-g.syncKick:
 		}
@@ -737,8 +773,14 @@ func (g *group) syncOnce() error {
 
 func (g *group) syncFrom(p peer.ID, from uint64) error {
 	for {
+		// Fetch only up to the first event held already (from gossip or
+		// the host's answer): what follows it is arriving.
+		limit := uint64(protocol.MaxSyncBatch)
+		if end := g.gapEnd(); end >= from {
+			limit = min(limit, end-from+1)
+		}
 		ctx, cancel := context.WithTimeout(g.ctx, 30*time.Second)
-		evs, head, err := g.n.fetch(ctx, p, g.id, g.host, from, protocol.MaxSyncBatch)
+		evs, head, err := g.n.fetch(ctx, p, g.id, g.host, from, uint32(limit))
 		cancel()
 		if err != nil {
 			return err
@@ -753,6 +795,22 @@ func (g *group) syncFrom(p peer.ID, from uint64) error {
 			return nil
 		}
 	}
+}
+
+// gapEnd returns the seq before the first buffered future event, or 0.
+func (g *group) gapEnd() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var first uint64
+	for seq := range g.future {
+		if first == 0 || seq < first {
+			first = seq
+		}
+	}
+	if first == 0 {
+		return 0
+	}
+	return first - 1
 }
 
 // syncPeers lists the peers to sync from: the host first, then connected

@@ -40,6 +40,17 @@ func (n *Node) newHost() error {
 			rcmgr.BaseLimit{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 32 << 20},
 			rcmgr.BaseLimitIncrease{})
 	}
+	// The stream handlers also join a service (SetService); the default
+	// per-peer service limit (128 inbound streams) would otherwise reset
+	// streams below the protocol's per-peer limit under a burst.
+	for _, svc := range []string{"qun-submit", "qun-sync"} {
+		limits.AddServiceLimit(svc,
+			rcmgr.BaseLimit{StreamsInbound: 1024, StreamsOutbound: 1024, Streams: 2048, Memory: 64 << 20},
+			rcmgr.BaseLimitIncrease{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 16 << 20})
+		limits.AddServicePeerLimit(svc,
+			rcmgr.BaseLimit{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 32 << 20},
+			rcmgr.BaseLimitIncrease{})
+	}
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
 	if err != nil {
 		return fmt.Errorf("resource manager: %w", err)

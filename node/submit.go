@@ -49,21 +49,28 @@ func (n *Node) handleSubmit(s network.Stream) {
 	}
 }
 
-// decodeVerified decodes a submission and verifies its author's signature.
-func decodeVerified(raw []byte) (*protocol.SignedSubmission, error) {
+// decodeVerified decodes a submission and verifies its author's signature,
+// unless the group it is for verified the same bytes before.
+func (n *Node) decodeVerified(raw []byte) (*protocol.SignedSubmission, *group, error) {
 	sub, err := protocol.DecodeSubmission(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := sub.Verify(); err != nil {
-		return nil, err
+	g := n.group(sub.GroupID())
+	if g != nil {
+		err = g.verifySub(sub)
+	} else {
+		err = sub.Verify()
 	}
-	return sub, nil
+	if err != nil {
+		return nil, nil, err
+	}
+	return sub, g, nil
 }
 
 // hostSubmit sequences a submission of a group this node hosts.
 func (n *Node) hostSubmit(ctx context.Context, raw []byte, via protocol.UserID) (*protocol.SignedEvent, error) {
-	sub, err := decodeVerified(raw)
+	sub, _, err := n.decodeVerified(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -100,12 +107,11 @@ func (n *Node) sequenceLocal(ctx context.Context, sub *protocol.SignedSubmission
 // help find the host of a group the node does not know yet (a join carries
 // them in its invite).
 func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Multiaddr) (*protocol.SignedEvent, error) {
-	sub, err := decodeVerified(raw)
+	sub, g, err := n.decodeVerified(raw)
 	if err != nil {
 		return nil, err
 	}
 	gid := sub.GroupID()
-	g := n.group(gid)
 	if sub.Kind == protocol.KindCreate || (g != nil && g.hosted) {
 		return n.sequenceLocal(ctx, sub, n.id)
 	}
@@ -131,7 +137,18 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 			return nil, protocol.Errorf(protocol.CodeUnknownGroup, "this node is named as the host of group %s but does not hold it", gid)
 		}
 	}
-	ev, err := n.forward(ctx, hostKey, addrs, raw)
+	if g != nil {
+		// Wait for a slot rather than open more streams than the host's
+		// resource manager accepts from one peer: under overload a
+		// submission then waits instead of failing with a reset stream.
+		select {
+		case g.forwards <- struct{}{}:
+			defer func() { <-g.forwards }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	ev, err := n.forward(ctx, g, hostKey, addrs, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -169,8 +186,9 @@ func withoutP2P(addrs []multiaddr.Multiaddr) []multiaddr.Multiaddr {
 }
 
 // forward sends a signed submission to the host and verifies the event it
-// answers with.
-func (n *Node) forward(ctx context.Context, hostKey protocol.UserID, addrs []multiaddr.Multiaddr, raw []byte) (*protocol.SignedEvent, error) {
+// answers with. g is the group when the node holds it already (its
+// verified IDs spare a second verification when gossip was faster).
+func (n *Node) forward(ctx context.Context, g *group, hostKey protocol.UserID, addrs []multiaddr.Multiaddr, raw []byte) (*protocol.SignedEvent, error) {
 	hostID := hostKey.PeerID()
 	if t := withoutP2P(addrs); len(t) > 0 {
 		n.host.Peerstore().AddAddrs(hostID, t, time.Hour)
@@ -207,8 +225,11 @@ func (n *Node) forward(ctx context.Context, hostKey protocol.UserID, addrs []mul
 	if err == nil && ev.Sub.ID != protocol.SubmissionID(sha256.Sum256(raw)) {
 		err = errors.New("it carries another submission")
 	}
-	if err == nil { // the author's signature was verified before forwarding
-		err = ev.VerifyHost(hostKey)
+	if err == nil && (g == nil || !g.verified.has(ev.ID)) {
+		// the author's signature was verified before forwarding
+		if err = ev.VerifyHost(hostKey); err == nil && g != nil {
+			g.verified.add(ev.ID)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the host answered with an invalid event: %w", err)

@@ -106,10 +106,10 @@ func (n *Node) fetch(ctx context.Context, p peer.ID, gid protocol.GroupID, hostK
 		if ev.Group != gid || ev.Seq != from+uint64(i) {
 			return nil, 0, protocol.Errorf(protocol.CodeBrokenChain, "peer %s sent event %d of the wrong group or out of order", p, ev.Seq)
 		}
-		if err := ev.VerifyAll(hostKey); err != nil {
-			return nil, 0, err
-		}
 		evs = append(evs, ev)
+	}
+	if err := verifyEvents(n.group(gid), hostKey, evs); err != nil {
+		return nil, 0, err
 	}
 	return evs, reply.head, nil
 }

@@ -30,6 +30,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch name {
 	case "node":
 		return runNode(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "qun", node.Version)
 		return 0
@@ -56,6 +58,8 @@ Talk to a node as a user (see docs and README for every flag):`)
 	printClientUsage(w)
 	fmt.Fprintln(w, `
 Other:
+  bench [--only W1,W2] [--json] [--quick]
+                 run the standard workloads on real nodes (see BENCHMARKS.md)
   version        print the version
   help           this text`)
 }
