@@ -54,7 +54,8 @@ type group struct {
 
 	headHint atomic.Uint64 // state head, for cheap checks in validators
 	allowed  atomic.Pointer[allowSet]
-	verified idSet // IDs whose signatures were verified here (verify.go)
+	verified idSet      // IDs whose signatures were verified here (verify.go)
+	frames   frameCache // rendered WebSocket event messages (wsframes.go)
 
 	submits  chan *submitReq
 	forwards chan struct{} // slots for submissions being forwarded to the host

@@ -37,7 +37,7 @@ type wsConn struct {
 	c      *websocket.Conn
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	out    chan protocol.WSServerMessage
+	out    chan []byte // JSON messages, ready to write
 	wg     sync.WaitGroup
 
 	mu   sync.Mutex
@@ -71,7 +71,7 @@ func (n *Node) apiWS(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	c.SetReadLimit(wsMaxMessage)
 	ctx, cancel := context.WithCancelCause(n.ctx)
-	wc := &wsConn{n: n, s: s, c: c, ctx: ctx, cancel: cancel, out: make(chan protocol.WSServerMessage, wsQueue), subs: map[protocol.GroupID]*wsSub{}}
+	wc := &wsConn{n: n, s: s, c: c, ctx: ctx, cancel: cancel, out: make(chan []byte, wsQueue), subs: map[protocol.GroupID]*wsSub{}}
 	wc.wg.Add(1)
 	go wc.writeLoop()
 	expiry := time.AfterFunc(time.Until(s.expires), func() {
@@ -205,27 +205,26 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 }
 
 // pump sends the group's events from seq `from` on, in order: the stored
-// ones, then each new one as it is stored.
+// ones, then each new one as it is stored. The JSON of each event is made
+// once per group and shared by every subscriber (wsframes.go).
 func (wc *wsConn) pump(ctx context.Context, g *group, from uint64) {
 	defer wc.wg.Done()
-	gid := g.id.String()
 	for {
 		head, changed := g.committedWait()
 		for from <= head {
-			evs, err := wc.n.Events(g.id, from, int(min(head-from+1, wsPage)))
-			if err != nil || len(evs) == 0 {
+			frames, err := g.eventFrames(from, min(head-from+1, wsPage))
+			if err != nil || len(frames) == 0 {
 				wc.cancel(&closeError{websocket.StatusInternalError, fmt.Sprintf("reading events failed: %v", err)})
 				return
 			}
-			for _, ev := range evs {
-				v := protocol.NewEventView(ev)
+			for _, f := range frames {
 				select {
-				case wc.out <- protocol.WSServerMessage{Type: "event", Group: gid, Event: &v}:
+				case wc.out <- f:
 				case <-ctx.Done():
 					return
 				}
 			}
-			from = evs[len(evs)-1].Seq + 1
+			from += uint64(len(frames))
 		}
 		select {
 		case <-changed:
@@ -237,8 +236,12 @@ func (wc *wsConn) pump(ctx context.Context, g *group, from uint64) {
 
 // send queues a control message; it gives up when the connection ends.
 func (wc *wsConn) send(m protocol.WSServerMessage) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
 	select {
-	case wc.out <- m:
+	case wc.out <- data:
 	case <-wc.ctx.Done():
 	}
 }
@@ -250,18 +253,14 @@ func (wc *wsConn) writeLoop() {
 		select {
 		case <-wc.ctx.Done():
 			return
-		case m := <-wc.out:
-			data, err := json.Marshal(m)
-			if err != nil {
-				continue
-			}
+		case data := <-wc.out:
 			// The cause is set before the connection's context ends, so
 			// the read side, which fails as soon as the socket closes,
 			// finds "too slow" as the reason.
 			slow := time.AfterFunc(wc.n.wsWriteTimeout, func() {
 				wc.cancel(&closeError{websocket.StatusPolicyViolation, fmt.Sprintf("too slow: no write possible for %s", wc.n.wsWriteTimeout)})
 			})
-			err = wc.c.Write(wc.ctx, websocket.MessageText, data)
+			err := wc.c.Write(wc.ctx, websocket.MessageText, data)
 			slow.Stop()
 			if err != nil {
 				wc.cancel(nil) // the connection broke (or was too slow: the cause is already set)
