@@ -3,14 +3,12 @@ package node
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"log/slog"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -204,13 +202,6 @@ func sameLogs(t testing.TB, gid protocol.GroupID, want uint64, nodes ...*testNod
 	}
 }
 
-// p2pAddr returns a dialable address of n with /p2p/.
-func p2pAddr(n *testNode) multiaddr.Multiaddr {
-	return n.Addrs()[0]
-}
-
 func addrInfo(n *testNode) peer.AddrInfo {
 	return peer.AddrInfo{ID: n.PeerID(), Addrs: n.Host().Addrs()}
 }
-
-var _ = fmt.Sprintf
