@@ -52,16 +52,21 @@ type submitReply struct {
 	event []byte
 }
 
-func (r *submitReply) encode() []byte {
-	var b []byte
-	if r.code != 0 {
+// appendStatus encodes fields 1 (code) and 2 (message) of a reply.
+func appendStatus(b []byte, code protocol.Code, msg string) []byte {
+	if code != 0 {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(r.code))
+		b = protowire.AppendVarint(b, uint64(code))
 	}
-	if r.msg != "" {
+	if msg != "" {
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, r.msg)
+		b = protowire.AppendString(b, msg)
 	}
+	return b
+}
+
+func (r *submitReply) encode() []byte {
+	b := appendStatus(nil, r.code, r.msg)
 	if len(r.event) > 0 {
 		b = protowire.AppendTag(b, 3, protowire.BytesType)
 		b = protowire.AppendBytes(b, r.event)
@@ -155,15 +160,7 @@ type syncReply struct {
 }
 
 func (r *syncReply) encode() []byte {
-	var b []byte
-	if r.code != 0 {
-		b = protowire.AppendTag(b, 1, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(r.code))
-	}
-	if r.msg != "" {
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, r.msg)
-	}
+	b := appendStatus(nil, r.code, r.msg)
 	if r.head != 0 {
 		b = protowire.AppendTag(b, 3, protowire.VarintType)
 		b = protowire.AppendVarint(b, r.head)

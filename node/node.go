@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
+	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/storage"
 )
@@ -65,11 +64,11 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	key, _, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "node.key"))
+	key, _, err := client.LoadOrCreateKey(filepath.Join(cfg.DataDir, "node.key"))
 	if err != nil {
 		return nil, err
 	}
-	admin, _, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "admin.key"))
+	admin, _, err := client.LoadOrCreateKey(filepath.Join(cfg.DataDir, "admin.key"))
 	if err != nil {
 		return nil, err
 	}
@@ -329,47 +328,6 @@ func parseP2PAddr(s string) (*peer.AddrInfo, error) {
 		return nil, fmt.Errorf("want a multiaddr ending in /p2p/PEER_ID: %w", err)
 	}
 	return info, nil
-}
-
-// loadOrCreateKey reads a key file (std base64 of a libp2p private key) or
-// creates it with mode 0600.
-func loadOrCreateKey(path string) (*protocol.Key, bool, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		raw, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-		if derr != nil {
-			return nil, false, fmt.Errorf("key file %s is not base64: %w", path, derr)
-		}
-		k, kerr := protocol.UnmarshalKey(raw)
-		if kerr != nil {
-			return nil, false, fmt.Errorf("key file %s: %w", path, kerr)
-		}
-		return k, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, fmt.Errorf("reading key file: %w", err)
-	}
-	k, err := protocol.NewKey()
-	if err != nil {
-		return nil, false, err
-	}
-	raw, err := k.Marshal()
-	if err != nil {
-		return nil, false, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, false, fmt.Errorf("creating key file: %w", err)
-	}
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(raw) + "\n"); err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("writing key file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("writing key file: %w", err)
-	}
-	return k, true, f.Close()
 }
 
 func nowMS() uint64 { return uint64(time.Now().UnixMilli()) }
