@@ -1,0 +1,166 @@
+package node
+
+// The host sequencer: submissions are checked, sequenced, signed, stored
+// (one commit per batch) and answered here, then handed to gossip.
+
+import (
+	"context"
+
+	"github.com/qunchat/qun/protocol"
+	"golang.org/x/time/rate"
+)
+
+// hostLoop sequences submissions in batches: one commit (one fsync) per
+// batch of concurrent submissions.
+func (g *group) hostLoop() {
+	defer g.wg.Done()
+	for {
+		var batch []*submitReq
+		select {
+		case <-g.ctx.Done():
+			g.drainSubmits()
+			return
+		case r := <-g.submits:
+			batch = append(batch, r)
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-g.submits:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		g.sequence(batch)
+	}
+}
+
+func (g *group) drainSubmits() {
+	for {
+		select {
+		case r := <-g.submits:
+			r.reply <- submitResult{err: protocol.Errorf(protocol.CodeUnavailable, "the host is shutting down; retry")}
+		default:
+			return
+		}
+	}
+}
+
+// sequence checks, signs, stores, answers and publishes a batch.
+func (g *group) sequence(reqs []*submitReq) {
+	results := make([]submitResult, len(reqs))
+	// Retries of stored submissions get their stored event: exactly once.
+	for i, r := range reqs {
+		if seq, ok, err := g.n.store.LookupSubmission(g.id, r.sub.ID); err != nil {
+			results[i].err = protocol.Errorf(protocol.CodeInternal, "looking up the submission: %v", err)
+		} else if ok {
+			results[i].ev, results[i].err = g.storedEvent(seq)
+		}
+	}
+	var events []*protocol.SignedEvent
+	inBatch := map[protocol.SubmissionID]*protocol.SignedEvent{}
+	g.mu.Lock()
+	if g.broken != nil {
+		g.mu.Unlock()
+		for _, r := range reqs {
+			r.reply <- submitResult{err: protocol.Errorf(protocol.CodeInternal, "the group is unavailable on its host: %v", g.broken)}
+		}
+		return
+	}
+	members := false
+	for i, r := range reqs {
+		if results[i].ev != nil || results[i].err != nil {
+			continue
+		}
+		if ev := inBatch[r.sub.ID]; ev != nil {
+			results[i].ev = ev
+			continue
+		}
+		ev, err := g.sequenceOne(r)
+		if err != nil {
+			results[i].err = err
+			continue
+		}
+		results[i].ev = ev
+		inBatch[r.sub.ID] = ev
+		events = append(events, ev)
+		members = members || membershipKind(ev.Sub.Kind)
+	}
+	if members {
+		g.refreshAllowed()
+	}
+	g.headHint.Store(g.state.Head)
+	g.mu.Unlock()
+
+	if err := g.commit(events); err != nil {
+		for i := range results {
+			if _, fresh := inBatch[reqs[i].sub.ID]; fresh {
+				results[i] = submitResult{err: err}
+			}
+		}
+	} else {
+		g.publish(events)
+	}
+	for i, r := range reqs {
+		r.reply <- results[i]
+	}
+}
+
+// sequenceOne turns one submission into the next event. Called with g.mu held.
+func (g *group) sequenceOne(r *submitReq) (*protocol.SignedEvent, error) {
+	st := g.state
+	now := max(nowMS(), st.HeadTime)
+	if r.sub.Kind != protocol.KindCreate && g.n.cfg.RatePerSecond > 0 && !g.allow(r.sub.Author) {
+		return nil, protocol.Errorf(protocol.CodeRateLimited, "you are sending too fast (limit %g per second); wait a moment", g.n.cfg.RatePerSecond)
+	}
+	if err := st.Check(r.sub, r.via, now, g.lookup); err != nil {
+		return nil, err
+	}
+	e := protocol.Event{Group: g.id, Seq: st.Head + 1, Prev: st.HeadID, Time: now, Via: r.via, Submission: r.sub.Raw}
+	ev, err := e.Sign(g.n.key)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeInternal, "signing the event: %v", err)
+	}
+	if err := st.Apply(ev, g.lookup); err != nil {
+		// Check passed, so this is a bug; the event was signed but never stored or sent.
+		return nil, protocol.Errorf(protocol.CodeInternal, "applying the event: %v", err)
+	}
+	g.remember(ev)
+	return ev, nil
+}
+
+func (g *group) allow(u protocol.UserID) bool {
+	l := g.limiters[u]
+	if l == nil {
+		l = rate.NewLimiter(rate.Limit(g.n.cfg.RatePerSecond), g.n.cfg.RateBurst)
+		g.limiters[u] = l
+	}
+	return l.Allow()
+}
+
+func (g *group) storedEvent(seq uint64) (*protocol.SignedEvent, error) {
+	raw, err := g.n.store.Event(g.id, seq)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeInternal, "reading event %d: %v", seq, err)
+	}
+	return protocol.DecodeEvent(raw)
+}
+
+// submit hands a verified submission to the sequencer and waits for the answer.
+func (g *group) submit(ctx context.Context, sub *protocol.SignedSubmission, via protocol.UserID) (*protocol.SignedEvent, error) {
+	r := &submitReq{sub: sub, via: via, reply: make(chan submitResult, 1)}
+	select {
+	case g.submits <- r:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-g.ctx.Done():
+		return nil, protocol.Errorf(protocol.CodeUnavailable, "the host is shutting down; retry")
+	}
+	select {
+	case res := <-r.reply:
+		return res.ev, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
