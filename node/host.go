@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
@@ -95,86 +93,3 @@ func (n *Node) newHost() error {
 
 // Version is the node software version.
 const Version = "0.1.0"
-
-// Gossipsub sizing. Bursts of thousands of events must not be dropped by the
-// default queues (outbound 32, validation 32, subscription 32).
-const (
-	peerOutboundQueue = 8192
-	validateQueue     = 8192
-	subscriptionQueue = 8192
-)
-
-func (n *Node) startPubSub() error {
-	params := pubsub.DefaultGossipSubParams()
-	ps, err := pubsub.NewGossipSub(n.ctx, n.host,
-		pubsub.WithGossipSubParams(params),
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
-		pubsub.WithNoAuthor(),
-		pubsub.WithMessageIdFn(func(m *pb.Message) string {
-			id := protocolEventID(m.Data)
-			return string(id[:])
-		}),
-		pubsub.WithPeerFilter(n.peerAllowed),
-		pubsub.WithFloodPublish(false), // flood publish ignores the peer filter
-		pubsub.WithPeerExchange(false),
-		pubsub.WithPeerOutboundQueueSize(peerOutboundQueue),
-		pubsub.WithValidateQueueSize(validateQueue),
-		pubsub.WithMaxMessageSize(protocol.MaxEventSize+4096),
-		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
-	)
-	if err != nil {
-		return fmt.Errorf("starting gossipsub: %w", err)
-	}
-	n.ps = ps
-	return nil
-}
-
-// peerAllowed is the gossipsub peer filter: the privacy rule.
-func (n *Node) peerAllowed(pid peer.ID, topic string) bool {
-	gid, err := protocol.GroupFromTopic(topic)
-	if err != nil {
-		return false
-	}
-	g := n.group(gid)
-	return g != nil && g.allowsPeer(pid)
-}
-
-func peerScoreParams() *pubsub.PeerScoreParams {
-	return &pubsub.PeerScoreParams{
-		SkipAtomicValidation: true,
-		Topics:               map[string]*pubsub.TopicScoreParams{},
-		AppSpecificScore:     func(peer.ID) float64 { return 0 },
-		DecayInterval:        time.Second,
-		DecayToZero:          0.01,
-		RetainScore:          10 * time.Minute,
-		// Every test and many shops run several nodes behind one address:
-		// no IP colocation penalty.
-		IPColocationFactorWeight:  0,
-		BehaviourPenaltyWeight:    -10,
-		BehaviourPenaltyThreshold: 6,
-		BehaviourPenaltyDecay:     0.9,
-	}
-}
-
-func topicScoreParams() *pubsub.TopicScoreParams {
-	return &pubsub.TopicScoreParams{
-		SkipAtomicValidation: true,
-		TopicWeight:          1,
-		// With SkipAtomicValidation a zero quantum divides by zero in
-		// pubsub's score function: set it even though its weight is 0.
-		TimeInMeshQuantum:              time.Second,
-		InvalidMessageDeliveriesWeight: -100,
-		InvalidMessageDeliveriesDecay:  0.9,
-	}
-}
-
-func peerScoreThresholds() *pubsub.PeerScoreThresholds {
-	return &pubsub.PeerScoreThresholds{
-		SkipAtomicValidation:        true,
-		GossipThreshold:             -500,
-		PublishThreshold:            -1000,
-		GraylistThreshold:           -2500,
-		AcceptPXThreshold:           1000,
-		OpportunisticGraftThreshold: 3,
-	}
-}
