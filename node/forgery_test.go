@@ -47,19 +47,29 @@ func (r *rejections) by(i int, id protocol.EventID) (error, bool) {
 	return err, ok
 }
 
-// TestForgeriesRejected: a forged host signature, a forged author signature,
-// a broken hash chain and a non-member's submission, gossiped by a member's
-// node, are rejected by every node and stored by none.
+// TestForgeriesRejected: in a public group (whose events travel by gossip),
+// a forged host signature, a forged author signature, a broken hash chain
+// and a non-member's submission, gossiped by a member's node, are rejected
+// by every node and stored by none. In a private group (whose topic carries
+// only head notices) a head notice signed by another key is rejected by
+// every node, and the same forged events are stored by none.
 //
 // Each kind of forgery comes from its own forger node: gossipsub's peer
 // scoring (rightly) graylists a peer after a few invalid messages, after
 // which its further forgeries would not even be validated.
 func TestForgeriesRejected(t *testing.T) {
+	t.Run("public", func(t *testing.T) { testForgeries(t, true) })
+	t.Run("private", func(t *testing.T) { testForgeries(t, false) })
+}
+
+func testForgeries(t *testing.T, public bool) {
 	rej := newRejections()
 	a := startNodeHook(t, "", rej.hook(0))
 	b := startNodeHook(t, "", rej.hook(1))
 	c := startNodeHook(t, "", rej.hook(2))
-	gid := createGroup(t, a, "forgeries", protocol.PolicyInvite)
+	name, policy := "forgeries", protocol.PolicyInvite
+	ev := mustSubmit(t, a, a.admin, protocol.GroupID{}, &protocol.CreateBody{Host: a.ID(), Settings: protocol.Settings{Name: &name, Policy: &policy, Public: &public}})
+	gid := ev.Group
 	inv := invite(t, a, a.admin, gid, a, 0, time.Hour)
 	bob, carol := newKey(t), newKey(t)
 	join(t, b, bob, inv)
@@ -68,6 +78,9 @@ func TestForgeriesRejected(t *testing.T) {
 	all := []*testNode{a, b, c}
 
 	kinds := []string{"forged host signature", "forged author signature", "broken hash chain", "non-member submission"}
+	if !public {
+		kinds = append(kinds, "forged head notice")
+	}
 	var forged []protocol.EventID
 	for _, name := range kinds {
 		d := startNode(t, "") // the forger: home node of a member, so it may gossip
@@ -104,7 +117,26 @@ func TestForgeriesRejected(t *testing.T) {
 			"forged author signature": func() *protocol.SignedEvent { return event(a.key, bob.ID(), mallory, last.ID) },
 			"broken hash chain":       func() *protocol.SignedEvent { return event(a.key, dave.ID(), dave, protocol.EventID{1}) },
 			"non-member submission":   func() *protocol.SignedEvent { return event(a.key, mallory.ID(), mallory, last.ID) },
+			"forged head notice": func() *protocol.SignedEvent {
+				n := protocol.HeadNotice{Group: gid, Seq: head + 1}
+				copy(n.Event[:], nonce()) // a fresh message each attempt
+				raw := n.Sign(mallory)
+				return &protocol.SignedEvent{ID: protocolEventID(raw), Raw: raw}
+			},
 		}[name]
+		if !public && name != "forged head notice" {
+			// A private group's events are never taken from gossip: the
+			// forgeries are ignored unread; the checks below prove that
+			// no node stored one.
+			for i := 0; i < 4; i++ {
+				ev := forge()
+				forged = append(forged, ev.ID)
+				if err := topic.Publish(context.Background(), ev.Raw); err != nil {
+					t.Fatalf("%s: publish: %v", name, err)
+				}
+			}
+			continue
+		}
 		// Meshes form on heartbeats (1 s): publish a fresh forgery until
 		// every node has seen and rejected one, at most a few times.
 		done := false
@@ -146,7 +178,7 @@ func TestForgeriesRejected(t *testing.T) {
 		}
 	}
 	// The network still works: a real message reaches everyone.
-	ev := mustSubmit(t, b, bob, gid, text("still here"))
+	ev = mustSubmit(t, b, bob, gid, text("still here"))
 	waitHead(t, 20*time.Second, gid, ev.Seq, all...)
 	sameLogs(t, gid, ev.Seq, all...)
 }

@@ -10,6 +10,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
+	lp "github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -50,12 +51,18 @@ func (g *group) rejected(id protocol.EventID, from peer.ID, err error) {
 	}
 }
 
-// validate is the topic validator: shape, limits and both signatures. Old
-// events are ignored without verifying them; the host rejects any event it
-// did not make.
+// validate is the topic validator. A public group's topic carries its
+// events: shape, limits and both signatures are checked, old events are
+// ignored without verifying them, and the host rejects any event it did not
+// make. A private group's topic carries only head notices signed by the
+// host (notice.go); an event of a private group is never accepted from
+// gossip, so no node relays one to peers the privacy rule may exclude.
 func (g *group) validate(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 	if from == g.n.host.ID() {
 		return pubsub.ValidationAccept // our own publication, made by the sequencer
+	}
+	if notice, err := protocol.DecodeHeadNotice(msg.Data); err == nil {
+		return g.validateNotice(from, msg, notice)
 	}
 	ev, err := protocol.DecodeEvent(msg.Data)
 	if err == nil && ev.Group != g.id {
@@ -66,6 +73,12 @@ func (g *group) validate(_ context.Context, from peer.ID, msg *pubsub.Message) p
 	}
 	if err == nil && g.hosted {
 		err = protocol.Errorf(protocol.CodeBadSignature, "an event this host did not make")
+	}
+	if err == nil && !g.public() {
+		// Replicas fetch a private group's events over sync. An honest host
+		// may have published this one while the group was public: ignore it
+		// rather than relay it.
+		return pubsub.ValidationIgnore
 	}
 	if err == nil {
 		err = g.verifyEvent(ev)
@@ -78,7 +91,8 @@ func (g *group) validate(_ context.Context, from peer.ID, msg *pubsub.Message) p
 	return pubsub.ValidationAccept
 }
 
-// readGossip feeds validated events to the replica loop.
+// readGossip feeds validated events to the replica loop and turns head
+// notices into syncs.
 func (g *group) readGossip() {
 	defer g.wg.Done()
 	for {
@@ -86,12 +100,16 @@ func (g *group) readGossip() {
 		if err != nil {
 			return
 		}
-		ev, ok := msg.ValidatorData.(*protocol.SignedEvent)
-		if !ok || g.hosted {
+		if g.hosted {
 			continue
 		}
-		if g.deliver([]*protocol.SignedEvent{ev}) != nil {
-			return
+		switch v := msg.ValidatorData.(type) {
+		case *protocol.SignedEvent:
+			if g.deliver([]*protocol.SignedEvent{v}) != nil {
+				return
+			}
+		case *protocol.SignedHeadNotice:
+			g.noticed(v.Seq)
 		}
 	}
 }
@@ -104,6 +122,11 @@ const (
 	subscriptionQueue = 8192
 )
 
+// gossipProtocols lists the pubsub protocols a node offers and speaks.
+func gossipProtocols() []lp.ID {
+	return []lp.ID{pubsub.GossipSubID_v13, pubsub.GossipSubID_v12, pubsub.GossipSubID_v11}
+}
+
 func (n *Node) startPubSub() error {
 	params := pubsub.DefaultGossipSubParams()
 	ps, err := pubsub.NewGossipSub(n.ctx, n.host,
@@ -114,6 +137,9 @@ func (n *Node) startPubSub() error {
 			id := protocolEventID(m.Data)
 			return string(id[:])
 		}),
+		// Only gossipsub v1.1 and later: floodsub (and gossipsub v1.0)
+		// peers would be served without the peer filter and scoring.
+		pubsub.WithGossipSubProtocols(gossipProtocols(), pubsub.GossipSubDefaultFeatures),
 		pubsub.WithPeerFilter(n.peerAllowed),
 		pubsub.WithFloodPublish(false), // flood publish ignores the peer filter
 		pubsub.WithPeerExchange(false),

@@ -79,8 +79,9 @@ type cachedInfo struct {
 
 // allowSet is the set of nodes that may receive a group's events.
 type allowSet struct {
-	public bool
-	peers  map[peer.ID]bool
+	public  bool
+	peers   map[peer.ID]bool
+	removed map[peer.ID]uint64 // nodes not allowed: the last seq they may fetch (their removal; 1 for a pending request)
 }
 
 type submitReq struct {
@@ -240,23 +241,71 @@ func (g *group) remember(ev *protocol.SignedEvent) {
 }
 
 // refreshAllowed recomputes the set of nodes allowed to receive the group's
-// events. Called with g.mu held (or before the group is shared).
+// events after an event that may change it. A node that stops being home to
+// any member may still sync up to that event (it learns of its removal),
+// and nothing after it. Called with g.mu held (or before the group is
+// shared), after every event that changes membership.
 func (g *group) refreshAllowed() {
-	set := &allowSet{public: g.state.Public, peers: map[peer.ID]bool{g.host.PeerID(): true}}
+	set := &allowSet{public: g.state.Public, peers: map[peer.ID]bool{g.host.PeerID(): true}, removed: map[peer.ID]uint64{}}
 	for _, m := range g.state.Members {
 		set.peers[m.Home.PeerID()] = true
 	}
+	for _, r := range g.state.Requests {
+		if !set.peers[r.Home.PeerID()] {
+			set.removed[r.Home.PeerID()] = 1 // the genesis, to prove the host (submit.go)
+		}
+	}
+	old := g.allowed.Load()
+	if old != nil {
+		for p, seq := range old.removed {
+			if !set.peers[p] && seq > set.removed[p] {
+				set.removed[p] = seq
+			}
+		}
+		for p := range old.peers {
+			if !set.peers[p] && p != g.host.PeerID() {
+				set.removed[p] = g.state.Head
+			}
+		}
+		for len(set.removed) > maxRemovedPeers {
+			var oldest peer.ID
+			for p, seq := range set.removed {
+				if oldest == "" || seq < set.removed[oldest] {
+					oldest = p
+				}
+			}
+			delete(set.removed, oldest)
+		}
+	}
 	g.allowed.Store(set)
 }
+
+// maxRemovedPeers bounds the removed nodes a group remembers.
+const maxRemovedPeers = 64
 
 func (g *group) allowsPeer(pid peer.ID) bool {
 	set := g.allowed.Load()
 	return set != nil && (set.public || set.peers[pid])
 }
 
+// syncLimit returns the last seq peer pid may fetch: every seq for nodes
+// the privacy rule allows now, up to its removal for a node that stopped
+// being home to a member, nothing (ok false) for any other node.
+func (g *group) syncLimit(pid peer.ID) (last uint64, ok bool) {
+	set := g.allowed.Load()
+	if set == nil {
+		return 0, false
+	}
+	if set.public || set.peers[pid] {
+		return ^uint64(0), true
+	}
+	last, ok = set.removed[pid]
+	return last, ok
+}
+
 func membershipKind(k protocol.Kind) bool {
 	switch k {
-	case protocol.KindCreate, protocol.KindUpdate, protocol.KindJoin, protocol.KindApprove,
+	case protocol.KindCreate, protocol.KindUpdate, protocol.KindJoin, protocol.KindJoinRequest, protocol.KindApprove, protocol.KindReject,
 		protocol.KindLeave, protocol.KindKick, protocol.KindBan, protocol.KindRole:
 		return true
 	}

@@ -38,7 +38,6 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 	defer g.mu.Unlock()
 	var applied []*protocol.SignedEvent
 	gap := false
-	members := false
 	for _, ev := range evs {
 		head := g.state.Head
 		switch {
@@ -58,7 +57,9 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 				break
 			}
 			applied = append(applied, next)
-			members = members || membershipKind(next.Sub.Kind)
+			if membershipKind(next.Sub.Kind) {
+				g.refreshAllowed()
+			}
 		}
 	}
 	for seq := range g.future {
@@ -68,9 +69,6 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 	}
 	if len(g.future) > 0 {
 		gap = true
-	}
-	if members {
-		g.refreshAllowed()
 	}
 	g.headHint.Store(g.state.Head)
 	if gap {

@@ -68,7 +68,6 @@ func (g *group) sequence(reqs []*submitReq) {
 		}
 		return
 	}
-	members := false
 	for i, r := range reqs {
 		if results[i].ev != nil || results[i].err != nil {
 			continue
@@ -85,10 +84,9 @@ func (g *group) sequence(reqs []*submitReq) {
 		results[i].ev = ev
 		inBatch[r.sub.ID] = ev
 		events = append(events, ev)
-		members = members || membershipKind(ev.Sub.Kind)
-	}
-	if members {
-		g.refreshAllowed()
+		if membershipKind(ev.Sub.Kind) {
+			g.refreshAllowed() // per event: a removed node may sync up to its removal
+		}
 	}
 	g.headHint.Store(g.state.Head)
 	g.mu.Unlock()
@@ -100,7 +98,7 @@ func (g *group) sequence(reqs []*submitReq) {
 			}
 		}
 	} else {
-		g.publish(events)
+		g.publishCommitted(events)
 	}
 	for i, r := range reqs {
 		r.reply <- results[i]

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -14,39 +13,25 @@ import (
 	"github.com/qunchat/qun/protocol"
 )
 
-// streamTimeout bounds one request on a qun stream.
-const streamTimeout = 30 * time.Second
-
 // handleSubmit serves /qun/submit/1.0.0 on the host: one signed submission
 // in, one reply out. The remote peer becomes the event's via (home node).
 func (n *Node) handleSubmit(s network.Stream) {
-	defer s.Close()
-	if err := s.Scope().SetService("qun-submit"); err != nil {
-		s.Reset()
-		return
-	}
-	_ = s.SetDeadline(time.Now().Add(streamTimeout))
-	raw, err := readFrame(bufio.NewReader(s), protocol.MaxSubmissionSize)
-	if err != nil {
-		s.Reset()
-		return
-	}
-	via, err := protocol.UserIDFromPeer(s.Conn().RemotePeer())
-	var reply submitReply
-	if err == nil {
-		var ev *protocol.SignedEvent
-		ev, err = n.hostSubmit(n.ctx, raw, via)
+	n.serveRequest(s, "qun-submit", protocol.MaxSubmissionSize, func(ctx context.Context, remote peer.ID, raw []byte) []byte {
+		via, err := protocol.UserIDFromPeer(remote)
+		var reply submitReply
 		if err == nil {
-			reply.event = ev.Raw
+			var ev *protocol.SignedEvent
+			ev, err = n.hostSubmit(ctx, raw, via)
+			if err == nil {
+				reply.event = ev.Raw
+			}
 		}
-	}
-	if err != nil {
-		pe := protocol.AsError(err)
-		reply.code, reply.msg = pe.Code, pe.Msg
-	}
-	if err := writeFrame(s, reply.encode()); err != nil {
-		s.Reset()
-	}
+		if err != nil {
+			pe := protocol.AsError(err)
+			reply.code, reply.msg = pe.Code, pe.Msg
+		}
+		return reply.encode()
+	})
 }
 
 // decodeVerified decodes a submission and verifies its author's signature,
@@ -156,6 +141,13 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 		return nil, protocol.Errorf(protocol.CodeInternal, "the host answered with an event for another submission")
 	}
 	if g == nil {
+		// A node trusts a host only after event 1 proves it: the genesis
+		// whose hash is the group ID names that host and carries its
+		// signature. Anyone can put their own ID and address into an
+		// invite for someone else's group.
+		if err := n.proveHost(ctx, gid, hostKey); err != nil {
+			return nil, err
+		}
 		if g, err = n.addGroup(gid, hostKey, withoutP2P(addrs)); err != nil {
 			return nil, err
 		}
@@ -172,6 +164,29 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 		n.log.Warn("event acknowledged by the host but not yet stored here", "seq", ev.Seq, "err", err)
 	}
 	return ev, nil
+}
+
+// proveHost fetches the group's first event from hostKey and checks that
+// it is the group's genesis (its hash is the group ID: DecodeEvent checks
+// it) signed by hostKey, naming hostKey as the host. The host serves event
+// 1 to a node that just joined, or asked to join, for one of its users.
+func (n *Node) proveHost(ctx context.Context, gid protocol.GroupID, hostKey protocol.UserID) error {
+	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
+	defer cancel()
+	evs, _, err := n.fetch(ctx, hostKey.PeerID(), gid, hostKey, 1, 1)
+	if err == nil && len(evs) != 1 {
+		err = errors.New("it sent no create event")
+	}
+	if err == nil {
+		var named protocol.UserID
+		if named, err = evs[0].GenesisHost(); err == nil && named != hostKey {
+			err = fmt.Errorf("the group's create event names host %s", named)
+		}
+	}
+	if err != nil {
+		return protocol.Errorf(protocol.CodeNotHost, "the node named as the group's host (%s) could not prove that it hosts group %s: %v", hostKey, gid, err)
+	}
+	return nil
 }
 
 func withoutP2P(addrs []multiaddr.Multiaddr) []multiaddr.Multiaddr {
@@ -193,26 +208,9 @@ func (n *Node) forward(ctx context.Context, g *group, hostKey protocol.UserID, a
 	if t := withoutP2P(addrs); len(t) > 0 {
 		n.host.Peerstore().AddAddrs(hostID, t, time.Hour)
 	}
-	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
-	defer cancel()
-	s, err := n.host.NewStream(ctx, hostID, protocolID(protocol.SubmitProtocol))
+	frame, err := n.request(ctx, hostID, protocol.SubmitProtocol, "the group's host", raw, protocol.MaxEventSize+1024)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeUnavailable, "the group's host %s cannot be reached: %v", hostID, err)
-	}
-	defer s.Close()
-	_ = s.SetDeadline(time.Now().Add(streamTimeout))
-	if err := writeFrame(s, raw); err != nil {
-		s.Reset()
-		return nil, protocol.Errorf(protocol.CodeUnavailable, "sending to the host failed: %v", err)
-	}
-	if err := s.CloseWrite(); err != nil {
-		s.Reset()
-		return nil, protocol.Errorf(protocol.CodeUnavailable, "sending to the host failed: %v", err)
-	}
-	frame, err := readFrame(bufio.NewReader(s), protocol.MaxEventSize+1024)
-	if err != nil {
-		s.Reset()
-		return nil, protocol.Errorf(protocol.CodeUnavailable, "the host did not answer: %v", err)
+		return nil, err
 	}
 	reply, err := decodeSubmitReply(frame)
 	if err != nil {

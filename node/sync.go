@@ -46,10 +46,11 @@ func (n *Node) serveSync(from peer.ID, frame []byte) *syncReply {
 	if g == nil {
 		return fail(protocol.Errorf(protocol.CodeUnknownGroup, "this node does not hold group %s", req.group))
 	}
-	if !g.allowsPeer(from) {
+	limit, ok := g.syncLimit(from)
+	if !ok || (limit < req.from && !g.allowsPeer(from)) {
 		return fail(protocol.Errorf(protocol.CodePrivate, "group %s is private to its members' nodes", req.group))
 	}
-	head := g.committedHead()
+	head := min(g.committedHead(), limit)
 	reply := &syncReply{head: head}
 	if req.limit == 0 || req.from > head {
 		return reply
