@@ -60,6 +60,7 @@ type Client struct {
 	hc          *http.Client
 	now         func() time.Time
 	nodeID      protocol.UserID // if not zero, challenges must name this node
+	known       KnownNodes      // the node ID of the API URL, learned at the first sign-in
 	rateRetries int             // retries of a 429 that carries Retry-After
 	sess        *sessionCache
 }
@@ -72,6 +73,7 @@ type options struct {
 	timeout     time.Duration
 	now         func() time.Time
 	nodeID      protocol.UserID
+	known       KnownNodes
 	rateRetries int
 }
 
@@ -123,6 +125,8 @@ func WithClock(now func() time.Time) Option {
 // WithNodeID makes the client sign in only with challenges of the node
 // whose ID is id, so that a proxy or an impostor in between cannot pass on
 // another node's challenge and use the signature to act as the user there.
+// It wins over what a KnownNodes store remembers; without it the client
+// trusts the node ID it meets at the first sign-in (see KnownNodes).
 func WithNodeID(id protocol.UserID) Option {
 	return func(o *options) error {
 		if id.IsZero() {
@@ -185,7 +189,10 @@ func New(apiURL string, key *protocol.Key, opts ...Option) (*Client, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
-	return &Client{base: base, key: key, hc: hc, now: o.now, nodeID: o.nodeID, rateRetries: o.rateRetries, sess: newSessionCache()}, nil
+	if o.known == nil {
+		o.known = &memKnown{}
+	}
+	return &Client{base: base, key: key, hc: hc, now: o.now, nodeID: o.nodeID, known: o.known, rateRetries: o.rateRetries, sess: newSessionCache()}, nil
 }
 
 func normalizeURL(s string) (string, error) {

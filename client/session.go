@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -107,6 +106,13 @@ func (c *Client) login(ctx context.Context) (*Session, error) {
 	if err := c.checkChallenge(challenge); err != nil {
 		return nil, fmt.Errorf("signing in to the qun node at %s: %w", c.base, err)
 	}
+	want, source, learned, err := c.expectedNode(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signing in to the qun node at %s: %w", c.base, err)
+	}
+	if got := protocol.UserID(challenge[:32]); got != want {
+		return nil, &NodeMismatchError{URL: c.base, Want: want, Got: got, Source: source}
+	}
 	req := protocol.SessionRequest{
 		User:      user.String(),
 		Challenge: ch.Challenge,
@@ -126,20 +132,46 @@ func (c *Client) login(ctx context.Context) (*Session, error) {
 	if resp.Expires == 0 {
 		exp = time.Now().Add(time.Hour) // the node did not say; check again in an hour
 	}
+	if learned {
+		if err := c.known.Remember(c.base, want); err != nil {
+			return nil, fmt.Errorf("signing in to the qun node at %s: %w", c.base, err)
+		}
+	}
 	c.sess.set(resp.Token, exp)
 	return &Session{Token: resp.Token, User: user, Expires: exp}, nil
 }
 
-// checkChallenge refuses to sign what is not a challenge: the node's key
-// (the one given with WithNodeID, if any), 32 random bytes and an expiry.
-// A challenge names its node so that a signature made for one node cannot
-// open a session on another.
+// expectedNode returns the node the client expects at its URL and where
+// that comes from: WithNodeID, the KnownNodes store, or (learned: to be
+// remembered after the sign-in succeeds) the node's own GET /api/v1/node.
+func (c *Client) expectedNode(ctx context.Context) (id protocol.UserID, source string, learned bool, err error) {
+	if !c.nodeID.IsZero() {
+		return c.nodeID, "given to the client with WithNodeID", false, nil
+	}
+	id, ok, err := c.known.Lookup(c.base)
+	if err != nil {
+		return id, "", false, err
+	}
+	if ok {
+		return id, c.known.String(), false, nil
+	}
+	info, err := c.Node(ctx)
+	if err != nil {
+		return id, "", false, fmt.Errorf("asking the node for its ID: %w", err)
+	}
+	if id, err = protocol.ParseUserID(info.PeerID); err != nil {
+		return id, "", false, fmt.Errorf("the node's ID %q: %v", info.PeerID, err)
+	}
+	return id, "as it says at /api/v1/node", true, nil
+}
+
+// checkChallenge refuses to sign what is not a challenge: a node's key, 32
+// random bytes and an expiry. A challenge names its node so that a
+// signature made for one node cannot open a session on another; login
+// checks that it is the node expected (expectedNode).
 func (c *Client) checkChallenge(b []byte) error {
 	if len(b) != protocol.ChallengeSize {
 		return fmt.Errorf("the challenge has %d bytes, not %d", len(b), protocol.ChallengeSize)
-	}
-	if !c.nodeID.IsZero() && !bytes.Equal(b[:32], c.nodeID[:]) {
-		return fmt.Errorf("the challenge is for another node than %s", c.nodeID)
 	}
 	if exp := binary.BigEndian.Uint64(b[64:]); exp == 0 {
 		return errors.New("the challenge has no expiry")

@@ -88,6 +88,25 @@ func (e *GroupError) Error() string { return fmt.Sprintf("group %s: %v", e.Group
 // works.
 func (e *GroupError) Unwrap() error { return e.Err }
 
+// EndedError reports that the node ended the subscription of a group
+// because the user may no longer read it: removed (protocol.ErrNotMember),
+// banned (protocol.ErrBanned), or the group became private
+// (protocol.ErrPrivate). The events delivered before it are every event
+// the user was allowed to see, the removal last. The Subscription drops the
+// group and does not subscribe to it again, not even after a reconnect.
+type EndedError struct {
+	Group protocol.GroupID
+	Err   *protocol.Error
+}
+
+func (e *EndedError) Error() string {
+	return fmt.Sprintf("group %s: the subscription ended: %v", e.Group, e.Err)
+}
+
+// Unwrap returns the node's reason, so errors.Is(err, protocol.ErrBanned)
+// works.
+func (e *EndedError) Unwrap() error { return e.Err }
+
 // SubscribeOption configures a Subscription.
 type SubscribeOption func(*subOptions) error
 
@@ -495,7 +514,7 @@ func (s *Subscription) readLoop(ctx context.Context, wc *wsConn) error {
 // handle acts on one message of the node.
 func (s *Subscription) handle(m protocol.WSServerMessage) error {
 	switch m.Type {
-	case "subscribed", "event", "error":
+	case "subscribed", "event", "error", "ended":
 	default:
 		return nil // pong, and types of later versions
 	}
@@ -518,11 +537,18 @@ func (s *Subscription) handle(m protocol.WSServerMessage) error {
 		}
 		s.mu.Unlock()
 		return nil
-	case "error":
-		e := &protocol.Error{Code: protocol.ParseCode(m.Code), Msg: m.Message}
-		if e.Msg == "" {
-			e.Msg = strings.ReplaceAll(m.Code, "_", " ")
+	case "ended":
+		e := serverError(m)
+		if g == nil {
+			s.mu.Unlock()
+			return nil // of a group removed already
 		}
+		delete(s.groups, gid)
+		s.mu.Unlock()
+		s.report(&EndedError{Group: gid, Err: e})
+		return nil
+	case "error":
+		e := serverError(m)
 		if g != nil && !g.active { // the answer to our subscribe
 			delete(s.groups, gid)
 			s.mu.Unlock()
@@ -560,6 +586,15 @@ func (s *Subscription) handle(m protocol.WSServerMessage) error {
 	case <-s.ctx.Done():
 		return s.ctx.Err()
 	}
+}
+
+// serverError is the refusal carried by an error or ended message.
+func serverError(m protocol.WSServerMessage) *protocol.Error {
+	e := &protocol.Error{Code: protocol.ParseCode(m.Code), Msg: m.Message}
+	if e.Msg == "" {
+		e.Msg = strings.ReplaceAll(m.Code, "_", " ")
+	}
+	return e
 }
 
 // writeLoop sends the queued messages, paced below the node's limit, the

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/multiformats/go-multiaddr"
@@ -17,8 +20,17 @@ import (
 	"github.com/qunchat/qun/web"
 )
 
-// maxAPIBody bounds a request body of the HTTP API.
-const maxAPIBody = 2 * protocol.MaxSubmissionSize
+// Limits of the HTTP API (docs/API.md, docs/openapi.yaml).
+const (
+	// maxAPIBody bounds a request body: 128 KiB, room for the base64 of
+	// the largest submission (protocol.MaxSubmissionSize) and its host
+	// addresses.
+	maxAPIBody = 128 << 10
+	// maxHostAddrs and maxHostAddrLen bound the host_addrs of a submit
+	// request, as an invite bounds its addresses.
+	maxHostAddrs   = protocol.MaxInviteAddrs
+	maxHostAddrLen = 1024
+)
 
 // defaultPage and maxPage bound the events of one history page.
 const (
@@ -41,6 +53,7 @@ func (n *Node) startAPI() error {
 	}
 	n.api = &http.Server{
 		Handler:           n.apiHandler(),
+		ConnContext:       n.apiConnContext, // WebSockets tune their socket (ws_tcp.go)
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -68,12 +81,61 @@ func (n *Node) apiHandler() http.Handler {
 	mux.HandleFunc("GET /api/v1/groups", n.authed(n.apiGroups))
 	mux.HandleFunc("GET /api/v1/groups/{gid}", n.authed(n.apiGroup))
 	mux.HandleFunc("GET /api/v1/groups/{gid}/events", n.authed(n.apiEvents))
-	mux.HandleFunc("GET /api/v1/ws", n.authed(n.apiWS))
+	mux.HandleFunc("GET /api/v1/ws", n.authed(wsHandshake(n.apiWS)))
 	mux.Handle("/", web.Handler()) // the web light client
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, protocol.Errorf(protocol.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return mux
+}
+
+// wsHandshake refuses, with the usual JSON error body, a request to the
+// WebSocket endpoint that is no WebSocket handshake the library would
+// accept (it answers those with plain text): 400 invalid, or 403 forbidden
+// for a browser page of another origin.
+func wsHandshake(h sessionHandler) sessionHandler {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		if err := checkWSHandshake(r); err != nil {
+			writeError(w, err)
+			return
+		}
+		h(w, r, s)
+	}
+}
+
+func checkWSHandshake(r *http.Request) *protocol.Error {
+	if !headerHasToken(r.Header, "Connection", "upgrade") || !headerHasToken(r.Header, "Upgrade", "websocket") {
+		return protocol.Errorf(protocol.CodeInvalid, "this is the WebSocket endpoint: open it with a WebSocket handshake (Connection: Upgrade, Upgrade: websocket)")
+	}
+	if r.Header.Get("Sec-WebSocket-Version") != "13" {
+		return protocol.Errorf(protocol.CodeInvalid, "the node speaks WebSocket version 13 only")
+	}
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 {
+		return protocol.Errorf(protocol.CodeInvalid, "a WebSocket handshake has one Sec-WebSocket-Key header")
+	}
+	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
+		return protocol.Errorf(protocol.CodeInvalid, "Sec-WebSocket-Key must be the base64 of 16 bytes")
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return protocol.Errorf(protocol.CodeForbidden, "a page of another origin (%q) may not open this node's WebSocket", origin)
+		}
+	}
+	return nil
+}
+
+// headerHasToken reports whether a comma-separated header has token
+// (case-insensitive).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -89,7 +151,7 @@ func writeError(w http.ResponseWriter, err error) {
 
 // NodeInfo describes the node.
 func (n *Node) NodeInfo() protocol.NodeInfo {
-	info := protocol.NodeInfo{PeerID: n.host.ID().String(), Version: Version}
+	info := protocol.NodeInfo{PeerID: n.host.ID().String(), Version: Version, Addrs: []string{}, Admins: []string{}}
 	for _, a := range n.Addrs() {
 		info.Addrs = append(info.Addrs, a.String())
 	}
@@ -115,8 +177,16 @@ func (n *Node) apiSubmit(w http.ResponseWriter, r *http.Request, s *session) {
 		writeError(w, protocol.Errorf(protocol.CodeMalformed, "submission must be standard base64 of the signed submission"))
 		return
 	}
+	if len(req.HostAddrs) > maxHostAddrs {
+		writeError(w, protocol.Errorf(protocol.CodeInvalid, "at most %d host addresses, not %d", maxHostAddrs, len(req.HostAddrs)))
+		return
+	}
 	var addrs []multiaddr.Multiaddr
 	for _, h := range req.HostAddrs {
+		if len(h) > maxHostAddrLen {
+			writeError(w, protocol.Errorf(protocol.CodeInvalid, "a host address has at most %d characters", maxHostAddrLen))
+			return
+		}
 		a, err := multiaddr.NewMultiaddr(h)
 		if err != nil {
 			writeError(w, protocol.Errorf(protocol.CodeInvalid, "host address %q: %v", h, err))
@@ -144,15 +214,28 @@ func (n *Node) apiSubmit(w http.ResponseWriter, r *http.Request, s *session) {
 	})
 }
 
+// decodeBody reads a request body that is exactly one JSON object of v's
+// fields (white space around it allowed), at most maxAPIBody bytes.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
 	dec.DisallowUnknownFields()
+	tooBig := func(err error) bool {
+		var e *http.MaxBytesError
+		return errors.As(err, &e)
+	}
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if tooBig(err) {
 			return protocol.Errorf(protocol.CodeTooLarge, "request body exceeds %d bytes", maxAPIBody)
 		}
 		return protocol.Errorf(protocol.CodeMalformed, "request body is not the expected JSON: %v", err)
+	}
+	// Anything but white space after the object is refused, so that what
+	// the node acts on is all that was sent.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if tooBig(err) {
+			return protocol.Errorf(protocol.CodeTooLarge, "request body exceeds %d bytes", maxAPIBody)
+		}
+		return protocol.Errorf(protocol.CodeMalformed, "request body has data after its JSON object; send one object")
 	}
 	return nil
 }
@@ -175,9 +258,10 @@ func (n *Node) apiGroups(w http.ResponseWriter, _ *http.Request, s *session) {
 
 // summary describes the group. Called with g.mu held.
 func (g *group) summary() protocol.GroupSummary {
+	status, reason := g.status()
 	return protocol.GroupSummary{
 		Group: g.id.String(), Name: g.state.Name, Host: g.host.String(), Hosted: g.hosted,
-		Head: g.committed, Members: len(g.state.Members),
+		Head: g.committed, Members: len(g.state.Members), Status: status, StatusReason: reason,
 	}
 }
 
@@ -203,7 +287,7 @@ func (n *Node) GroupView(gid protocol.GroupID) (protocol.GroupView, error) {
 }
 
 func (g *group) view() protocol.GroupView {
-	var hostAddrs []string
+	hostAddrs := []string{}
 	if g.hosted {
 		for _, a := range g.n.Addrs() {
 			hostAddrs = append(hostAddrs, a.String())
@@ -242,7 +326,7 @@ func (g *group) view() protocol.GroupView {
 	for id, inv := range s.Invites {
 		v.Invites = append(v.Invites, protocol.InviteView{
 			ID: id.String(), Inviter: inv.Inviter.String(), Expires: inv.Expires, MaxUses: inv.MaxUses,
-			Uses: inv.Uses, Revoked: inv.Revoked, Ref: inv.Ref,
+			Uses: inv.Uses, Ref: inv.Ref,
 		})
 	}
 	sort.Slice(v.Invites, func(i, j int) bool { return v.Invites[i].ID < v.Invites[j].ID })

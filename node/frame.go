@@ -74,20 +74,35 @@ func (r *submitReply) encode() []byte {
 	return b
 }
 
+// replyCode decodes the code field of a reply: a varint that fits a Code.
+func replyCode(f protocol.Field) (protocol.Code, error) {
+	v, err := f.Uint32()
+	if err == nil && v > 0xffff {
+		err = protocol.Errorf(protocol.CodeMalformed, "malformed: code %d is out of range", v)
+	}
+	return protocol.Code(v), err
+}
+
+// The replies are read with protocol.Walk, the one protobuf decoder: they
+// follow the canonical rules of docs/PROTOCOL.md like every signed payload.
+
 func decodeSubmitReply(b []byte) (*submitReply, error) {
 	r := &submitReply{}
-	err := decodeFields(b, func(num protowire.Number, v uint64, data []byte) error {
-		switch num {
+	err := protocol.Walk(b, nil, nil, func(f protocol.Field) error {
+		var err error
+		switch f.Num {
 		case 1:
-			r.code = protocol.Code(v)
+			r.code, err = replyCode(f)
 		case 2:
-			r.msg = string(data)
+			var d []byte
+			d, err = f.Data()
+			r.msg = string(d)
 		case 3:
-			r.event = data
+			r.event, err = f.Data()
 		default:
-			return fmt.Errorf("unknown field %d", num)
+			err = f.Unknown()
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, protocol.Errorf(protocol.CodeMalformed, "malformed submit reply: %v", err)
@@ -112,33 +127,32 @@ func (r *syncRequest) encode() []byte {
 	b = protowire.AppendBytes(b, r.group[:])
 	b = protowire.AppendTag(b, 2, protowire.VarintType)
 	b = protowire.AppendVarint(b, r.from)
-	b = protowire.AppendTag(b, 3, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(r.limit))
+	if r.limit != 0 { // a zero value is omitted (canonical form)
+		b = protowire.AppendTag(b, 3, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.limit))
+	}
 	return b
 }
 
 func decodeSyncRequest(b []byte) (*syncRequest, error) {
 	r := &syncRequest{}
 	var haveGroup bool
-	err := decodeFields(b, func(num protowire.Number, v uint64, data []byte) error {
-		switch num {
+	err := protocol.Walk(b, nil, nil, func(f protocol.Field) error {
+		switch f.Num {
 		case 1:
-			if len(data) != 32 {
-				return fmt.Errorf("group must be 32 bytes")
-			}
-			copy(r.group[:], data)
-			haveGroup = true
+			k, err := f.Key()
+			r.group, haveGroup = k, err == nil
+			return err
 		case 2:
+			v, err := f.Uint64()
 			r.from = v
+			return err
 		case 3:
-			if v > protocol.MaxSyncBatch {
-				v = protocol.MaxSyncBatch
-			}
-			r.limit = uint32(v)
-		default:
-			return fmt.Errorf("unknown field %d", num)
+			v, err := f.Uint32()
+			r.limit = min(v, protocol.MaxSyncBatch)
+			return err
 		}
-		return nil
+		return f.Unknown()
 	})
 	if err == nil && (!haveGroup || r.from == 0) {
 		err = fmt.Errorf("a sync request names a group and a first seq >= 1")
@@ -174,55 +188,31 @@ func (r *syncReply) encode() []byte {
 
 func decodeSyncReply(b []byte) (*syncReply, error) {
 	r := &syncReply{}
-	err := decodeFields(b, func(num protowire.Number, v uint64, data []byte) error {
-		switch num {
+	err := protocol.Walk(b, []protowire.Number{4}, nil, func(f protocol.Field) error {
+		var err error
+		switch f.Num {
 		case 1:
-			r.code = protocol.Code(v)
+			r.code, err = replyCode(f)
 		case 2:
-			r.msg = string(data)
+			var d []byte
+			d, err = f.Data()
+			r.msg = string(d)
 		case 3:
-			r.head = v
+			r.head, err = f.Uint64()
 		case 4:
 			if len(r.events) >= protocol.MaxSyncBatch {
 				return fmt.Errorf("more than %d events", protocol.MaxSyncBatch)
 			}
-			r.events = append(r.events, data)
+			var d []byte
+			d, err = f.Data()
+			r.events = append(r.events, d)
 		default:
-			return fmt.Errorf("unknown field %d", num)
+			err = f.Unknown()
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, protocol.Errorf(protocol.CodeMalformed, "malformed sync reply: %v", err)
 	}
 	return r, nil
-}
-
-// decodeFields walks a protobuf message of varint and bytes fields.
-func decodeFields(b []byte, fn func(num protowire.Number, v uint64, data []byte) error) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		var v uint64
-		var data []byte
-		switch typ {
-		case protowire.VarintType:
-			v, n = protowire.ConsumeVarint(b)
-		case protowire.BytesType:
-			data, n = protowire.ConsumeBytes(b)
-		default:
-			return fmt.Errorf("field %d: unsupported wire type %d", num, typ)
-		}
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if err := fn(num, v, data); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -36,6 +36,7 @@ func FuzzDecodeSubmitReply(f *testing.F) {
 	f.Add((&submitReply{event: []byte("event")}).encode())
 	f.Add((&submitReply{code: protocol.CodeMuted, msg: "you are muted"}).encode())
 	f.Add([]byte{0x08})
+	f.Add([]byte{0x1a, 0x00}) // regression: an empty event field was accepted, and lost on re-encoding
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeSubmitReply(b)
 		if err != nil {

@@ -22,9 +22,11 @@ func (g *group) publishLoop() {
 		select {
 		case <-g.ctx.Done():
 			return
-		case raw := <-g.outbox:
-			if g.topic == nil {
-				continue
+		case <-g.outbox.ready:
+		}
+		for _, raw := range g.outbox.take() {
+			if g.topic == nil || g.ctx.Err() != nil {
+				break
 			}
 			if err := g.topic.Publish(g.ctx, raw); err != nil && g.ctx.Err() == nil {
 				g.log.Debug("publish failed; replicas will sync", "err", err)
@@ -34,12 +36,11 @@ func (g *group) publishLoop() {
 }
 
 func (g *group) publish(events []*protocol.SignedEvent) {
-	for _, ev := range events {
-		select {
-		case g.outbox <- ev.Raw:
-		default: // replicas catch up through sync
-		}
+	raws := make([][]byte, len(events))
+	for i, ev := range events {
+		raws[i] = ev.Raw
 	}
+	g.outbox.push(raws...) // what does not fit, replicas catch up through sync
 }
 
 // rejected records an invalid event received from peer from ("" when the
@@ -119,7 +120,7 @@ func (g *group) readGossip() {
 const (
 	peerOutboundQueue = 8192
 	validateQueue     = 8192
-	subscriptionQueue = 8192
+	subscriptionQueue = 256 // per group, allocated when it starts: readGossip drains it at once
 )
 
 // gossipProtocols lists the pubsub protocols a node offers and speaks.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -20,11 +21,15 @@ func protocolID(s string) lp.ID { return lp.ID(s) }
 
 func protocolEventID(raw []byte) protocol.EventID { return protocol.EventID(sha256.Sum256(raw)) }
 
-// Sizes of a group's queues and batches.
+// Sizes of a group's queues and batches. A channel's buffer is allocated
+// when the group is made, busy or idle, so channels are small (an idle
+// group costs a few KB, see groupmem.go): under a burst their senders wait
+// and the loops' drains take from them directly; what grows with a burst
+// (outbox, cache, future events) grows in maps and slices.
 const (
-	submitQueue   = 4096 // submissions waiting for the sequencer
-	maxForwards   = 192  // submissions a replica forwards at once (the host accepts 256 streams per peer)
-	incomingQueue = 1024 // batches of verified events waiting for the replica loop
+	submitQueue   = 64  // submissions waiting for the sequencer (more wait to be sent)
+	maxForwards   = 192 // submissions a replica forwards at once (the host accepts 256 streams per peer)
+	incomingQueue = 64  // batches of verified events waiting for the replica loop
 	outboxQueue   = 65536
 	maxBatch      = 512 // events per storage commit
 	maxFuture     = 16384
@@ -48,9 +53,10 @@ type group struct {
 	state     *protocol.State // owned by the loop; read by others under mu
 	committed uint64          // head on disk
 	changed   chan struct{}   // closed and replaced when committed advances
-	cache     [cacheSize]cachedInfo
+	cache     infoCache       // recent events for lookups (groupmem.go)
 
-	headHint atomic.Uint64 // state head, for cheap checks in validators
+	headHint atomic.Uint64               // state head, for cheap checks in validators
+	health   atomic.Pointer[groupHealth] // nil when healthy (health.go)
 	allowed  atomic.Pointer[allowSet]
 	verified idSet      // IDs whose signatures were verified here (verify.go)
 	frames   frameCache // rendered WebSocket event messages (wsframes.go)
@@ -58,7 +64,7 @@ type group struct {
 	submits  chan *submitReq
 	forwards chan struct{} // slots for submissions being forwarded to the host
 	incoming chan []*protocol.SignedEvent
-	outbox   chan []byte
+	outbox   *outbox       // committed events for gossip (groupmem.go)
 	syncKick chan struct{} // sync now
 	gapKick  chan struct{} // a gap was seen: sync if gossip does not fill it
 
@@ -66,10 +72,12 @@ type group struct {
 	sub   *pubsub.Subscription
 
 	// loop-owned
+	claims        chan claim            // replicas that asked beyond the host's head (recovery.go)
+	claimChecked  map[peer.ID]time.Time // host loop: when each claim was checked
+	recoverTo     uint64                // host loop: the head the host had acknowledged
 	future        map[uint64]*protocol.SignedEvent
 	sinceSnapshot int
 	limiters      map[protocol.UserID]*rate.Limiter
-	broken        error
 }
 
 type cachedInfo struct {
@@ -99,27 +107,38 @@ type submitResult struct {
 func newGroup(n *Node, gid protocol.GroupID, hostKey protocol.UserID) (*group, error) {
 	g := &group{
 		n: n, id: gid, host: hostKey, hosted: hostKey == n.id,
-		log:      n.log.With("group", gid.String()[:12]),
-		changed:  make(chan struct{}),
-		submits:  make(chan *submitReq, submitQueue),
-		forwards: make(chan struct{}, maxForwards),
-		incoming: make(chan []*protocol.SignedEvent, incomingQueue),
-		outbox:   make(chan []byte, outboxQueue),
-		syncKick: make(chan struct{}, 1),
-		gapKick:  make(chan struct{}, 1),
-		future:   map[uint64]*protocol.SignedEvent{},
-		limiters: map[protocol.UserID]*rate.Limiter{},
+		log:          n.log.With("group", gid.String()[:12]),
+		changed:      make(chan struct{}),
+		submits:      make(chan *submitReq, submitQueue),
+		forwards:     make(chan struct{}, maxForwards),
+		incoming:     make(chan []*protocol.SignedEvent, incomingQueue),
+		outbox:       newOutbox(),
+		syncKick:     make(chan struct{}, 1),
+		gapKick:      make(chan struct{}, 1),
+		future:       map[uint64]*protocol.SignedEvent{},
+		claims:       make(chan claim, 1),
+		claimChecked: map[peer.ID]time.Time{},
+		limiters:     map[protocol.UserID]*rate.Limiter{},
 	}
 	g.ctx, g.cancel = context.WithCancel(n.ctx)
+	g.loadFork()
 	if err := g.load(); err != nil {
-		return nil, err
+		// The rest of the node goes on: the group is held read-only.
+		g.quarantine(g.state.Head+1, err)
 	}
 	return g, nil
 }
 
 // load rebuilds the state from the latest snapshot and the events after it.
+// On failure the state is the one of the last event that applied, and the
+// stored events stay readable.
 func (g *group) load() error {
 	st := protocol.NewState()
+	g.state = st
+	defer func() {
+		g.headHint.Store(g.state.Head)
+		g.refreshAllowed()
+	}()
 	snap, ok, err := g.n.store.LatestSnapshot(g.id)
 	if err != nil {
 		return fmt.Errorf("group %s: reading snapshot: %w", g.id, err)
@@ -136,6 +155,7 @@ func (g *group) load() error {
 		return fmt.Errorf("group %s: reading head: %w", g.id, err)
 	}
 	g.state = st
+	g.committed = head
 	for st.Head < head {
 		recs, err := g.n.store.Range(g.id, st.Head+1, maxBatch, maxSyncBytes)
 		if err != nil {
@@ -155,9 +175,6 @@ func (g *group) load() error {
 			g.remember(ev)
 		}
 	}
-	g.committed = head
-	g.headHint.Store(head)
-	g.refreshAllowed()
 	return nil
 }
 
@@ -217,9 +234,8 @@ func (g *group) close() {
 // lookup answers the state machine's questions about earlier events.
 // Called with g.mu held or from load.
 func (g *group) lookup(seq uint64) (protocol.EventInfo, bool) {
-	c := g.cache[seq%cacheSize]
-	if c.seq == seq && seq != 0 {
-		return c.info, true
+	if info, ok := g.cache.get(seq); ok {
+		return info, true
 	}
 	raw, err := g.n.store.Event(g.id, seq)
 	if err != nil {
@@ -237,7 +253,7 @@ func infoOf(ev *protocol.SignedEvent) protocol.EventInfo {
 }
 
 func (g *group) remember(ev *protocol.SignedEvent) {
-	g.cache[ev.Seq%cacheSize] = cachedInfo{seq: ev.Seq, info: infoOf(ev)}
+	g.cache.put(ev.Seq, infoOf(ev))
 }
 
 // refreshAllowed recomputes the set of nodes allowed to receive the group's
@@ -386,7 +402,7 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 			g.log.Error("storing events failed; reloading state from disk", "err", err)
 			g.mu.Lock()
 			if lerr := g.load(); lerr != nil {
-				g.broken = fmt.Errorf("group state could not be reloaded: %w", lerr)
+				g.quarantine(g.state.Head+1, fmt.Errorf("the group's state could not be reloaded after a failed write: %w", lerr))
 			}
 			g.mu.Unlock()
 			return protocol.Errorf(protocol.CodeInternal, "the node could not save the event: %v", err)

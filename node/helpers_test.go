@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/qunchat/qun/client"
+	"github.com/qunchat/qun/internal/keyfile"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -66,7 +66,7 @@ func startNodeHook(t testing.TB, dir string, onReject func(protocol.GroupID, pro
 		t.Fatalf("start node: %v", err)
 	}
 	t.Cleanup(func() { n.Close() })
-	admin, err := client.LoadKey(dir + "/admin.key")
+	admin, err := keyfile.Load(dir + "/admin.key")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,33 +23,72 @@ const (
 	connGrace = time.Minute
 )
 
-// newHost builds the libp2p host: TCP and QUIC, Noise, yamux, a resource
-// manager with the default scaled limits plus limits for qun's protocols, a
-// connection manager, AutoNAT service, hole punching and the circuit relay
-// v2 client (and relay service when configured).
-func (n *Node) newHost() error {
+// Stream limits of qun's request/response protocols (see streams.go and
+// docs/OPERATIONS-LIMITS.md). Inbound streams per remote peer are a small
+// fraction of the totals, so that no peer and no small set of peers can
+// take them all; an idle stream is reset within requestStartTimeout, so a
+// peer holds at most its share, briefly. A home node forwards up to
+// maxForwards submissions of a group at once: the per-peer submit limit
+// leaves room for that burst.
+const (
+	submitStreamsPerPeer = 256
+	submitStreamsTotal   = 32 * submitStreamsPerPeer
+	syncStreamsPerPeer   = 64
+	syncStreamsTotal     = 64 * syncStreamsPerPeer
+	infoStreamsPerPeer   = 8
+	infoStreamsTotal     = 64 * infoStreamsPerPeer
+	// peerStreamsInbound bounds a peer's inbound streams of every protocol
+	// together, negotiated or not (the transient scope holds streams
+	// until their protocol is negotiated, up to 10 s).
+	peerStreamsInbound = 512
+	// systemStreamsInbound and transientStreamsInbound are floors: the
+	// totals must stay far above what 8 peers can hold
+	// (8 * peerStreamsInbound).
+	systemStreamsInbound    = 32 * peerStreamsInbound
+	transientStreamsInbound = 16 * peerStreamsInbound
+)
+
+// resourceLimits returns the resource manager's limits: libp2p's defaults
+// scaled to the machine, with fixed limits for qun's protocols and floors
+// for the shared scopes.
+func resourceLimits() rcmgr.ConcreteLimitConfig {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
-	for _, p := range []string{protocol.SubmitProtocol, protocol.SyncProtocol, InfoProtocol} {
-		limits.AddProtocolLimit(protocolID(p),
-			rcmgr.BaseLimit{StreamsInbound: 1024, StreamsOutbound: 1024, Streams: 2048, Memory: 64 << 20},
-			rcmgr.BaseLimitIncrease{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 16 << 20})
-		limits.AddProtocolPeerLimit(protocolID(p),
-			rcmgr.BaseLimit{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 32 << 20},
-			rcmgr.BaseLimitIncrease{})
+	limits.PeerBaseLimit.StreamsInbound = peerStreamsInbound
+	limits.PeerLimitIncrease.StreamsInbound = 0
+	limits.PeerBaseLimit.Streams = max(limits.PeerBaseLimit.Streams, peerStreamsInbound+limits.PeerBaseLimit.StreamsOutbound)
+	limits.SystemBaseLimit.StreamsInbound = max(limits.SystemBaseLimit.StreamsInbound, systemStreamsInbound)
+	limits.SystemBaseLimit.Streams = max(limits.SystemBaseLimit.Streams, systemStreamsInbound+limits.SystemBaseLimit.StreamsOutbound)
+	limits.TransientBaseLimit.StreamsInbound = max(limits.TransientBaseLimit.StreamsInbound, transientStreamsInbound)
+	limits.TransientBaseLimit.Streams = max(limits.TransientBaseLimit.Streams, transientStreamsInbound+limits.TransientBaseLimit.StreamsOutbound)
+	for _, l := range []struct {
+		proto, service string
+		perPeer, total int
+	}{
+		{protocol.SubmitProtocol, "qun-submit", submitStreamsPerPeer, submitStreamsTotal},
+		{protocol.SyncProtocol, "qun-sync", syncStreamsPerPeer, syncStreamsTotal},
+		{InfoProtocol, "qun-info", infoStreamsPerPeer, infoStreamsTotal},
+	} {
+		// Outbound: a node's own requests, bounded by its callers.
+		total := rcmgr.BaseLimit{StreamsInbound: l.total, StreamsOutbound: 4 * l.total, Streams: 5 * l.total, Memory: 64 << 20}
+		perPeer := rcmgr.BaseLimit{StreamsInbound: l.perPeer, StreamsOutbound: 4 * l.perPeer, Streams: 5 * l.perPeer, Memory: 32 << 20}
+		memory := rcmgr.BaseLimitIncrease{Memory: 16 << 20}
+		// The handlers join a service (serveRequest) as well as the
+		// protocol: both scopes get the same limits.
+		limits.AddProtocolLimit(protocolID(l.proto), total, memory)
+		limits.AddProtocolPeerLimit(protocolID(l.proto), perPeer, rcmgr.BaseLimitIncrease{})
+		limits.AddServiceLimit(l.service, total, memory)
+		limits.AddServicePeerLimit(l.service, perPeer, rcmgr.BaseLimitIncrease{})
 	}
-	// The stream handlers also join a service (SetService); the default
-	// per-peer service limit (128 inbound streams) would otherwise reset
-	// streams below the protocol's per-peer limit under a burst.
-	for _, svc := range []string{"qun-submit", "qun-sync"} {
-		limits.AddServiceLimit(svc,
-			rcmgr.BaseLimit{StreamsInbound: 1024, StreamsOutbound: 1024, Streams: 2048, Memory: 64 << 20},
-			rcmgr.BaseLimitIncrease{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 16 << 20})
-		limits.AddServicePeerLimit(svc,
-			rcmgr.BaseLimit{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 32 << 20},
-			rcmgr.BaseLimitIncrease{})
-	}
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
+	return limits.AutoScale()
+}
+
+// newHost builds the libp2p host: TCP and QUIC, Noise, yamux, a resource
+// manager with resourceLimits, a connection manager, AutoNAT service, hole
+// punching and the circuit relay v2 client (and relay service when
+// configured).
+func (n *Node) newHost() error {
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits()))
 	if err != nil {
 		return fmt.Errorf("resource manager: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -19,8 +20,16 @@ const InfoProtocol = "/qun/info/1.0.0"
 // maxInviteFrame bounds an invite token frame.
 const maxInviteFrame = 4096
 
-// Preview describes what an invite leads to, asking the host when this node
-// does not hold the group.
+// errHostUnreachable is the one answer to every failure to reach a
+// group's host for a preview: the cause (refused, timed out, not a libp2p
+// node, another peer ID) is logged, never told, so that previews cannot
+// probe which addresses and ports are open.
+var errHostUnreachable = protocol.Errorf(protocol.CodeUnavailable, "the group's host could not be reached")
+
+// Preview describes what an invite leads to, asking the host over
+// InfoProtocol when this node does not hold the group. The only peer it
+// dials is the invite's host, at the addresses the invite gives; the API
+// lets only signed-in users get here.
 func (n *Node) Preview(ctx context.Context, inv *protocol.SignedInvite) (*protocol.InvitePreview, error) {
 	if g := n.group(inv.Group); g != nil {
 		return g.preview(inv)
@@ -28,30 +37,37 @@ func (n *Node) Preview(ctx context.Context, inv *protocol.SignedInvite) (*protoc
 	if inv.Host == n.id {
 		return nil, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not hold the group of this invite")
 	}
+	if err := inv.Verify(); err != nil {
+		return nil, err
+	}
 	hostID := inv.Host.PeerID()
 	if t := withoutP2P(inv.Multiaddrs()); len(t) > 0 {
 		n.host.Peerstore().AddAddrs(hostID, t, time.Hour)
+	}
+	unreachable := func(what string, err error) error {
+		n.log.Debug("preview: the group's host could not be reached", "host", hostID, "step", what, "err", err)
+		return errHostUnreachable
 	}
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
 	s, err := n.host.NewStream(ctx, hostID, protocolID(InfoProtocol))
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeUnavailable, "the group's host %s cannot be reached: %v", hostID, err)
+		return nil, unreachable("dial", err)
 	}
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(streamTimeout))
 	if err := writeFrame(s, inv.Raw); err != nil || s.CloseWrite() != nil {
 		s.Reset()
-		return nil, protocol.Errorf(protocol.CodeUnavailable, "asking the host failed: %v", err)
+		return nil, unreachable("write", err)
 	}
 	frame, err := readFrame(bufio.NewReader(s), 64<<10)
 	if err != nil {
 		s.Reset()
-		return nil, protocol.Errorf(protocol.CodeUnavailable, "the host did not answer: %v", err)
+		return nil, unreachable("read", err)
 	}
 	reply, err := decodeSubmitReply(frame)
 	if err != nil {
-		return nil, err
+		return nil, unreachable("decode", err)
 	}
 	if reply.code != 0 {
 		return nil, &protocol.Error{Code: reply.code, Msg: reply.msg}
@@ -88,29 +104,18 @@ func (g *group) preview(inv *protocol.SignedInvite) (*protocol.InvitePreview, er
 
 // handleInfo serves InfoProtocol for the groups this node holds.
 func (n *Node) handleInfo(s network.Stream) {
-	defer s.Close()
-	if err := s.Scope().SetService("qun-info"); err != nil {
-		s.Reset()
-		return
-	}
-	_ = s.SetDeadline(time.Now().Add(streamTimeout))
-	raw, err := readFrame(bufio.NewReader(s), maxInviteFrame)
-	if err != nil {
-		s.Reset()
-		return
-	}
-	var reply submitReply
-	p, err := n.previewRaw(raw)
-	if err == nil {
-		reply.event, err = json.Marshal(p)
-	}
-	if err != nil {
-		pe := protocol.AsError(err)
-		reply.code, reply.msg = pe.Code, pe.Msg
-	}
-	if err := writeFrame(s, reply.encode()); err != nil {
-		s.Reset()
-	}
+	n.serveRequest(s, "qun-info", maxInviteFrame, func(_ context.Context, _ peer.ID, raw []byte) []byte {
+		var reply submitReply
+		p, err := n.previewRaw(raw)
+		if err == nil {
+			reply.event, err = json.Marshal(p)
+		}
+		if err != nil {
+			pe := protocol.AsError(err)
+			reply.code, reply.msg = pe.Code, pe.Msg
+		}
+		return reply.encode()
+	})
 }
 
 func (n *Node) previewRaw(raw []byte) (*protocol.InvitePreview, error) {

@@ -109,18 +109,27 @@ func (n *Node) apiSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // canRead reports whether user may read group g here: a member, a node
-// admin, or anyone when the group is public.
+// admin, or anyone when the group is public. It is checked against the
+// group's current state at every read and every WebSocket batch.
 func (n *Node) canRead(user protocol.UserID, g *group) error {
-	if n.admins[user] {
-		return nil
-	}
+	_, _, err := n.readAccess(user, g)
+	return err
+}
+
+// readAccess is canRead that also returns, read under the same lock, the
+// seq the state is at (the user may read every event up to it when err is
+// nil) and the head on disk, which is never ahead of the state.
+func (n *Node) readAccess(user protocol.UserID, g *group) (stateHead, committed uint64, err error) {
 	g.mu.Lock()
-	ok := g.state.Public || g.state.Members[user] != nil
-	g.mu.Unlock()
-	if !ok {
-		return protocol.Errorf(protocol.CodePrivate, "only members can read this group")
+	defer g.mu.Unlock()
+	stateHead, committed = g.state.Head, g.committed
+	switch {
+	case n.admins[user] || g.state.Public || g.state.Members[user] != nil:
+		return stateHead, committed, nil
+	case g.state.Banned[user]:
+		return stateHead, committed, protocol.Errorf(protocol.CodeBanned, "you are banned from this group")
 	}
-	return nil
+	return stateHead, committed, protocol.Errorf(protocol.CodePrivate, "only members can read this group")
 }
 
 // readableGroup resolves {gid} and checks the session may read it.
@@ -143,7 +152,7 @@ func (n *Node) apiMyGroups(w http.ResponseWriter, _ *http.Request, s *session) {
 		if m := g.state.Members[s.user]; m != nil {
 			mg := protocol.MyGroup{
 				GroupSummary: g.summary(), Role: m.Role.String(), Announcement: g.state.Announcement,
-				Pins: append([]uint64(nil), g.state.Pins...),
+				Pins: append([]uint64{}, g.state.Pins...),
 			}
 			if hasCursor {
 				mg.UnreadFrom = cursor + 1
@@ -169,10 +178,44 @@ func (n *Node) groupList() []*group {
 	return out
 }
 
+// apiPreview previews an invite. Without a session it answers only from
+// what the node holds; asking the host of a group held elsewhere (a dial
+// to the address in the invite) needs a session and is rate-limited per
+// session (docs/API.md, "Invite preview").
 func (n *Node) apiPreview(w http.ResponseWriter, r *http.Request) {
 	inv, err := protocol.ParseToken(r.URL.Query().Get("token"))
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if g := n.group(inv.Group); g != nil {
+		p, err := g.preview(inv)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, p)
+		return
+	}
+	var s *session
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok {
+			writeError(w, protocol.Errorf(protocol.CodeUnauthenticated, "the Authorization header must be \"Bearer TOKEN\""))
+			return
+		}
+		if s, err = n.sessions.lookup(token); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	if s == nil {
+		writeError(w, protocol.Errorf(protocol.CodeUnauthenticated, "this node does not hold the group of this invite; sign in, and the node asks the group's host"))
+		return
+	}
+	if !n.sessions.allowPreview(s.token) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, protocol.Errorf(protocol.CodeRateLimited, "too many previews of invites to other nodes; try again in a few seconds"))
 		return
 	}
 	p, err := n.Preview(r.Context(), inv)

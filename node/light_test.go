@@ -194,14 +194,15 @@ func TestLightAPIReads(t *testing.T) {
 	gid := createGroup(t, a, "tea", protocol.PolicyInvite)
 	inv := invite(t, a, a.admin, gid, a, 1, time.Hour)
 
-	// Preview through B, which does not hold the group: B asks the host.
+	// Preview through B, which does not hold the group: B asks the host
+	// for a signed-in user.
 	var p protocol.InvitePreview
-	newAPI(t, b, nil).mustCall("GET", "/api/v1/invites/preview?token="+inv.Token(), nil, &p)
+	bob := newKey(t)
+	cb := newAPI(t, b, bob).signIn()
+	cb.mustCall("GET", "/api/v1/invites/preview?token="+inv.Token(), nil, &p)
 	if !p.Valid || p.Name != "tea" || p.Members != 1 || p.Group != gid.String() {
 		t.Fatalf("preview %+v", p)
 	}
-	bob := newKey(t)
-	cb := newAPI(t, b, bob).signIn()
 	tokenBody := protocol.NewJoinBody(protocol.KindJoin, inv.Raw, "")
 	if _, e := cb.submit(gid, tokenBody); e != nil {
 		t.Fatalf("join: %s", e.Message)

@@ -16,7 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
-	"github.com/qunchat/qun/client"
+	"github.com/qunchat/qun/internal/keyfile"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/storage"
 )
@@ -44,6 +44,9 @@ type Node struct {
 	api   *http.Server
 	apiLn net.Listener
 
+	redials redialGate // when dial backoffs were last cleared (streams.go)
+
+	clock          *hostClock    // stamps events (clock.go)
 	sessions       *sessions     // light-client sign-in
 	wsWriteTimeout time.Duration // a WebSocket client that takes no write this long is dropped
 
@@ -64,11 +67,11 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	key, _, err := client.LoadOrCreateKey(filepath.Join(cfg.DataDir, "node.key"))
+	key, _, err := keyfile.LoadOrCreate(filepath.Join(cfg.DataDir, "node.key"))
 	if err != nil {
 		return nil, err
 	}
-	admin, _, err := client.LoadOrCreateKey(filepath.Join(cfg.DataDir, "admin.key"))
+	admin, _, err := keyfile.LoadOrCreate(filepath.Join(cfg.DataDir, "admin.key"))
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +80,7 @@ func New(cfg Config) (*Node, error) {
 		admins: map[protocol.UserID]bool{admin.ID(): true},
 		groups: map[protocol.GroupID]*group{},
 	}
+	n.clock = newHostClock()
 	n.sessions = newSessions(n.id, cfg.APIRatePerSecond, cfg.APIBurst)
 	n.wsWriteTimeout = wsWriteTimeout
 	for _, a := range cfg.Admins {
@@ -157,6 +161,8 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	n.wg.Add(1)
+	go n.watchClock()
 	for _, a := range n.cfg.Bootstrap {
 		info, _ := parseP2PAddr(a)
 		n.wg.Add(1)
@@ -331,3 +337,20 @@ func parseP2PAddr(s string) (*peer.AddrInfo, error) {
 }
 
 func nowMS() uint64 { return uint64(time.Now().UnixMilli()) }
+
+// watchClock logs when the system clock is set away from the host clock.
+func (n *Node) watchClock() {
+	defer n.wg.Done()
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+			if d, warn := n.clock.checkSkew(); warn {
+				n.log.Warn("the system clock was set while the node ran; event times keep following the node's own clock (restart the node to adopt the system clock)", "skew", d.Round(time.Millisecond))
+			}
+		}
+	}
+}

@@ -38,10 +38,14 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 	defer g.mu.Unlock()
 	var applied []*protocol.SignedEvent
 	gap := false
+	if h := g.health.Load(); h != nil && h.code == protocol.CodeForked {
+		return nil // frozen
+	}
 	for _, ev := range evs {
 		head := g.state.Head
 		switch {
 		case ev.Seq <= head:
+			g.compareHeld(ev)
 			continue
 		case ev.Seq > head+1:
 			if len(g.future) < maxFuture {
@@ -54,8 +58,10 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 			delete(g.future, next.Seq)
 			if err := g.applyReplica(next); err != nil {
 				g.rejected(next.ID, "", err)
+				g.quarantine(next.Seq, err)
 				break
 			}
+			g.appliedOK()
 			applied = append(applied, next)
 			if membershipKind(next.Sub.Kind) {
 				g.refreshAllowed()

@@ -5,6 +5,7 @@ package node
 
 import (
 	"context"
+	"time"
 
 	"github.com/qunchat/qun/protocol"
 	"golang.org/x/time/rate"
@@ -14,12 +15,24 @@ import (
 // batch of concurrent submissions.
 func (g *group) hostLoop() {
 	defer g.wg.Done()
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	wait := recoverFirstRetry
 	for {
 		var batch []*submitReq
 		select {
 		case <-g.ctx.Done():
 			g.drainSubmits()
 			return
+		case c := <-g.claims:
+			g.checkClaim(c)
+			continue
+		case <-retry.C:
+			if g.recovering() && !g.recover() {
+				retry.Reset(wait)
+				wait = min(2*wait, recoverMaxRetry)
+			}
+			continue
 		case r := <-g.submits:
 			batch = append(batch, r)
 		}
@@ -61,10 +74,13 @@ func (g *group) sequence(reqs []*submitReq) {
 	var events []*protocol.SignedEvent
 	inBatch := map[protocol.SubmissionID]*protocol.SignedEvent{}
 	g.mu.Lock()
-	if g.broken != nil {
+	if err := g.unhealthy(); err != nil {
 		g.mu.Unlock()
-		for _, r := range reqs {
-			r.reply <- submitResult{err: protocol.Errorf(protocol.CodeInternal, "the group is unavailable on its host: %v", g.broken)}
+		for i, r := range reqs {
+			if results[i].ev == nil && results[i].err == nil {
+				results[i].err = err // a retry of a stored submission still gets its event
+			}
+			r.reply <- results[i]
 		}
 		return
 	}
@@ -108,12 +124,14 @@ func (g *group) sequence(reqs []*submitReq) {
 // sequenceOne turns one submission into the next event. Called with g.mu held.
 func (g *group) sequenceOne(r *submitReq) (*protocol.SignedEvent, error) {
 	st := g.state
-	now := max(nowMS(), st.HeadTime)
-	if r.sub.Kind != protocol.KindCreate && g.n.cfg.RatePerSecond > 0 && !g.allow(r.sub.Author) {
-		return nil, protocol.Errorf(protocol.CodeRateLimited, "you are sending too fast (limit %g per second); wait a moment", g.n.cfg.RatePerSecond)
-	}
+	now := max(g.n.clock.nowMS(), st.HeadTime)
 	if err := st.Check(r.sub, r.via, now, g.lookup); err != nil {
 		return nil, err
+	}
+	// Per-author state only for members, created after the rules passed:
+	// fresh keys cost nothing here.
+	if r.sub.Kind != protocol.KindCreate && g.n.cfg.RatePerSecond > 0 && st.Members[r.sub.Author] != nil && !g.allow(r.sub.Author) {
+		return nil, protocol.Errorf(protocol.CodeRateLimited, "you are sending too fast (limit %g per second); wait a moment", g.n.cfg.RatePerSecond)
 	}
 	e := protocol.Event{Group: g.id, Seq: st.Head + 1, Prev: st.HeadID, Time: now, Via: r.via, Submission: r.sub.Raw}
 	ev, err := e.Sign(g.n.key)
@@ -128,13 +146,33 @@ func (g *group) sequenceOne(r *submitReq) (*protocol.SignedEvent, error) {
 	return ev, nil
 }
 
+// allow spends one submission of member u's budget. Called with g.mu held,
+// for members only. A limiter whose bucket is full again is the same as a
+// new one: they are dropped whenever the map doubles past
+// minLimiterSweep, so the map holds about the members that sent recently.
 func (g *group) allow(u protocol.UserID) bool {
 	l := g.limiters[u]
 	if l == nil {
+		if n := len(g.limiters); n >= minLimiterSweep && n&(n-1) == 0 {
+			g.sweepLimiters()
+		}
 		l = rate.NewLimiter(rate.Limit(g.n.cfg.RatePerSecond), g.n.cfg.RateBurst)
 		g.limiters[u] = l
 	}
 	return l.Allow()
+}
+
+// minLimiterSweep is the size of the limiter map below which it is not swept.
+const minLimiterSweep = 64
+
+// sweepLimiters drops the limiters whose bucket is full. Called with g.mu held.
+func (g *group) sweepLimiters() {
+	now := time.Now()
+	for u, l := range g.limiters {
+		if l.TokensAt(now) >= float64(l.Burst()) {
+			delete(g.limiters, u)
+		}
+	}
 }
 
 func (g *group) storedEvent(seq uint64) (*protocol.SignedEvent, error) {

@@ -21,6 +21,8 @@ const (
 	defaultRequestRate  = 20  // requests per second per session and per client address
 	defaultRequestBurst = 100 // burst of the above
 	limiterIdleTime     = 10 * time.Minute
+	previewRate         = 0.5 // previews that ask another node, per second per session
+	previewBurst        = 5
 )
 
 // session is an authenticated light client.
@@ -149,6 +151,16 @@ func (s *sessions) allow(key string) bool {
 	if s.rate == rate.Inf {
 		return true
 	}
+	return s.allowWith(key, s.rate, s.burst)
+}
+
+// allowPreview spends one of a session's previews that ask another node.
+// It applies even when the request rate is off (tests).
+func (s *sessions) allowPreview(token string) bool {
+	return s.allowWith("preview "+token, previewRate, previewBurst)
+}
+
+func (s *sessions) allowWith(key string, r rate.Limit, burst int) bool {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -161,7 +173,7 @@ func (s *sessions) allow(key string) bool {
 				}
 			}
 		}
-		e = &limiterEntry{lim: rate.NewLimiter(s.rate, s.burst)}
+		e = &limiterEntry{lim: rate.NewLimiter(r, burst)}
 		s.limiters[key] = e
 	}
 	e.used = now

@@ -123,6 +123,9 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 		}
 	}
 	if g != nil {
+		if err := g.unhealthy(); err != nil {
+			return nil, err // a forked or quarantined replica could not store the event
+		}
 		// Wait for a slot rather than open more streams than the host's
 		// resource manager accepts from one peer: under overload a
 		// submission then waits instead of failing with a reset stream.
@@ -160,8 +163,20 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 	}
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if err := g.waitCommitted(wctx, ev.Seq); err != nil && ctx.Err() == nil {
-		n.log.Warn("event acknowledged by the host but not yet stored here", "seq", ev.Seq, "err", err)
+	if err := g.waitCommitted(wctx, ev.Seq); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, protocol.Errorf(protocol.CodeUnavailable, "the host sequenced the event as %d but this node has not stored it yet; retry (a retry returns the same event)", ev.Seq)
+	}
+	// Never acknowledge what is not stored here: the seq being on disk is
+	// not enough, it must hold this event (a host that signed another event
+	// for the seq has forked the group).
+	if gid2, seq, ok, err := n.store.LookupEvent(ev.ID); err != nil || !ok || gid2 != gid || seq != ev.Seq {
+		if err := g.unhealthy(); err != nil {
+			return nil, err
+		}
+		return nil, protocol.Errorf(protocol.CodeUnavailable, "the host answered with event %d, which this node does not hold; retry (a retry returns the same event)", ev.Seq)
 	}
 	return ev, nil
 }

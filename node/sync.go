@@ -1,9 +1,7 @@
 package node
 
 import (
-	"bufio"
 	"context"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -16,21 +14,9 @@ const maxSyncRequest = 128
 // handleSync serves /qun/sync/1.0.0: any replica answers for the groups it
 // holds, to the nodes the privacy rule allows.
 func (n *Node) handleSync(s network.Stream) {
-	defer s.Close()
-	if err := s.Scope().SetService("qun-sync"); err != nil {
-		s.Reset()
-		return
-	}
-	_ = s.SetDeadline(time.Now().Add(streamTimeout))
-	frame, err := readFrame(bufio.NewReader(s), maxSyncRequest)
-	if err != nil {
-		s.Reset()
-		return
-	}
-	reply := n.serveSync(s.Conn().RemotePeer(), frame)
-	if err := writeFrame(s, reply.encode()); err != nil {
-		s.Reset()
-	}
+	n.serveRequest(s, "qun-sync", maxSyncRequest, func(_ context.Context, remote peer.ID, frame []byte) []byte {
+		return n.serveSync(remote, frame).encode()
+	})
 }
 
 func (n *Node) serveSync(from peer.ID, frame []byte) *syncReply {
@@ -50,7 +36,13 @@ func (n *Node) serveSync(from peer.ID, frame []byte) *syncReply {
 	if !ok || (limit < req.from && !g.allowsPeer(from)) {
 		return fail(protocol.Errorf(protocol.CodePrivate, "group %s is private to its members' nodes", req.group))
 	}
-	head := min(g.committedHead(), limit)
+	committed := g.committedHead()
+	head := min(committed, limit)
+	if g.hosted && req.from > committed {
+		// A replica asks for its own head and beyond: it holds events this
+		// host does not. Check the claim (recovery.go).
+		g.claimBeyond(from, req.from)
+	}
 	reply := &syncReply{head: head}
 	if req.limit == 0 || req.from > head {
 		return reply
@@ -71,24 +63,9 @@ func (n *Node) serveSync(from peer.ID, frame []byte) *syncReply {
 // fetch asks peer p for the group's events from seq on, verifies them (shape,
 // both signatures, consecutive seqs) and returns them with the peer's head.
 func (n *Node) fetch(ctx context.Context, p peer.ID, gid protocol.GroupID, hostKey protocol.UserID, from uint64, limit uint32) ([]*protocol.SignedEvent, uint64, error) {
-	s, err := n.host.NewStream(ctx, p, protocolID(protocol.SyncProtocol))
-	if err != nil {
-		return nil, 0, protocol.Errorf(protocol.CodeUnavailable, "cannot reach %s: %v", p, err)
-	}
-	defer s.Close()
-	_ = s.SetDeadline(time.Now().Add(streamTimeout))
 	req := syncRequest{group: gid, from: from, limit: limit}
-	if err := writeFrame(s, req.encode()); err != nil {
-		s.Reset()
-		return nil, 0, err
-	}
-	if err := s.CloseWrite(); err != nil {
-		s.Reset()
-		return nil, 0, err
-	}
-	frame, err := readFrame(bufio.NewReader(s), maxSyncFrame)
+	frame, err := n.request(ctx, p, protocol.SyncProtocol, "peer", req.encode(), maxSyncFrame)
 	if err != nil {
-		s.Reset()
 		return nil, 0, err
 	}
 	reply, err := decodeSyncReply(frame)

@@ -62,8 +62,14 @@ func (g *group) syncLoop() {
 // syncOnce fetches everything after the local head from the host or, when
 // the host is unreachable, from another replica.
 func (g *group) syncOnce() error {
+	if !g.syncDue() {
+		return nil
+	}
 	g.mu.Lock()
-	from := g.state.Head + 1
+	// From the head held, not after it: the peer's event at that seq is
+	// compared with ours (fork.go), so a host that signed another event
+	// there is caught at the next sync.
+	from := max(g.state.Head, 1)
 	g.mu.Unlock()
 	var errs []error
 	for _, p := range g.syncPeers() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -29,12 +30,14 @@ const (
 // wsConn is one light client's WebSocket. The handler goroutine reads
 // client messages; one writer goroutine owns the socket's writes; one pump
 // goroutine per subscription reads the group's stored events in order and
-// queues them. Pumps pull from storage, so a slow client costs no memory:
-// when it cannot take a write for wsWriteTimeout it is dropped.
+// queues them. Pumps pull from storage and the socket's send buffer is
+// small (ws_tcp.go), so a slow client costs little memory: when it cannot
+// take a write for wsWriteTimeout it is dropped with a TCP reset.
 type wsConn struct {
 	n      *Node
 	s      *session
 	c      *websocket.Conn
+	tcp    *net.TCPConn // the socket under c, when the node can reach it (ws_tcp.go)
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	out    chan []byte // JSON messages, ready to write
@@ -65,13 +68,15 @@ type closeError struct {
 func (e *closeError) Error() string { return e.reason }
 
 func (n *Node) apiWS(w http.ResponseWriter, r *http.Request, s *session) {
+	tcp := tcpConnOf(r.Context())
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered the request
 	}
+	limitSendBuffer(tcp)
 	c.SetReadLimit(wsMaxMessage)
 	ctx, cancel := context.WithCancelCause(n.ctx)
-	wc := &wsConn{n: n, s: s, c: c, ctx: ctx, cancel: cancel, out: make(chan []byte, wsQueue), subs: map[protocol.GroupID]*wsSub{}}
+	wc := &wsConn{n: n, s: s, c: c, tcp: tcp, ctx: ctx, cancel: cancel, out: make(chan []byte, wsQueue), subs: map[protocol.GroupID]*wsSub{}}
 	wc.wg.Add(1)
 	go wc.writeLoop()
 	expiry := time.AfterFunc(time.Until(s.expires), func() {
@@ -156,6 +161,9 @@ func (wc *wsConn) handle(m protocol.WSClientMessage) error {
 		if g == nil {
 			return protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
 		}
+		if err := wc.n.canRead(wc.s.user, g); err != nil {
+			return err
+		}
 		if m.Seq > g.committedHead() {
 			return protocol.Errorf(protocol.CodeInvalid, "cannot ack %d: the group's head is %d", m.Seq, g.committedHead())
 		}
@@ -169,14 +177,16 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 	if g == nil {
 		return protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
 	}
-	if err := wc.n.canRead(wc.s.user, g); err != nil {
+	// The state and the head are read together: the user may read every
+	// event up to clear, so a removal still to come is after it.
+	clear, head, err := wc.n.readAccess(wc.s.user, g)
+	if err != nil {
 		return err
 	}
-	head := g.committedHead()
 	if from == 0 {
 		from = head + 1
 		if cur, ok, err := wc.n.store.Cursor(wc.s.user.String(), gid); err == nil && ok {
-			from = cur + 1
+			from = min(cur, head) + 1
 		}
 	}
 	// Only the read loop changes subscriptions, so the map needs no lock
@@ -199,7 +209,15 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 	wc.wg.Add(1)
 	go func() {
 		defer close(sub.done)
-		wc.pump(ctx, g, from)
+		if end := wc.pump(ctx, g, from, clear); end != nil {
+			wc.mu.Lock()
+			if wc.subs[gid] == sub {
+				delete(wc.subs, gid)
+			}
+			wc.mu.Unlock()
+			wc.n.log.Info("ending a light client's subscription", "user", wc.s.user, "group", gid, "code", end.Code)
+			wc.sendCtx(ctx, protocol.WSServerMessage{Type: "ended", Group: gid.String(), Code: end.Code.String(), Message: end.Msg})
+		}
 	}()
 	return nil
 }
@@ -207,31 +225,83 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 // pump sends the group's events from seq `from` on, in order: the stored
 // ones, then each new one as it is stored. The JSON of each event is made
 // once per group and shared by every subscriber (wsframes.go).
-func (wc *wsConn) pump(ctx context.Context, g *group, from uint64) {
+//
+// The read rule is checked again for every batch, against the group's
+// current state (no storage read): the user may read every event up to
+// clear, the state's seq at the last check that let them. When a check
+// refuses, the pump sends the batch's events up to the one that removed
+// the user (a kick, ban, leave or change to private), and returns why the
+// subscription ends; nothing sequenced after the removal is sent.
+func (wc *wsConn) pump(ctx context.Context, g *group, from, clear uint64) *protocol.Error {
 	defer wc.wg.Done()
+	first := from
 	for {
 		head, changed := g.committedWait()
 		for from <= head {
 			frames, err := g.eventFrames(from, min(head-from+1, wsPage))
 			if err != nil || len(frames) == 0 {
 				wc.cancel(&closeError{websocket.StatusInternalError, fmt.Sprintf("reading events failed: %v", err)})
-				return
+				return nil
 			}
-			for _, f := range frames {
+			send, end := wc.readable(g, frames, first, from, &clear)
+			for _, f := range frames[:send] {
 				select {
-				case wc.out <- f:
+				case wc.out <- f.data:
 				case <-ctx.Done():
-					return
+					return nil
 				}
+			}
+			if end != nil {
+				return end
 			}
 			from += uint64(len(frames))
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
+}
+
+// readable re-checks the read rule for a batch of frames starting at seq
+// from, of a pump that started at first. It returns how many frames may be
+// sent and, when the subscription must end after them, why.
+func (wc *wsConn) readable(g *group, frames []cachedFrame, first, from uint64, clear *uint64) (int, *protocol.Error) {
+	user := wc.s.user
+	stateHead, _, err := wc.n.readAccess(user, g)
+	if err == nil {
+		*clear = max(*clear, stateHead)
+		return len(frames), nil
+	}
+	// The user was removed after clear: at the first frame of this batch
+	// that can do it, or later.
+	for i := range frames {
+		if f := &frames[i]; f.seq > *clear && f.revokes(user) {
+			return i + 1, endReason(f, user)
+		}
+	}
+	// No removal in the batch. The events are readable if this pump saw
+	// every event after clear and the state is past the batch (the removal
+	// is still to be stored); otherwise send nothing more.
+	last := frames[len(frames)-1].seq
+	if (first <= *clear+1 || from <= *clear+1) && stateHead > last {
+		return len(frames), nil
+	}
+	return 0, protocol.AsError(err)
+}
+
+// endReason says why the event f ended user's right to read.
+func endReason(f *cachedFrame, user protocol.UserID) *protocol.Error {
+	switch {
+	case f.kind == protocol.KindBan && f.member == user:
+		return protocol.Errorf(protocol.CodeBanned, "you were banned from this group")
+	case f.kind == protocol.KindKick && f.member == user:
+		return protocol.Errorf(protocol.CodeNotMember, "you were removed from this group")
+	case f.kind == protocol.KindLeave && f.member == user:
+		return protocol.Errorf(protocol.CodeNotMember, "you left this group")
+	}
+	return protocol.Errorf(protocol.CodePrivate, "the group became private: only members can read it")
 }
 
 // send queues a control message; it gives up when the connection ends.
@@ -243,6 +313,18 @@ func (wc *wsConn) send(m protocol.WSServerMessage) {
 	select {
 	case wc.out <- data:
 	case <-wc.ctx.Done():
+	}
+}
+
+// sendCtx is send that also gives up when ctx ends.
+func (wc *wsConn) sendCtx(ctx context.Context, m protocol.WSServerMessage) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	select {
+	case wc.out <- data:
+	case <-ctx.Done():
 	}
 }
 
@@ -258,6 +340,7 @@ func (wc *wsConn) writeLoop() {
 			// the read side, which fails as soon as the socket closes,
 			// finds "too slow" as the reason.
 			slow := time.AfterFunc(wc.n.wsWriteTimeout, func() {
+				resetOnClose(wc.tcp) // the client took nothing: discard what it did not take
 				wc.cancel(&closeError{websocket.StatusPolicyViolation, fmt.Sprintf("too slow: no write possible for %s", wc.n.wsWriteTimeout)})
 			})
 			err := wc.c.Write(wc.ctx, websocket.MessageText, data)

@@ -21,26 +21,60 @@ type frameCache struct {
 	slots []cachedFrame
 }
 
+// cachedFrame is one rendered event message, with what the pumps need to
+// re-check the read rule without decoding it again.
 type cachedFrame struct {
 	seq  uint64
 	data []byte
+	// kind and member say whom the event may take the right to read from:
+	// the target of a kick or ban, the author of a leave; a change to
+	// private (hidesAll) may take it from every non-member.
+	kind     protocol.Kind
+	member   protocol.UserID
+	hidesAll bool
+}
+
+// revokes reports whether the event may end user's right to read.
+func (f *cachedFrame) revokes(user protocol.UserID) bool {
+	return f.hidesAll || (!f.member.IsZero() && f.member == user)
+}
+
+// frameOf renders ev.
+func frameOf(gid string, ev *protocol.SignedEvent) (cachedFrame, error) {
+	v := protocol.NewEventView(ev)
+	data, err := json.Marshal(protocol.WSServerMessage{Type: "event", Group: gid, Event: &v})
+	if err != nil {
+		return cachedFrame{}, err
+	}
+	f := cachedFrame{seq: ev.Seq, data: data, kind: ev.Sub.Kind}
+	switch b := ev.Sub.DecodedBody().(type) {
+	case *protocol.MemberBody:
+		if ev.Sub.Kind == protocol.KindKick || ev.Sub.Kind == protocol.KindBan {
+			f.member = b.Member
+		}
+	case *protocol.LeaveBody:
+		f.member = ev.Sub.Author
+	case *protocol.UpdateBody:
+		f.hidesAll = b.Public != nil && !*b.Public
+	}
+	return f, nil
 }
 
 // eventFrames returns the rendered messages of up to max events from seq
 // from on: cached ones, then those read from the store and rendered now.
-func (g *group) eventFrames(from, max uint64) ([][]byte, error) {
+func (g *group) eventFrames(from, max uint64) ([]cachedFrame, error) {
 	c := &g.frames
 	c.mu.Lock()
 	if c.slots == nil {
 		c.slots = make([]cachedFrame, wsFrameCache)
 	}
-	var out [][]byte
+	var out []cachedFrame
 	for seq := from; seq < from+max; seq++ {
 		slot := c.slots[seq%wsFrameCache]
 		if slot.seq != seq || slot.data == nil {
 			break
 		}
-		out = append(out, slot.data)
+		out = append(out, slot)
 	}
 	c.mu.Unlock()
 	if len(out) > 0 {
@@ -51,18 +85,17 @@ func (g *group) eventFrames(from, max uint64) ([][]byte, error) {
 		return nil, err
 	}
 	gid := g.id.String()
-	out = make([][]byte, 0, len(evs))
+	out = make([]cachedFrame, 0, len(evs))
 	for _, ev := range evs {
-		v := protocol.NewEventView(ev)
-		data, err := json.Marshal(protocol.WSServerMessage{Type: "event", Group: gid, Event: &v})
+		f, err := frameOf(gid, ev)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, data)
+		out = append(out, f)
 	}
 	c.mu.Lock()
-	for i, ev := range evs {
-		c.slots[ev.Seq%wsFrameCache] = cachedFrame{seq: ev.Seq, data: out[i]}
+	for _, f := range out {
+		c.slots[f.seq%wsFrameCache] = f
 	}
 	c.mu.Unlock()
 	return out, nil

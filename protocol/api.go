@@ -68,6 +68,12 @@ func (c Code) HTTPStatus() int {
 		return http.StatusRequestEntityTooLarge
 	case CodeUnauthenticated, CodeBadSignature:
 		return http.StatusUnauthorized
+	case CodeStorageFull:
+		return http.StatusInsufficientStorage
+	case CodeForked:
+		return http.StatusConflict
+	case CodeQuarantined, CodeRecovering:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
 }
@@ -80,6 +86,10 @@ type GroupSummary struct {
 	Hosted  bool   `json:"hosted"` // this node is the host
 	Head    uint64 `json:"head"`
 	Members int    `json:"members"`
+	// Status is "ok", or why the node holds the group read-only:
+	// "quarantined", "forked" or "recovering"; StatusReason says it in a sentence.
+	Status       string `json:"status"`
+	StatusReason string `json:"status_reason,omitempty"`
 }
 
 // GroupView answers GET /api/v1/groups/{gid}.
@@ -220,7 +230,7 @@ func NewEventView(ev *SignedEvent) EventView {
 		v.Text = b.Reason
 	case *MuteBody:
 		member(b.Member)
-		v.Until, v.Text = b.Until, b.Reason
+		v.Until, v.Text = JSONTime(b.Until), b.Reason
 	case *MessageBody:
 		v.Text, v.Target, v.Link, v.MentionAll = b.Text, b.ReplyTo, b.Link, b.MentionAll
 		for _, m := range b.Mentions {
@@ -300,7 +310,7 @@ type MyGroup struct {
 	GroupSummary
 	Role         string   `json:"role,omitempty"`
 	Announcement string   `json:"announcement,omitempty"`
-	Pins         []uint64 `json:"pins,omitempty"`
+	Pins         []uint64 `json:"pins,omitzero"`         // [] for a member; absent for a pending request
 	UnreadFrom   uint64   `json:"unread_from,omitempty"` // the seq after the user's cursor
 	Pending      bool     `json:"pending,omitempty"`     // an open join request, not yet a member
 }

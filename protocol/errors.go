@@ -39,6 +39,10 @@ const (
 	CodeClockSkew       Code = 25 // the client clock is too far from the host's
 	CodePrivate         Code = 26 // the requester may not read this group
 	CodeUnauthenticated Code = 27 // the caller did not prove its key
+	CodeStorageFull     Code = 28 // the node's disk is full: writes are refused, reads served
+	CodeForked          Code = 29 // the host signed two events with one seq: the group is frozen
+	CodeQuarantined     Code = 30 // the node cannot apply the group's log: it holds the group read-only
+	CodeRecovering      Code = 31 // the host lost events and recovers them before it sequences again
 )
 
 var codeNames = map[Code]string{
@@ -51,7 +55,8 @@ var codeNames = map[Code]string{
 	CodeRecallWindow: "recall_window", CodeConflict: "conflict", CodeNotFound: "not_found",
 	CodeRateLimited: "rate_limited", CodeTooLarge: "too_large", CodeBrokenChain: "broken_chain",
 	CodeUnavailable: "unavailable", CodeClockSkew: "clock_skew", CodePrivate: "private",
-	CodeUnauthenticated: "unauthenticated",
+	CodeUnauthenticated: "unauthenticated", CodeStorageFull: "storage_full", CodeForked: "forked",
+	CodeQuarantined: "quarantined", CodeRecovering: "recovering",
 }
 
 // String returns the snake_case name of the code used in JSON.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -62,7 +63,7 @@ func (s SubmissionID) String() string { return hex.EncodeToString(s[:]) }
 // String returns the invite ID as 64 lowercase hex digits.
 func (i InviteID) String() string { return hex.EncodeToString(i[:]) }
 
-// ParseGroupID parses 64 hex digits.
+// ParseGroupID parses 64 lowercase hex digits.
 func ParseGroupID(s string) (GroupID, error) {
 	var g GroupID
 	if err := parseHex32(s, g[:]); err != nil {
@@ -71,7 +72,7 @@ func ParseGroupID(s string) (GroupID, error) {
 	return g, nil
 }
 
-// ParseEventID parses 64 hex digits.
+// ParseEventID parses 64 lowercase hex digits.
 func ParseEventID(s string) (EventID, error) {
 	var e EventID
 	if err := parseHex32(s, e[:]); err != nil {
@@ -80,7 +81,7 @@ func ParseEventID(s string) (EventID, error) {
 	return e, nil
 }
 
-// ParseInviteID parses 64 hex digits.
+// ParseInviteID parses 64 lowercase hex digits.
 func ParseInviteID(s string) (InviteID, error) {
 	var i InviteID
 	if err := parseHex32(s, i[:]); err != nil {
@@ -89,12 +90,15 @@ func ParseInviteID(s string) (InviteID, error) {
 	return i, nil
 }
 
+// parseHex32 parses the one textual form of an ID: 64 lowercase hex
+// digits (what String returns), so that each ID has a single spelling.
 func parseHex32(s string, dst []byte) error {
-	if len(s) != 64 {
-		return errors.New("must be 64 hex digits")
+	const form = "must be 64 lowercase hex digits"
+	if len(s) != 64 || strings.ToLower(s) != s {
+		return errors.New(form)
 	}
 	if _, err := hex.Decode(dst, []byte(s)); err != nil {
-		return errors.New("must be 64 hex digits")
+		return errors.New(form)
 	}
 	return nil
 }

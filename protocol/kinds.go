@@ -1,9 +1,8 @@
 package protocol
 
 import (
-	"net/url"
 	"strconv"
-	"unicode/utf8"
+	"strings"
 
 	"github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -282,6 +281,8 @@ func (s *Settings) decodeField(f field) (bool, error) {
 
 var settingsMayBeEmpty = []protowire.Number{1, 2, 3}
 
+// urlText decodes a URL field (docs/PROTOCOL.md, "URLs"); an empty value is
+// returned as is (the avatar may be empty; other URL fields are never empty).
 func urlText(f field, what string) (string, error) {
 	if err := wantBytes(f); err != nil {
 		return "", err
@@ -289,15 +290,8 @@ func urlText(f field, what string) (string, error) {
 	if len(f.b) == 0 {
 		return "", nil
 	}
-	if len(f.b) > MaxURLBytes {
-		return "", invalid("%s is longer than %d bytes", what, MaxURLBytes)
-	}
-	if !utf8.Valid(f.b) {
-		return "", invalid("%s is not valid UTF-8", what)
-	}
-	u, err := url.Parse(string(f.b))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", invalid("%s must be an http(s) URL", what)
+	if err := CheckURL(string(f.b)); err != nil {
+		return "", invalid("%s: %v", what, err)
 	}
 	return string(f.b), nil
 }
@@ -684,8 +678,8 @@ func (b *MuteBody) decode(data []byte) error {
 type Product struct {
 	ID       string // field 1: the merchant's product reference
 	Title    string // field 2
-	Price    string // field 3: decimal text, e.g. "19.90"
-	Currency string // field 4: ISO 4217, e.g. "CNY"
+	Price    string // field 3: decimal text, e.g. "19.90" (see checkPrice); with Currency
+	Currency string // field 4: ISO 4217 code, three capital letters, e.g. "CNY"; with Price
 	URL      string // field 5
 	Image    string // field 6: URL
 }
@@ -710,9 +704,13 @@ func (p *Product) decode(data []byte) error {
 		case 2:
 			p.Title, err = text(f, MaxNameRunes*2, "the product title")
 		case 3:
-			p.Price, err = text(f, 32, "the price")
+			if p.Price, err = text(f, MaxPriceChars, "the price"); err == nil {
+				err = checkPrice(p.Price)
+			}
 		case 4:
-			p.Currency, err = text(f, 8, "the currency")
+			if p.Currency, err = text(f, 3, "the currency"); err == nil {
+				err = checkCurrency(p.Currency)
+			}
 		case 5:
 			p.URL, err = urlText(f, "the product URL")
 		case 6:
@@ -722,14 +720,56 @@ func (p *Product) decode(data []byte) error {
 		}
 		return err
 	})
-	if err == nil && p.Title == "" {
-		err = invalid("a product card needs a title")
+	if err != nil {
+		return err
 	}
-	return err
+	if p.Title == "" {
+		return invalid("a product card needs a title")
+	}
+	if (p.Price == "") != (p.Currency == "") {
+		return invalid("a product card has a price and its currency, or neither")
+	}
+	return nil
+}
+
+// MaxPriceChars bounds the price of a product card.
+const MaxPriceChars = 32
+
+// checkPrice checks a price: decimal digits, no sign, no leading zero, and
+// optionally "." and 1 to 4 digits: 0, 7, 19.90, 1234.5678.
+func checkPrice(s string) error {
+	whole, frac, point := strings.Cut(s, ".")
+	ok := allDigits(whole) && (whole == "0" || whole[0] != '0') &&
+		(!point || (allDigits(frac) && len(frac) <= 4))
+	if !ok {
+		return invalid("price %q is not a decimal number such as 19.90 (digits, no sign, no leading zero, at most 4 decimals after a \".\")", s)
+	}
+	return nil
+}
+
+// allDigits reports whether s is one or more ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkCurrency checks an ISO 4217 alphabetic code: three letters A-Z.
+func checkCurrency(s string) error {
+	if len(s) != 3 || strings.IndexFunc(s, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
+		return invalid("currency %q is not an ISO 4217 code of three capital letters such as CNY", s)
+	}
+	return nil
 }
 
 // MessageBody is a chat message: text (field 1), mentions (field 2,
-// repeated), mention of everyone (field 3, admins only), reply-to seq (field
+// repeated, each member at most once, members only), mention of everyone (field 3, admins only), reply-to seq (field
 // 4), product card (field 5), link (field 6). It has text, a product or a link.
 type MessageBody struct {
 	Text       string
@@ -770,7 +810,14 @@ func (b *MessageBody) decode(data []byte) error {
 				return invalid("a message mentions at most %d members", MaxMentions)
 			}
 			var u UserID
-			err = bytes32(f, (*[32]byte)(&u))
+			if err = bytes32(f, (*[32]byte)(&u)); err != nil {
+				return err
+			}
+			for _, m := range b.Mentions {
+				if m == u {
+					return invalid("a message mentions %s twice", u.Short())
+				}
+			}
 			b.Mentions = append(b.Mentions, u)
 		case 3:
 			if err = wantVarint(f); err == nil && f.u != 1 {

@@ -31,6 +31,12 @@ const (
 	MaxPins = 10
 	// MaxPending bounds the open join requests of a group.
 	MaxPending = 1000
+	// MaxInvites bounds the open invites of a group: registered, not
+	// expired, not revoked, not used up.
+	MaxInvites = 10_000
+	// MaxHeldInvites bounds the invites a group's state holds, open or
+	// closed (revoked or used up, kept until they expire).
+	MaxHeldInvites = 30_000
 	// MaxInviteAddrs bounds the host addresses carried in an invite.
 	MaxInviteAddrs = 8
 	// MaxMultiaddrBytes bounds one binary multiaddr in an invite.
@@ -48,9 +54,6 @@ const (
 
 	// RecallWindow is how long a member may recall their own message.
 	RecallWindow = 120 * time.Second
-
-	// MaxClockSkew is how far a submission's client time may be from the host's clock.
-	MaxClockSkew = 10 * time.Minute
 
 	// DefaultRatePerSecond and DefaultRateBurst are the default per-member
 	// submission rate limit a host enforces (a node may configure others).

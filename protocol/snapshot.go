@@ -6,9 +6,12 @@ import (
 	"fmt"
 )
 
-// snapshotVersion is the version of the snapshot encoding; bump it (and keep
-// a decoder for the old one) when State changes incompatibly.
-const snapshotVersion = 1
+// snapshotVersion is the version of the snapshot encoding; bump it when
+// State changes incompatibly. A snapshot of another version is refused, and
+// the node replays the log instead (snapshots are only a cache of it).
+// Version 2: closed invites moved from Invites to Closed, expired invites
+// leave the state.
+const snapshotVersion = 2
 
 // MarshalSnapshot encodes the state for local storage. Snapshots never leave
 // the node; they only save replaying the log at start-up.
@@ -30,5 +33,6 @@ func UnmarshalSnapshot(b []byte) (*State, error) {
 	if err := gob.NewDecoder(bytes.NewReader(b[1:])).Decode(s); err != nil {
 		return nil, fmt.Errorf("decoding state snapshot: %w", err)
 	}
+	s.rebuildExpiry()
 	return s, nil
 }

@@ -1,14 +1,7 @@
 package protocol
 
-import (
-	"time"
-)
-
 // Forever is the MutedUntil of a mute without an end.
 const Forever = ^uint64(0)
-
-// MaxInvites bounds the invites a group keeps registered.
-const MaxInvites = 10_000
 
 // Member is a member of a group.
 type Member struct {
@@ -16,16 +9,6 @@ type Member struct {
 	Home       UserID // the member's home node: events of the group may go there
 	Joined     uint64 // seq of the event that admitted the member
 	MutedUntil uint64 // unix ms; 0 not muted; Forever until unmuted
-}
-
-// InviteState is a registered invite.
-type InviteState struct {
-	Inviter UserID
-	Expires uint64 // unix ms; 0 never
-	MaxUses uint32 // 0 unlimited
-	Uses    uint32
-	Revoked bool
-	Ref     string
 }
 
 // Request is an open join request.
@@ -64,7 +47,12 @@ type State struct {
 	Members  map[UserID]*Member
 	Banned   map[UserID]bool
 	Requests map[UserID]*Request
-	Invites  map[InviteID]*InviteState
+	// Invites are the open invites: registered, not expired, not revoked,
+	// not used up (at most MaxInvites).
+	Invites map[InviteID]*InviteState
+	// Closed are the revoked and used-up invites until their expiry; with
+	// Invites at most MaxHeldInvites.
+	Closed map[InviteID]ClosedInvite
 	// MuteAllUntil mutes every member below admin until then (unix ms; Forever until unmuted).
 	MuteAllUntil uint64
 	// LeftMuted keeps the mute of users who left or were kicked while muted,
@@ -74,6 +62,8 @@ type State struct {
 	Head     uint64  // seq of the last applied event
 	HeadID   EventID // ID of the last applied event
 	HeadTime uint64  // host time of the last applied event
+
+	expiry []inviteExpiry // derived from Invites and Closed; not in snapshots
 }
 
 // NewState returns the state of a group before its create event.
@@ -83,6 +73,7 @@ func NewState() *State {
 		Banned:    map[UserID]bool{},
 		Requests:  map[UserID]*Request{},
 		Invites:   map[InviteID]*InviteState{},
+		Closed:    map[InviteID]ClosedInvite{},
 		LeftMuted: map[UserID]uint64{},
 	}
 }
@@ -129,6 +120,7 @@ func (s *State) Apply(ev *SignedEvent, look Lookup) error {
 		return err
 	}
 	apply()
+	s.dropExpired(ev.Time)
 	s.Head, s.HeadID, s.HeadTime = ev.Seq, ev.ID, ev.Time
 	return nil
 }
@@ -179,12 +171,9 @@ func untilText(t uint64) string {
 func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lookup) (func(), error) {
 	body := sub.DecodedBody()
 	author := sub.Author
-	// Compare in milliseconds: a skew of centuries overflows a time.Duration
-	// (and a wrapped negative skew would pass).
-	if d := absDiff(sub.Time, now); d > uint64(MaxClockSkew.Milliseconds()) {
-		skew := time.Duration(min(d, 1<<40)) * time.Millisecond // shown up to ~34 years
-		return nil, Errorf(CodeClockSkew, "your clock is off by %s from the host's; fix the time on your device", skew.Round(time.Second))
-	}
+	// The submission's time (the author's clock) is informational: no rule
+	// compares it with now, so neither the host's clock jumping nor a member
+	// sending late refuses anything. Rules about time use host times.
 	if s.Head == 0 {
 		if sub.Kind != KindCreate {
 			return nil, Errorf(CodeUnknownGroup, "the group does not exist yet")
@@ -226,17 +215,7 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 	case *InviteCreateBody:
 		return s.inviteCreate(author, me, b.Invite, now)
 	case *InviteRevokeBody:
-		inv := s.Invites[b.Invite]
-		if inv == nil {
-			return nil, Errorf(CodeNotFound, "no such invite in this group")
-		}
-		if inv.Inviter != author && !s.IsAdmin(author) {
-			return nil, Errorf(CodeForbidden, "only the inviter or an admin can revoke this invite")
-		}
-		if inv.Revoked {
-			return nil, Errorf(CodeConflict, "the invite is already revoked")
-		}
-		return func() { inv.Revoked = true }, nil
+		return s.inviteRevoke(author, b.Invite, now)
 	case *JoinBody:
 		if b.kind == KindJoin {
 			return s.join(author, me, b, via, seq, now)
@@ -255,13 +234,6 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 		return s.message(author, me, b, seq, now)
 	}
 	return nil, Errorf(CodeInvalid, "kind %s is not allowed here", sub.Kind)
-}
-
-func absDiff(a, b uint64) uint64 {
-	if a > b {
-		return a - b
-	}
-	return b - a
 }
 
 func (s *State) create(sub *SignedSubmission, b *CreateBody, via UserID) func() {
@@ -427,52 +399,6 @@ func (s *State) role(author UserID, me *Member, b *RoleBody) (func(), error) {
 	return func() { t.Role = b.Role }, nil
 }
 
-func (s *State) inviteCreate(author UserID, me *Member, inv *SignedInvite, now uint64) (func(), error) {
-	if me.Role.rank() < RoleAdmin.rank() && s.Policy != PolicyOpen {
-		return nil, Errorf(CodeForbidden, "only the owner and admins can create invites in this group")
-	}
-	if inv.Group != s.Group || inv.Host != s.Host {
-		return nil, Errorf(CodeInvalid, "the invite is for another group or host")
-	}
-	if inv.Inviter != author {
-		return nil, Errorf(CodeInvalid, "an invite is registered by its inviter")
-	}
-	if inv.Expires != 0 && inv.Expires <= now {
-		return nil, Errorf(CodeInviteExpired, "the invite expired at %s, before it was registered", FormatTime(inv.Expires))
-	}
-	if _, ok := s.Invites[inv.ID]; ok {
-		return nil, Errorf(CodeConflict, "the invite is already registered")
-	}
-	if len(s.Invites) >= MaxInvites {
-		return nil, Errorf(CodeInvalid, "the group has %d invites, the most it may keep", MaxInvites)
-	}
-	if err := inv.Verify(); err != nil {
-		return nil, err
-	}
-	return func() {
-		s.Invites[inv.ID] = &InviteState{Inviter: author, Expires: inv.Expires, MaxUses: inv.MaxUses, Ref: inv.Ref}
-	}, nil
-}
-
-// CheckInvite reports whether inv may admit a member now.
-func (s *State) CheckInvite(inv *SignedInvite, now uint64) (*InviteState, error) {
-	if inv.Group != s.Group {
-		return nil, Errorf(CodeInvalid, "the invite is for another group")
-	}
-	st := s.Invites[inv.ID]
-	switch {
-	case st == nil:
-		return nil, Errorf(CodeInviteUnknown, "this invite is not registered with the group")
-	case st.Revoked:
-		return nil, Errorf(CodeInviteRevoked, "this invite was revoked")
-	case st.Expires != 0 && now >= st.Expires:
-		return nil, Errorf(CodeInviteExpired, "invite expired at %s", FormatTime(st.Expires))
-	case st.MaxUses != 0 && st.Uses >= st.MaxUses:
-		return nil, Errorf(CodeInviteUsedUp, "this invite has been used up (%d of %d uses)", st.Uses, st.MaxUses)
-	}
-	return st, nil
-}
-
 func (s *State) checkCap() error {
 	if uint32(len(s.Members)) >= s.Cap {
 		return Errorf(CodeGroupFull, "the group is full (%d members)", s.Cap)
@@ -503,7 +429,7 @@ func (s *State) join(author UserID, me *Member, b *JoinBody, via UserID, seq, no
 	}
 	return func() {
 		if inv != nil {
-			inv.Uses++
+			s.useInvite(b.Invite.ID)
 		}
 		delete(s.Requests, author)
 		s.addMember(author, via, seq)
@@ -629,6 +555,11 @@ func (s *State) message(author UserID, me *Member, b *MessageBody, seq, now uint
 	}
 	if b.MentionAll && me.Role.rank() < RoleAdmin.rank() {
 		return nil, Errorf(CodeForbidden, "only the owner and admins can mention everyone")
+	}
+	for _, u := range b.Mentions {
+		if s.Members[u] == nil {
+			return nil, Errorf(CodeNotFound, "%s is not a member of this group; only members can be mentioned", u.Short())
+		}
 	}
 	if b.ReplyTo >= seq {
 		return nil, Errorf(CodeNotFound, "there is no message %d to reply to", b.ReplyTo)

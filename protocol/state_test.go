@@ -554,21 +554,7 @@ func TestStateInvites(t *testing.T) {
 			body: func(h *harness) Body { return &InviteCreateBody{Token: h.register(kOwner, nil).Raw} },
 		},
 		{
-			name: "invite with a forged signature", by: kMember, want: ErrBadSignature,
-			body: func(h *harness) Body {
-				inv := h.invite(kMember, nil)
-				return &InviteCreateBody{Token: kOut.Sign(DomainInvite, inv.Invite.Encode())}
-			},
-		},
-		{
-			name: "invite signed for another domain", by: kMember, want: ErrBadSignature,
-			body: func(h *harness) Body {
-				inv := h.invite(kMember, nil)
-				return &InviteCreateBody{Token: kMember.Sign(DomainSubmission, inv.Invite.Encode())}
-			},
-		},
-		{
-			name: "more than MaxInvites", by: kOwner, want: ErrInvalid,
+			name: "more than MaxInvites open", by: kOwner, want: ErrInvalid,
 			prep: func(h *harness) {
 				for i := 0; i < MaxInvites; i++ {
 					h.st.Invites[InviteID{byte(i), byte(i >> 8), 0xff}] = &InviteState{Inviter: kOwner.ID()}
@@ -576,7 +562,80 @@ func TestStateInvites(t *testing.T) {
 			},
 			body: func(h *harness) Body { return &InviteCreateBody{Token: h.invite(kOwner, nil).Raw} },
 		},
+		{
+			name: "MaxInvites open, one of them expired by now", by: kOwner,
+			prep: func(h *harness) {
+				for i := 0; i < MaxInvites-1; i++ {
+					h.st.Invites[InviteID{byte(i), byte(i >> 8), 0xff}] = &InviteState{Inviter: kOwner.ID()}
+				}
+				h.register(kOwner, func(i *Invite) { i.Expires = h.now + 500 })
+			},
+			body: func(h *harness) Body { return &InviteCreateBody{Token: h.invite(kOwner, nil).Raw} },
+		},
+		{
+			name: "more than MaxHeldInvites open or closed", by: kOwner, want: ErrInvalid,
+			prep: func(h *harness) {
+				for i := 0; i < MaxHeldInvites-1; i++ {
+					h.st.Closed[InviteID{byte(i), byte(i >> 8), 0xfe}] = ClosedInvite{Revoked: i%2 == 0}
+				}
+				h.register(kOwner, nil)
+			},
+			body: func(h *harness) Body { return &InviteCreateBody{Token: h.invite(kOwner, nil).Raw} },
+		},
+		{
+			name: "register a revoked invite again", by: kOwner, want: ErrConflict,
+			body: func(h *harness) Body {
+				inv := h.register(kOwner, func(i *Invite) { i.Expires = h.now + 3600_000 })
+				h.must(kOwner, &InviteRevokeBody{Invite: inv.ID})
+				return &InviteCreateBody{Token: inv.Raw}
+			},
+		},
+		{
+			name: "register a revoked invite without expiry again, years later", by: kOwner, want: ErrConflict,
+			body: func(h *harness) Body {
+				inv := h.register(kOwner, nil)
+				h.must(kAdmin, &InviteRevokeBody{Invite: inv.ID})
+				h.now += 10 * 365 * 86_400_000
+				return &InviteCreateBody{Token: inv.Raw}
+			},
+		},
+		{
+			name: "register a used-up invite again", by: kOwner, want: ErrConflict,
+			body: func(h *harness) Body {
+				inv := h.register(kOwner, func(i *Invite) { i.Expires, i.MaxUses = h.now+3600_000, 1 })
+				h.must(kNew, joinWith(inv))
+				return &InviteCreateBody{Token: inv.Raw}
+			},
+		},
+		{
+			name: "register an expired, revoked invite again", by: kOwner, want: ErrInviteExpired,
+			body: func(h *harness) Body {
+				inv := h.register(kOwner, func(i *Invite) { i.Expires = h.now + 3600_000 })
+				h.must(kOwner, &InviteRevokeBody{Invite: inv.ID})
+				h.now = inv.Expires
+				h.must(kMember, msg("the invite leaves the state with this event"))
+				if len(h.st.Closed) != 0 {
+					h.t.Fatalf("closed invites %v after their expiry", h.st.Closed)
+				}
+				return &InviteCreateBody{Token: inv.Raw}
+			},
+		},
 		{name: "revoke an unknown invite", by: kOwner, body: &InviteRevokeBody{Invite: InviteID{7}}, want: ErrNotFound},
+		{
+			name: "revoke an expired invite", by: kOwner, want: ErrNotFound,
+			body: func(h *harness) Body {
+				inv := h.register(kOwner, func(i *Invite) { i.Expires = h.now + 500 })
+				return &InviteRevokeBody{Invite: inv.ID}
+			},
+		},
+		{
+			name: "revoke a used-up invite", by: kOwner, want: ErrConflict,
+			body: func(h *harness) Body {
+				inv := h.register(kOwner, func(i *Invite) { i.MaxUses = 1 })
+				h.must(kNew, joinWith(inv))
+				return &InviteRevokeBody{Invite: inv.ID}
+			},
+		},
 		{
 			name: "member revokes the owner's invite", by: kMember, want: ErrForbidden,
 			body: func(h *harness) Body { return &InviteRevokeBody{Invite: h.register(kOwner, nil).ID} },
@@ -585,9 +644,12 @@ func TestStateInvites(t *testing.T) {
 			name: "member revokes its own invite", by: kMember,
 			body: func(h *harness) Body { return &InviteRevokeBody{Invite: h.register(kMember, nil).ID} },
 			check: func(t *testing.T, h *harness) {
-				for _, st := range h.st.Invites {
-					if !st.Revoked {
-						t.Error("invite not revoked")
+				if len(h.st.Invites) != 0 || len(h.st.Closed) != 1 {
+					t.Fatalf("open %v closed %v", h.st.Invites, h.st.Closed)
+				}
+				for _, c := range h.st.Closed {
+					if c != (ClosedInvite{Revoked: true}) {
+						t.Errorf("closed invite %+v", c)
 					}
 				}
 			},
@@ -624,6 +686,17 @@ func wantUses(t testing.TB, h *harness, inv *SignedInvite, uses uint32) {
 	t.Helper()
 	if st := h.st.Invites[inv.ID]; st == nil || st.Uses != uses {
 		t.Errorf("invite state %+v, want %d uses", st, uses)
+	}
+}
+
+// wantClosed checks that inv left the open invites, closed as want.
+func wantClosed(t testing.TB, h *harness, inv *SignedInvite, want ClosedInvite) {
+	t.Helper()
+	if st := h.st.Invites[inv.ID]; st != nil {
+		t.Errorf("invite still open: %+v", st)
+	}
+	if c, ok := h.st.Closed[inv.ID]; !ok || c != want {
+		t.Errorf("closed invite %+v (%v), want %+v", c, ok, want)
 	}
 }
 
@@ -700,10 +773,44 @@ func TestStateJoin(t *testing.T) {
 				h.setPolicy(PolicyInvite)
 				inv = h.register(kOwner, func(i *Invite) { i.MaxUses = 1 })
 				h.must(kNew, joinWith(inv))
-				wantUses(h.t, h, inv, 1)
+				wantClosed(h.t, h, inv, ClosedInvite{})
 			},
 			body: func(h *harness) Body { return joinWith(inv) },
 		},
+		{
+			name: "used-up invite that expired since", by: kNew2, want: ErrInviteExpired,
+			prep: func(h *harness) {
+				inv = h.register(kOwner, func(i *Invite) { i.MaxUses, i.Expires = 1, h.now+5000 })
+				h.must(kNew, joinWith(inv))
+				h.now = inv.Expires + 1
+				h.must(kMember, msg("drops the invite"))
+				if _, ok := h.st.Closed[inv.ID]; ok {
+					h.t.Fatal("expired invite still held")
+				}
+			},
+			body: func(h *harness) Body { return joinWith(inv) },
+		},
+		{
+			name: "revoked invite that expired since", by: kNew2, want: ErrInviteExpired,
+			prep: func(h *harness) {
+				inv = h.register(kOwner, func(i *Invite) { i.Expires = h.now + 5000 })
+				h.must(kOwner, &InviteRevokeBody{Invite: inv.ID})
+				h.now = inv.Expires + 1
+				h.must(kMember, msg("drops the invite"))
+			},
+			body: func(h *harness) Body { return joinWith(inv) },
+		},
+		{
+			name: "invite that expired after the previous event", by: kNew, want: ErrInviteExpired,
+			prep: func(h *harness) {
+				inv = h.register(kOwner, func(i *Invite) { i.Expires = h.now + 500 })
+				if h.st.Invites[inv.ID] == nil {
+					h.t.Fatal("invite not held before its expiry")
+				}
+			},
+			body: func(h *harness) Body { return joinWith(inv) },
+		},
+
 		{
 			name: "last use of an invite", by: kNew2,
 			prep: func(h *harness) {
@@ -711,7 +818,7 @@ func TestStateJoin(t *testing.T) {
 				h.must(kNew, joinWith(inv))
 			},
 			body:  func(h *harness) Body { return joinWith(inv) },
-			check: func(t *testing.T, h *harness) { wantUses(t, h, inv, 2) },
+			check: func(t *testing.T, h *harness) { wantClosed(t, h, inv, ClosedInvite{}) },
 		},
 		{
 			name: "revoked invite", by: kNew, want: ErrInviteRevoked,
@@ -993,7 +1100,18 @@ func TestStateMessage(t *testing.T) {
 		{name: "member posts", by: kMember, body: msg("hi")},
 		{name: "bridge posts", by: kBridge, body: msg("hi")},
 		{name: "member posts a product", by: kMember, body: &MessageBody{Product: &Product{Title: "Tea", Price: "9.90", Currency: "CNY"}}},
-		{name: "member mentions", by: kMember, body: &MessageBody{Text: "hi", Mentions: []UserID{kAdmin.ID(), kOut.ID()}}},
+		{name: "member mentions members", by: kMember, body: &MessageBody{Text: "hi", Mentions: []UserID{kAdmin.ID(), kMember2.ID(), kOwner.ID()}}},
+		{name: "member mentions itself", by: kMember, body: &MessageBody{Text: "me", Mentions: []UserID{kMember.ID()}}},
+		{name: "member mentions a non-member", by: kMember, body: &MessageBody{Text: "hi", Mentions: []UserID{kAdmin.ID(), kOut.ID()}}, want: ErrNotFound},
+		{name: "member mentions a banned user", by: kMember, body: &MessageBody{Text: "hi", Mentions: []UserID{kBanned.ID()}}, want: ErrNotFound},
+		{name: "member mentions someone who left", by: kMember, body: &MessageBody{Text: "hi", Mentions: []UserID{kMember2.ID()}},
+			prep: func(h *harness) { h.must(kMember2, &LeaveBody{}) }, want: ErrNotFound},
+		{name: "member mentions someone who just joined", by: kMember, body: &MessageBody{Text: "hi", Mentions: []UserID{kNew.ID()}},
+			prep: func(h *harness) { h.must(kNew, plainJoin) }},
+		{name: "member mentions a user with an open join request", by: kMember, body: &MessageBody{Text: "hi", Mentions: []UserID{kNew.ID()}},
+			prep: func(h *harness) { h.setPolicy(PolicyApproval); h.must(kNew, NewJoinBody(KindJoinRequest, nil, "")) }, want: ErrNotFound},
+		{name: "admin mentions everyone and a member", by: kAdmin, body: &MessageBody{Text: "all", MentionAll: true, Mentions: []UserID{kMember.ID()}}},
+		{name: "member mentions everyone and a member", by: kMember, body: &MessageBody{Text: "all", MentionAll: true, Mentions: []UserID{kAdmin.ID()}}, want: ErrForbidden},
 		{name: "member mentions everyone", by: kMember, body: &MessageBody{Text: "all", MentionAll: true}, want: ErrForbidden},
 		{name: "bridge mentions everyone", by: kBridge, body: &MessageBody{Text: "all", MentionAll: true}, want: ErrForbidden},
 		{name: "admin mentions everyone", by: kAdmin, body: &MessageBody{Text: "all", MentionAll: true}},
@@ -1004,22 +1122,30 @@ func TestStateMessage(t *testing.T) {
 	})
 }
 
-func TestStateClockSkew(t *testing.T) {
-	skew := uint64(MaxClockSkew.Milliseconds())
+// TestStateClientTime: the author's clock is informational. No rule compares
+// it with the host's clock, so a host whose clock jumped (or a member offline
+// for a day) never locks members out.
+func TestStateClientTime(t *testing.T) {
 	at := func(d int64) func(h *harness) uint64 {
 		return func(h *harness) uint64 { return uint64(int64(h.now) + d) }
 	}
+	const day = 86_400_000
 	runStateCases(t, []stateCase{
-		{name: "client 10 min behind", by: kMember, body: msg("hi"), at: at(-int64(skew))},
-		{name: "client 10 min ahead", by: kMember, body: msg("hi"), at: at(int64(skew))},
-		{name: "client too far behind", by: kMember, body: msg("hi"), at: at(-int64(skew) - 1), want: ErrClockSkew},
-		{name: "client too far ahead", by: kMember, body: msg("hi"), at: at(int64(skew) + 1), want: ErrClockSkew},
-		{name: "client at time 1", by: kMember, body: msg("hi"), at: func(*harness) uint64 { return 1 }, want: ErrClockSkew},
-		{name: "client at the end of time", by: kMember, body: msg("hi"), at: func(*harness) uint64 { return 1<<64 - 1 }, want: ErrClockSkew},
-		// 9.3e12 ms after now: the skew in nanoseconds overflows int64.
-		{name: "client centuries ahead", by: kMember, body: msg("hi"), at: at(9_300_000_000_000), want: ErrClockSkew},
-		{name: "skewed join", by: kNew, body: plainJoin, at: at(int64(skew) + 1), want: ErrClockSkew},
-		{name: "skewed ban", by: kAdmin, body: NewMemberBody(KindBan, kMember.ID(), ""), at: at(-int64(skew) - 1), want: ErrClockSkew},
+		{name: "client 10 min behind", by: kMember, body: msg("hi"), at: at(-600_000)},
+		{name: "client 10 min ahead", by: kMember, body: msg("hi"), at: at(600_000)},
+		{name: "client an hour behind (host clock jumped forward)", by: kMember, body: msg("hi"), at: at(-3_600_000)},
+		{name: "client an hour ahead (host clock jumped back)", by: kMember, body: msg("hi"), at: at(3_600_000)},
+		{name: "message written offline a day ago", by: kMember, body: msg("hi"), at: at(-day)},
+		{name: "client at time 1", by: kMember, body: msg("hi"), at: func(*harness) uint64 { return 1 }},
+		{name: "client at the end of time", by: kMember, body: msg("hi"), at: func(*harness) uint64 { return 1<<64 - 1 }},
+		{name: "client centuries ahead", by: kMember, body: msg("hi"), at: at(9_300_000_000_000)},
+		{name: "join with a far clock", by: kNew, body: plainJoin, at: at(day)},
+		{name: "ban with a far clock", by: kAdmin, body: NewMemberBody(KindBan, kMember.ID(), ""), at: at(-day)},
+		// The rules that depend on time use host times only.
+		{name: "recall window uses host times, not the client's", by: kMember, body: recallBody(func(h *harness) uint64 { return h.msgMember }),
+			prep: func(h *harness) { h.now = h.events[h.msgMember].Time + 121_000 }, at: at(-200_000), want: ErrRecallWindow},
+		{name: "a mute ends by the host clock, not the client's", by: kMember, body: msg("hi"),
+			prep: func(h *harness) { h.must(kAdmin, &MuteBody{Member: kMember.ID(), Until: h.now + 60_000}) }, at: at(day), want: ErrMuted},
 	})
 }
 

@@ -17,6 +17,7 @@ type SignedSubmission struct {
 	ID  SubmissionID // SHA-256 of Raw
 	sig []byte
 	pay []byte
+	bd  Body // the decoded Body
 }
 
 // Encode returns the canonical payload bytes of s.
@@ -107,16 +108,20 @@ func DecodeSubmission(raw []byte) (*SignedSubmission, error) {
 	if (s.Kind == KindCreate) != s.Group.IsZero() {
 		return nil, invalid("a create submission has no group and every other kind names one")
 	}
-	if _, err := DecodeBody(s.Kind, s.Body); err != nil {
+	if s.bd, err = DecodeBody(s.Kind, s.Body); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Verify checks the author's signature.
+// Verify checks every signature of the submission: the author's and, in an
+// invite_create, the inviter's signature of the invite it registers.
 func (s *SignedSubmission) Verify() error {
 	if !VerifyRaw(s.Author, DomainSubmission, s.pay, s.sig) {
 		return Errorf(CodeBadSignature, "the author's signature on the submission does not verify")
+	}
+	if b, ok := s.DecodedBody().(*InviteCreateBody); ok {
+		return b.Invite.Verify()
 	}
 	return nil
 }
@@ -130,8 +135,12 @@ func (s *SignedSubmission) GroupID() GroupID {
 	return s.Group
 }
 
-// DecodedBody decodes the body (already checked by DecodeSubmission).
+// DecodedBody returns the decoded body (checked by DecodeSubmission). It is
+// shared by every caller: do not change it.
 func (s *SignedSubmission) DecodedBody() Body {
-	b, _ := DecodeBody(s.Kind, s.Body)
+	if s.bd != nil {
+		return s.bd
+	}
+	b, _ := DecodeBody(s.Kind, s.Body) // a SignedSubmission not made by DecodeSubmission
 	return b
 }

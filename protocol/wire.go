@@ -71,6 +71,62 @@ func walk(b []byte, repeated, mayBeEmpty []protowire.Number, fn func(f field) er
 	return nil
 }
 
+// Field is one field of a message read by Walk: its number, its wire type
+// and its value (Varint for a varint field, Bytes for a length-delimited
+// one; Bytes aliases the input).
+type Field struct {
+	Num    protowire.Number
+	Type   protowire.Type
+	Varint uint64
+	Bytes  []byte
+}
+
+// Walk reads the protobuf message b field by field in Qun's canonical form
+// (docs/PROTOCOL.md, "Canonical encoding") and calls fn for each field: only
+// varint and length-delimited fields, minimal tags, varints and lengths,
+// strictly ascending field numbers (a number in repeated may appear several
+// times in a row), no zero varints and no empty bytes (unless the number is
+// in mayBeEmpty). fn reports unknown fields and wrong types (see
+// Field.Unknown, Field.Uint32, Field.Data). A refusal is a *Error with
+// CodeMalformed. It is the one protobuf decoder of Qun: every signed payload
+// and every stream-protocol message is read with it.
+func Walk(b []byte, repeated, mayBeEmpty []protowire.Number, fn func(Field) error) error {
+	return walk(b, repeated, mayBeEmpty, func(f field) error {
+		return fn(Field{Num: f.num, Type: f.typ, Varint: f.u, Bytes: f.b})
+	})
+}
+
+func (f Field) inner() field { return field{num: f.Num, typ: f.Type, u: f.Varint, b: f.Bytes} }
+
+// Unknown is the refusal of a field the message does not define.
+func (f Field) Unknown() error { return unknownField(f.inner()) }
+
+// Uint64 returns the value of a varint field (malformed if f is not a varint).
+func (f Field) Uint64() (uint64, error) {
+	if err := wantVarint(f.inner()); err != nil {
+		return 0, err
+	}
+	return f.Varint, nil
+}
+
+// Uint32 returns the value of a varint field that must fit 32 bits.
+func (f Field) Uint32() (uint32, error) { return u32(f.inner()) }
+
+// Data returns the value of a length-delimited field (malformed if f is a varint).
+func (f Field) Data() ([]byte, error) {
+	if err := wantBytes(f.inner()); err != nil {
+		return nil, err
+	}
+	return f.Bytes, nil
+}
+
+// Key returns the value of a 32-byte field (a key, a hash or an ID).
+func (f Field) Key() ([32]byte, error) {
+	var k [32]byte
+	err := bytes32(f.inner(), &k)
+	return k, err
+}
+
 func contains(list []protowire.Number, n protowire.Number) bool {
 	for _, x := range list {
 		if x == n {

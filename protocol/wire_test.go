@@ -381,7 +381,8 @@ func TestCanonicalBodies(t *testing.T) {
 		body []byte
 		want *Error
 	}{
-		{"mentions in a row", KindMessage, cat(bf(1, []byte("hi")), bf(2, u), bf(2, u), vf(3, 1)), nil},
+		{"mentions in a row", KindMessage, cat(bf(1, []byte("hi")), bf(2, u), bf(2, kAdmin.id[:]), vf(3, 1)), nil},
+		{"the same mention twice", KindMessage, cat(bf(1, []byte("hi")), bf(2, u), bf(2, u), vf(3, 1)), ErrInvalid},
 		{"mention after mention-all", KindMessage, cat(bf(1, []byte("hi")), bf(2, u), vf(3, 1), bf(2, u)), ErrMalformed},
 		{"mention-all of 2", KindMessage, cat(bf(1, []byte("hi")), vf(3, 2)), ErrMalformed},
 		{"mention-all of 0", KindMessage, cat(bf(1, []byte("hi")), vf(3, 0)), ErrMalformed},
@@ -688,7 +689,8 @@ func TestSizeLimits(t *testing.T) {
 		{"link that is not UTF-8", &MessageBody{Link: "https://a.example/\xff"}, false},
 		{"avatar that is not UTF-8", &UpdateBody{Settings{Avatar: ptr("https://\xff.example/")}}, false},
 		{"product URL that is not UTF-8", &MessageBody{Product: &Product{Title: "t", URL: "https://a.example/\xfe"}}, false},
-		{"link with UTF-8", &MessageBody{Link: "https://例え.example/茶"}, true},
+		{"link with raw UTF-8 (percent-encode it)", &MessageBody{Link: "https://a.example/茶"}, false},
+		{"link with percent-encoded UTF-8", &MessageBody{Link: "https://a.example/%E8%8C%B6"}, true},
 		{"cap at the limit", &UpdateBody{Settings{Cap: ptr(uint32(MaxMemberCap))}}, true},
 		{"cap over the limit", &UpdateBody{Settings{Cap: ptr(uint32(MaxMemberCap + 1))}}, false},
 		{"unknown policy", &UpdateBody{Settings{Policy: ptr(Policy(4))}}, false},

@@ -242,6 +242,17 @@ func (ui *chatUI) watch() {
 		case <-ui.ctx.Done():
 			return
 		case err := <-ui.sub.Errors():
+			var ended *client.EndedError
+			if errors.As(err, &ended) {
+				// The node ended the group's live updates: the user may no
+				// longer read it. One line; nothing follows.
+				msg := ended.Err.Msg
+				if msg == "" {
+					msg = "you were removed from this group"
+				}
+				ui.post(func() { ui.m.notice(itemRefusal, msg) })
+				continue
+			}
 			var ge *client.GroupError
 			if errors.As(err, &ge) {
 				ui.post(func() { ui.m.notice(itemRefusal, "live updates refused: "+ge.Err.Error()) })

@@ -1,0 +1,103 @@
+package node
+
+// Group health: a group that cannot go on normally is held read-only with a
+// reason that the API shows and every refusal names, while the rest of the
+// node is unaffected.
+//
+//   - quarantined: the node cannot apply an event of the group's log (a
+//     stored one at start, or one the host signed). Reads of what is stored
+//     are served; the replica retries with backoff, the host at restart.
+//   - forked: the host signed two different events with one seq. Both are
+//     kept as a fork proof; the group is frozen.
+//   - recovering: the host lost events it had acknowledged and fetches them
+//     back from replicas before it sequences anything.
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/qunchat/qun/protocol"
+)
+
+// Quarantine retry backoff.
+const (
+	quarantineFirstRetry = time.Second
+	quarantineMaxRetry   = 5 * time.Minute
+)
+
+// groupHealth is a group's condition; nil means healthy.
+type groupHealth struct {
+	code    protocol.Code // CodeQuarantined, CodeForked or CodeRecovering
+	reason  string
+	since   time.Time
+	retryAt time.Time     // quarantined: when to try again
+	backoff time.Duration // quarantined: the wait after the next failure
+}
+
+// unhealthy returns the refusal for writes while the group is not healthy.
+func (g *group) unhealthy() error {
+	h := g.health.Load()
+	if h == nil {
+		return nil
+	}
+	return protocol.Errorf(h.code, "%s", h.reason)
+}
+
+// status returns the group's condition for the API: "ok", "quarantined",
+// "forked" or "recovering", and the reason.
+func (g *group) status() (string, string) {
+	h := g.health.Load()
+	if h == nil {
+		return "ok", ""
+	}
+	return h.code.String(), h.reason
+}
+
+// quarantine holds the group read-only after err and schedules a retry.
+func (g *group) quarantine(seq uint64, err error) {
+	old := g.health.Load()
+	if old != nil && old.code == protocol.CodeForked {
+		return
+	}
+	backoff := quarantineFirstRetry
+	if old != nil && old.code == protocol.CodeQuarantined {
+		backoff = old.backoff
+	}
+	now := time.Now()
+	h := &groupHealth{
+		code:    protocol.CodeQuarantined,
+		reason:  fmt.Sprintf("this node cannot apply event %d of the group and holds it read-only: %s", seq, protocol.AsError(err).Msg),
+		since:   now,
+		retryAt: now.Add(backoff),
+		backoff: min(2*backoff, quarantineMaxRetry),
+	}
+	if old != nil && old.code == protocol.CodeQuarantined {
+		h.since = old.since
+	} else {
+		g.log.Error("group quarantined", "seq", seq, "err", err)
+	}
+	g.health.Store(h)
+}
+
+// syncDue reports whether the replica should sync now: not while frozen by
+// a fork, and for a quarantined group only when its retry is due.
+func (g *group) syncDue() bool {
+	h := g.health.Load()
+	switch {
+	case h == nil:
+		return true
+	case h.code == protocol.CodeForked:
+		return false
+	case h.code == protocol.CodeQuarantined:
+		return !time.Now().Before(h.retryAt)
+	}
+	return true
+}
+
+// appliedOK marks a quarantined group healthy once an event applies again.
+func (g *group) appliedOK() {
+	if h := g.health.Load(); h != nil && h.code == protocol.CodeQuarantined {
+		g.log.Info("group out of quarantine", "head", g.state.Head)
+		g.health.Store(nil)
+	}
+}

@@ -1,0 +1,173 @@
+package node
+
+// Recovery: a host that lost events it had acknowledged (a damaged write-
+// ahead log, a restored backup) must never sequence new events over their
+// seqs — that would be two host-signed events for one seq. It learns of the
+// loss from the store's head witness at start, or from a replica that asks
+// for events beyond the host's head. It then refuses submissions, fetches
+// the lost events back from its members' nodes (verifying its own
+// signature and the chain), and sequences again only when its log reaches
+// the head it had acknowledged.
+//
+// Recovery runs inside the host loop, the one owner of sequencing, so no
+// submission is sequenced while the host checks a replica's claim.
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/qunchat/qun/protocol"
+)
+
+// Recovery pacing.
+const (
+	recoverFirstRetry = 500 * time.Millisecond
+	recoverMaxRetry   = 30 * time.Second
+	recoverFetch      = 10 * time.Second // bound of one fetch from a replica
+	claimCooldown     = time.Minute      // between checks of one peer's claim
+)
+
+// lostEvents marks a hosted group as recovering: it acknowledged events up
+// to want but its log ends before. Called before the group starts or from
+// the host loop.
+func (g *group) lostEvents(want uint64, why string) {
+	g.recoverTo = max(g.recoverTo, want)
+	g.health.Store(&groupHealth{
+		code: protocol.CodeRecovering,
+		reason: fmt.Sprintf("the host lost acknowledged events %d to %d (%s) and recovers them from its members' nodes "+
+			"before it accepts anything new", g.committedHead()+1, g.recoverTo, why),
+		since: time.Now(),
+	})
+	g.log.Error("host lost acknowledged events; recovering from replicas", "stored", g.committedHead(), "acknowledged", g.recoverTo, "why", why)
+}
+
+// claimBeyond is told by the sync server that peer p asked for events from
+// seq on, beyond this host's head: p may hold events this host lost. The
+// claim is checked in the host loop (at most once a minute per peer).
+func (g *group) claimBeyond(p peer.ID, seq uint64) {
+	select {
+	case g.claims <- claim{peer: p, seq: seq}:
+	default:
+	}
+}
+
+type claim struct {
+	peer peer.ID
+	seq  uint64
+}
+
+// checkClaim fetches from the peer what follows the host's head; events
+// this host signed that it does not hold mean it lost them. Host loop only.
+func (g *group) checkClaim(c claim) {
+	if last, ok := g.claimChecked[c.peer]; ok && time.Since(last) < claimCooldown {
+		return
+	}
+	g.claimChecked[c.peer] = time.Now()
+	if len(g.claimChecked) > maxRemovedPeers {
+		for p, at := range g.claimChecked {
+			if time.Since(at) >= claimCooldown {
+				delete(g.claimChecked, p)
+			}
+		}
+	}
+	head := g.committedHead()
+	if c.seq <= head {
+		return
+	}
+	evs, err := g.fetchOwn(c.peer, head+1, 1)
+	if err != nil || len(evs) == 0 {
+		return // nothing proven: go on
+	}
+	g.lostEvents(max(c.seq, evs[0].Seq), fmt.Sprintf("node %s holds event %d signed by this host", c.peer, evs[0].Seq))
+	g.recover()
+}
+
+// recover fetches lost events from the members' nodes it is connected to
+// and reports whether the log is whole again. Host loop only.
+func (g *group) recover() bool {
+	for _, p := range g.recoveryPeers() {
+		for g.committedHead() < g.recoverTo && g.ctx.Err() == nil {
+			head := g.committedHead()
+			evs, err := g.fetchOwn(p, head+1, protocol.MaxSyncBatch)
+			if err != nil || len(evs) == 0 {
+				break
+			}
+			if err := g.applyRecovered(evs); err != nil {
+				g.log.Warn("recovered events do not apply", "from", p, "err", err)
+				break
+			}
+			if last := evs[len(evs)-1].Seq; last > g.recoverTo {
+				g.recoverTo = last // the replica held even more: keep it all
+			}
+		}
+		if g.committedHead() >= g.recoverTo {
+			break
+		}
+	}
+	if g.committedHead() < g.recoverTo {
+		return false
+	}
+	g.log.Info("recovered every acknowledged event from replicas", "head", g.committedHead())
+	g.health.Store(nil)
+	return true
+}
+
+// recoveryPeers lists connected nodes that are home to a member.
+func (g *group) recoveryPeers() []peer.ID {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	seen := map[peer.ID]bool{g.n.host.ID(): true}
+	var out []peer.ID
+	for _, m := range g.state.Members {
+		p := m.Home.PeerID()
+		if !seen[p] && g.n.host.Network().Connectedness(p) == network.Connected {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// fetchOwn fetches events of this hosted group from a replica, verified
+// against this node's own key.
+func (g *group) fetchOwn(p peer.ID, from uint64, limit uint32) ([]*protocol.SignedEvent, error) {
+	ctx, cancel := context.WithTimeout(g.ctx, recoverFetch)
+	defer cancel()
+	evs, _, err := g.n.fetch(ctx, p, g.id, g.n.id, from, limit)
+	return evs, err
+}
+
+// applyRecovered applies and stores events fetched back from a replica.
+func (g *group) applyRecovered(evs []*protocol.SignedEvent) error {
+	g.mu.Lock()
+	var ok []*protocol.SignedEvent
+	var err error
+	for _, ev := range evs {
+		if ev.Seq != g.state.Head+1 {
+			break
+		}
+		if err = g.state.Apply(ev, g.lookup); err != nil {
+			break
+		}
+		g.remember(ev)
+		ok = append(ok, ev)
+		if membershipKind(ev.Sub.Kind) {
+			g.refreshAllowed()
+		}
+	}
+	g.headHint.Store(g.state.Head)
+	g.mu.Unlock()
+	if cerr := g.commit(ok); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// recovering reports whether the group waits for lost events.
+func (g *group) recovering() bool {
+	h := g.health.Load()
+	return h != nil && h.code == protocol.CodeRecovering
+}
