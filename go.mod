@@ -129,3 +129,5 @@ require (
 	golang.org/x/tools v0.51.0 // indirect
 	lukechampine.com/blake3 v1.4.1 // indirect
 )
+
+replace github.com/dgraph-io/ristretto/v2 => ./storage/third_party/ristretto

@@ -220,6 +220,7 @@ func TestErrors(t *testing.T) {
 	if !errors.Is(err, protocol.ErrNotFound) || !strings.Contains(err.Error(), "signing in") {
 		t.Errorf("plain 404: %v", err)
 	}
+	c2, _ = New(srv.URL, nil) // a keyless preview sends no session
 	_, err = c2.Preview(ctx, "x")
 	if err == nil || !strings.Contains(err.Error(), "JSON") {
 		t.Errorf("bad JSON: %v", err)

@@ -14,8 +14,10 @@ import (
 
 // Preview tells what an invite token (or a link that ends in one) leads to,
 // before joining: the group's name, description, size and policy, and
-// whether the invite can still be used (Valid; Reason says why not). It
-// needs no session and no key.
+// whether the invite can still be used (Valid; Reason says why not). A
+// client with a key sends its session (signing in if needed): a node asks
+// the host of a group it does not hold only for a signed-in user. Without a
+// key it needs no session and previews only groups the node holds.
 func (c *Client) Preview(ctx context.Context, token string) (*protocol.InvitePreview, error) {
 	token = strings.TrimSpace(token)
 	if i := strings.LastIndexAny(token, "#/"); i >= 0 {
@@ -26,7 +28,11 @@ func (c *Client) Preview(ctx context.Context, token string) (*protocol.InvitePre
 	}
 	var p protocol.InvitePreview
 	path := "/api/v1/invites/preview?" + url.Values{"token": {token}}.Encode()
-	if err := c.do(ctx, http.MethodGet, path, noSession, nil, &p); err != nil {
+	auth := noSession
+	if c.key != nil {
+		auth = withSession
+	}
+	if err := c.do(ctx, http.MethodGet, path, auth, nil, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil

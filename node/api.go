@@ -144,8 +144,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeError answers with the error body of err and the status of its
+// code; a 429 always says when to retry.
 func writeError(w http.ResponseWriter, err error) {
 	pe := protocol.AsError(err)
+	if pe.Code == protocol.CodeRateLimited && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	writeJSON(w, pe.Code.HTTPStatus(), protocol.ErrorBody{Error: protocol.ErrorJSON{Code: pe.Code.String(), Message: pe.Msg}})
 }
 

@@ -33,7 +33,7 @@ func (a *api) rawCall(method, path, body string) (int, []byte) {
 	return resp.StatusCode, data
 }
 
-func errorOf(t *testing.T, data []byte) protocol.ErrorJSON {
+func errorBodyOf(t *testing.T, data []byte) protocol.ErrorJSON {
 	t.Helper()
 	var eb protocol.ErrorBody
 	if err := json.Unmarshal(data, &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
@@ -61,7 +61,7 @@ func TestAPITrailingDataRefused(t *testing.T) {
 		if status != http.StatusBadRequest {
 			t.Fatalf("body with trailing data: status %d: %s", status, data)
 		}
-		if e := errorOf(t, data); e.Code != "malformed" || !strings.Contains(e.Message, "after") {
+		if e := errorBodyOf(t, data); e.Code != "malformed" || !strings.Contains(e.Message, "after") {
 			t.Fatalf("body with trailing data: %+v", e)
 		}
 	}
@@ -73,7 +73,7 @@ func TestAPITrailingDataRefused(t *testing.T) {
 		t.Fatalf("body with trailing white space: %d %s", status, data)
 	}
 	status, data := newAPI(t, a, nil).rawCall("POST", "/api/v1/auth/challenge", `{"user":"`+a.admin.ID().String()+`"}{}`)
-	if status != 400 || errorOf(t, data).Code != "malformed" {
+	if status != 400 || errorBodyOf(t, data).Code != "malformed" {
 		t.Fatalf("challenge with trailing data: %d %s", status, data)
 	}
 }
@@ -88,11 +88,11 @@ func TestAPIBodyLimit(t *testing.T) {
 		return head + strings.Repeat(" ", size-len(head)-1) + "}"
 	}
 	status, data := c.rawCall("POST", "/api/v1/submit", body(128<<10))
-	if status != 400 || errorOf(t, data).Code != "malformed" { // read whole, then "AAAA" is no submission
+	if status != 400 || errorBodyOf(t, data).Code != "malformed" { // read whole, then "AAAA" is no submission
 		t.Fatalf("body of 128 KiB: %d %s", status, data)
 	}
 	status, data = c.rawCall("POST", "/api/v1/submit", body(128<<10+1))
-	if e := errorOf(t, data); status != 413 || e.Code != "too_large" || !strings.Contains(e.Message, "131072") {
+	if e := errorBodyOf(t, data); status != 413 || e.Code != "too_large" || !strings.Contains(e.Message, "131072") {
 		t.Fatalf("body of 128 KiB + 1: %d %s", status, data)
 	}
 }
@@ -140,7 +140,7 @@ func TestAPIPreviewUnregistered(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, data := newAPI(t, a, nil).rawCall("GET", "/api/v1/invites/preview?token="+si.Token(), "")
-	if status != 404 || errorOf(t, data).Code != "invite_unknown" || strings.Contains(string(data), "secret") {
+	if status != 404 || errorBodyOf(t, data).Code != "invite_unknown" || strings.Contains(string(data), "secret") {
 		t.Fatalf("preview of an unregistered invite: %d %s", status, data)
 	}
 }

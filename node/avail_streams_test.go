@@ -62,17 +62,25 @@ func holdStreams(ctx context.Context, h host.Host, target peer.ID, proto string,
 					if s != nil {
 						s.Reset()
 					}
-					select {
+					select { // refused: try again soon (a flood of opens is another attack)
 					case <-ctx.Done():
-					case <-time.After(20 * time.Millisecond):
+					case <-time.After(250 * time.Millisecond):
 					}
 					continue
 				}
 				opened.Add(1)
 				stop := context.AfterFunc(ctx, func() { s.Reset() })
+				start := time.Now()
 				_, _ = s.Read(buf) // blocks until the target resets or answers
 				stop()
 				s.Reset()
+				if time.Since(start) < 100*time.Millisecond {
+					// refused at once (a resource limit): try again soon
+					select {
+					case <-ctx.Done():
+					case <-time.After(250 * time.Millisecond):
+					}
+				}
 			}
 		}()
 	}
@@ -110,8 +118,8 @@ func TestIdleStreamAbuse(t *testing.T) {
 		}
 		hosts = append(hosts, h)
 		abusers = append(abusers,
-			holdStreams(abuseCtx, h, a.PeerID(), protocol.SubmitProtocol, 330, &opened),
-			holdStreams(abuseCtx, h, a.PeerID(), protocol.SyncProtocol, 60, &opened))
+			holdStreams(abuseCtx, h, a.PeerID(), protocol.SubmitProtocol, 300, &opened),
+			holdStreams(abuseCtx, h, a.PeerID(), protocol.SyncProtocol, 80, &opened))
 	}
 	// Let the abusers fill what they can before the honest member starts.
 	deadline := time.Now().Add(5 * time.Second)

@@ -20,7 +20,7 @@ type hostClock struct {
 	start time.Time
 
 	mu     sync.Mutex
-	warned bool
+	warned time.Duration // the skew last reported
 }
 
 func newHostClock() *hostClock {
@@ -43,14 +43,17 @@ func (c *hostClock) nowMS() uint64 { return uint64(c.now().UnixMilli()) }
 // node ran.
 func (c *hostClock) skew() time.Duration { return c.wall().Sub(c.now()) }
 
-// checkSkew reports whether the skew is worth a warning now (once per
-// episode) and returns it.
+// checkSkew returns the skew and whether it is worth a warning now: it
+// moved by more than clockSkewWarn since the last warning (or since it was
+// last small), so each setting of the system clock is reported once.
 func (c *hostClock) checkSkew() (time.Duration, bool) {
 	d := c.skew()
-	big := d > clockSkewWarn || d < -clockSkewWarn
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	warn := big && !c.warned
-	c.warned = big
-	return d, warn
+	moved := d - c.warned
+	if moved > clockSkewWarn || moved < -clockSkewWarn {
+		c.warned = d
+		return d, true
+	}
+	return d, false
 }

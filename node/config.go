@@ -55,6 +55,14 @@ type Config struct {
 	SyncInterval time.Duration
 	// SnapshotEvery is the number of events between state snapshots. Default 1000.
 	SnapshotEvery int
+	// DiskMinFree is the free space (bytes) below which the node refuses
+	// new events with storage_full rather than fill its disk; DiskBallast is
+	// the size of the pre-allocated file it releases when the disk runs full
+	// so the store can finish its writes. Zero means the store's defaults
+	// (storage.DefaultMinFree, storage.DefaultBallast); a negative ballast
+	// means none.
+	DiskMinFree int64
+	DiskBallast int64
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 }

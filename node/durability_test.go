@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -105,5 +106,58 @@ func TestEquivocationDetected(t *testing.T) {
 	defer cancel()
 	if _, err := b2.Submit(ctx, sign(t, keys[1], gid, text("frozen?")).Raw, nil); protocol.AsError(err).Code != protocol.CodeForked {
 		t.Fatalf("submission to a forked group: %v, want forked", err)
+	}
+}
+
+// TestRestoredHostRecoversFromReplicas: a host restarted from an older copy
+// of its data folder (a restored backup: it lost events it had
+// acknowledged) learns from its replicas that they hold events it signed,
+// fetches them back before it sequences anything, and the group goes on as
+// one chain on every node.
+func TestRestoredHostRecoversFromReplicas(t *testing.T) {
+	a, b, c, gid, keys := threeNodeGroup(t)
+	x := sendMany(t, gid, 20, 2, []*testNode{a, b}, []*protocol.Key{keys[0], keys[1]})
+	waitHead(t, 10*time.Second, gid, x, a, b, c)
+	dir, addr := a.dir, a.Host().Addrs()[0].String()
+	a.Close()
+	backup := t.TempDir()
+	if err := os.CopyFS(backup, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	listen := func(c *Config) { c.ListenAddrs = []string{addr} }
+	a = startNode(t, dir, listen)
+	var y uint64
+	waitFor(t, 15*time.Second, "the members to reach the restarted host", func() bool {
+		ev, err := submit(t, b, keys[1], gid, text("after the backup"))
+		if err == nil {
+			y = ev.Seq
+		}
+		return err == nil
+	})
+	y = max(y, sendMany(t, gid, 30, 2, []*testNode{a, c}, []*protocol.Key{keys[0], keys[2]}))
+	waitHead(t, 10*time.Second, gid, y, a, b, c)
+	a.Close()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(dir, os.DirFS(backup)); err != nil {
+		t.Fatal(err)
+	}
+	a = startNode(t, dir, listen) // starts at x; its replicas hold y
+	waitHead(t, 20*time.Second, gid, y, a)
+	v, _ := a.GroupView(gid)
+	if v.Status != "ok" {
+		t.Fatalf("host status %q after recovery (%s)", v.Status, v.StatusReason)
+	}
+	ev := mustSubmit(t, a, keys[0], gid, text("whole again"))
+	if ev.Seq != y+1 {
+		t.Fatalf("the next event got seq %d, want %d", ev.Seq, y+1)
+	}
+	waitHead(t, 10*time.Second, gid, ev.Seq, a, b, c)
+	sameLogs(t, gid, ev.Seq, a, b, c)
+	for i, n := range []*testNode{b, c} {
+		if v, _ := n.GroupView(gid); v.Status != "ok" {
+			t.Fatalf("replica %d status %q (%s)", i, v.Status, v.StatusReason)
+		}
 	}
 }

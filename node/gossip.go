@@ -120,7 +120,7 @@ func (g *group) readGossip() {
 const (
 	peerOutboundQueue = 8192
 	validateQueue     = 8192
-	subscriptionQueue = 256 // per group, allocated when it starts: readGossip drains it at once
+	subscriptionQueue = 64 // per group, allocated when it starts: readGossip drains it at once
 )
 
 // gossipProtocols lists the pubsub protocols a node offers and speaks.

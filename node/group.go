@@ -27,9 +27,9 @@ func protocolEventID(raw []byte) protocol.EventID { return protocol.EventID(sha2
 // and the loops' drains take from them directly; what grows with a burst
 // (outbox, cache, future events) grows in maps and slices.
 const (
-	submitQueue   = 64  // submissions waiting for the sequencer (more wait to be sent)
+	submitQueue   = 16  // submissions waiting for the sequencer (more wait to be sent)
 	maxForwards   = 192 // submissions a replica forwards at once (the host accepts 256 streams per peer)
-	incomingQueue = 64  // batches of verified events waiting for the replica loop
+	incomingQueue = 16  // batches of verified events waiting for the replica loop
 	outboxQueue   = 65536
 	maxBatch      = 512 // events per storage commit
 	maxFuture     = 16384
@@ -126,6 +126,7 @@ func newGroup(n *Node, gid protocol.GroupID, hostKey protocol.UserID) (*group, e
 		// The rest of the node goes on: the group is held read-only.
 		g.quarantine(g.state.Head+1, err)
 	}
+	g.checkDamage()
 	return g, nil
 }
 
@@ -405,7 +406,7 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 				g.quarantine(g.state.Head+1, fmt.Errorf("the group's state could not be reloaded after a failed write: %w", lerr))
 			}
 			g.mu.Unlock()
-			return protocol.Errorf(protocol.CodeInternal, "the node could not save the event: %v", err)
+			return storeError(err)
 		}
 		g.mu.Lock()
 		g.markCommitted(batch.Events[len(batch.Events)-1].Seq)

@@ -20,7 +20,7 @@ type infoCache struct {
 }
 
 // minCacheSlots is the size of a group's first cache.
-const minCacheSlots = 16
+const minCacheSlots = 4
 
 func (c *infoCache) get(seq uint64) (protocol.EventInfo, bool) {
 	if len(c.slots) == 0 || seq == 0 {

@@ -13,10 +13,12 @@ package node
 //     back from replicas before it sequences anything.
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/storage"
 )
 
 // Quarantine retry backoff.
@@ -100,4 +102,24 @@ func (g *group) appliedOK() {
 		g.log.Info("group out of quarantine", "head", g.state.Head)
 		g.health.Store(nil)
 	}
+}
+
+// storeError turns a failed write into the refusal a client sees.
+func storeError(err error) error {
+	if errors.Is(err, storage.ErrStorageFull) {
+		return protocol.Errorf(protocol.CodeStorageFull, "%s", storageFullReason(err))
+	}
+	return protocol.Errorf(protocol.CodeInternal, "the node could not save the event: %v", err)
+}
+
+func storageFullReason(err error) string {
+	return "the node's disk is full, so it cannot store new events; it keeps serving what it holds and accepts again once space is freed (" + err.Error() + ")"
+}
+
+// diskFull returns the refusal for writes while the node's disk is full.
+func (n *Node) diskFull() error {
+	if !n.store.Full() {
+		return nil
+	}
+	return protocol.Errorf(protocol.CodeStorageFull, "%s", storageFullReason(storage.ErrStorageFull))
 }

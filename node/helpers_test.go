@@ -35,6 +35,7 @@ func testConfig(t testing.TB, dir string) Config {
 		SyncInterval:     200 * time.Millisecond,
 		RatePerSecond:    -1,
 		APIRatePerSecond: -1,
+		DiskBallast:      -1, // many test nodes share one disk: no ballast each
 		Logger:           testLogger(t),
 	}
 }

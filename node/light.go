@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -16,13 +17,23 @@ import (
 
 type sessionHandler func(w http.ResponseWriter, r *http.Request, s *session)
 
-// clientAddr is the rate-limit key of a request's client.
+// clientAddr is the rate-limit key of a request's client: its IPv4
+// address, or the /64 of its IPv6 address (one host usually holds a whole
+// /64, so per-address limits would be none).
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if ip = ip.Unmap(); ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // limited applies the per-address request rate.

@@ -114,7 +114,7 @@ func TestRemovedMembersWebSocketEnds(t *testing.T) {
 	if err := <-traffic; err != nil {
 		t.Fatal(err)
 	}
-	last := a.mustHead(t, gid)
+	last := a.headNow(t, gid)
 
 	// The member who stays receives every event, in order.
 	got := wsUntil(t, members["stays"].ch, 20*time.Second, func(m protocol.WSServerMessage) bool {
@@ -183,7 +183,7 @@ func TestRemovedMembersWebSocketEnds(t *testing.T) {
 	}
 }
 
-func (n *testNode) mustHead(t *testing.T, gid protocol.GroupID) uint64 {
+func (n *testNode) headNow(t *testing.T, gid protocol.GroupID) uint64 {
 	t.Helper()
 	h, err := n.Head(gid)
 	if err != nil {

@@ -87,7 +87,18 @@ func New(cfg Config) (*Node, error) {
 		n.admins[a] = true
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	n.store, err = storage.Open(filepath.Join(cfg.DataDir, "store"), storage.WithLogger(cfg.Logger.With("sub", "storage")))
+	opts := []storage.Option{storage.WithLogger(cfg.Logger.With("sub", "storage"))}
+	if cfg.DiskMinFree != 0 || cfg.DiskBallast != 0 {
+		minFree, ballast := cfg.DiskMinFree, cfg.DiskBallast
+		if minFree == 0 {
+			minFree = storage.DefaultMinFree
+		}
+		if ballast == 0 {
+			ballast = storage.DefaultBallast
+		}
+		opts = append(opts, storage.WithSpaceReserve(minFree, max(ballast, 0)))
+	}
+	n.store, err = storage.Open(filepath.Join(cfg.DataDir, "store"), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
 	}

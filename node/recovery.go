@@ -171,3 +171,29 @@ func (g *group) recovering() bool {
 	h := g.health.Load()
 	return h != nil && h.code == protocol.CodeRecovering
 }
+
+// checkDamage applies what the store found at open about a hosted group:
+// acknowledged events missing from the log make it recover them before it
+// sequences anything; a log that differs from what was acknowledged, or
+// cannot be read, holds the group read-only. Called before the group starts.
+func (g *group) checkDamage() {
+	if !g.hosted {
+		return // a replica fetches again what it lost: sync starts from its head
+	}
+	for _, d := range g.n.store.Damage() {
+		if protocol.GroupID(d.Group) != g.id {
+			continue
+		}
+		switch {
+		case d.WitnessHead > d.StoredHead:
+			g.lostEvents(d.WitnessHead, d.Reason)
+		case d.WitnessHead == 0 && d.StoredHead > 0:
+			// The witness itself was lost: nothing local tells what was
+			// acknowledged; replicas that hold more are still caught by
+			// their sync requests (claimBeyond).
+			g.log.Warn("the store's head witness was lost; relying on replicas to report lost events", "reason", d.Reason)
+		default:
+			g.quarantine(d.StoredHead, protocol.Errorf(protocol.CodeInternal, "%s", d.Reason))
+		}
+	}
+}

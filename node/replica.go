@@ -41,6 +41,9 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 	if h := g.health.Load(); h != nil && h.code == protocol.CodeForked {
 		return nil // frozen
 	}
+	if g.n.store.Full() {
+		return nil // nothing could be stored: sync fetches the events again later
+	}
 	for _, ev := range evs {
 		head := g.state.Head
 		switch {

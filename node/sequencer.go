@@ -26,6 +26,10 @@ func (g *group) hostLoop() {
 			return
 		case c := <-g.claims:
 			g.checkClaim(c)
+			if g.recovering() {
+				wait = recoverFirstRetry
+				retry.Reset(wait)
+			}
 			continue
 		case <-retry.C:
 			if g.recovering() && !g.recover() {
@@ -74,7 +78,11 @@ func (g *group) sequence(reqs []*submitReq) {
 	var events []*protocol.SignedEvent
 	inBatch := map[protocol.SubmissionID]*protocol.SignedEvent{}
 	g.mu.Lock()
-	if err := g.unhealthy(); err != nil {
+	err := g.unhealthy()
+	if err == nil {
+		err = g.n.diskFull() // refuse at once rather than fail the commit
+	}
+	if err != nil {
 		g.mu.Unlock()
 		for i, r := range reqs {
 			if results[i].ev == nil && results[i].err == nil {

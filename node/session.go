@@ -21,7 +21,8 @@ const (
 	defaultRequestRate  = 20  // requests per second per session and per client address
 	defaultRequestBurst = 100 // burst of the above
 	limiterIdleTime     = 10 * time.Minute
-	previewRate         = 0.5 // previews that ask another node, per second per session
+	sweepEvery          = time.Second // a full map is swept of expired entries at most this often
+	previewRate         = 0.5         // previews that ask another node, per second per session
 	previewBurst        = 5
 )
 
@@ -34,16 +35,31 @@ type session struct {
 
 // sessions issues challenges and sessions. Its state is in memory: a node
 // restart signs every client out, and clients sign in again transparently.
+//
+// Every map is bounded, and none lets a flood lock honest users out: the
+// challenges are bounded by their 60 s life (a flood beyond the bound is
+// refused, and a refused challenge costs its requester one retry); when the
+// sessions are at their bound the oldest session goes (its client signs in
+// again by itself); when the rate limiters are at theirs the idle ones go,
+// else an arbitrary one (it restarts with a full burst). A full map is
+// swept at most once a second, so a flood cannot make every request scan
+// it. IPv6 clients are limited per /64 (clientAddr).
 type sessions struct {
 	node  protocol.UserID
 	now   func() time.Time
 	rate  rate.Limit // requests per second; rate.Inf: no limit
 	burst int
 
-	mu         sync.Mutex
-	challenges map[[32]byte]time.Time // nonce → expiry
-	tokens     map[string]*session
-	limiters   map[string]*limiterEntry
+	// bounds (the constants above; smaller in tests)
+	maxChallenges, maxSessions, maxLimiters int
+
+	mu             sync.Mutex
+	challenges     map[[32]byte]time.Time // nonce → expiry
+	tokens         map[string]*session
+	order          []*session // sessions in the order opened (= expiry order); may hold closed ones
+	limiters       map[string]*limiterEntry
+	challengeSwept time.Time
+	limiterSwept   time.Time
 }
 
 type limiterEntry struct {
@@ -58,6 +74,7 @@ func newSessions(node protocol.UserID, perSecond float64, burst int) *sessions {
 	}
 	return &sessions{
 		node: node, now: time.Now, rate: r, burst: burst,
+		maxChallenges: maxChallenges, maxSessions: maxSessions, maxLimiters: maxLimiters,
 		challenges: map[[32]byte]time.Time{},
 		tokens:     map[string]*session{},
 		limiters:   map[string]*limiterEntry{},
@@ -74,15 +91,19 @@ func (s *sessions) challenge() ([]byte, time.Time, error) {
 	exp := now.Add(challengeTTL)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.challenges) >= maxChallenges {
+	if len(s.challenges) >= s.maxChallenges && now.Sub(s.challengeSwept) >= sweepEvery {
+		s.challengeSwept = now
 		for k, e := range s.challenges {
 			if now.After(e) {
 				delete(s.challenges, k)
 			}
 		}
-		if len(s.challenges) >= maxChallenges {
-			return nil, time.Time{}, protocol.Errorf(protocol.CodeRateLimited, "too many sign-ins in progress; try again in a minute")
+	}
+	for k := range s.challenges { // still full: an arbitrary one goes (a sign-in takes milliseconds)
+		if len(s.challenges) < s.maxChallenges {
+			break
 		}
+		delete(s.challenges, k)
 	}
 	s.challenges[nonce] = exp
 	b := make([]byte, 0, protocol.ChallengeSize)
@@ -117,17 +138,27 @@ func (s *sessions) open(user protocol.UserID, challenge, sig []byte) (*session, 
 	sess := &session{user: user, token: base64.RawURLEncoding.EncodeToString(tok[:]), expires: now.Add(sessionTTL)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.tokens) >= maxSessions {
-		for k, t := range s.tokens {
-			if now.After(t.expires) {
-				delete(s.tokens, k)
-			}
-		}
-		if len(s.tokens) >= maxSessions {
-			return nil, protocol.Errorf(protocol.CodeRateLimited, "the node has too many open sessions; try again later")
+	// The oldest sessions go first: expired ones, then, at the bound, live
+	// ones (their clients sign in again).
+	for len(s.order) > 0 && (len(s.tokens) >= s.maxSessions || now.After(s.order[0].expires)) {
+		old := s.order[0]
+		s.order[0] = nil
+		s.order = s.order[1:]
+		if s.tokens[old.token] == old {
+			delete(s.tokens, old.token)
 		}
 	}
+	if len(s.order) >= 2*s.maxSessions { // closed sessions accumulate in order: compact
+		live := make([]*session, 0, len(s.tokens))
+		for _, o := range s.order {
+			if s.tokens[o.token] == o {
+				live = append(live, o)
+			}
+		}
+		s.order = live
+	}
 	s.tokens[sess.token] = sess
+	s.order = append(s.order, sess)
 	return sess, nil
 }
 
@@ -166,12 +197,19 @@ func (s *sessions) allowWith(key string, r rate.Limit, burst int) bool {
 	defer s.mu.Unlock()
 	e := s.limiters[key]
 	if e == nil {
-		if len(s.limiters) >= maxLimiters {
+		if len(s.limiters) >= s.maxLimiters && now.Sub(s.limiterSwept) >= sweepEvery {
+			s.limiterSwept = now
 			for k, v := range s.limiters {
 				if now.Sub(v.used) > limiterIdleTime {
 					delete(s.limiters, k)
 				}
 			}
+		}
+		for k := range s.limiters { // still full: an arbitrary one goes
+			if len(s.limiters) < s.maxLimiters {
+				break
+			}
+			delete(s.limiters, k)
 		}
 		e = &limiterEntry{lim: rate.NewLimiter(r, burst)}
 		s.limiters[key] = e

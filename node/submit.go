@@ -122,6 +122,9 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 			return nil, protocol.Errorf(protocol.CodeUnknownGroup, "this node is named as the host of group %s but does not hold it", gid)
 		}
 	}
+	if err := n.diskFull(); err != nil {
+		return nil, err // the host would sequence what this node cannot store
+	}
 	if g != nil {
 		if err := g.unhealthy(); err != nil {
 			return nil, err // a forked or quarantined replica could not store the event
@@ -173,6 +176,9 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 	// not enough, it must hold this event (a host that signed another event
 	// for the seq has forked the group).
 	if gid2, seq, ok, err := n.store.LookupEvent(ev.ID); err != nil || !ok || gid2 != gid || seq != ev.Seq {
+		g.mu.Lock()
+		g.compareHeld(ev) // now, not when the replica loop gets to it
+		g.mu.Unlock()
 		if err := g.unhealthy(); err != nil {
 			return nil, err
 		}

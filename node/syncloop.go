@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/qunchat/qun/protocol"
 )
@@ -20,15 +22,50 @@ import (
 // gossip is about to deliver.
 const gapGrace = 20 * time.Millisecond
 
+// After a failed sync a replica retries soon, with a capped backoff and
+// jitter, instead of waiting for the next SyncInterval: a replica cut off
+// from its host (a partition, a host restart) catches up within about
+// syncRetryMax of the host answering again.
+const (
+	syncRetryMin = 250 * time.Millisecond
+	syncRetryMax = 2 * time.Second
+	// syncTimeout bounds one sync request. A request that times out on
+	// an open connection closes it: the connection is presumed dead (a
+	// partition leaves TCP connections open, their retransmissions backed
+	// off for seconds), and the retry dials afresh.
+	syncTimeout = 10 * time.Second
+	// syncRetryDial bounds the dial of a retry, so that a dial whose
+	// packets were lost does not wait for TCP's SYN retransmissions.
+	syncRetryDial = 2 * time.Second
+)
+
+// nextSyncRetry returns the backoff after prev (0: the first failure).
+func nextSyncRetry(prev time.Duration) time.Duration {
+	if prev == 0 {
+		return syncRetryMin
+	}
+	return min(2*prev, syncRetryMax)
+}
+
+// jitter returns a delay in [d/2, d).
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2)
+}
+
 // syncLoop catches the replica up with the host: at start, when a gap
-// persists for gapGrace, and every SyncInterval.
+// persists for gapGrace, every SyncInterval, and after a failed sync with
+// a backoff of syncRetryMin doubling to syncRetryMax.
 func (g *group) syncLoop() {
 	defer g.wg.Done()
 	t := time.NewTicker(g.n.cfg.SyncInterval)
 	defer t.Stop()
 	grace := time.NewTimer(gapGrace)
 	grace.Stop()
-	var missing uint64 // first missing seq when the grace timer was started
+	retry := time.NewTimer(syncRetryMin)
+	retry.Stop()
+	defer retry.Stop()
+	var missing uint64        // first missing seq when the grace timer was started
+	var backoff time.Duration // 0 while syncs succeed
 	g.kickSync()
 	for {
 		select {
@@ -52,28 +89,43 @@ func (g *group) syncLoop() {
 			}
 		case <-t.C:
 		case <-g.syncKick:
+		case <-retry.C:
 		}
-		if err := g.syncOnce(); err != nil && g.ctx.Err() == nil {
-			g.log.Debug("sync incomplete", "err", err)
+		err := g.syncOnce(backoff > 0)
+		switch {
+		case g.ctx.Err() != nil:
+			return
+		case errors.Is(err, protocol.ErrUnavailable):
+			// a peer could not be reached or did not answer: retry soon
+			backoff = nextSyncRetry(backoff)
+			retry.Reset(jitter(backoff))
+			g.log.Debug("sync incomplete; retrying", "in", backoff, "err", err)
+		default: // done, or refused for a reason a retry does not change
+			if err != nil {
+				g.log.Debug("sync incomplete", "err", err)
+			}
+			backoff = 0
+			retry.Stop()
 		}
 	}
 }
 
 // syncOnce fetches everything after the local head from the host or, when
-// the host is unreachable, from another replica.
-func (g *group) syncOnce() error {
+// the host is unreachable, from another replica. retrying shortens dials.
+func (g *group) syncOnce(retrying bool) error {
 	if !g.syncDue() {
-		return nil
+		return nil // frozen by a fork, or a quarantined group's retry is not due
 	}
 	g.mu.Lock()
 	// From the head held, not after it: the peer's event at that seq is
 	// compared with ours (fork.go), so a host that signed another event
-	// there is caught at the next sync.
+	// there is caught at the next sync; and a host that lost events learns
+	// that this replica holds them (recovery.go).
 	from := max(g.state.Head, 1)
 	g.mu.Unlock()
 	var errs []error
 	for _, p := range g.syncPeers() {
-		err := g.syncFrom(p, from)
+		err := g.syncFrom(p, from, retrying)
 		if err == nil {
 			return nil
 		}
@@ -82,7 +134,7 @@ func (g *group) syncOnce() error {
 	return errors.Join(errs...)
 }
 
-func (g *group) syncFrom(p peer.ID, from uint64) error {
+func (g *group) syncFrom(p peer.ID, from uint64, retrying bool) error {
 	for {
 		// Fetch only up to the first event held already (from gossip or
 		// the host's answer): what follows it is arriving.
@@ -90,10 +142,18 @@ func (g *group) syncFrom(p peer.ID, from uint64) error {
 		if end := g.gapEnd(); end >= from {
 			limit = min(limit, end-from+1)
 		}
-		ctx, cancel := context.WithTimeout(g.ctx, 30*time.Second)
+		ctx, cancel := context.WithTimeout(g.ctx, syncTimeout)
+		if retrying {
+			ctx = network.WithDialPeerTimeout(ctx, syncRetryDial)
+		}
+		connected := g.n.host.Network().Connectedness(p) == network.Connected
 		evs, head, err := g.n.fetch(ctx, p, g.id, g.host, from, uint32(limit))
+		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 		cancel()
 		if err != nil {
+			if timedOut && connected && g.ctx.Err() == nil {
+				_ = g.n.host.Network().ClosePeer(p)
+			}
 			return err
 		}
 		if len(evs) > 0 {

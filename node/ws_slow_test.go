@@ -18,31 +18,41 @@ import (
 	"github.com/qunchat/qun/protocol"
 )
 
-// tcpMemPages reads the kernel's TCP memory (in pages) from
-// /proc/net/sockstat ("TCP: inuse … mem N"); it is per network namespace.
-func tcpMemPages(t *testing.T) int {
+// sockstat is the TCP line of /proc/net/sockstat (per network namespace):
+// sockets in use, orphaned (closed by their process, still holding data)
+// and the memory of all TCP sockets, in pages.
+type sockstat struct{ inuse, orphan, mem int }
+
+func readSockstat(t *testing.T) sockstat {
 	t.Helper()
 	data, err := os.ReadFile("/proc/net/sockstat")
 	if err != nil {
 		t.Skipf("no /proc/net/sockstat: %v", err)
 	}
+	var st sockstat
 	for _, line := range strings.Split(string(data), "\n") {
 		if !strings.HasPrefix(line, "TCP:") {
 			continue
 		}
 		f := strings.Fields(line)
-		for i := 0; i+1 < len(f); i++ {
-			if f[i] == "mem" {
-				n, err := strconv.Atoi(f[i+1])
-				if err != nil {
-					t.Fatal(err)
-				}
-				return n
+		for i := 1; i+1 < len(f); i += 2 {
+			n, err := strconv.Atoi(f[i+1])
+			if err != nil {
+				t.Fatalf("/proc/net/sockstat: %q", line)
+			}
+			switch f[i] {
+			case "inuse":
+				st.inuse = n
+			case "orphan":
+				st.orphan = n
+			case "mem":
+				st.mem = n
 			}
 		}
+		return st
 	}
-	t.Skip("no TCP mem in /proc/net/sockstat")
-	return 0
+	t.Skip("no TCP line in /proc/net/sockstat")
+	return st
 }
 
 // TestWebSocketNonReadersDropped: N clients that subscribe and never read,
@@ -130,10 +140,10 @@ func TestWebSocketNonReadersDropped(t *testing.T) {
 		}
 		return true
 	}
-	waitFor(t, 30*time.Second, "the readers to catch up", func() bool { return readUpTo(a.mustHead(t, gid)) })
+	waitFor(t, 30*time.Second, "the readers to catch up", func() bool { return readUpTo(a.headNow(t, gid)) })
 
 	runtime.GC()
-	baseMem, baseG := tcpMemPages(t), runtime.NumGoroutine()
+	base, baseG := readSockstat(t), runtime.NumGoroutine()
 
 	// Steady traffic: 50 events a second.
 	stop := make(chan struct{})
@@ -167,41 +177,54 @@ func TestWebSocketNonReadersDropped(t *testing.T) {
 	peakMem := 0
 	bound := dialed + 3*writeTimeout + 10*time.Second // generous for -race on 2 shared cores
 	waitFor(t, bound, fmt.Sprintf("%d non-readers to be dropped", nonReaders), func() bool {
-		peakMem = max(peakMem, tcpMemPages(t))
+		peakMem = max(peakMem, readSockstat(t).mem)
 		return dropped.Load() >= int64(nonReaders)
 	})
 	allDropped := time.Since(start)
 	close(stop)
 	twg.Wait()
-	head := a.mustHead(t, gid)
+	head := a.headNow(t, gid)
 	waitFor(t, 30*time.Second, "the readers to get every event", func() bool { return readUpTo(head) })
 	for i, r := range readers {
 		if e := r.err.Load(); e != nil {
 			t.Fatalf("reader %d: %v", i, e)
 		}
 	}
-	// The node reset the non-readers' sockets: kernel memory and
-	// goroutines come back without the clients closing anything.
-	var mem, g int
+	// The node reset the non-readers' sockets: none of its sockets is left
+	// holding their unsent data (orphaned), although the clients still
+	// hold theirs open.
+	var st sockstat
+	waitFor(t, 20*time.Second, "the node's sockets of the non-readers to be gone", func() bool {
+		st = readSockstat(t)
+		return st.orphan == 0 && st.inuse <= base.inuse+2
+	})
+	// Then the clients go too: kernel memory and goroutines come back.
+	for _, c := range conns {
+		c.CloseNow()
+	}
+	var g int
 	back := func() bool {
 		runtime.GC()
-		mem, g = tcpMemPages(t), runtime.NumGoroutine()
-		return float64(mem) <= 1.1*float64(baseMem)+16 && float64(g) <= 1.1*float64(baseG)+2
+		st, g = readSockstat(t), runtime.NumGoroutine()
+		return float64(st.mem) <= 1.1*float64(base.mem)+16 && float64(g) <= 1.1*float64(baseG)+2
 	}
 	for deadline := time.Now().Add(20 * time.Second); !back(); time.Sleep(50 * time.Millisecond) { // poll interval of a bounded wait
 		if time.Now().After(deadline) {
-			out, _ := exec.Command("sh", "-c", "cat /proc/net/sockstat; ss -tan | awk '{print $1, ($2>0), ($3>0)}' | sort | uniq -c").CombinedOutput()
+			out, _ := exec.Command("sh", "-c", "cat /proc/net/sockstat; ss -tanm | head -80").CombinedOutput()
 			t.Logf("%s", out)
-			t.Fatalf("20 s after the drops: TCP memory %d pages (baseline %d, peak %d), goroutines %d (baseline %d)", mem, baseMem, peakMem, g, baseG)
+			t.Fatalf("20 s after the drops: TCP memory %d pages (baseline %d, peak %d), goroutines %d (baseline %d)", st.mem, base.mem, peakMem, g, baseG)
 		}
+	}
+	// While they were connected, each held at most about the node's send
+	// buffer and its own receive buffer of unsent data (not the megabyte
+	// of history each asked for).
+	if perClient := peakMem * 4096 / nonReaders; perClient > 400<<10 {
+		t.Errorf("peak TCP memory %d pages: %d KiB per non-reader", peakMem, perClient>>10)
 	}
 	t.Logf("%d non-readers: dialed in %s, all dropped %s after the first dial (write timeout %s); "+
 		"TCP memory %d pages baseline, %d peak, %d after; goroutines %d baseline, %d after; head %d",
 		nonReaders, dialed.Round(time.Millisecond), allDropped.Round(time.Millisecond), writeTimeout,
-		baseMem, peakMem, mem, baseG, g, head)
-	for _, c := range conns {
-		c.CloseNow()
-	}
+		base.mem, peakMem, st.mem, baseG, g, head)
 }
 
 // wsReadCtx reads one message.

@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Fuzz targets, one per decoder of bytes that come from the network. Each
@@ -203,6 +206,80 @@ func FuzzParseToken(f *testing.F) {
 	})
 }
 
+// FuzzWalk feeds any bytes to the field walker: it never panics, refuses
+// with malformed only, and what it accepts is canonical: writing the fields
+// again gives exactly the input.
+func FuzzWalk(f *testing.F) {
+	for _, s := range fuzzSeeds(f)["FuzzWalk"] {
+		f.Add(s.data)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e encoder
+		err := Walk(b, []protowire.Number{2, 4}, []protowire.Number{3}, func(fl Field) error {
+			switch fl.Type {
+			case protowire.VarintType:
+				e.varint(fl.Num, fl.Varint)
+			default:
+				e.bytesAlways(fl.Num, fl.Bytes)
+			}
+			return nil
+		})
+		if err != nil {
+			if e, ok := err.(*Error); !ok || e.Code != CodeMalformed || e.Msg == "" {
+				t.Fatalf("refusal %T %v", err, err)
+			}
+			return
+		}
+		if !bytes.Equal(e.b, b) {
+			t.Fatalf("accepted a non-canonical message:\n in %x\nout %x", b, e.b)
+		}
+	})
+}
+
+// FuzzParseIDs feeds any text to the ID parsers of the HTTP API: each ID
+// has one spelling, the one String gives.
+func FuzzParseIDs(f *testing.F) {
+	for _, s := range fuzzSeeds(f)["FuzzParseIDs"] {
+		f.Add(string(s.data))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if g, err := ParseGroupID(s); err == nil && g.String() != s {
+			t.Fatalf("group ID %q parsed, written back as %q", s, g)
+		}
+		if e, err := ParseEventID(s); err == nil && e.String() != s {
+			t.Fatalf("event ID %q parsed, written back as %q", s, e)
+		}
+		if i, err := ParseInviteID(s); err == nil && i.String() != s {
+			t.Fatalf("invite ID %q parsed, written back as %q", s, i)
+		}
+		if u, err := ParseUserID(s); err == nil && u.String() != s {
+			t.Fatalf("user ID %q parsed, written back as %q", s, u)
+		}
+		if g, err := GroupFromTopic(s); err == nil && Topic(g) != s {
+			t.Fatalf("topic %q parsed, written back as %q", s, Topic(g))
+		}
+	})
+}
+
+// FuzzDecodeHeadNotice: a gossiped head notice decodes canonically or is
+// refused with a decode code.
+func FuzzDecodeHeadNotice(f *testing.F) {
+	for _, s := range fuzzSeeds(f)["FuzzDecodeHeadNotice"] {
+		f.Add(s.data)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		n, err := DecodeHeadNotice(raw)
+		if err != nil {
+			wantDecodeError(t, err)
+			return
+		}
+		if re := encodeSigned(n.HeadNotice.Encode(), n.sig); !bytes.Equal(re, raw) {
+			t.Fatalf("accepted a non-canonical head notice:\n in %x\nout %x", raw, re)
+		}
+		_ = n.Verify(kHost.ID()) // must not panic
+	})
+}
+
 // --- seeds ---
 
 type seed struct {
@@ -294,6 +371,38 @@ func fuzzSeeds(t testing.TB) map[string][]seed {
 	add("FuzzParseToken", "broken-std-alphabet", []byte(base64.RawStdEncoding.EncodeToString(mustInvite(t).Raw)+"+/"), false)
 	add("FuzzParseToken", "broken-truncated", []byte(tok[:len(tok)-3]), false)
 	add("FuzzParseToken", "broken-text", []byte("hello"), false)
+
+	for i, c := range urlCases {
+		if len(c.url) < 200 {
+			add("FuzzCheckURL", "case-"+strconv.Itoa(i), []byte(c.url), c.ok)
+		}
+	}
+	for seq := uint64(1); seq <= 3; seq++ {
+		add("FuzzWalk", "valid-event-"+strconv.FormatUint(seq, 10), h.events[seq].Raw, true)
+	}
+	add("FuzzWalk", "valid-message-body", h.events[h.st.Head-1].Sub.Body, true)
+	add("FuzzWalk", "broken-non-minimal-varint", []byte{0x08, 0x81, 0x00}, false)
+	add("FuzzWalk", "broken-out-of-order", cat(vf(3, 1), vf(1, 1)), false)
+	add("FuzzWalk", "broken-empty-bytes", []byte{0x0a, 0x00}, false)
+	add("FuzzWalk", "broken-fixed64", []byte{0x09, 1, 2, 3, 4, 5, 6, 7, 8}, false)
+	gid := h.st.Group
+	ids := map[string]string{
+		"group": gid.String(), "event": h.st.HeadID.String(), "user": kMember.ID().String(),
+		"topic": Topic(gid), "invite": inv.ID.String(),
+	}
+	for name, text := range ids {
+		add("FuzzParseIDs", "valid-"+name, []byte(text), true)
+	}
+	add("FuzzParseIDs", "broken-upper-case", []byte(strings.ToUpper(gid.String())), false)
+	add("FuzzParseIDs", "broken-short", []byte(gid.String()[:63]), false)
+	// Regression: the CID spelling of a peer ID was accepted as a second
+	// spelling of the user ID.
+	add("FuzzParseIDs", "regress-cid-user", []byte(peer.ToCid(kMember.ID().PeerID()).String()), false)
+	notice := (&HeadNotice{Group: gid, Seq: h.st.Head, Event: h.st.HeadID}).Sign(kHost)
+	add("FuzzDecodeHeadNotice", "valid-notice", notice, true)
+	add("FuzzDecodeHeadNotice", "broken-truncated", notice[:len(notice)-1], false)
+	np := (&HeadNotice{Group: gid, Seq: 1, Event: h.st.HeadID}).Encode()
+	add("FuzzDecodeHeadNotice", "regress-zero-group", kHost.Sign(DomainNotice, cat(bf(1, zero), np[34:])), false)
 	return out
 }
 
@@ -307,6 +416,10 @@ func corpusSeeds(t testing.TB) map[string][]seed {
 		"FuzzDecodeInvite":     {"valid-invite-0", "valid-invite-2", "broken-flipped", "tampered"},
 		"FuzzDecodeBody":       {"valid-1-create", "valid-37-message", "valid-body-22-join", "valid-body-32-mute", "valid-body-35-unmute", "broken-out-of-order", "regress-zero-mute-member", "regress-zero-unmute-member"},
 		"FuzzParseToken":       {"valid-token-0", "valid-link", "valid-spaces", "broken-padded", "broken-truncated"},
+		"FuzzCheckURL":         {"case-0", "case-9", "case-10", "case-18", "case-21", "case-33", "case-35", "case-46", "case-57", "case-61"},
+		"FuzzWalk":             {"valid-event-1", "valid-message-body", "broken-non-minimal-varint", "broken-out-of-order"},
+		"FuzzParseIDs":         {"valid-group", "valid-user", "valid-topic", "broken-upper-case", "regress-cid-user"},
+		"FuzzDecodeHeadNotice": {"valid-notice", "broken-truncated", "regress-zero-group"},
 	}
 	out := map[string][]seed{}
 	for target, names := range keep {
@@ -326,8 +439,11 @@ func corpusSeeds(t testing.TB) map[string][]seed {
 	return out
 }
 
+// stringTargets are the fuzz targets that take a string.
+var stringTargets = map[string]bool{"FuzzParseToken": true, "FuzzCheckURL": true, "FuzzParseIDs": true}
+
 func corpusFile(target string, data []byte) []byte {
-	if target == "FuzzParseToken" {
+	if stringTargets[target] {
 		return []byte("go test fuzz v1\nstring(" + strconv.Quote(string(data)) + ")\n")
 	}
 	return []byte("go test fuzz v1\n[]byte(" + strconv.Quote(string(data)) + ")\n")
@@ -382,6 +498,19 @@ func TestFuzzCorpus(t *testing.T) {
 				_, err = DecodeBody(Kind(s.data[0]), s.data[1:])
 			case "FuzzParseToken":
 				_, err = ParseToken(string(s.data))
+			case "FuzzCheckURL":
+				err = CheckURL(string(s.data))
+			case "FuzzWalk":
+				err = Walk(s.data, []protowire.Number{2, 4}, []protowire.Number{3}, func(Field) error { return nil })
+			case "FuzzParseIDs":
+				_, e1 := ParseGroupID(string(s.data))
+				_, e2 := ParseUserID(string(s.data))
+				_, e3 := GroupFromTopic(string(s.data))
+				if e1 != nil && e2 != nil && e3 != nil {
+					err = e1
+				}
+			case "FuzzDecodeHeadNotice":
+				_, err = DecodeHeadNotice(s.data)
 			}
 			if s.ok && err != nil {
 				t.Errorf("%s %s: %v", target, s.name, err)

@@ -135,13 +135,19 @@ func (u UserID) Short() string {
 	return s
 }
 
-// ParseUserID parses a peer ID string of an ed25519 key.
+// ParseUserID parses a peer ID string of an ed25519 key, in its one
+// spelling: base58btc, as String writes it (not the CID form that libp2p
+// also reads).
 func ParseUserID(s string) (UserID, error) {
 	id, err := peer.Decode(s)
 	if err != nil {
 		return UserID{}, fmt.Errorf("user ID %q is not a peer ID: %w", s, err)
 	}
-	return UserIDFromPeer(id)
+	u, err := UserIDFromPeer(id)
+	if err == nil && u.String() != s {
+		return UserID{}, fmt.Errorf("user ID %q must be written as %s", s, u)
+	}
+	return u, err
 }
 
 // UserIDFromPeer extracts the ed25519 key of a peer ID.

@@ -49,17 +49,13 @@ func DecodeHeadNotice(raw []byte) (*SignedHeadNotice, error) {
 	var have [4]bool
 	err = walk(s.payload, nil, nil, func(f field) error {
 		switch f.num {
-		case 1, 3:
-			if err := wantBytes(f); err != nil {
+		case 1:
+			if err := bytes32(f, (*[32]byte)(&n.Group)); err != nil {
+				return err // also refuses 32 zero bytes, which Encode would omit
+			}
+		case 3:
+			if err := bytes32(f, (*[32]byte)(&n.Event)); err != nil {
 				return err
-			}
-			if len(f.b) != 32 {
-				return malformed("field %d must be 32 bytes", f.num)
-			}
-			if f.num == 1 {
-				copy(n.Group[:], f.b)
-			} else {
-				copy(n.Event[:], f.b)
 			}
 		case 2:
 			if err := wantVarint(f); err != nil {

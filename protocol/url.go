@@ -10,11 +10,12 @@ import "strings"
 // It is checked byte by byte here, not with a URL library.
 //
 //	url      = ("http" / "https") "://" host [":" port] path ["?" query] ["#" fragment]
+//	           (a fragment is not empty)
 //	host     = name / ipv4
 //	port     = 1 to 65535, no leading zero
 //	path     = *("/" segment), a segment is *pchar but not a dot segment
 //	query    = *(pchar / "/" / "?") without "'"
-//	fragment = *(pchar / "/" / "?")
+//	fragment = 1*(pchar / "/" / "?")
 //	pchar    = ALPHA / DIGIT / "-._~" / "!$&'()*+,;=" / ":" / "@" / "%" HEX HEX
 func CheckURL(s string) error {
 	bad := func(why string) error { return invalid("%q is not a valid URL: %s", clip(s, 80), why) }
@@ -67,6 +68,10 @@ func CheckURL(s string) error {
 		}
 	}
 	if strings.HasPrefix(rest, "#") {
+		if rest == "#" {
+			// Go's net/url drops an empty fragment, browsers keep the "#".
+			return bad(`it ends with an empty fragment "#"`)
+		}
 		if err := checkChars(rest[1:], "fragment", "/?"); err != "" {
 			return bad(err)
 		}

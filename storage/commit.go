@@ -17,6 +17,7 @@ const (
 	opMeta
 	opCursor
 	opDelete
+	opClearDamage
 )
 
 // request is one write call queued for the committer.
@@ -47,6 +48,14 @@ var (
 // + 8-byte version + 2 spare).
 func entrySize(e kv) int { return len(e.key) + len(e.val) + 12 }
 
+func entriesSize(kvs []kv) int {
+	n := 0
+	for _, e := range kvs {
+		n += entrySize(e)
+	}
+	return n
+}
+
 const (
 	roundMaxCalls = 4096  // write calls merged into one transaction at most
 	deleteChunk   = 10000 // keys deleted per transaction by DeleteGroup
@@ -65,6 +74,9 @@ const (
 // LookupSubmission then gives the seq of the stored event. Empty event data wraps
 // ErrInvalid; event data over 512 KiB or a call over MaxCommitBytes wraps ErrTooLarge.
 // A snapshot whose Seq is greater than the head after the batch wraps ErrInvalid.
+// While the disk holding the store is full (see Full), Commit writes nothing and returns an
+// error wrapping ErrStorageFull that names the folder and the free space; so do SetMeta,
+// SetCursor and DeleteGroup.
 //
 // Commit with no batches does nothing.
 func (s *Store) Commit(batches ...Batch) error {
@@ -127,8 +139,12 @@ func (s *Store) commitLoop() {
 				return // Close waited for all callers: nothing is queued
 			}
 		}
-		if first.kind == opDelete {
+		switch first.kind {
+		case opDelete:
 			first.done <- s.deleteGroup(first.group)
+			continue
+		case opClearDamage:
+			first.done <- s.clearDamage(first.group)
 			continue
 		}
 		rd := newRound(s)
@@ -137,7 +153,7 @@ func (s *Store) commitLoop() {
 		for rd.calls < roundMaxCalls {
 			select {
 			case r := <-s.reqs:
-				if r.kind == opDelete || !rd.add(r) {
+				if r.kind == opDelete || r.kind == opClearDamage || !rd.add(r) {
 					carry = r
 					break drain
 				}
@@ -373,7 +389,7 @@ func (rd *round) snapChunks(p *pending, g GroupID) (uint32, error) {
 	var n uint32
 	err = item.Value(func(v []byte) error {
 		if len(v) < snapHeader {
-			return fmt.Errorf("%w: snapshot header of %d bytes", errCorrupt, len(v))
+			return fmt.Errorf("%w: snapshot header of %d bytes", ErrCorrupt, len(v))
 		}
 		n = snapChunks(int(binary.BigEndian.Uint32(v[8:12])))
 		return nil
@@ -396,6 +412,7 @@ func (rd *round) finish() {
 				rd.s.heads[g] = h
 			}
 			rd.s.headMu.Unlock()
+			rd.s.afterWrite(rd.heads)
 		}
 	}
 	if err == nil {
@@ -414,10 +431,15 @@ func (s *Store) failedError() error {
 }
 
 // write applies kvs in one Badger transaction and fsyncs. A failure of the write or the
-// fsync leaves the on-disk state uncertain, so it disables all further writes.
+// fsync leaves the on-disk state uncertain, so it disables all further writes. On a full
+// disk it writes nothing and returns an error wrapping ErrStorageFull (not fail-stop: writes
+// resume when space is freed).
 func (s *Store) write(kvs []kv) error {
 	if s.failErr != nil {
 		return s.failedError()
+	}
+	if err := s.space.admit(); err != nil {
+		return err
 	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
@@ -438,6 +460,7 @@ func (s *Store) write(kvs []kv) error {
 		return fmt.Errorf("storage: write: %w", err)
 	}
 	s.statRounds.Add(1)
+	s.space.memtableWritten(entriesSize(kvs))
 	if !s.noSync {
 		if err := s.db.Sync(); err != nil {
 			s.failErr = err
@@ -505,6 +528,17 @@ func (s *Store) deleteGroup(g GroupID) error {
 	if s.failErr != nil {
 		return s.failedError()
 	}
+	if err := s.space.admit(); err != nil {
+		return err
+	}
+	// The witness forgets the group first: a deletion cut short leaves a shorter log,
+	// which is not damage.
+	if s.wit != nil {
+		if err := s.wit.record(map[GroupID]witnessEntry{g: {}}); err != nil {
+			return fmt.Errorf("storage: delete group %x: %w", g[:4], err)
+		}
+	}
+	s.dropDamage(g)
 	s.headMu.Lock()
 	s.heads[g] = headState{}
 	s.headMu.Unlock()
@@ -612,7 +646,7 @@ func (s *Store) logTop(g GroupID, top uint64, n int) ([]kv, uint64, error) {
 			var rec Record
 			if err := item.Value(func(v []byte) error {
 				if len(v) < logValueHeader {
-					return fmt.Errorf("%w: log value of %d bytes", errCorrupt, len(v))
+					return fmt.Errorf("%w: log value of %d bytes", ErrCorrupt, len(v))
 				}
 				copy(rec.ID[:], v[:32])
 				copy(rec.SubmissionID[:], v[32:64])

@@ -21,6 +21,37 @@
 // calls that do not fit wait for the next round. If a write or an fsync fails, the
 // on-disk state is uncertain, so the store refuses every later write (fail-stop).
 //
+// # Damage and the head witness
+//
+// Badger truncates a memtable write-ahead log silently at its first damaged entry, and a
+// table block whose checksum fails hides its keys. So that neither loses acknowledged events
+// unnoticed, the committer keeps a head witness outside Badger (WitnessFile in the store
+// folder, format in witness.go): after each merged write, one append with the new head seq
+// and head event ID of every group that grew (no fsync: it survives a SIGKILL; after a power
+// loss it may lag, which never reports false damage). Open compares each group with it and
+// lists in Damage every group whose stored head is below the witness, whose event at the
+// witness seq has another ID, or whose tail cannot be read; an unreadable or missing witness
+// is damage of every group. Open does not fail on damage; the caller decides. Commits that
+// bring the head back to the witness (events recovered from replicas) clear the entry;
+// ClearDamage accepts a log as it is; DeleteGroup forgets the group. Badger checks every
+// table block's checksum when it reads it (ChecksumVerificationMode OnBlockRead), so a
+// damaged block is never served: a read that needs it fails with ErrCorrupt naming the group
+// and seq (logged once per group).
+//
+// # Full disk
+//
+// Badger writes through memory-mapped sparse files, so a full disk would kill the process
+// with SIGBUS. Each merged write first measures the free space (statfs) and is refused with
+// ErrStorageFull below MinFree (default 64 MiB; WithSpaceReserve), and a background goroutine
+// measures it too (every second, every 20 ms when low). A fallocated ballast file
+// (BallastFile, default 64 MiB) is released when free space falls below MinFree/4, so that
+// Badger can finish its flushes and compactions, and before Badger opens on a full disk; it
+// is re-created, and writes accepted again, once MinFree+ballast bytes are free. Reads keep
+// working while full (Full reports the state). The limits of this guard are in space.go.
+//
+// Close returns within CloseTimeout, and about a second after the store folder disappeared
+// (Badger retries its final flush forever then), with an error.
+//
 // Reads never expose an event before its fsync is done: the head of each group is
 // cached in memory, advanced by the committer only after the fsync, and every log read
 // is capped at it. Head is loaded on first use by one reverse, key-only seek on the
@@ -40,6 +71,7 @@
 //	'n' gid chunk(4)                  → snapshot bytes [chunk*256 KiB, (chunk+1)*256 KiB), chunk >= 1
 //	'm' gid key                       → meta value (key: 1..1024 bytes)
 //	'c' len(client)(1) client gid     → cursor seq(8) (client: 1..255 bytes)
+//	'w'                               → 1, uint32: the store keeps a head witness file
 //
 // Keys sort by seq within a group, so ranges are prefix iterations. A new store gets the
 // version key on Open; Open refuses a newer version with an error that says to upgrade,
@@ -53,17 +85,21 @@
 // reclaims the space of replaced snapshots and deleted groups. The options suit a small
 // machine (2 cores, little RAM):
 //
-//   - MemTableSize 32 MiB (default 64), NumMemtables 3 (default 5): at most ~100 MiB of
-//     memtables. One transaction may hold 15% of a memtable, hence MaxCommitBytes = 4 MiB.
+//   - MemTableSize 16 MiB (default 64), NumMemtables 3 (default 5): at most ~64 MiB of
+//     memtables, so that what Badger still writes after writes are refused on a full disk
+//     fits into MinFree plus the ballast. One transaction may hold 15% of a memtable, hence
+//     MaxCommitBytes = 2 MiB.
 //   - BlockCacheSize 32 MiB (default 256), IndexCacheSize 16 MiB (default: unbounded, all
 //     table indexes in memory).
-//   - NumCompactors 2 (default 4), NumGoroutines 2, ValueLogFileSize 64 MiB.
+//   - NumCompactors 2 (default 4), NumGoroutines 2, ValueLogFileSize 16 MiB (the value log
+//     stays empty).
+//   - ChecksumVerificationMode OnBlockRead, VerifyValueChecksum on.
 //   - DetectConflicts off (the committer is the only writer), metrics off, Snappy
 //     compression (default).
 //   - Badger's log goes to the slog logger at Debug level (its errors at Error level).
 //
 // # Errors
 //
-// Errors wrap the sentinels ErrNotFound, ErrGap, ErrDuplicate, ErrClosed, ErrInvalid and
-// ErrTooLarge; test with errors.Is.
+// Errors wrap the sentinels ErrNotFound, ErrGap, ErrDuplicate, ErrClosed, ErrInvalid,
+// ErrTooLarge, ErrCorrupt and ErrStorageFull; test with errors.Is.
 package storage

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
@@ -16,6 +15,7 @@ const (
 	prefixSnapshot   byte = 'n' // 'n' gid → seq | total length | first chunk; 'n' gid chunkNo → chunk
 	prefixMeta       byte = 'm' // 'm' gid key → value
 	prefixCursor     byte = 'c' // 'c' len(client) client gid → seq
+	prefixWitness    byte = 'w' // 'w' → 1 (uint32): this store keeps a head witness file
 )
 
 // schemaVersion is the on-disk layout version written under prefixVersion.
@@ -31,7 +31,10 @@ const (
 	maxMetaKeyLen = 1024
 )
 
-var versionKey = []byte{prefixVersion}
+var (
+	versionKey       = []byte{prefixVersion}
+	witnessMarkerKey = []byte{prefixWitness}
+)
 
 func be64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
 
@@ -99,12 +102,10 @@ func encodeLogValue(r *Record) []byte {
 	return v
 }
 
-var errCorrupt = errors.New("storage: corrupt value")
-
 // decodeLogValue fills rec from a stored log value; Data is copied.
 func decodeLogValue(v []byte, rec *Record) error {
 	if len(v) < logValueHeader {
-		return fmt.Errorf("%w: log value of %d bytes", errCorrupt, len(v))
+		return fmt.Errorf("%w: log value of %d bytes", ErrCorrupt, len(v))
 	}
 	copy(rec.ID[:], v[:32])
 	copy(rec.SubmissionID[:], v[32:64])

@@ -81,7 +81,7 @@ func (s *Store) readHead(g GroupID) (headState, error) {
 		}
 		return item.Value(func(v []byte) error {
 			if len(v) < logValueHeader {
-				return fmt.Errorf("%w: log value of %d bytes", errCorrupt, len(v))
+				return fmt.Errorf("%w: log value of %d bytes", ErrCorrupt, len(v))
 			}
 			h.seq = seq
 			copy(h.id[:], v[:32])
@@ -89,7 +89,7 @@ func (s *Store) readHead(g GroupID) (headState, error) {
 		})
 	})
 	if err != nil {
-		return headState{}, fmt.Errorf("storage: read head of group %x: %w", g[:4], err)
+		return headState{}, s.readErr(g, fmt.Errorf("storage: read head of group %x: %w", g[:4], asCorrupt(err)))
 	}
 	return h, nil
 }
@@ -134,10 +134,19 @@ func (s *Store) Event(g GroupID, seq uint64) ([]byte, error) {
 		return item.Value(func(v []byte) error { return decodeLogValue(v, &rec) })
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, fmt.Errorf("storage: group %x seq %d: %w", g[:4], seq, ErrNotFound)
+		if s.deletedSince(g, h) {
+			return nil, fmt.Errorf("storage: group %x seq %d: %w", g[:4], seq, ErrNotFound)
+		}
+		// Below the durable head an event is never missing, unless its table block is
+		// damaged (Badger skips a block whose checksum fails).
+		return nil, s.corrupt(g, fmt.Errorf("storage: group %x seq %d is missing below the durable head %d: %w", g[:4], seq, h.seq, ErrCorrupt))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("storage: read group %x seq %d: %w", g[:4], seq, err)
+		err = fmt.Errorf("storage: read group %x seq %d: %w", g[:4], seq, asCorrupt(err))
+		if errors.Is(err, ErrCorrupt) {
+			return nil, s.corrupt(g, err)
+		}
+		return nil, err
 	}
 	return rec.Data, nil
 }
@@ -183,7 +192,7 @@ func (s *Store) Range(g GroupID, from uint64, limit int, maxBytes int) ([]Record
 				return err
 			}
 			if seq != want {
-				return fmt.Errorf("%w: group %x: found seq %d, want %d", errCorrupt, g[:4], seq, want)
+				return fmt.Errorf("%w: group %x: found seq %d, want %d", ErrCorrupt, g[:4], seq, want)
 			}
 			if maxBytes > 0 && len(out) > 0 && total+int(item.ValueSize())-logValueHeader > maxBytes {
 				full = true
@@ -198,7 +207,7 @@ func (s *Store) Range(g GroupID, from uint64, limit int, maxBytes int) ([]Record
 			want++
 		}
 		if uint64(len(out)) < n && !full {
-			return fmt.Errorf("%w: group %x: log ends at seq %d, head is %d", errCorrupt, g[:4], want-1, h.seq)
+			return fmt.Errorf("%w: group %x: log ends at seq %d, head is %d", ErrCorrupt, g[:4], want-1, h.seq)
 		}
 		return nil
 	})
@@ -206,7 +215,7 @@ func (s *Store) Range(g GroupID, from uint64, limit int, maxBytes int) ([]Record
 		if s.deletedSince(g, h) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("storage: range group %x from %d: %w", g[:4], from, err)
+		return nil, s.readErr(g, fmt.Errorf("storage: range group %x from %d: %w", g[:4], from, asCorrupt(err)))
 	}
 	return out, nil
 }
@@ -250,7 +259,7 @@ func (s *Store) RangeReverse(g GroupID, before uint64, limit int) ([]Record, err
 				return err
 			}
 			if seq != want {
-				return fmt.Errorf("%w: group %x: found seq %d, want %d", errCorrupt, g[:4], seq, want)
+				return fmt.Errorf("%w: group %x: found seq %d, want %d", ErrCorrupt, g[:4], seq, want)
 			}
 			rec := Record{Seq: seq}
 			if err := item.Value(func(v []byte) error { return decodeLogValue(v, &rec) }); err != nil {
@@ -260,7 +269,7 @@ func (s *Store) RangeReverse(g GroupID, before uint64, limit int) ([]Record, err
 			want--
 		}
 		if uint64(len(out)) < n {
-			return fmt.Errorf("%w: group %x: log missing seq %d", errCorrupt, g[:4], want)
+			return fmt.Errorf("%w: group %x: log missing seq %d", ErrCorrupt, g[:4], want)
 		}
 		return nil
 	})
@@ -268,16 +277,24 @@ func (s *Store) RangeReverse(g GroupID, before uint64, limit int) ([]Record, err
 		if s.deletedSince(g, h) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("storage: reverse range group %x before %d: %w", g[:4], before, err)
+		return nil, s.readErr(g, fmt.Errorf("storage: reverse range group %x before %d: %w", g[:4], before, asCorrupt(err)))
 	}
 	return out, nil
+}
+
+// readErr logs a damaged read of g once; it returns err.
+func (s *Store) readErr(g GroupID, err error) error {
+	if errors.Is(err, ErrCorrupt) {
+		return s.corrupt(g, err)
+	}
+	return err
 }
 
 func seqValue(item *badger.Item) (uint64, error) {
 	var seq uint64
 	err := item.Value(func(v []byte) error {
 		if len(v) != 8 {
-			return fmt.Errorf("%w: seq value of %d bytes", errCorrupt, len(v))
+			return fmt.Errorf("%w: seq value of %d bytes", ErrCorrupt, len(v))
 		}
 		seq = binary.BigEndian.Uint64(v)
 		return nil
@@ -327,7 +344,7 @@ func (s *Store) LookupEvent(id [32]byte) (g GroupID, seq uint64, ok bool, err er
 		}
 		return item.Value(func(v []byte) error {
 			if len(v) != 40 {
-				return fmt.Errorf("%w: event index value of %d bytes", errCorrupt, len(v))
+				return fmt.Errorf("%w: event index value of %d bytes", ErrCorrupt, len(v))
 			}
 			copy(g[:], v[:32])
 			seq = binary.BigEndian.Uint64(v[32:])
@@ -362,7 +379,7 @@ func (s *Store) LatestSnapshot(g GroupID) (Snapshot, bool, error) {
 		var total int
 		if err := item.Value(func(v []byte) error {
 			if len(v) < snapHeader {
-				return fmt.Errorf("%w: snapshot header of %d bytes", errCorrupt, len(v))
+				return fmt.Errorf("%w: snapshot header of %d bytes", ErrCorrupt, len(v))
 			}
 			sn.Seq = binary.BigEndian.Uint64(v)
 			total = int(binary.BigEndian.Uint32(v[8:12]))
@@ -385,7 +402,7 @@ func (s *Store) LatestSnapshot(g GroupID) (Snapshot, bool, error) {
 			}
 		}
 		if len(sn.Data) != total {
-			return fmt.Errorf("%w: snapshot of %d bytes, want %d", errCorrupt, len(sn.Data), total)
+			return fmt.Errorf("%w: snapshot of %d bytes, want %d", ErrCorrupt, len(sn.Data), total)
 		}
 		return nil
 	})
@@ -393,7 +410,7 @@ func (s *Store) LatestSnapshot(g GroupID) (Snapshot, bool, error) {
 		return Snapshot{}, false, nil
 	}
 	if err != nil {
-		return Snapshot{}, false, fmt.Errorf("storage: read snapshot of group %x: %w", g[:4], err)
+		return Snapshot{}, false, s.readErr(g, fmt.Errorf("storage: read snapshot of group %x: %w", g[:4], asCorrupt(err)))
 	}
 	return sn, true, nil
 }
@@ -416,7 +433,7 @@ func (s *Store) Groups() ([]GroupID, error) {
 				k := it.Item().Key()
 				if len(k) < 33 {
 					it.Close()
-					return fmt.Errorf("%w: key %x", errCorrupt, k)
+					return fmt.Errorf("%w: key %x", ErrCorrupt, k)
 				}
 				g := GroupID(k[1:33])
 				seen[g] = struct{}{}

@@ -3,12 +3,15 @@
 package storage
 
 import (
+	"errors"
 	"io"
 	"os"
 )
 
 // freeBytes cannot measure free space on this system: the guard is off.
 func freeBytes(dir string) (int64, bool) { return 0, false }
+
+func freeSpace(dir string) (avail, usable int64, ok bool) { return 0, 0, false }
 
 // allocate writes n zero bytes into f, so that the blocks are really allocated.
 func allocate(f *os.File, n int64) error {
@@ -23,3 +26,6 @@ func allocate(f *os.File, n int64) error {
 	_, err := f.Seek(0, io.SeekStart)
 	return err
 }
+
+// reserveBeyondEOF is not available on this system.
+func reserveBeyondEOF(f *os.File, n int64) error { return errors.ErrUnsupported }

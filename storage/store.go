@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+	boptions "github.com/dgraph-io/badger/v4/options"
 )
 
 // GroupID is a 32-byte group identifier. The store treats it as opaque bytes.
@@ -74,7 +77,7 @@ var (
 // indexes and snapshot: about len(Data)+250 bytes per event plus the snapshot
 // length). One call is one Badger transaction and must fit into one; larger
 // calls fail with ErrTooLarge and must be split by the caller.
-const MaxCommitBytes = 4 << 20
+const MaxCommitBytes = 2 << 20
 
 // maxValueBytes bounds one event's data and one meta value. It keeps every value
 // below Badger's value threshold, so that no value goes to the value log and no
@@ -83,18 +86,28 @@ const maxValueBytes = 512 << 10
 
 // Badger sizing; see doc.go.
 const (
-	memTableSize  = 32 << 20
+	memTableSize  = 16 << 20
 	blockCache    = 32 << 20
 	indexCache    = 16 << 20
-	vlogFileSize  = 64 << 20
+	vlogFileSize  = 1 << 20 // the value log stays empty; Badger's minimum
 	numMemtables  = 3
 	numCompactors = 2
 )
 
+// CloseTimeout bounds Close: a Badger that cannot finish (its folder was removed, the disk
+// hangs) is given up after it, and Close returns an error.
+const CloseTimeout = 30 * time.Second
+
+// closeGoneGrace is how long Close waits for Badger once the store folder is gone.
+const closeGoneGrace = time.Second
+
 type options struct {
-	logger   *slog.Logger
-	inMemory bool
-	noSync   bool
+	logger      *slog.Logger
+	inMemory    bool
+	noSync      bool
+	minFree     int64
+	ballast     int64
+	witnessSync bool
 }
 
 // Option configures Open. Options validate their input and make Open fail on bad values.
@@ -131,6 +144,15 @@ func WithoutSync() Option {
 	}
 }
 
+// withWitnessSync fsyncs the head witness after every append (for the benchmarks that
+// measure what it would cost).
+func withWitnessSync() Option {
+	return func(o *options) error {
+		o.witnessSync = true
+		return nil
+	}
+}
+
 type headState struct {
 	seq uint64
 	id  [32]byte
@@ -140,9 +162,20 @@ type headState struct {
 // cursors. It is safe for concurrent use. All writes go through one committer
 // goroutine that merges concurrent calls into one transaction and one fsync.
 type Store struct {
-	db     *badger.DB
-	log    *slog.Logger
-	noSync bool
+	db          *badger.DB
+	dir         string
+	log         *slog.Logger
+	noSync      bool
+	witnessSync bool
+
+	space *spaceGuard // nil: no free-space guard (in memory, or not measurable)
+	wit   *witness    // nil in memory
+
+	// dmu guards damage and logged.
+	dmu       sync.Mutex
+	damage    map[GroupID]*damageEntry
+	hasDamage atomic.Bool
+	logged    map[GroupID]struct{} // groups whose damaged reads were logged
 
 	// life guards closed: every operation holds it for reading, Close for writing.
 	life   sync.RWMutex
@@ -172,8 +205,12 @@ type Store struct {
 
 // Open opens (creating if needed) the store in dir. It writes the schema version
 // into a new store and refuses a store whose version it does not know.
+//
+// Open compares every group with the head witness (see Damage) and does not fail because
+// of damage: it fails only when Badger itself cannot open, with an error naming dir. On a
+// full disk it releases the ballast first and opens with writes refused (see Full).
 func Open(dir string, opts ...Option) (*Store, error) {
-	o := options{logger: slog.Default()}
+	o := options{logger: slog.Default(), minFree: DefaultMinFree, ballast: DefaultBallast}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, errors.New("storage: nil Option")
@@ -183,6 +220,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		}
 	}
 	bo := badger.DefaultOptions(dir)
+	var space *spaceGuard
 	if o.inMemory {
 		bo = badger.DefaultOptions("").WithInMemory(true)
 	} else {
@@ -192,6 +230,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("storage: create %s: %w", dir, err)
 		}
+		space = newSpaceGuard(dir, o.minFree, o.ballast, o.logger)
 	}
 	bo = bo.
 		WithLogger(badgerLogger{o.logger}).
@@ -204,26 +243,69 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		WithIndexCacheSize(indexCache).
 		WithNumCompactors(numCompactors).
 		WithNumGoroutines(2).
-		WithValueLogFileSize(vlogFileSize)
+		WithValueLogFileSize(vlogFileSize).
+		// A damaged table block is a read error, never other bytes. Blocks are checked when
+		// read (OnTableAndBlockRead would also read every table in full at Open, a start-up
+		// cost that grows with the store, and make one bad block fail Open as a whole).
+		WithChecksumVerificationMode(boptions.OnBlockRead).
+		WithVerifyValueChecksum(true)
+	if !o.inMemory {
+		removeEmptyLogs(dir, o.logger)
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
-		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
+		return nil, fmt.Errorf("storage: open the Badger database in %s: %w", dir, err)
 	}
 	s := &Store{
-		db:     db,
-		log:    o.logger,
-		noSync: o.noSync || o.inMemory,
-		reqs:   make(chan *request, 256),
-		quit:   make(chan struct{}),
-		heads:  make(map[GroupID]headState),
+		db:          db,
+		dir:         dir,
+		log:         o.logger,
+		noSync:      o.noSync || o.inMemory,
+		witnessSync: o.witnessSync,
+		space:       space,
+		damage:      make(map[GroupID]*damageEntry),
+		logged:      make(map[GroupID]struct{}),
+		reqs:        make(chan *request, 256),
+		quit:        make(chan struct{}),
+		heads:       make(map[GroupID]headState),
 	}
 	if err := s.checkVersion(dir); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	if !o.inMemory {
+		if err := s.openWitness(dir); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	if space != nil {
+		space.start()
+	}
 	s.wg.Add(1)
 	go s.commitLoop()
 	return s, nil
+}
+
+// removeEmptyLogs deletes empty memtable and value-log files: Badger creates them empty and
+// then allocates them, and when the allocation failed (a full disk) it leaves an empty file
+// behind that it cannot open later.
+func removeEmptyLogs(dir string, log *slog.Logger) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".mem") && !strings.HasSuffix(name, ".vlog") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			if err := os.Remove(filepath.Join(dir, name)); err == nil {
+				log.Warn("storage: removed an empty log file left by a failed allocation", "file", filepath.Join(dir, name))
+			}
+		}
+	}
 }
 
 // checkVersion writes the schema version into an empty store, or checks it.
@@ -248,7 +330,7 @@ func (s *Store) checkVersion(dir string) error {
 		found = true
 		return it.Value(func(v []byte) error {
 			if len(v) != 4 {
-				return fmt.Errorf("%w: schema version of %d bytes", errCorrupt, len(v))
+				return fmt.Errorf("%w: schema version of %d bytes", ErrCorrupt, len(v))
 			}
 			ver = binary.BigEndian.Uint32(v)
 			return nil
@@ -289,11 +371,55 @@ func (s *Store) Close() error {
 		s.life.Unlock()
 		close(s.quit)
 		s.wg.Wait()
-		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("storage: close: %w", err)
+		if s.space != nil {
+			s.space.stop()
 		}
+		if s.wit != nil && s.wit.f != nil {
+			_ = s.wit.f.Close()
+		}
+		s.closeErr = s.closeDB()
 	})
 	return s.closeErr
+}
+
+// closeDB closes Badger within a bounded time. Badger retries a failed memtable flush
+// forever (for example when the store folder was removed while open), so Close gives up
+// closeGoneGrace after the folder is found gone, or after CloseTimeout; Badger's goroutines
+// are then left behind (the process is about to exit).
+func (s *Store) closeDB() error {
+	done := make(chan error, 1)
+	go func() { done <- s.db.Close() }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(CloseTimeout)
+	defer deadline.Stop()
+	var goneSince time.Time
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("storage: close %s: %w", s.dir, err)
+			}
+			return nil
+		case <-tick.C:
+			if s.dir == "" {
+				continue
+			}
+			if _, err := os.Stat(s.dir); !errors.Is(err, os.ErrNotExist) {
+				goneSince = time.Time{}
+				continue
+			}
+			if goneSince.IsZero() {
+				goneSince = time.Now()
+			} else if time.Since(goneSince) >= closeGoneGrace {
+				s.log.Error("storage: the store folder was removed while the store was open; giving up closing it", "dir", s.dir)
+				return fmt.Errorf("storage: close %s: the store folder was removed while the store was open; events not yet flushed are lost", s.dir)
+			}
+		case <-deadline.C:
+			s.log.Error("storage: the database did not close in time; giving up", "dir", s.dir, "timeout", CloseTimeout)
+			return fmt.Errorf("storage: close %s: the database did not finish closing within %v", s.dir, CloseTimeout)
+		}
+	}
 }
 
 // enter marks an operation in flight; it fails after Close.

@@ -447,7 +447,7 @@ func TestLimits(t *testing.T) {
 	if err := s.Commit(Batch{Group: a, Events: []Record{ev(a, 1, maxValueBytes+1)}}); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("big event: %v", err)
 	}
-	if err := s.Commit(Batch{Group: a, Events: evs(a, 1, 10, 500<<10)}); !errors.Is(err, ErrTooLarge) {
+	if err := s.Commit(Batch{Group: a, Events: evs(a, 1, MaxCommitBytes/(500<<10)+1, 500<<10)}); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("big call: %v", err)
 	}
 	if err := s.Commit(Batch{Group: a, Events: evs(a, 1, 1, 10), Snapshot: &Snapshot{Seq: 1, Data: make([]byte, MaxCommitBytes+1)}}); !errors.Is(err, ErrTooLarge) {
@@ -455,8 +455,9 @@ func TestLimits(t *testing.T) {
 	}
 	wantHead(t, s, a, 0)
 	// just under the limit works
-	mustCommit(t, s, Batch{Group: a, Events: evs(a, 1, 7, 500<<10)})
-	wantHead(t, s, a, 7)
+	under := uint64(MaxCommitBytes/(500<<10) - 1)
+	mustCommit(t, s, Batch{Group: a, Events: evs(a, 1, under, 500<<10)})
+	wantHead(t, s, a, under)
 	if err := s.SetMeta(a, "", []byte("x")); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("empty meta key: %v", err)
 	}
@@ -805,7 +806,7 @@ func TestHeadLargeLog(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir, WithoutSync())
 	a, b := gid(1), gid(2)
-	const chunk = 10_000
+	const chunk = 5_000
 	start := time.Now()
 	for from := uint64(1); from <= n; from += chunk {
 		mustCommit(t, s, Batch{Group: a, Events: evs(a, from, from+chunk-1, 16)})

@@ -276,7 +276,11 @@ func (x *cli) client(needKey bool) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(x.api, key, client.WithTimeout(x.timeout))
+	opts := []client.Option{client.WithTimeout(x.timeout)}
+	if path, perr := x.keyFile(); perr == nil && key != nil { // pin the node next to the key (docs/API.md)
+		opts = append(opts, client.WithKnownNodes(client.KnownNodesFile(client.KnownNodesPath(path))))
+	}
+	c, err := client.New(x.api, key, opts...)
 	if err != nil {
 		return nil, usagef("--api: %s", strings.TrimPrefix(err.Error(), "client: "))
 	}

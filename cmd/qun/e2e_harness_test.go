@@ -74,7 +74,7 @@ type proc struct {
 func startProc(t testing.TB, dir string, extra ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, dir: dir, logPath: filepath.Join(dir, "node.log")}
-	p.args = append([]string{"node", "--data", dir, "--api", "127.0.0.1:0", "--rate", "0", "--api-rate", "0", "--sync-interval", "300ms"}, extra...)
+	p.args = append([]string{"node", "--data", dir, "--api", "127.0.0.1:0", "--rate", "0", "--api-rate", "0", "--sync-interval", "300ms", "--disk-ballast", "-1"}, extra...)
 	if !hasFlag(extra, "--listen") {
 		p.args = append(p.args, "--listen", "/ip4/127.0.0.1/tcp/0")
 	}

@@ -104,106 +104,24 @@ func TestE2EBurst20k(t *testing.T) {
 // message is there exactly once and retries create no duplicates.
 func TestE2EHostKilled(t *testing.T) {
 	a, b, _, gid, clients := e2eGroup(t)
-	cb := clients[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-
-	const senders, perSender = 4, 150
-	type ack struct {
-		sub protocol.SubmissionID
-		seq uint64
-		id  string
-	}
-	var (
-		mu       sync.Mutex
-		acks     []ack
-		failures atomic.Int64
-		ackCount atomic.Int64
-		wg       sync.WaitGroup
-	)
-	sent := map[protocol.SubmissionID]bool{}
-	errc := make(chan error, senders)
-	for s := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perSender {
-				sub, err := cb.Sign(protocol.KindMessage, gid, &protocol.MessageBody{Text: fmt.Sprintf("sender %d message %d", s, i)})
-				if err != nil {
-					errc <- err
-					return
-				}
-				mu.Lock()
-				sent[sub.ID] = true
-				mu.Unlock()
-				for { // retry the same signed bytes until acknowledged
-					resp, err := cb.SubmitSigned(ctx, sub.Raw, nil)
-					if err == nil {
-						mu.Lock()
-						acks = append(acks, ack{sub.ID, resp.Seq, resp.ID})
-						mu.Unlock()
-						ackCount.Add(1)
-						break
-					}
-					if ctx.Err() != nil {
-						errc <- fmt.Errorf("sender %d message %d never acknowledged: %w", s, i, err)
-						return
-					}
-					failures.Add(1)
-					select { // retry delay, not synchronisation
-					case <-time.After(20 * time.Millisecond):
-					case <-ctx.Done():
-					}
-				}
-			}
-		}()
-	}
-	waitFor(t, ctx, "150 acknowledgements before the kill", func() bool { return ackCount.Load() >= 150 })
+	s := startSenders(ctx, clients[1], gid, 4, 150)
+	waitFor(t, ctx, "150 acknowledgements before the kill", func() bool { return s.acked.Load() >= 150 })
 	a.kill()
-	waitFor(t, ctx, "clients to see the host down", func() bool { return failures.Load() >= 8 })
+	waitFor(t, ctx, "clients to see the host down", func() bool { return s.failures.Load() >= 8 })
 	a.restart()
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Fatal(err)
-	}
-	if failures.Load() == 0 {
+	s.wait(t)
+	if s.failures.Load() == 0 {
 		t.Fatal("no submission failed while the host was down: the test proved nothing")
 	}
-
 	head, err := a.client(t, a.adminKey(t)).Group(ctx, gid) // a new API port after the restart
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitHeads(t, time.Minute, gid, head.Head, a, b)
-	log := sameLogs(t, gid, head.Head, a, b)
-	inLog := map[protocol.SubmissionID][]uint64{}
-	for _, ev := range log {
-		raw, err := decodeRaw(ev.Raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inLog[raw.Sub.ID] = append(inLog[raw.Sub.ID], ev.Seq)
-	}
-	for _, ak := range acks {
-		seqs := inLog[ak.sub]
-		if len(seqs) != 1 || seqs[0] != ak.seq || log[ak.seq-1].ID != ak.id {
-			t.Fatalf("acknowledged submission at seq %d is in the log at %v", ak.seq, seqs)
-		}
-	}
-	messages := 0
-	for sub, seqs := range inLog {
-		if len(seqs) > 1 {
-			t.Fatalf("a submission is in the log %d times (seqs %v)", len(seqs), seqs)
-		}
-		if sent[sub] {
-			messages++
-		}
-	}
-	if len(acks) != senders*perSender || messages != senders*perSender {
-		t.Fatalf("%d acknowledged and %d in the log; want %d of each", len(acks), messages, senders*perSender)
-	}
-	t.Logf("%d messages, %d failed attempts while the host was down, all exactly once", messages, failures.Load())
+	s.checkExactlyOnce(t, sameLogs(t, gid, head.Head, a, b))
+	t.Logf("%d messages, %d failed attempts while the host was down, all exactly once", len(s.acks), s.failures.Load())
 }
 
 func decodeRaw(b64 string) (*protocol.SignedEvent, error) {

@@ -2,8 +2,8 @@
 // signing a challenge, JSON endpoints, submissions signed here, and the
 // WebSocket that pushes a group's events and resumes from a seq.
 
-import { fromBase64, toBase64 } from "./codec.js";
-import { DOMAIN, signSubmission } from "./proto.js";
+import { equal, fromBase64, toBase64 } from "./codec.js";
+import { DOMAIN, parsePeerID, peerID, signSubmission } from "./proto.js";
 
 // ApiError is a refusal: code (the API's code name) and message (its sentence).
 export class ApiError extends Error {
@@ -68,15 +68,37 @@ export class Api {
     if (!this.authPending) {
       this.authPending = (async () => {
         const ch = await this.fetchJSON("POST", "/api/v1/auth/challenge", { user: this.signer.id });
-        const sig = await this.signer.sign(DOMAIN.auth, fromBase64(ch.challenge));
+        const challenge = fromBase64(ch.challenge);
+        const learned = await this.checkNode(challenge.subarray(0, 32));
+        const sig = await this.signer.sign(DOMAIN.auth, challenge);
         const s = await this.fetchJSON("POST", "/api/v1/auth/session", {
           user: this.signer.id, challenge: ch.challenge, signature: toBase64(sig),
         });
+        if (learned) localStorage.setItem(this.nodeKey(), learned);
         this.session = { token: s.token, expires: s.expires };
         sessionStorage.setItem("qun.session." + this.signer.id, JSON.stringify(this.session));
       })().finally(() => { this.authPending = null; });
     }
     return this.authPending;
+  }
+
+  // checkNode refuses a challenge of another node than the one this origin
+  // signed in to before (kept in localStorage), or, the first time, than
+  // the one the node says it is; it returns the ID to remember, if new.
+  // So a node cannot pass on another node's challenge (docs/API.md).
+  nodeKey() { return "qun.node." + (this.base || location.origin); }
+
+  async checkNode(key) {
+    let want = localStorage.getItem(this.nodeKey());
+    const learned = !want;
+    if (learned) want = (await this.node()).peer_id;
+    let wantKey = null;
+    try { wantKey = parsePeerID(want || ""); } catch { /* refused below */ }
+    if (key.length !== 32 || !wantKey || !equal(wantKey, key)) {
+      throw new ApiError("node_changed", `this node's identity changed: its challenge is for node ${key.length === 32 ? peerID(key) : "?"}, ` +
+        `but this address is node ${want}; nothing was signed`);
+    }
+    return learned ? want : null;
   }
 
   async ensureSession() {
@@ -99,7 +121,12 @@ export class Api {
   }
 
   node() { return this.fetchJSON("GET", "/api/v1/node"); }
-  preview(token) { return this.fetchJSON("GET", "/api/v1/invites/preview?token=" + encodeURIComponent(token)); }
+  // preview sends the session when there is a key: only then does the node
+  // ask the host of a group it does not hold.
+  preview(token) {
+    const path = "/api/v1/invites/preview?token=" + encodeURIComponent(token);
+    return this.signer ? this.call("GET", path) : this.fetchJSON("GET", path);
+  }
   myGroups() { return this.call("GET", "/api/v1/me/groups"); }
   group(gid) { return this.call("GET", `/api/v1/groups/${gid}`); }
   eventsBefore(gid, before, limit) { return this.call("GET", `/api/v1/groups/${gid}/events?before=${before}&limit=${limit}`); }
@@ -140,7 +167,7 @@ export class Live {
   constructor(api, onStatus) {
     this.api = api;
     this.onStatus = onStatus || (() => {});
-    this.subs = new Map(); // gid -> {next, onEvent, onError}
+    this.subs = new Map(); // gid -> {next, onEvent, onError, onEnded}
     this.ws = null;
     this.closed = false;
     this.backoff = 500;
@@ -151,8 +178,8 @@ export class Live {
 
   setStatus(s) { if (s !== this.status) { this.status = s; this.onStatus(s); } }
 
-  subscribe(gid, next, onEvent, onError) {
-    this.subs.set(gid, { next, onEvent, onError });
+  subscribe(gid, next, onEvent, onError, onEnded) {
+    this.subs.set(gid, { next, onEvent, onError, onEnded });
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.sendSub(gid);
     else this.connect();
   }
@@ -199,6 +226,11 @@ export class Live {
         if (msg.event.seq < s.next) return; // already shown
         s.next = msg.event.seq + 1;
         s.onEvent(msg.event);
+      } else if (msg.type === "ended" && s) {
+        // The user may no longer read the group: nothing more comes, and
+        // it is not subscribed again after a reconnect.
+        this.subs.delete(msg.group);
+        if (s.onEnded) s.onEnded(msg);
       } else if (msg.type === "error" && s && s.onError) {
         s.onError(msg);
       }

@@ -70,7 +70,8 @@ export class GroupScreen {
     } else {
       this.next = this.state.head + 1;
     }
-    this.app.live.subscribe(this.gid, this.next, (ev) => this.onLive(ev), (m) => this.statusLine().error(m));
+    this.app.live.subscribe(this.gid, this.next, (ev) => this.onLive(ev), (m) => this.statusLine().error(m),
+      (m) => this.statusLine().show(t("chat.ended." + m.code, {}, t("chat.ended.not_member")), "error"));
     this.timers.push(setInterval(() => this.expireRecalls(), 2000));
   }
 

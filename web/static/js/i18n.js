@@ -92,6 +92,9 @@ const en = {
   "chat.manage": "Manage",
   "chat.leave": "Leave",
   "chat.leaveConfirm": "Leave? Click again",
+  "chat.ended.not_member": "You were removed from this group.",
+  "chat.ended.banned": "You were banned from this group.",
+  "chat.ended.private": "This group became private: only members can read it.",
   "chat.announcement": "Announcement",
   "chat.older": "Load earlier messages",
   "chat.me": "me",
@@ -238,6 +241,7 @@ const en = {
   "err.private": "You may not read this group.",
   "err.unauthenticated": "Your session ended; sign in again.",
   "err.invite_invalid": "This invite can no longer be used.",
+  "err.node_changed": "This node's identity changed: it is not the node this page signed in to before. Nothing was signed.",
 };
 
 const zh = {
@@ -331,6 +335,9 @@ const zh = {
   "chat.manage": "管理",
   "chat.leave": "退群",
   "chat.leaveConfirm": "确定退群？再点一次",
+  "chat.ended.not_member": "你已被移出本群。",
+  "chat.ended.banned": "你已被本群封禁。",
+  "chat.ended.private": "本群已改为私密，只有成员可以阅读。",
   "chat.announcement": "群公告",
   "chat.older": "加载更早的消息",
   "chat.me": "我",
@@ -477,6 +484,7 @@ const zh = {
   "err.private": "你无权查看这个群。",
   "err.unauthenticated": "会话已过期，请重新登录。",
   "err.invite_invalid": "此邀请已无法使用。",
+  "err.node_changed": "此节点的身份已改变：它不是本页面之前登录的节点。未签署任何内容。",
 };
 
 export const dictionaries = { en, zh };

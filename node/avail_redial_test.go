@@ -1,0 +1,60 @@
+package node
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/qunchat/qun/protocol"
+)
+
+// TestHostBackAfterOutage: a host down for a second and back on the same
+// address serves its members' home nodes again within 2 s of answering,
+// although their failed dials put it in libp2p's dial backoff (5 s or more).
+func TestHostBackAfterOutage(t *testing.T) {
+	a, b := startNode(t, ""), startNode(t, "")
+	gid := createGroup(t, a, "outage", protocol.PolicyInvite)
+	inv := invite(t, a, a.admin, gid, a, 0, time.Hour)
+	bob := newKey(t)
+	join(t, b, bob, inv)
+	mustSubmit(t, b, bob, gid, text("before"))
+	addr := a.Host().Addrs()[0]
+	adir := a.dir
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// While the host is down, bob keeps trying: every try fails.
+	down := time.Now().Add(time.Second)
+	for time.Now().Before(down) {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		_, err := b.Submit(ctx, sign(t, bob, gid, text("while down")).Raw, nil)
+		cancel()
+		if err == nil {
+			t.Fatal("a submission succeeded while the host was down")
+		}
+		time.Sleep(50 * time.Millisecond) // a client's retry pause
+	}
+
+	startNode(t, adir, func(c *Config) { c.ListenAddrs = []string{addr.String()} })
+	back := time.Now()
+	var lastErr error
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := b.Submit(ctx, sign(t, bob, gid, text("after")).Raw, nil)
+		cancel()
+		if err == nil {
+			break
+		}
+		lastErr = err
+		if time.Since(back) > 8*time.Second {
+			t.Fatalf("the home node still fails 8 s after the host came back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(back)
+	t.Logf("served again %v after the host came back (last error before: %v)", took.Round(time.Millisecond), lastErr)
+	if took > 2*time.Second {
+		t.Fatalf("served again only %v after the host came back, want <= 2 s", took)
+	}
+}
