@@ -233,4 +233,22 @@ func TestAPIStatusTable(t *testing.T) {
 	if len(table) != len(codes) {
 		t.Errorf("docs/API.md lists %d codes, protocol has %d", len(table), len(codes))
 	}
+	// docs/PROTOCOL.md's table of codes gives the same statuses.
+	data, err := os.ReadFile("../docs/PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| ([0-9]+) \\| `([a-z_]+)` \\|.*\\| ([0-9]{3}) \\|$")
+	seen := 0
+	for _, m := range row.FindAllStringSubmatch(string(data), -1) {
+		num, _ := strconv.Atoi(m[1])
+		status, _ := strconv.Atoi(m[3])
+		if c := protocol.Code(num); c.String() != m[2] || c.HTTPStatus() != status {
+			t.Errorf("docs/PROTOCOL.md: %s is %d with status %d; the code says %d is %s with %d", m[2], num, status, num, c, c.HTTPStatus())
+		}
+		seen++
+	}
+	if seen != len(codes) {
+		t.Errorf("docs/PROTOCOL.md lists %d codes, protocol has %d", seen, len(codes))
+	}
 }

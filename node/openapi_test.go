@@ -470,6 +470,11 @@ func TestOpenAPI(t *testing.T) {
 	if p.Group != gid || !p.Valid {
 		failures = append(failures, fmt.Sprintf("remote preview %+v", p))
 	}
+	if resp, err := client.Get(limited.APIURL() + "/api/v1/invites/preview?token=" + inv.Token()); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 401 {
+		failures = append(failures, fmt.Sprintf("remote preview without a session: %d, want 401", resp.StatusCode))
+	}
 	checkAll(true)
 
 	// The rate limit: 429 with Retry-After, on a node with the default limit.
@@ -548,6 +553,18 @@ func oaWebSocket(t *testing.T, s *oaSpec, client *http.Client, b *testNode, tok 
 			}
 		}
 	}
+	// refusedNext checks that the node's next answer to msg (other than
+	// events of the subscription) is an error message.
+	refusedNext := func(msg string) {
+		t.Helper()
+		read(func(m protocol.WSServerMessage) bool { return m.Type != "event" })
+		if last := got[len(got)-1]; last.Type != "error" {
+			failures = append(failures, fmt.Sprintf("client message %s: answered %+v, want an error", msg, last))
+			if last.Type == "subscribed" {
+				send(fmt.Sprintf(`{"type":"unsubscribe","group":%q}`, last.Group), false)
+			}
+		}
+	}
 	head, _ := b.Head(gid)
 	send(fmt.Sprintf(`{"type":"subscribe","group":%q,"from":1}`, gid), true)
 	read(func(m protocol.WSServerMessage) bool { return m.Type == "event" && m.Event.Seq == head })
@@ -562,7 +579,7 @@ func oaWebSocket(t *testing.T, s *oaSpec, client *http.Client, b *testNode, tok 
 		`{"type":"ack","seq":-1}`,
 	} {
 		send(bad, false)
-		read(func(m protocol.WSServerMessage) bool { return m.Type == "error" })
+		refusedNext(bad)
 	}
 	// Well-formed messages the node refuses for what they ask.
 	for _, refused := range []string{
@@ -570,7 +587,7 @@ func oaWebSocket(t *testing.T, s *oaSpec, client *http.Client, b *testNode, tok 
 		fmt.Sprintf(`{"type":"ack","group":%q,"seq":%d}`, gid, head+100),
 	} {
 		send(refused, true)
-		read(func(m protocol.WSServerMessage) bool { return m.Type == "error" })
+		refusedNext(refused)
 	}
 	send(fmt.Sprintf(`{"type":"unsubscribe","group":%q}`, gid), true)
 	send(fmt.Sprintf(`{"type":"subscribe","group":%q}`, gid), true)

@@ -206,7 +206,10 @@ func TestWebSocketNonReadersDropped(t *testing.T) {
 	back := func() bool {
 		runtime.GC()
 		st, g = readSockstat(t), runtime.NumGoroutine()
-		return float64(st.mem) <= 1.1*float64(base.mem)+16 && float64(g) <= 1.1*float64(baseG)+2
+		// The baseline is tens of pages, and the node's libp2p and API
+		// sockets move a few dozen with traffic: allow 1 MiB beyond 10%
+		// (the peak is tens of MiB).
+		return float64(st.mem) <= 1.1*float64(base.mem)+256 && float64(g) <= 1.1*float64(baseG)+2
 	}
 	for deadline := time.Now().Add(20 * time.Second); !back(); time.Sleep(50 * time.Millisecond) { // poll interval of a bounded wait
 		if time.Now().After(deadline) {

@@ -201,8 +201,9 @@ func (s *Store) checkAgainstWitness(m map[GroupID]witnessEntry, problem string) 
 		groups = append(groups, g)
 	}
 	sortGroups(groups)
-	heads, errs := s.readHeads(groups)
-	for _, g := range groups {
+	suspect := s.quickCheck(groups, m)
+	heads, errs := s.readHeads(suspect)
+	for _, g := range suspect {
 		e := m[g]
 		h := heads[g]
 		d := damageEntry{Damage: Damage{Group: g, StoredHead: h.seq, WitnessHead: e.seq, WitnessID: e.id}}
@@ -234,6 +235,46 @@ func (s *Store) checkAgainstWitness(m map[GroupID]witnessEntry, problem string) 
 		}
 		s.setDamage(d)
 	}
+}
+
+// quickCheck returns the groups (sorted) that need a closer look: unverified ones, and those
+// whose log does not hold the witnessed event at the witnessed seq. One forward iterator
+// and one seek per group (cheaper than finding each head); reading the value checks its
+// block's checksum.
+func (s *Store) quickCheck(groups []GroupID, m map[GroupID]witnessEntry) []GroupID {
+	var suspect []GroupID
+	err := s.db.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.PrefetchValues = false
+		io.Prefix = []byte{prefixLog}
+		it := txn.NewIterator(io)
+		defer it.Close()
+		for _, g := range groups {
+			e := m[g]
+			if e.unverified {
+				suspect = append(suspect, g)
+				continue
+			}
+			k := logKey(g, e.seq)
+			it.Seek(k)
+			ok := it.Valid() && bytes.Equal(it.Item().Key(), k)
+			if ok {
+				err := it.Item().Value(func(v []byte) error {
+					ok = len(v) >= logValueHeader && [32]byte(v[:32]) == e.id
+					return nil
+				})
+				ok = ok && err == nil
+			}
+			if !ok {
+				suspect = append(suspect, g)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return groups
+	}
+	return suspect
 }
 
 // storedID returns the ID of the event stored at seq of g, whose head is h.

@@ -40,11 +40,17 @@
 //
 // # Full disk
 //
-// Badger writes through memory-mapped sparse files, so a full disk would kill the process
-// with SIGBUS. Each merged write first measures the free space (statfs) and is refused with
-// ErrStorageFull below MinFree (default 64 MiB; WithSpaceReserve), and a background goroutine
-// measures it too (every second, every 20 ms when low). A fallocated ballast file
-// (BallastFile, default 64 MiB) is released when free space falls below MinFree/4, so that
+// Badger writes its memtable logs and new tables through memory maps. Upstream ristretto
+// (z.OpenMmapFile) makes those files sparse, so a full disk killed the process with SIGBUS,
+// at once and again on restart, also from Badger's background flushes. The module replaces
+// ristretto by a patched copy (storage/third_party/ristretto, see QUN-PATCH.md there) that
+// allocates the files with fallocate: a full disk is then an ENOSPC error that Badger
+// retries. The store reserves the next memtable log ahead of time (a memtable that cannot
+// be created is fatal inside Badger). Each merged write first measures the free space
+// (statfs) and is refused with ErrStorageFull below MinFree (default 64 MiB, at least 36
+// MiB; WithSpaceReserve), and a background goroutine measures it too (every second; every
+// 20 ms when low, 5 ms when full). A fallocated ballast file
+// (BallastFile, default 64 MiB) is released when less than ReleaseBelow is left, so that
 // Badger can finish its flushes and compactions, and before Badger opens on a full disk; it
 // is re-created, and writes accepted again, once MinFree+ballast bytes are free. Reads keep
 // working while full (Full reports the state). The limits of this guard are in space.go.
@@ -91,8 +97,10 @@
 //     MaxCommitBytes = 2 MiB.
 //   - BlockCacheSize 32 MiB (default 256), IndexCacheSize 16 MiB (default: unbounded, all
 //     table indexes in memory).
-//   - NumCompactors 2 (default 4), NumGoroutines 2, ValueLogFileSize 16 MiB (the value log
-//     stays empty).
+//   - NumCompactors 2 (default 4), NumGoroutines 2, ValueLogFileSize 1 MiB (the value log
+//     stays empty; each file is allocated in full, 2 x 1 MiB).
+//   - Disk: each memtable log is allocated in full (2 x MemTableSize = 32 MiB), plus the
+//     reserved next one, plus the ballast.
 //   - ChecksumVerificationMode OnBlockRead, VerifyValueChecksum on.
 //   - DetectConflicts off (the committer is the only writer), metrics off, Snappy
 //     compression (default).

@@ -99,6 +99,8 @@ type spaceGuard struct {
 	lowSince   time.Time   // first of the measurements in a row with less than ReleaseBelow (under mu)
 
 	sinceReserve atomic.Int64 // bytes written since the guard last reserved the next memtable log
+	wantReserve  atomic.Bool  // the committer asks for reserveNextMemtable
+	lastReserve  time.Time    // under mu
 
 	wake chan struct{}
 	quit chan struct{}
@@ -164,6 +166,17 @@ func (g *spaceGuard) stop() {
 	<-g.done
 }
 
+// releaseForClose deletes the ballast when the disk is full, so that Badger's final flush
+// in Close finds room (Open re-creates the ballast when there is space).
+func (g *spaceGuard) releaseForClose() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.full.Load() && g.hasBallast.Load() {
+		free, _ := freeBytes(g.dir)
+		g.releaseLocked(free, "the store is closing on a full disk")
+	}
+}
+
 // refresh measures the disk, releases or re-creates the ballast, and sets full.
 func (g *spaceGuard) refresh() {
 	g.mu.Lock()
@@ -187,7 +200,10 @@ func (g *spaceGuard) refresh() {
 	} else {
 		g.lowSince = time.Time{}
 	}
-	g.reserveNextMemtable()
+	if g.wantReserve.Swap(false) || time.Since(g.lastReserve) >= spacePollIdle {
+		g.lastReserve = time.Now()
+		g.reserveNextMemtable()
+	}
 	if !g.hasBallast.Load() && g.ballast > 0 && free >= g.minFree+g.ballast {
 		if err := g.createBallastLocked(); err != nil {
 			g.log.Warn("storage: cannot re-create the ballast file", "file", g.ballastPath(), "err", err)
@@ -303,6 +319,7 @@ func (g *spaceGuard) memtableWritten(n int) {
 	}
 	if g.sinceReserve.Add(int64(n)) >= memTableSize/8 {
 		g.sinceReserve.Store(0)
+		g.wantReserve.Store(true)
 		g.poke()
 	}
 }

@@ -373,6 +373,7 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		if s.space != nil {
 			s.space.stop()
+			s.space.releaseForClose()
 		}
 		if s.wit != nil && s.wit.f != nil {
 			_ = s.wit.f.Close()

@@ -60,3 +60,35 @@ func BenchmarkAppendParallelWitnessSync(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(s.statCalls.Load()-calls0)/el.Seconds(), "commits/s")
 }
+
+// BenchmarkOpenWitnessCheck: Open of a store with 20,000 groups (one event each), which
+// compares every group's head with the witness.
+func BenchmarkOpenWitnessCheck(b *testing.B) {
+	const groups = 20000
+	dir := b.TempDir()
+	s := openT(b, dir, WithoutSync())
+	var batch []Batch
+	for i := range groups {
+		var g GroupID
+		g[0], g[1], g[31] = byte(i>>8), byte(i), 0xee
+		batch = append(batch, Batch{Group: g, Events: []Record{ev(g, 1, 100)}})
+		if len(batch) == 1000 {
+			mustCommit(b, s, batch...)
+			batch = nil
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		s := openT(b, dir)
+		if d := s.Damage(); len(d) != 0 {
+			b.Fatalf("damage: %v", d[0].Reason)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/open")
+}
