@@ -1,11 +1,16 @@
 package node
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +19,6 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/qunchat/qun/protocol"
 )
@@ -35,61 +39,82 @@ func abuser(t testing.TB) host.Host {
 	return h
 }
 
-// holdStreams opens streams to target on proto as fast as the target
-// accepts them and holds each one idle until the target resets it: mode 0
-// negotiates the protocol and sends nothing, mode 1 sends the first byte of
-// a frame header and stops (slow request), mode 2 never negotiates.
-func holdStreams(ctx context.Context, h host.Host, target peer.ID, proto string, openers int, opened *atomic.Int64) *sync.WaitGroup {
-	var wg sync.WaitGroup
-	for i := range openers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 64)
-			for ctx.Err() == nil {
-				var s network.Stream
-				var err error
-				switch i % 3 {
-				case 2:
-					s, err = h.Network().NewStream(network.WithNoDial(ctx, "abuse"), target)
-				default:
-					s, err = h.NewStream(network.WithNoDial(ctx, "abuse"), target, protocolID(proto))
-					if err == nil {
-						_, err = s.Write([]byte{0x80}[:i%3]) // mode 0: flushes the protocol header only
-					}
-				}
-				if err != nil {
-					if s != nil {
-						s.Reset()
-					}
-					select { // refused: try again soon (a flood of opens is another attack)
-					case <-ctx.Done():
-					case <-time.After(250 * time.Millisecond):
-					}
-					continue
-				}
-				opened.Add(1)
-				stop := context.AfterFunc(ctx, func() { s.Reset() })
-				start := time.Now()
-				_, _ = s.Read(buf) // blocks until the target resets or answers
-				stop()
-				s.Reset()
-				if time.Since(start) < 100*time.Millisecond {
-					// refused at once (a resource limit): try again soon
-					select {
-					case <-ctx.Done():
-					case <-time.After(250 * time.Millisecond):
-					}
-				}
-			}
-		}()
+// abuserBinary builds the abuser helper (testdata/abuser) without the race
+// detector, so that the abusers run at their real speed in their own
+// process and the host under test gets the CPU a real host would.
+func abuserBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "abuser")
+	out, err := exec.Command("go", "build", "-o", bin, "./testdata/abuser").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building the abuser helper: %v\n%s", err, out)
 	}
-	return &wg
+	return bin
 }
 
-// TestIdleStreamAbuse: eight throw-away peers open as many idle submit and
-// sync streams as the host lets them and hold them, while an honest member
-// submits through its home node. The honest submissions keep succeeding
+// startAbusers runs the abuser helper against target and waits until its
+// peers are connected; held reports the streams they opened so far. stop
+// ends the process and waits for it.
+func startAbusers(t *testing.T, target string) (held func() int64, stop func()) {
+	t.Helper()
+	cmd := exec.Command(abuserBinary(t), "-target", target, "-peers", "8", "-submit", "300", "-sync", "80")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var count atomic.Int64
+	connected := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			if line == "connected" {
+				close(connected)
+			} else if n, ok := strings.CutPrefix(line, "held "); ok {
+				v, _ := strconv.ParseInt(n, 10, 64)
+				count.Store(v)
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			stdin.Close()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case <-connected:
+	case <-done:
+		t.Fatalf("the abuser helper exited: %s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("the abuser helper did not connect within 30 s")
+	}
+	return count.Load, stop
+}
+
+// TestIdleStreamAbuse: eight throw-away peers (in their own process, see
+// testdata/abuser) open as many idle submit and sync streams as the host
+// lets them and hold them, while an honest member submits through its home
+// node. The honest submissions keep succeeding
 // (>= 99%, p99 <= 1 s), and the host's goroutines return to their baseline
 // once the abusers leave.
 func TestIdleStreamAbuse(t *testing.T) {
@@ -103,30 +128,13 @@ func TestIdleStreamAbuse(t *testing.T) {
 	runtime.GC()
 	baseline := runtime.NumGoroutine()
 
-	abuseCtx, stopAbuse := context.WithCancel(context.Background())
-	defer stopAbuse()
-	var opened atomic.Int64
-	var abusers []*sync.WaitGroup
-	var hosts []host.Host
-	for range 0 {
-		h := abuser(t)
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := h.Connect(cctx, addrInfo(a))
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hosts = append(hosts, h)
-		abusers = append(abusers,
-			holdStreams(abuseCtx, h, a.PeerID(), protocol.SubmitProtocol, 300, &opened),
-			holdStreams(abuseCtx, h, a.PeerID(), protocol.SyncProtocol, 80, &opened))
-	}
+	held, stopAbuse := startAbusers(t, a.Addrs()[0].String())
 	// Let the abusers fill what they can before the honest member starts.
 	deadline := time.Now().Add(5 * time.Second)
-	for opened.Load() < 8*256 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	for held() < 8*256 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // poll interval of a bounded wait
 	}
-	t.Logf("abusers opened %d streams before the honest member started", opened.Load())
+	t.Logf("abusers opened %d streams before the honest member started", held())
 
 	const senders = 4
 	duration := 8 * time.Second
@@ -161,21 +169,15 @@ func TestIdleStreamAbuse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	held := opened.Load()
+	opened := held()
 	stopAbuse()
-	for _, w := range abusers {
-		w.Wait()
-	}
-	for _, h := range hosts {
-		h.Close()
-	}
 
 	slices.Sort(latencies)
 	total := len(latencies)
 	p99 := latencies[min(total-1, total*99/100)]
 	rate := float64(total-len(failures)) / float64(total)
 	t.Logf("honest submissions: %d, failed %d (success %.2f%%), p50 %v, p99 %v; abusive streams opened %d",
-		total, len(failures), 100*rate, latencies[total/2], p99, held)
+		total, len(failures), 100*rate, latencies[total/2], p99, opened)
 	if len(failures) > 0 {
 		t.Logf("first failure: %v", failures[0])
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -86,7 +87,18 @@ func (g *group) preview(inv *protocol.SignedInvite) (*protocol.InvitePreview, er
 	st := g.state
 	reg := st.Invites[inv.ID]
 	if reg == nil {
-		return nil, protocol.Errorf(protocol.CodeInviteUnknown, "this invite is not registered with the group")
+		// Used-up, revoked and expired invites leave the open set: say
+		// which, from the token's own fields.
+		_, err := st.CheckInvite(inv, nowMS())
+		if err == nil || errors.Is(err, protocol.ErrInviteUnknown) {
+			return nil, protocol.Errorf(protocol.CodeInviteUnknown, "this invite is not registered with the group")
+		}
+		return &protocol.InvitePreview{
+			Group: g.id.String(), Name: st.Name, Description: st.Description, Avatar: st.Avatar,
+			Members: len(st.Members), Cap: st.Cap, Policy: st.Policy.String(), Host: g.host.String(),
+			Inviter: inv.Inviter.String(), Expires: inv.Expires, MaxUses: inv.MaxUses, Uses: inv.MaxUses, Ref: inv.Ref,
+			Reason: err.Error(),
+		}, nil
 	}
 	p := &protocol.InvitePreview{
 		Group: g.id.String(), Name: st.Name, Description: st.Description, Avatar: st.Avatar,

@@ -40,7 +40,7 @@ func tcpConnOf(ctx context.Context) *net.TCPConn {
 
 // limitSendBuffer gives a WebSocket's socket its small send buffer.
 func limitSendBuffer(tcp *net.TCPConn) {
-	if tcp != nil && false {
+	if tcp != nil {
 		_ = tcp.SetWriteBuffer(wsSendBuffer)
 	}
 }
@@ -48,7 +48,7 @@ func limitSendBuffer(tcp *net.TCPConn) {
 // resetOnClose makes the socket's close a reset that discards what the
 // client did not take.
 func resetOnClose(tcp *net.TCPConn) {
-	if tcp != nil && false {
+	if tcp != nil {
 		_ = tcp.SetLinger(0)
 	}
 }

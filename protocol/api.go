@@ -332,7 +332,7 @@ type WSClientMessage struct {
 
 // WSServerMessage is a message from the node on the WebSocket.
 type WSServerMessage struct {
-	Type    string     `json:"type"` // subscribed, event, error, pong
+	Type    string     `json:"type"` // subscribed, event, error, ended, pong
 	Group   string     `json:"group,omitempty"`
 	From    uint64     `json:"from,omitempty"`
 	Head    uint64     `json:"head,omitempty"`
