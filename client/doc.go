@@ -19,10 +19,19 @@
 // again. A client without a key can only call Node and Preview; the rest
 // fails with an error matching ErrNeedSession.
 //
+// The client signs only challenges of the node it expects at its URL: the
+// ID given with WithNodeID, else the one remembered (trust on first use;
+// in memory, or in a file with WithKnownNodes and KnownNodesFile), else the
+// one the node states at its first sign-in. A challenge of another node (a
+// node passing on someone else's challenge) fails with a
+// *NodeMismatchError, matching ErrNodeMismatch, and nothing is signed.
+//
 // The light-client calls: Preview (an invite before joining), MyGroups,
 // EventsBefore and Backward (history read from the newest back), and
 // Subscribe, one WebSocket for any number of groups that delivers each
-// group's events in order, once, across disconnects:
+// group's events in order, once, across disconnects (until the user may no
+// longer read a group: then an *EndedError on Errors, and the group is
+// dropped):
 //
 //	sub, err := c.Subscribe(ctx, map[protocol.GroupID]uint64{gid: next})
 //	defer sub.Close()
@@ -41,6 +50,7 @@
 // as often as needed. A 429 with Retry-After is waited for and retried by
 // the client itself (WithRateLimitRetries).
 //
-// The package depends on protocol/ only; it must never import the node's
+// The package depends on protocol/ (and internal/keyfile, the key file
+// format it shares with the node) only; it must never import the node's
 // packages (node/, storage/, libp2p hosts).
 package client

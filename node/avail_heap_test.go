@@ -32,3 +32,37 @@ func TestIdleGroupHeap(t *testing.T) {
 		t.Fatalf("an idle group costs %d bytes of heap, want <= %d", per, maxIdleGroupHeap)
 	}
 }
+
+// TestIdleGroupHeapLoaded: groups loaded from disk at start cost as little:
+// a node restarted with 200 more groups holds at most 10 KB more per group.
+func TestIdleGroupHeapLoaded(t *testing.T) {
+	few, many := t.TempDir(), t.TempDir()
+	for _, c := range []struct {
+		dir    string
+		groups int
+	}{{few, 10}, {many, 210}} {
+		n := startNode(t, c.dir)
+		for i := range c.groups {
+			createGroup(t, n, fmt.Sprintf("order %d", i), protocol.PolicyInvite)
+		}
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cost := func(dir string) int64 {
+		before := heapAlloc()
+		n := startNode(t, dir)
+		time.Sleep(100 * time.Millisecond) // let the groups' loops settle
+		after := heapAlloc()
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return int64(after) - int64(before)
+	}
+	base, loaded := cost(few), cost(many)
+	per := (loaded - base) / 200
+	t.Logf("node with 10 groups: %d KB; with 210: %d KB; %d bytes per loaded idle group", base>>10, loaded>>10, per)
+	if per > maxIdleGroupHeap {
+		t.Fatalf("a loaded idle group costs %d bytes of heap, want <= %d", per, maxIdleGroupHeap)
+	}
+}

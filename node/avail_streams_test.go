@@ -57,7 +57,7 @@ func abuserBinary(t *testing.T) string {
 // ends the process and waits for it.
 func startAbusers(t *testing.T, target string) (held func() int64, stop func()) {
 	t.Helper()
-	cmd := exec.Command(abuserBinary(t), "-target", target, "-peers", "8", "-submit", "300", "-sync", "80")
+	cmd := exec.Command(abuserBinary(t), "-target", target, "-peers", "8", "-submit", "400", "-sync", "100")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -136,8 +136,8 @@ func TestIdleStreamAbuse(t *testing.T) {
 	}
 	t.Logf("abusers opened %d streams before the honest member started", held())
 
-	const senders = 4
-	duration := 8 * time.Second
+	const senders = 2
+	duration := 6 * time.Second
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration

@@ -173,7 +173,8 @@ func (g *group) load() error {
 			if err != nil {
 				return fmt.Errorf("group %s: stored event %d does not apply: %w", g.id, r.Seq, err)
 			}
-			g.remember(ev)
+			// Not remembered: a group loaded at start keeps no event
+			// cache until it is busy (lookups read the store).
 		}
 	}
 	return nil

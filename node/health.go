@@ -45,6 +45,12 @@ func (g *group) unhealthy() error {
 	return protocol.Errorf(h.code, "%s", h.reason)
 }
 
+// frozen reports whether the group is frozen by a fork proof.
+func (g *group) frozen() bool {
+	h := g.health.Load()
+	return h != nil && h.code == protocol.CodeForked
+}
+
 // status returns the group's condition for the API: "ok", "quarantined",
 // "forked" or "recovering", and the reason.
 func (g *group) status() (string, string) {

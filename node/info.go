@@ -93,10 +93,14 @@ func (g *group) preview(inv *protocol.SignedInvite) (*protocol.InvitePreview, er
 		if err == nil || errors.Is(err, protocol.ErrInviteUnknown) {
 			return nil, protocol.Errorf(protocol.CodeInviteUnknown, "this invite is not registered with the group")
 		}
+		var uses uint32
+		if errors.Is(err, protocol.ErrInviteUsedUp) {
+			uses = inv.MaxUses
+		}
 		return &protocol.InvitePreview{
 			Group: g.id.String(), Name: st.Name, Description: st.Description, Avatar: st.Avatar,
 			Members: len(st.Members), Cap: st.Cap, Policy: st.Policy.String(), Host: g.host.String(),
-			Inviter: inv.Inviter.String(), Expires: inv.Expires, MaxUses: inv.MaxUses, Uses: inv.MaxUses, Ref: inv.Ref,
+			Inviter: inv.Inviter.String(), Expires: inv.Expires, MaxUses: inv.MaxUses, Uses: uses, Ref: inv.Ref,
 			Reason: err.Error(),
 		}, nil
 	}

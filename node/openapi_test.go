@@ -371,6 +371,7 @@ func TestOpenAPI(t *testing.T) {
 		{name: "preview", node: a, method: "GET", path: "/api/v1/invites/preview?token=" + inv.Token(), status: 200, valid: true},
 		{name: "preview of a link", node: a, method: "GET", path: "/api/v1/invites/preview?token=" + "http%3A%2F%2Fx%2Fjoin%23" + inv.Token(), status: 200, valid: true},
 		{name: "preview on a replica", node: b, token: bobTok, method: "GET", path: "/api/v1/invites/preview?token=" + inv.Token(), status: 200, valid: true},
+		{name: "preview of a used-up invite", node: a, method: "GET", path: "/api/v1/invites/preview?token=" + once.Token(), status: 200, valid: true},
 		{name: "preview of an unregistered invite", node: a, method: "GET", path: "/api/v1/invites/preview?token=" + unreg.Token(), status: 404, code: protocol.CodeInviteUnknown, valid: true},
 		{name: "preview of garbage", node: a, method: "GET", path: "/api/v1/invites/preview?token=garbage", status: 400, code: protocol.CodeMalformed, valid: true},
 		{name: "preview without token", node: a, method: "GET", path: "/api/v1/invites/preview", status: 400, code: protocol.CodeInvalid},

@@ -126,8 +126,8 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 		return nil, err // the host would sequence what this node cannot store
 	}
 	if g != nil {
-		if err := g.unhealthy(); err != nil {
-			return nil, err // a forked or quarantined replica could not store the event
+		if g.frozen() {
+			return nil, g.unhealthy() // a forked replica stores nothing new
 		}
 		// Wait for a slot rather than open more streams than the host's
 		// resource manager accepts from one peer: under overload a
@@ -164,11 +164,21 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 	if sub.Kind == protocol.KindJoinRequest {
 		return ev, nil // not a member yet: the group is readable here after approval
 	}
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	// A quarantined replica may be unable to apply the host's log (then the
+	// event never arrives here), or it refused one bad event and the host's
+	// real one applies: wait less, then answer with the reason.
+	wait := 15 * time.Second
+	if g.unhealthy() != nil {
+		wait = 2 * time.Second
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	if err := g.waitCommitted(wctx, ev.Seq); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if err := g.unhealthy(); err != nil {
+			return nil, err
 		}
 		return nil, protocol.Errorf(protocol.CodeUnavailable, "the host sequenced the event as %d but this node has not stored it yet; retry (a retry returns the same event)", ev.Seq)
 	}

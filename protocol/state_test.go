@@ -565,20 +565,20 @@ func TestStateInvites(t *testing.T) {
 		{
 			name: "MaxInvites open, one of them expired by now", by: kOwner,
 			prep: func(h *harness) {
+				h.register(kOwner, func(i *Invite) { i.Expires = h.now + 500 })
 				for i := 0; i < MaxInvites-1; i++ {
 					h.st.Invites[InviteID{byte(i), byte(i >> 8), 0xff}] = &InviteState{Inviter: kOwner.ID()}
 				}
-				h.register(kOwner, func(i *Invite) { i.Expires = h.now + 500 })
 			},
 			body: func(h *harness) Body { return &InviteCreateBody{Token: h.invite(kOwner, nil).Raw} },
 		},
 		{
 			name: "more than MaxHeldInvites open or closed", by: kOwner, want: ErrInvalid,
 			prep: func(h *harness) {
+				h.register(kOwner, nil)
 				for i := 0; i < MaxHeldInvites-1; i++ {
 					h.st.Closed[InviteID{byte(i), byte(i >> 8), 0xfe}] = ClosedInvite{Revoked: i%2 == 0}
 				}
-				h.register(kOwner, nil)
 			},
 			body: func(h *harness) Body { return &InviteCreateBody{Token: h.invite(kOwner, nil).Raw} },
 		},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/y"
@@ -216,6 +217,9 @@ func (s *Store) checkAgainstWitness(m map[GroupID]witnessEntry, problem string) 
 			d.Reason = fmt.Sprintf("group %x: its acknowledged head cannot be checked (%s); stored head %d, at least seq %d was acknowledged", g[:8], problem, h.seq, e.seq)
 			if problem == "" {
 				d.Reason = fmt.Sprintf("group %x: its acknowledged head could not be checked since an earlier damage of the head witness; stored head %d, at least seq %d was acknowledged", g[:8], h.seq, e.seq)
+			}
+			if e.seq == 0 {
+				d.Reason = strings.TrimSuffix(d.Reason, ", at least seq 0 was acknowledged") + ", the acknowledged head is unknown"
 			}
 		case h.seq < e.seq:
 			d.kind = damageBelow

@@ -28,8 +28,8 @@ import (
 func main() {
 	target := flag.String("target", "", "multiaddr of the target, with /p2p/")
 	peers := flag.Int("peers", 8, "throw-away peers")
-	submit := flag.Int("submit", 300, "openers of /qun/submit/1.0.0 streams per peer")
-	sync := flag.Int("sync", 80, "openers of /qun/sync/1.0.0 streams per peer")
+	submit := flag.Int("submit", 400, "openers of /qun/submit/1.0.0 streams per peer")
+	sync := flag.Int("sync", 100, "openers of /qun/sync/1.0.0 streams per peer")
 	flag.Parse()
 	if err := run(*target, *peers, *submit, *sync); err != nil {
 		fmt.Fprintln(os.Stderr, "abuser:", err)
