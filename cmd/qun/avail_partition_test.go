@@ -89,7 +89,12 @@ func (l *netLab) node() *labNode {
 	}
 	inner := n.port + "i"
 	l.must("netns", "add", n.ns)
-	l.t.Cleanup(func() { _ = l.ip("netns", "del", n.ns) })
+	l.t.Cleanup(func() {
+		// Deleting a namespace frees its veth end later, asynchronously:
+		// delete the pair first, so the next test can reuse the names.
+		_ = l.ip("link", "del", n.port)
+		_ = l.ip("netns", "del", n.ns)
+	})
 	l.must("link", "add", n.port, "type", "veth", "peer", "name", inner)
 	l.must("link", "set", inner, "netns", n.ns)
 	l.must("link", "set", n.port, "master", l.bridge)
