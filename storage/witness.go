@@ -38,7 +38,7 @@ import (
 // SIGKILL of the process (it is in the page cache); after a power loss or kernel crash the
 // witness may lag behind Badger, which weakens the check (a lagging witness never reports
 // damage that is not there) but costs nothing per commit. Measured with the storage
-// benchmarks (docs/STORAGE-RELIABILITY-NOTES.md): an fdatasync of the witness per merged
+// benchmarks (docs/STORAGE.md): an fdatasync of the witness per merged
 // write adds a second serial sync to every commit, so it is left off.
 const (
 	// WitnessFile is the name of the head witness in the store folder.

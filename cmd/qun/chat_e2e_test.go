@@ -159,7 +159,8 @@ func TestChatTmux(t *testing.T) {
 	p := startTmux(t, 80, 24, cmd)
 
 	// History, the announcement and the pin.
-	s := p.waitText("history message 150")
+	p.waitText("history message 150")
+	s := p.waitText("Pinned: #5 history message 2") // the pin's text is fetched after the history
 	for _, want := range []string{"Tea shop", "you: member", "Announcement: Pre-orders open until Friday", "Pinned: #5 history message 2", "pinned #5"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the first screen lacks %q:\n%s", want, s)

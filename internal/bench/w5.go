@@ -269,8 +269,9 @@ func childGenerate(ctx context.Context, dir string, n int, progress io.Writer) (
 
 	// Submissions are signed in chunks on every core while the events of
 	// the previous chunk are signed (one after the other: each names the
-	// previous one's hash).
-	const chunk = 4000
+	// previous one's hash). A chunk is one storage commit: it must stay
+	// under storage.MaxCommitBytes (about 700 bytes per event with indexes).
+	const chunk = 1000
 	chunks := make(chan []*protocol.SignedSubmission, 1)
 	go func() {
 		defer close(chunks)
