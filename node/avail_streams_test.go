@@ -184,8 +184,14 @@ func TestIdleStreamAbuse(t *testing.T) {
 	if rate < 0.99 {
 		t.Errorf("only %.2f%% of honest submissions succeeded under idle-stream abuse, want >= 99%%", 100*rate)
 	}
-	if p99 > time.Second {
-		t.Errorf("p99 latency %v under idle-stream abuse, want <= 1s", p99)
+	// The bound is the product's (1 s); a race-instrumented build spends
+	// several times the CPU per request on the same 2 cores.
+	bound := time.Second
+	if raceEnabled {
+		bound *= raceSlowdown
+	}
+	if p99 > bound {
+		t.Errorf("p99 latency %v under idle-stream abuse, want <= %v", p99, bound)
 	}
 
 	// Goroutines return to within 10% of the baseline.

@@ -1,14 +1,11 @@
 package node
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -29,31 +26,13 @@ func TestEquivocationDetected(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	h, err := libp2p.New(libp2p.Identity(hostKey.Libp2p()), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
 	prev, err := b.store.Event(gid, reused-1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	prevEv, _ := protocol.DecodeEvent(prev)
-	h.SetStreamHandler(protocolID(protocol.SubmitProtocol), func(s network.Stream) {
-		defer s.Close()
-		raw, err := readFrame(bufio.NewReader(s), protocol.MaxSubmissionSize)
-		if err != nil {
-			s.Reset()
-			return
-		}
-		via, _ := protocol.UserIDFromPeer(s.Conn().RemotePeer())
-		e := protocol.Event{Group: gid, Seq: reused, Prev: prevEv.ID, Time: nowMS(), Via: via, Submission: raw}
-		ev, err := e.Sign(hostKey)
-		if err != nil {
-			s.Reset()
-			return
-		}
-		_ = writeFrame(s, (&submitReply{event: ev.Raw}).encode())
+	h := signingHost(t, hostKey, func(sub []byte, via protocol.UserID) protocol.Event {
+		return protocol.Event{Group: gid, Seq: reused, Prev: prevEv.ID, Time: nowMS(), Via: via, Submission: sub}
 	})
 	b.Host().Network().ClosePeer(h.ID())
 	b.Host().Peerstore().ClearAddrs(h.ID())

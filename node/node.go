@@ -309,6 +309,19 @@ func (n *Node) addGroup(gid protocol.GroupID, hostKey protocol.UserID, addrs []m
 	return g, nil
 }
 
+// ensureHostAddrs makes sure the peerstore knows where a group's host is:
+// libp2p forgets a peer's addresses some time after it disconnects, and
+// the addresses stored with the group bring them back.
+func (n *Node) ensureHostAddrs(gid protocol.GroupID, hostKey protocol.UserID) {
+	pid := hostKey.PeerID()
+	if pid == n.host.ID() || len(n.host.Peerstore().Addrs(pid)) > 0 {
+		return
+	}
+	if stored, ok, err := n.store.Meta(gid, metaAddrs); err == nil && ok {
+		n.host.Peerstore().AddAddrs(pid, decodeAddrs(stored), time.Hour)
+	}
+}
+
 func encodeAddrs(addrs []multiaddr.Multiaddr) []byte {
 	var b []byte
 	for _, a := range addrs {

@@ -143,12 +143,10 @@ func TestKickedMemberNodeStopsReceiving(t *testing.T) {
 	}
 }
 
-// fakeHost is a bare libp2p host that answers every submission with an
-// "event" it signs itself: it plays a node that put its own ID and address
-// into an invite for someone else's group.
-func fakeHost(t *testing.T, gid protocol.GroupID) (host.Host, *protocol.Key) {
+// signingHost is a bare libp2p host with key k that answers every
+// submission with the event that makes (nil: no answer), signed with k.
+func signingHost(t *testing.T, k *protocol.Key, makes func(sub []byte, via protocol.UserID) protocol.Event) host.Host {
 	t.Helper()
-	k := newKey(t)
 	h, err := libp2p.New(libp2p.Identity(k.Libp2p()), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +160,7 @@ func fakeHost(t *testing.T, gid protocol.GroupID) (host.Host, *protocol.Key) {
 			return
 		}
 		via, _ := protocol.UserIDFromPeer(s.Conn().RemotePeer())
-		e := protocol.Event{Group: gid, Seq: 7, Prev: protocol.EventID{7}, Time: nowMS(), Via: via, Submission: raw}
+		e := makes(raw, via)
 		ev, err := e.Sign(k)
 		if err != nil {
 			s.Reset()
@@ -170,7 +168,18 @@ func fakeHost(t *testing.T, gid protocol.GroupID) (host.Host, *protocol.Key) {
 		}
 		_ = writeFrame(s, (&submitReply{event: ev.Raw}).encode())
 	})
-	return h, k
+	return h
+}
+
+// fakeHost is a host that answers every submission with an "event" it
+// signs itself: it plays a node that put its own ID and address into an
+// invite for someone else's group.
+func fakeHost(t *testing.T, gid protocol.GroupID) (host.Host, *protocol.Key) {
+	t.Helper()
+	k := newKey(t)
+	return signingHost(t, k, func(sub []byte, via protocol.UserID) protocol.Event {
+		return protocol.Event{Group: gid, Seq: 7, Prev: protocol.EventID{7}, Time: nowMS(), Via: via, Submission: sub}
+	}), k
 }
 
 // TestFakeHostNotTrusted: an invite for a real group that names another

@@ -139,6 +139,9 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 			return nil, ctx.Err()
 		}
 	}
+	if g != nil {
+		n.ensureHostAddrs(gid, hostKey)
+	}
 	ev, err := n.forward(ctx, g, hostKey, addrs, raw)
 	if err != nil {
 		return nil, err

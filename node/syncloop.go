@@ -135,6 +135,9 @@ func (g *group) syncOnce(retrying bool) error {
 }
 
 func (g *group) syncFrom(p peer.ID, from uint64, retrying bool) error {
+	if p == g.host.PeerID() {
+		g.n.ensureHostAddrs(g.id, g.host)
+	}
 	for {
 		// Fetch only up to the first event held already (from gossip or
 		// the host's answer): what follows it is arriving.

@@ -1,0 +1,8 @@
+//go:build !race
+
+package node
+
+const raceEnabled = false
+
+// raceSlowdown scales timing bounds under the race detector.
+const raceSlowdown = 3
