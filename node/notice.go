@@ -29,7 +29,7 @@ func (g *group) publishCommitted(events []*protocol.SignedEvent) {
 	}
 	last := events[len(events)-1]
 	n := protocol.HeadNotice{Group: g.id, Seq: last.Seq, Event: last.ID}
-	g.publish([]*protocol.SignedEvent{{Raw: n.Sign(g.n.key)}})
+	g.outbox.push(n.Sign(g.n.key))
 }
 
 // validateNotice checks a head notice from gossip: the group's host signed
