@@ -26,7 +26,8 @@ import (
 const (
 	recoverFirstRetry = 500 * time.Millisecond
 	recoverMaxRetry   = 30 * time.Second
-	recoverFetch      = 10 * time.Second // bound of one fetch from a replica
+	recoverFetch      = 10 * time.Second // bound of one fetch from a replica while recovering
+	claimFetch        = 2 * time.Second  // bound of checking a claim: sequencing waits meanwhile
 	claimCooldown     = time.Minute      // between checks of one peer's claim
 )
 
@@ -60,7 +61,9 @@ type claim struct {
 }
 
 // checkClaim fetches from the peer what follows the host's head; events
-// this host signed that it does not hold mean it lost them. Host loop only.
+// this host signed that it does not hold mean it lost them. Host loop only:
+// sequencing waits for the check, so a member's node that makes false
+// claims can delay the group by at most claimFetch per claimCooldown.
 func (g *group) checkClaim(c claim) {
 	if last, ok := g.claimChecked[c.peer]; ok && time.Since(last) < claimCooldown {
 		return
@@ -77,7 +80,7 @@ func (g *group) checkClaim(c claim) {
 	if c.seq <= head {
 		return
 	}
-	evs, err := g.fetchOwn(c.peer, head+1, 1)
+	evs, err := g.fetchOwn(c.peer, head+1, 1, claimFetch)
 	if err != nil || len(evs) == 0 {
 		return // nothing proven: go on
 	}
@@ -91,7 +94,7 @@ func (g *group) recover() bool {
 	for _, p := range g.recoveryPeers() {
 		for g.committedHead() < g.recoverTo && g.ctx.Err() == nil {
 			head := g.committedHead()
-			evs, err := g.fetchOwn(p, head+1, protocol.MaxSyncBatch)
+			evs, err := g.fetchOwn(p, head+1, protocol.MaxSyncBatch, recoverFetch)
 			if err != nil || len(evs) == 0 {
 				break
 			}
@@ -133,8 +136,8 @@ func (g *group) recoveryPeers() []peer.ID {
 
 // fetchOwn fetches events of this hosted group from a replica, verified
 // against this node's own key.
-func (g *group) fetchOwn(p peer.ID, from uint64, limit uint32) ([]*protocol.SignedEvent, error) {
-	ctx, cancel := context.WithTimeout(g.ctx, recoverFetch)
+func (g *group) fetchOwn(p peer.ID, from uint64, limit uint32, bound time.Duration) ([]*protocol.SignedEvent, error) {
+	ctx, cancel := context.WithTimeout(g.ctx, bound)
 	defer cancel()
 	evs, _, err := g.n.fetch(ctx, p, g.id, g.n.id, from, limit)
 	return evs, err
