@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -18,13 +19,13 @@ func TestIdleGroupHeap(t *testing.T) {
 	for i := range 10 { // warm up: the first groups set up shared state
 		createGroup(t, a, fmt.Sprintf("warm %d", i), protocol.PolicyInvite)
 	}
-	time.Sleep(100 * time.Millisecond) // let the nodes' loops settle
+	settle(t)
 	before := heapAlloc()
 	const n = 200
 	for i := range n {
 		createGroup(t, a, fmt.Sprintf("order %d", i), protocol.PolicyInvite)
 	}
-	time.Sleep(100 * time.Millisecond)
+	settle(t)
 	after := heapAlloc()
 	per := (int64(after) - int64(before)) / n
 	t.Logf("%d idle groups: heap %d -> %d KB, %d bytes per group", n, before>>10, after>>10, per)
@@ -52,7 +53,7 @@ func TestIdleGroupHeapLoaded(t *testing.T) {
 	cost := func(dir string) int64 {
 		before := heapAlloc()
 		n := startNode(t, dir)
-		time.Sleep(100 * time.Millisecond) // let the groups' loops settle
+		settle(t)
 		after := heapAlloc()
 		if err := n.Close(); err != nil {
 			t.Fatal(err)
@@ -65,4 +66,19 @@ func TestIdleGroupHeapLoaded(t *testing.T) {
 	if per > maxIdleGroupHeap {
 		t.Fatalf("a loaded idle group costs %d bytes of heap, want <= %d", per, maxIdleGroupHeap)
 	}
+}
+
+// settle waits until the groups' goroutines have started: the goroutine
+// count stays the same over three polls in a row.
+func settle(t *testing.T) {
+	t.Helper()
+	last, same := -1, 0
+	waitFor(t, 10*time.Second, "the goroutine count to settle", func() bool {
+		if n := runtime.NumGoroutine(); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+		return same >= 3
+	})
 }

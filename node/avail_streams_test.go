@@ -130,10 +130,7 @@ func TestIdleStreamAbuse(t *testing.T) {
 
 	held, stopAbuse := startAbusers(t, a.Addrs()[0].String())
 	// Let the abusers fill what they can before the honest member starts.
-	deadline := time.Now().Add(5 * time.Second)
-	for held() < 8*256 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond) // poll interval of a bounded wait
-	}
+	pollUntil(5*time.Second, func() bool { return held() >= 8*256 }) // as many as they get in 5 s
 	t.Logf("abusers opened %d streams before the honest member started", held())
 
 	const senders = 2
@@ -196,19 +193,11 @@ func TestIdleStreamAbuse(t *testing.T) {
 
 	// Goroutines return to within 10% of the baseline.
 	limit := baseline + baseline/10
-	deadline = time.Now().Add(15 * time.Second)
-	for {
-		runtime.GC()
-		n := runtime.NumGoroutine()
-		if n <= limit {
-			t.Logf("goroutines: baseline %d, after the abuse %d", baseline, n)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines: baseline %d, still %d 15 s after the abuse ended", baseline, n)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var n int
+	if !pollUntil(15*time.Second, func() bool { runtime.GC(); n = runtime.NumGoroutine(); return n <= limit }) {
+		t.Fatalf("goroutines: baseline %d, still %d 15 s after the abuse ended", baseline, n)
 	}
+	t.Logf("goroutines: baseline %d, after the abuse %d", baseline, n)
 	// The host still serves.
 	mustSubmit(t, b, bob, gid, text("after the abuse"))
 }

@@ -186,6 +186,14 @@ func testForgeries(t *testing.T, public bool) {
 // waitFor polls cond every 20 ms until it holds or the timeout passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !pollUntil(timeout, cond) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// pollUntil polls cond every 20 ms until it holds (true) or the timeout
+// passes (false).
+func pollUntil(timeout time.Duration, cond func() bool) bool {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -193,8 +201,21 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	for !cond() {
 		select {
 		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
+			return cond()
 		case <-tick.C:
 		}
+	}
+	return true
+}
+
+// holdsFor runs check every 20 ms for the whole window d and fails the
+// test with the first error it returns: an observation window for "nothing
+// more arrives", which no single check can prove.
+func holdsFor(t testing.TB, d time.Duration, check func() error) {
+	t.Helper()
+	var err error
+	pollUntil(d, func() bool { err = check(); return err != nil })
+	if err != nil {
+		t.Fatal(err)
 	}
 }

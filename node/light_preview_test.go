@@ -118,13 +118,12 @@ func TestPreviewDialsNoOneForStrangers(t *testing.T) {
 		t.Fatalf("anonymous previews tell open from closed:\n%s\n%s", openBody, closedBody)
 	}
 	// The node answered without dialing; give a stray dial a moment to land.
-	deadline := time.Now().Add(300 * time.Millisecond)
-	for time.Now().Before(deadline) {
+	holdsFor(t, 300*time.Millisecond, func() error {
 		if n := open.accepts.Load(); n != 0 {
-			t.Fatalf("an anonymous preview made the node connect %d times to an address of the caller's choosing", n)
+			return fmt.Errorf("an anonymous preview made the node connect %d times to an address of the caller's choosing", n)
 		}
-		time.Sleep(10 * time.Millisecond) // poll interval of a bounded watch
-	}
+		return nil
+	})
 
 	// Signed in: the node tries the host; the answer is the same sentence
 	// whatever is at the address.

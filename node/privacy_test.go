@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,15 +107,14 @@ func TestOutsiderPeersReadNothing(t *testing.T) {
 	waitHead(t, 10*time.Second, gid, last, a, b, c)
 	// Members' nodes hold everything; give gossip the same time to reach
 	// the outsiders that it took to reach the members, and more.
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
+	holdsFor(t, 2*time.Second, func() error {
 		for name, o := range map[string]*outsider{"floodsub": flood, "gossipsub": gossip, "floodsub via a member node": floodB} {
 			if s := leaked(o, texts); s != "" {
-				t.Fatalf("%s outsider received private content %q", name, s)
+				return fmt.Errorf("%s outsider received private content %q", name, s)
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestKickedMemberNodeStopsReceiving: the home node of a kicked or banned
@@ -132,13 +132,12 @@ func TestKickedMemberNodeStopsReceiving(t *testing.T) {
 			last = sendMany(t, gid, 40, 2, []*testNode{a, c}, []*protocol.Key{keys[0], keys[2]})
 			waitHead(t, 10*time.Second, gid, last, a, c)
 			// b had the same time as c to receive; then some more.
-			deadline := time.Now().Add(2 * time.Second)
-			for time.Now().Before(deadline) {
+			holdsFor(t, 2*time.Second, func() error {
 				if h, _ := b.Head(gid); h > removed {
-					t.Fatalf("the removed member's node stored seq %d, sequenced after the %s at %d", h, kind, removed)
+					return fmt.Errorf("the removed member's node stored seq %d, sequenced after the %s at %d", h, kind, removed)
 				}
-				time.Sleep(50 * time.Millisecond)
-			}
+				return nil
+			})
 		})
 	}
 }

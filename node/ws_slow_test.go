@@ -247,12 +247,10 @@ func TestWebSocketNonReadersDropped(t *testing.T) {
 		// move with traffic): allow 1 MiB beyond 10% (the peak is tens of MiB).
 		return float64(mem) <= 1.1*float64(baseMem)+256 && float64(g) <= 1.1*float64(baseG)+2
 	}
-	for deadline := time.Now().Add(20 * time.Second); !back(); time.Sleep(50 * time.Millisecond) { // poll interval of a bounded wait
-		if time.Now().After(deadline) {
-			out, _ := exec.Command("sh", "-c", "cat /proc/net/sockstat; ss -tanm | head -80").CombinedOutput()
-			t.Logf("%s", out)
-			t.Fatalf("20 s after the drops: API sockets' memory %d pages (baseline %d, peak %d), goroutines %d (baseline %d)", mem, baseMem, peakMem, g, baseG)
-		}
+	if !pollUntil(20*time.Second, back) {
+		out, _ := exec.Command("sh", "-c", "cat /proc/net/sockstat; ss -tanm | head -80").CombinedOutput()
+		t.Logf("%s", out)
+		t.Fatalf("20 s after the drops: API sockets' memory %d pages (baseline %d, peak %d), goroutines %d (baseline %d)", mem, baseMem, peakMem, g, baseG)
 	}
 	// While they were connected, each held at most about the node's send
 	// buffer and its own receive buffer of unsent data (not the megabyte

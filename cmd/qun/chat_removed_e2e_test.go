@@ -58,14 +58,16 @@ func TestChatRemovedTmux(t *testing.T) {
 	if _, err := shop.Send(ctx, gid, protocol.MessageBody{Text: "second secret"}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
+	// An observation window: nothing may follow the removal within 1 s.
+	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	waitFor(t, ctx, "the observation window to pass", func() bool {
 		s = p.screen()
 		if strings.Contains(s, "secret") {
 			t.Fatalf("an event after the kick reached the chat:\n%s", s)
 		}
-		time.Sleep(50 * time.Millisecond) // poll interval of a bounded watch
-	}
+		return wctx.Err() != nil
+	})
 	if n := strings.Count(s, "you were removed from this group"); n != 1 {
 		t.Fatalf("the removal is shown %d times:\n%s", n, s)
 	}
