@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,54 +114,9 @@ func startProcIn(t *testing.T, n *labNode, dir string, extra ...string) *proc {
 	p := &proc{t: t, dir: dir, logPath: filepath.Join(dir, "node.log")}
 	p.args = append([]string{"node", "--data", dir, "--api", n.addr + ":0", "--rate", "0", "--api-rate", "0",
 		"--listen", "/ip4/" + n.addr + "/tcp/0"}, extra...)
-	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", n.ns, binary(t)}, p.args...)...)
-	cmd.Stderr = logf
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd, p.exited = cmd, make(chan struct{})
-	go func() {
-		cmd.Wait()
-		logf.Close()
-		close(p.exited)
-	}()
+	p.wrap = []string{"ip", "netns", "exec", n.ns}
+	p.start()
 	t.Cleanup(p.stop)
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "api:"):
-				p.api = strings.TrimSpace(strings.TrimPrefix(line, "api:"))
-			case strings.HasPrefix(line, "peer id:"):
-				p.peerID = strings.TrimSpace(strings.TrimPrefix(line, "peer id:"))
-			case strings.HasPrefix(line, "listen:"):
-				p.listen = append(p.listen, strings.TrimSpace(strings.TrimPrefix(line, "listen:")))
-			case line == "ready":
-				ready <- nil
-				io.Copy(io.Discard, stdout)
-				return
-			}
-		}
-		ready <- fmt.Errorf("qun node exited before it was ready")
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatalf("%v; log:\n%s", err, p.log())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("qun node not ready after 60 s; log:\n%s", p.log())
-	}
 	return p
 }
 

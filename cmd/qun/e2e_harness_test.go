@@ -62,6 +62,7 @@ type proc struct {
 	t       testing.TB
 	dir     string
 	args    []string
+	wrap    []string // a command the node runs under (e.g. ip netns exec NS)
 	cmd     *exec.Cmd
 	api     string
 	peerID  string
@@ -99,7 +100,8 @@ func (p *proc) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary(t), p.args...)
+	argv := append(append(append([]string(nil), p.wrap...), binary(t)), p.args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
