@@ -18,7 +18,7 @@ const metaFork = "fork"
 // compareHeld checks a verified event for a seq this node has stored.
 // Called with g.mu held.
 func (g *group) compareHeld(ev *protocol.SignedEvent) {
-	if ev.Seq > g.committed || g.health.Load() != nil && g.health.Load().code == protocol.CodeForked {
+	if ev.Seq > g.committed || g.frozen() {
 		return // not on disk yet: the commit in flight holds the applied one
 	}
 	if gid, seq, ok, err := g.n.store.LookupEvent(ev.ID); err == nil && ok && gid == g.id && seq == ev.Seq {

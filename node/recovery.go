@@ -183,20 +183,17 @@ func (g *group) checkDamage() {
 	if !g.hosted {
 		return // a replica fetches again what it lost: sync starts from its head
 	}
-	for _, d := range g.n.store.Damage() {
-		if protocol.GroupID(d.Group) != g.id {
-			continue
-		}
-		switch {
-		case d.WitnessHead > d.StoredHead:
-			g.lostEvents(d.WitnessHead, d.Reason)
-		case d.WitnessHead == 0 && d.StoredHead > 0:
-			// The witness itself was lost: nothing local tells what was
-			// acknowledged; replicas that hold more are still caught by
-			// their sync requests (claimBeyond).
-			g.log.Warn("the store's head witness was lost; relying on replicas to report lost events", "reason", d.Reason)
-		default:
-			g.quarantine(d.StoredHead, protocol.Errorf(protocol.CodeInternal, "%s", d.Reason))
-		}
+	d, ok := g.n.store.DamageOf(g.id)
+	switch {
+	case !ok:
+	case d.WitnessHead > d.StoredHead:
+		g.lostEvents(d.WitnessHead, d.Reason)
+	case d.WitnessHead == 0 && d.StoredHead > 0:
+		// The witness itself was lost: nothing local tells what was
+		// acknowledged; replicas that hold more are still caught by
+		// their sync requests (claimBeyond).
+		g.log.Warn("the store's head witness was lost; relying on replicas to report lost events", "reason", d.Reason)
+	default:
+		g.quarantine(d.StoredHead, protocol.Errorf(protocol.CodeInternal, "%s", d.Reason))
 	}
 }

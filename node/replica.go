@@ -38,8 +38,8 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 	defer g.mu.Unlock()
 	var applied []*protocol.SignedEvent
 	gap := false
-	if h := g.health.Load(); h != nil && h.code == protocol.CodeForked {
-		return nil // frozen
+	if g.frozen() {
+		return nil
 	}
 	if g.n.store.Full() {
 		return nil // nothing could be stored: sync fetches the events again later

@@ -121,6 +121,12 @@ func (s *Store) setDamage(d damageEntry) {
 	s.dmu.Unlock()
 }
 
+// DamageOf returns g's entry of Damage, if any, without listing the others.
+func (s *Store) DamageOf(g GroupID) (Damage, bool) {
+	d, ok := s.damageOf(g)
+	return d.Damage, ok
+}
+
 // damageOf returns g's damage entry (a copy), if any.
 func (s *Store) damageOf(g GroupID) (damageEntry, bool) {
 	if !s.hasDamage.Load() {
