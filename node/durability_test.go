@@ -3,10 +3,12 @@ package node
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/storage"
 )
 
 // TestEquivocationDetected: the group's host (its real key) answers a
@@ -140,5 +142,96 @@ func TestRestoredHostRecoversFromReplicas(t *testing.T) {
 		if v, _ := n.GroupView(gid); v.Status != "ok" {
 			t.Fatalf("replica %d status %q (%s)", i, v.Status, v.StatusReason)
 		}
+	}
+}
+
+// TestHostGivesUpEventsNobodyReceived: the host stored a batch and was
+// killed before it answered or published it, and its write-ahead log then
+// lost that batch with the events before it. Its witness names the batch
+// as committed, but no member's node ever held it. The host must get back
+// every event its members' nodes hold, then give up only the batch nobody
+// received (every member's node answered) and sequence again — not wait for
+// it for ever.
+func TestHostGivesUpEventsNobodyReceived(t *testing.T) {
+	a, b, c, gid, keys := threeNodeGroup(t)
+	x := sendMany(t, gid, 20, 2, []*testNode{a, b}, []*protocol.Key{keys[0], keys[1]})
+	waitHead(t, 10*time.Second, gid, x, a, b, c)
+	dir, addr := a.dir, a.Host().Addrs()[0].String()
+	a.Close()
+	backup := t.TempDir()
+	if err := os.CopyFS(backup, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	listen := func(c *Config) { c.ListenAddrs = []string{addr} }
+	a = startNode(t, dir, listen)
+	var y uint64
+	for i, n := range []*testNode{b, c} {
+		waitFor(t, 15*time.Second, "the members to reach the restarted host", func() bool {
+			ev, err := submit(t, n, keys[1+i], gid, text("after the backup"))
+			if err == nil {
+				y = max(y, ev.Seq)
+			}
+			return err == nil
+		})
+	}
+	y = max(y, sendMany(t, gid, 30, 2, []*testNode{a, c}, []*protocol.Key{keys[0], keys[2]}))
+	waitHead(t, 10*time.Second, gid, y, a, b, c)
+
+	// The next batch is stored, then the host dies before releasing it.
+	stored := make(chan uint64, 1)
+	a.beforeRelease.Store(&releaseHook{fn: func(ctx context.Context, g protocol.GroupID, seq uint64) bool {
+		stored <- seq
+		<-ctx.Done()
+		return false
+	}})
+	go submit(t, c, keys[2], gid, text("stored, never released"))
+	var unreleased uint64
+	select {
+	case unreleased = <-stored:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the host never stored the last submission")
+	}
+	a.Close()
+	if unreleased != y+1 {
+		t.Fatalf("the unreleased event has seq %d, want %d", unreleased, y+1)
+	}
+	// The write-ahead log lost everything after x: the store is the backup's,
+	// the head witness is the latest (it names seq y+1).
+	store := filepath.Join(dir, "store")
+	witness, err := os.ReadFile(filepath.Join(store, storage.WitnessFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(store); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(store, os.DirFS(filepath.Join(backup, "store"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, storage.WitnessFile), witness, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a = startNode(t, dir, listen)
+	waitHead(t, 20*time.Second, gid, y, a)
+	var ev *protocol.SignedEvent
+	waitFor(t, 20*time.Second, "the host to accept submissions again", func() bool {
+		ev, err = submit(t, a, keys[0], gid, text("going on"))
+		return err == nil
+	})
+	if ev.Seq != y+1 {
+		t.Fatalf("the next event got seq %d, want %d (the batch nobody received is given up)", ev.Seq, y+1)
+	}
+	waitHead(t, 10*time.Second, gid, ev.Seq, a, b, c)
+	sameLogs(t, gid, ev.Seq, a, b, c)
+	for i, n := range []*testNode{a, b, c} {
+		if v, _ := n.GroupView(gid); v.Status != "ok" {
+			t.Fatalf("node %d status %q (%s)", i, v.Status, v.StatusReason)
+		}
+	}
+	// The store accepted the log as it is: a restart reports no damage.
+	a.Close()
+	a = startNode(t, dir, listen)
+	if v, _ := a.GroupView(gid); v.Status != "ok" {
+		t.Fatalf("after a restart the host status is %q (%s)", v.Status, v.StatusReason)
 	}
 }

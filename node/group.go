@@ -409,6 +409,9 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 			g.mu.Unlock()
 			return storeError(err)
 		}
+		if h := g.n.beforeRelease.Load(); h != nil && g.hosted && !h.fn(g.ctx, g.id, batch.Events[len(batch.Events)-1].Seq) {
+			return protocol.Errorf(protocol.CodeUnavailable, "the host is shutting down; retry")
+		}
 		g.mu.Lock()
 		g.markCommitted(batch.Events[len(batch.Events)-1].Seq)
 		g.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -54,6 +55,15 @@ type Node struct {
 	onReject func(protocol.GroupID, protocol.EventID, error)
 	// onWSDrop, when set (by tests), is told why the node closed a WebSocket.
 	onWSDrop func(reason string)
+	// beforeRelease, when set (by tests), runs after a hosted group's
+	// events are stored and before anyone can see them; false plays a
+	// crash at that point (the events stay stored, unreleased).
+	beforeRelease atomic.Pointer[releaseHook]
+}
+
+// releaseHook is the test hook beforeRelease.
+type releaseHook struct {
+	fn func(ctx context.Context, g protocol.GroupID, seq uint64) bool
 }
 
 // New opens the data directory (creating the node key and the first admin

@@ -90,43 +90,80 @@ func (g *group) checkClaim(c claim) {
 
 // recover fetches lost events from the members' nodes it is connected to
 // and reports whether the log is whole again. Host loop only.
+//
+// Events that no member's node holds may never have left this host: it
+// stores a batch, then answers, serves and publishes it, and a crash in
+// between leaves that one batch (at most maxBatch events) signed, counted
+// by the head witness and seen by nobody. When every member's node has
+// answered that it holds nothing more and at most one batch is missing,
+// the host gives the batch up and sequences over its seqs; while any
+// member's node is silent, or more is missing, it keeps waiting.
 func (g *group) recover() bool {
-	for _, p := range g.recoveryPeers() {
-		for g.committedHead() < g.recoverTo && g.ctx.Err() == nil {
-			head := g.committedHead()
-			evs, err := g.fetchOwn(p, head+1, protocol.MaxSyncBatch, recoverFetch)
-			if err != nil || len(evs) == 0 {
-				break
-			}
-			if err := g.applyRecovered(evs); err != nil {
-				g.log.Warn("recovered events do not apply", "from", p, "err", err)
-				break
-			}
-			if last := evs[len(evs)-1].Seq; last > g.recoverTo {
-				g.recoverTo = last // the replica held even more: keep it all
-			}
-		}
+	homes := g.memberHomes()
+	answered := 0
+	for _, p := range homes {
 		if g.committedHead() >= g.recoverTo {
 			break
 		}
+		if g.n.host.Network().Connectedness(p) == network.Connected && g.recoverFrom(p) {
+			answered++
+		}
 	}
-	if g.committedHead() < g.recoverTo {
-		return false
+	head := g.committedHead()
+	if head < g.recoverTo {
+		if answered < len(homes) || g.recoverTo-head > maxBatch {
+			g.health.Store(&groupHealth{
+				code: protocol.CodeRecovering,
+				reason: fmt.Sprintf("the host lost acknowledged events %d to %d and recovers them from its members' nodes "+
+					"before it accepts anything new; %d of %d members' nodes have answered", head+1, g.recoverTo, answered, len(homes)),
+				since: time.Now(),
+			})
+			return false
+		}
+		if err := g.n.store.ClearDamage(g.id); err != nil {
+			g.log.Error("cannot accept the recovered log", "err", err)
+			return false
+		}
+		g.log.Warn("events no member's node holds are given up: the host stored them and stopped before it released them",
+			"from", head+1, "to", g.recoverTo, "members_nodes", len(homes))
+		g.recoverTo = head
 	}
-	g.log.Info("recovered every acknowledged event from replicas", "head", g.committedHead())
+	g.log.Info("recovered every acknowledged event from replicas", "head", head)
 	g.health.Store(nil)
 	return true
 }
 
-// recoveryPeers lists connected nodes that are home to a member.
-func (g *group) recoveryPeers() []peer.ID {
+// recoverFrom fetches from p what follows the host's head until p holds
+// nothing more or the lost events are back, and reports whether p answered
+// that it holds nothing more.
+func (g *group) recoverFrom(p peer.ID) bool {
+	for g.ctx.Err() == nil && g.committedHead() < g.recoverTo {
+		evs, err := g.fetchOwn(p, g.committedHead()+1, protocol.MaxSyncBatch, recoverFetch)
+		if err != nil {
+			return false
+		}
+		if len(evs) == 0 {
+			return true
+		}
+		if err := g.applyRecovered(evs); err != nil {
+			g.log.Warn("recovered events do not apply", "from", p, "err", err)
+			return false
+		}
+		if last := evs[len(evs)-1].Seq; last > g.recoverTo {
+			g.recoverTo = last // the replica held even more: keep it all
+		}
+	}
+	return false
+}
+
+// memberHomes lists the other nodes that are home to a member.
+func (g *group) memberHomes() []peer.ID {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	seen := map[peer.ID]bool{g.n.host.ID(): true}
 	var out []peer.ID
 	for _, m := range g.state.Members {
-		p := m.Home.PeerID()
-		if !seen[p] && g.n.host.Network().Connectedness(p) == network.Connected {
+		if p := m.Home.PeerID(); !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}

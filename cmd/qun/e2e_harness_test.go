@@ -80,7 +80,12 @@ func startProc(t testing.TB, dir string, extra ...string) *proc {
 		p.args = append(p.args, "--listen", "/ip4/127.0.0.1/tcp/0")
 	}
 	p.start()
-	t.Cleanup(p.stop)
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("log of the node in %s (last 8,000 bytes):\n%s", dir, p.log())
+		}
+	})
 	return p
 }
 
