@@ -344,7 +344,16 @@ func (n *Node) apiGroup(w http.ResponseWriter, r *http.Request, s *session) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, g.view())
+	v := g.view()
+	g.mu.Lock()
+	admin := n.admins[s.user] || g.state.IsAdmin(s.user)
+	g.mu.Unlock()
+	if !admin {
+		// Invites carry external references (other buyers' order numbers),
+		// requests their notes: for the group's admins only.
+		v.Invites, v.Requests, v.Banned = []protocol.InviteView{}, []protocol.RequestView{}, []string{}
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 // Events returns up to limit stored events of a group from seq on.
@@ -413,7 +422,7 @@ func (n *Node) apiEvents(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 		for _, ev := range evs {
-			page.Events = append(page.Events, protocol.NewEventView(ev))
+			page.Events = append(page.Events, g.eventView(ev))
 			page.Next = ev.Seq + 1
 		}
 	}

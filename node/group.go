@@ -58,8 +58,9 @@ type group struct {
 	headHint atomic.Uint64               // state head, for cheap checks in validators
 	health   atomic.Pointer[groupHealth] // nil when healthy (health.go)
 	allowed  atomic.Pointer[allowSet]
-	verified idSet      // IDs whose signatures were verified here (verify.go)
-	frames   frameCache // rendered WebSocket event messages (wsframes.go)
+	verified idSet         // IDs whose signatures were verified here (verify.go)
+	frames   frameCache    // rendered WebSocket event messages (wsframes.go)
+	recalls  atomic.Uint64 // recalls applied: a frame rendered before one may be stale (views.go)
 
 	submits  chan *submitReq
 	forwards chan struct{} // slots for submissions being forwarded to the host
@@ -256,6 +257,7 @@ func infoOf(ev *protocol.SignedEvent) protocol.EventInfo {
 
 func (g *group) remember(ev *protocol.SignedEvent) {
 	g.cache.put(ev.Seq, infoOf(ev))
+	g.applied(ev)
 }
 
 // refreshAllowed recomputes the set of nodes allowed to receive the group's

@@ -254,7 +254,7 @@ func (n *Node) backwardPage(g *group, before, limit uint64) (protocol.BackwardPa
 			return page, err
 		}
 		for _, ev := range evs {
-			page.Events = append(page.Events, protocol.NewEventView(ev))
+			page.Events = append(page.Events, g.eventView(ev))
 		}
 	}
 	if from > 1 {

@@ -3,6 +3,7 @@ package node
 import (
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 
 	"github.com/qunchat/qun/protocol"
 )
@@ -39,9 +40,20 @@ func (f *cachedFrame) revokes(user protocol.UserID) bool {
 	return f.hidesAll || (!f.member.IsZero() && f.member == user)
 }
 
+// forget drops the frame of seq (a message just recalled) and counts the
+// recall in gen first, so that a frame rendered before it is not cached.
+func (c *frameCache) forget(seq uint64, gen *atomic.Uint64) {
+	gen.Add(1)
+	c.mu.Lock()
+	if c.slots != nil && c.slots[seq%wsFrameCache].seq == seq {
+		c.slots[seq%wsFrameCache] = cachedFrame{}
+	}
+	c.mu.Unlock()
+}
+
 // frameOf renders ev.
-func frameOf(gid string, ev *protocol.SignedEvent) (cachedFrame, error) {
-	v := protocol.NewEventView(ev)
+func (g *group) frameOf(gid string, ev *protocol.SignedEvent) (cachedFrame, error) {
+	v := g.eventView(ev)
 	data, err := json.Marshal(protocol.WSServerMessage{Type: "event", Group: gid, Event: &v})
 	if err != nil {
 		return cachedFrame{}, err
@@ -80,6 +92,7 @@ func (g *group) eventFrames(from, max uint64) ([]cachedFrame, error) {
 	if len(out) > 0 {
 		return out, nil
 	}
+	gen := g.recalls.Load()
 	evs, err := g.n.Events(g.id, from, int(max))
 	if err != nil {
 		return nil, err
@@ -87,15 +100,17 @@ func (g *group) eventFrames(from, max uint64) ([]cachedFrame, error) {
 	gid := g.id.String()
 	out = make([]cachedFrame, 0, len(evs))
 	for _, ev := range evs {
-		f, err := frameOf(gid, ev)
+		f, err := g.frameOf(gid, ev)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, f)
 	}
 	c.mu.Lock()
-	for _, f := range out {
-		c.slots[f.seq%wsFrameCache] = f
+	if g.recalls.Load() == gen { // else a frame may show a message recalled meanwhile
+		for _, f := range out {
+			c.slots[f.seq%wsFrameCache] = f
+		}
 	}
 	c.mu.Unlock()
 	return out, nil

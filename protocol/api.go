@@ -171,7 +171,23 @@ type EventView struct {
 	// Invite of invite_create, invite_revoke and of a join with an invite.
 	Invite string `json:"invite,omitempty"`
 	Ref    string `json:"ref,omitempty"` // the invite's external reference (e.g. an order number)
-	Raw    string `json:"raw"`
+	// Recalled is set on a recalled message: its text, details and signed
+	// bytes are withheld from light clients; what is left is this tombstone.
+	Recalled *RecalledView `json:"recalled,omitempty"`
+	Raw      string        `json:"raw"` // empty for a recalled message
+}
+
+// RecalledView says who recalled a message and with which event.
+type RecalledView struct {
+	Seq uint64 `json:"seq"`
+	By  string `json:"by"`
+}
+
+// Tombstone is v with everything of a recalled message withheld but its
+// place in the log (seq, ID, time, author) and who recalled it.
+func (v EventView) Tombstone(r Recall) EventView {
+	return EventView{Seq: v.Seq, ID: v.ID, Time: v.Time, Author: v.Author, Via: v.Via, Kind: v.Kind,
+		Recalled: &RecalledView{Seq: r.Seq, By: r.By.String()}}
 }
 
 // ProductView is a product card of a message.

@@ -58,6 +58,9 @@ type State struct {
 	// LeftMuted keeps the mute of users who left or were kicked while muted,
 	// so that leaving and rejoining does not lift a mute.
 	LeftMuted map[UserID]uint64
+	// Recalled are the recalled messages by seq (since v1.1 of this
+	// implementation's state; derived from the log).
+	Recalled map[uint64]Recall
 
 	Head     uint64  // seq of the last applied event
 	HeadID   EventID // ID of the last applied event
@@ -75,7 +78,14 @@ func NewState() *State {
 		Invites:   map[InviteID]*InviteState{},
 		Closed:    map[InviteID]ClosedInvite{},
 		LeftMuted: map[UserID]uint64{},
+		Recalled:  map[uint64]Recall{},
 	}
+}
+
+// Recall records who recalled a message and with which event.
+type Recall struct {
+	Seq uint64 // the recall event
+	By  UserID // its author
 }
 
 // removeMember drops a member, keeping an active mute for a later return.
@@ -333,12 +343,16 @@ func (s *State) recall(author UserID, me *Member, target, seq, now uint64, look 
 	if err != nil {
 		return nil, err
 	}
+	if _, done := s.Recalled[target]; done {
+		return nil, Errorf(CodeConflict, "message %d was already recalled", target)
+	}
+	mark := func() { s.Recalled[target] = Recall{Seq: seq, By: author} }
 	if info.Author == author {
 		if me.Role.rank() < RoleAdmin.rank() && now > info.Time+uint64(RecallWindow.Milliseconds()) {
 			return nil, Errorf(CodeRecallWindow, "a message can be recalled only within %s of sending; message %d was sent at %s",
 				RecallWindow, target, FormatTime(info.Time))
 		}
-		return func() {}, nil
+		return mark, nil
 	}
 	if err := s.needAdmin(me, "recall other members' messages"); err != nil {
 		return nil, err
@@ -346,7 +360,7 @@ func (s *State) recall(author UserID, me *Member, target, seq, now uint64, look 
 	if err := s.outranks(me, s.Members[info.Author], "recall messages of"); err != nil {
 		return nil, err
 	}
-	return func() {}, nil
+	return mark, nil
 }
 
 // outranks checks that actor may act on target (nil: not a member).

@@ -417,7 +417,36 @@ func TestStateRecall(t *testing.T) {
 		},
 		{name: "recall an event that is not a message", by: kOwner, body: NewTargetBody(KindRecall, 2), want: ErrNotFound},
 		{name: "recall a future event", by: kOwner, body: recallBody(func(h *harness) uint64 { return h.st.Head + 1 }), want: ErrNotFound},
+		{
+			name: "recall a recalled message", by: kOwner, body: recallBody(seqMember), want: ErrConflict,
+			prep: func(h *harness) { h.must(kAdmin, NewTargetBody(KindRecall, h.msgMember)) },
+		},
 	})
+}
+
+// TestStateRecordsRecalls: the state names each recalled message with the
+// recall's seq and author, and a snapshot keeps them.
+func TestStateRecordsRecalls(t *testing.T) {
+	h := newGroup(t)
+	ev := h.must(kAdmin, NewTargetBody(KindRecall, h.msgMember))
+	r, ok := h.st.Recalled[h.msgMember]
+	if !ok || r.Seq != ev.Seq || r.By != kAdmin.ID() {
+		t.Fatalf("recalled %+v (%v), want seq %d by the admin", r, ok, ev.Seq)
+	}
+	if _, ok := h.st.Recalled[h.msgMember2]; ok {
+		t.Fatal("a message nobody recalled is marked recalled")
+	}
+	b, err := h.st.MarshalSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := UnmarshalSnapshot(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Recalled[h.msgMember] != r {
+		t.Fatalf("after a snapshot: %+v", s.Recalled)
+	}
 }
 
 func roleBody(k *Key, r Role) *RoleBody { return &RoleBody{Member: k.ID(), Role: r} }
