@@ -337,6 +337,10 @@ func TestOpenAPI(t *testing.T) {
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.MuteBody{Member: carol.ID(), Until: nowMS() + 3_600_000, Reason: "spam"}))
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.MuteBody{Reason: "quiet hours"}))
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.RoleBody{Member: bob.ID(), Role: protocol.RoleAdmin}))
+	oops := submitOK(b, bobTok, sub(bob, shop, text("my phone number")))
+	submitOK(b, bobTok, sub(bob, shop, protocol.NewTargetBody(protocol.KindRecall, oops.Seq))) // a tombstone in the answers
+	var short protocol.ShortInvite
+	oaJSON(t, client, "POST", a.APIURL()+"/api/v1/invites/short", adminTok, fmt.Sprintf(`{"token":%q}`, inv.Token()), &short)
 	waitHead(t, 10*time.Second, shop, oaHead(t, a, shop), b)
 	checkAll(true)
 
@@ -375,6 +379,15 @@ func TestOpenAPI(t *testing.T) {
 		{name: "preview of an unregistered invite", node: a, method: "GET", path: "/api/v1/invites/preview?token=" + unreg.Token(), status: 404, code: protocol.CodeInviteUnknown, valid: true},
 		{name: "preview of garbage", node: a, method: "GET", path: "/api/v1/invites/preview?token=garbage", status: 400, code: protocol.CodeMalformed, valid: true},
 		{name: "preview without token", node: a, method: "GET", path: "/api/v1/invites/preview", status: 400, code: protocol.CodeInvalid},
+
+		{name: "short link", node: a, token: adminTok, method: "POST", path: "/api/v1/invites/short", body: fmt.Sprintf(`{"token":%q}`, inv.Token()), status: 200, valid: true},
+		{name: "short link by a member", node: a, token: carolTok, method: "POST", path: "/api/v1/invites/short", body: fmt.Sprintf(`{"token":%q}`, inv.Token()), status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "short link on a replica", node: b, token: bobTok, method: "POST", path: "/api/v1/invites/short", body: fmt.Sprintf(`{"token":%q}`, inv.Token()), status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "short link of an unregistered invite", node: a, token: adminTok, method: "POST", path: "/api/v1/invites/short", body: fmt.Sprintf(`{"token":%q}`, unreg.Token()), status: 404, code: protocol.CodeInviteUnknown, valid: true},
+		{name: "short link without session", node: a, method: "POST", path: "/api/v1/invites/short", body: fmt.Sprintf(`{"token":%q}`, inv.Token()), status: 401, code: protocol.CodeUnauthenticated},
+		{name: "short link resolved", node: a, method: "GET", path: "/api/v1/invites/short/" + short.Handle, status: 200, valid: true},
+		{name: "short link malformed", node: a, method: "GET", path: "/api/v1/invites/short/0OIl", status: 400, code: protocol.CodeInvalid, valid: true},
+		{name: "short link unknown", node: a, method: "GET", path: "/api/v1/invites/short/zzzzzzzz", status: 404, code: protocol.CodeInviteUnknown, valid: true},
 
 		{name: "submit", node: b, token: bobTok, method: "POST", path: "/api/v1/submit", body: sub(bob, shop, text("hello")), status: 200, valid: true},
 		{name: "submit without session", node: b, method: "POST", path: "/api/v1/submit", body: sub(bob, shop, text("hello")), status: 401, code: protocol.CodeUnauthenticated},

@@ -190,6 +190,20 @@ func (v EventView) Tombstone(r Recall) EventView {
 		Recalled: &RecalledView{Seq: r.Seq, By: r.By.String()}}
 }
 
+// ShortInviteRequest is the body of POST /api/v1/invites/short.
+type ShortInviteRequest struct {
+	Token string `json:"token"`
+}
+
+// ShortInvite answers POST /api/v1/invites/short and GET
+// /api/v1/invites/short/{handle}: the handle, its link on the node and the
+// full signed token it stands for.
+type ShortInvite struct {
+	Handle string `json:"handle"`
+	Link   string `json:"link"`
+	Token  string `json:"token"`
+}
+
 // ProductView is a product card of a message.
 type ProductView struct {
 	ID       string `json:"id,omitempty"`

@@ -415,8 +415,12 @@ func (s *Store) LatestSnapshot(g GroupID) (Snapshot, bool, error) {
 	return sn, true, nil
 }
 
+// NodeScope is the all-zero GroupID, reserved for the meta data of the node
+// itself (no group hashes to it): Groups never lists it.
+var NodeScope GroupID
+
 // Groups returns the groups that have at least one event, a snapshot or a meta key, in
-// ascending byte order.
+// ascending byte order (never NodeScope).
 func (s *Store) Groups() ([]GroupID, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
@@ -450,6 +454,7 @@ func (s *Store) Groups() ([]GroupID, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: list groups: %w", err)
 	}
+	delete(seen, NodeScope)
 	out := make([]GroupID, 0, len(seen))
 	for g := range seen {
 		out = append(out, g)

@@ -120,6 +120,9 @@ func TestRoundTripAndReopen(t *testing.T) {
 		Batch{Group: b, Events: evs(b, 1, 2, size), Snapshot: &Snapshot{Seq: 2, Data: []byte("state-b-2")}},
 		Batch{Group: a, Events: evs(a, 6, 10, size), Snapshot: &Snapshot{Seq: 8, Data: []byte("state-a-8")}},
 	)
+	if err := s.SetMeta(NodeScope, "node-wide", []byte("not a group")); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.SetMeta(a, "name", []byte("shop")); err != nil {
 		t.Fatal(err)
 	}
@@ -254,8 +257,11 @@ func TestRoundTripAndReopen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(gs) != 3 || gs[0] != a || gs[1] != b || gs[2] != c {
+		if len(gs) != 3 || gs[0] != a || gs[1] != b || gs[2] != c { // never NodeScope
 			t.Fatalf("Groups = %x", gs)
+		}
+		if v, ok, err := s.Meta(NodeScope, "node-wide"); err != nil || !ok || string(v) != "not a group" {
+			t.Fatalf("Meta(NodeScope) = %q %v %v", v, ok, err)
 		}
 	}
 	check(s)
