@@ -47,4 +47,3 @@ func TestGroupViewHidesAdminData(t *testing.T) {
 		t.Fatalf("a member sees %d members, the owner %d", len(member.MemberList), len(full.MemberList))
 	}
 }
-
