@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -121,19 +122,33 @@ func (c *Client) CreateInvite(ctx context.Context, gid protocol.GroupID, uses ui
 // inviteAddrs converts the host's multiaddr strings to the binary form an
 // invite carries, skipping any that do not parse or are too long, and
 // keeping at most protocol.MaxInviteAddrs.
+// inviteAddrs picks the host addresses an invite carries: the ones that
+// can be reached from the internet; only when the host has none (a shop's
+// LAN, a test on one machine) its private and loopback ones, since an
+// invite without an address cannot be used at all.
 func inviteAddrs(addrs []string) [][]byte {
-	var out [][]byte
+	var public, local [][]byte
 	for _, s := range addrs {
-		if len(out) == protocol.MaxInviteAddrs {
-			break
-		}
 		m, err := multiaddr.NewMultiaddr(s)
 		if err != nil {
 			continue
 		}
-		if b := m.Bytes(); len(b) <= protocol.MaxMultiaddrBytes {
-			out = append(out, b)
+		b := m.Bytes()
+		if len(b) > protocol.MaxMultiaddrBytes {
+			continue
 		}
+		if manet.IsPublicAddr(m) {
+			public = append(public, b)
+		} else {
+			local = append(local, b)
+		}
+	}
+	out := public
+	if len(out) == 0 {
+		out = local
+	}
+	if len(out) > protocol.MaxInviteAddrs {
+		out = out[:protocol.MaxInviteAddrs]
 	}
 	return out
 }
