@@ -40,9 +40,20 @@ func TestEquivocationDetected(t *testing.T) {
 	b.Host().Peerstore().ClearAddrs(h.ID())
 	b.Host().Peerstore().AddAddrs(h.ID(), h.Addrs(), time.Hour)
 
+	// A member with the chat open is told at once, over the WebSocket.
+	conn := wsDial(t, newAPI(t, b, keys[1]).signIn())
+	defer conn.CloseNow()
+	wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: last + 1})
+	if m := wsRead(t, conn); m.Type != "subscribed" {
+		t.Fatalf("subscribe: %+v", m)
+	}
+
 	_, err = submit(t, b, keys[1], gid, text("after the damage"))
 	if err == nil {
 		t.Fatal("the replica acknowledged an event it does not hold (seq re-used by the host)")
+	}
+	if m := wsRead(t, conn); m.Type != "status" || m.Status != "forked" || m.Message == "" || m.Group != gid.String() {
+		t.Fatalf("the WebSocket sent %+v, want status forked with a reason", m)
 	}
 	if protocol.AsError(err).Code != protocol.CodeForked {
 		t.Fatalf("refusal %v, want code forked", err)

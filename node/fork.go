@@ -46,7 +46,7 @@ func (g *group) forked(a, b *protocol.SignedEvent) {
 
 func (g *group) setForked(seq uint64) {
 	g.log.Error("the group's host signed two different events for one seq; group frozen", "seq", seq)
-	g.health.Store(&groupHealth{
+	g.setHealth(&groupHealth{
 		code: protocol.CodeForked,
 		reason: fmt.Sprintf("the group's host signed two different events for seq %d; this node keeps both as proof "+
 			"and has frozen the group (nothing new is accepted or applied)", seq),

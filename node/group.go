@@ -56,7 +56,9 @@ type group struct {
 	cache     infoCache       // recent events for lookups (groupmem.go)
 
 	headHint atomic.Uint64               // state head, for cheap checks in validators
-	health   atomic.Pointer[groupHealth] // nil when healthy (health.go)
+	health   atomic.Pointer[groupHealth] // nil when healthy (health.go); changed through setHealth
+	healthMu sync.Mutex
+	healthCh chan struct{} // closed at the next health change; nil until a WebSocket pump waits
 	allowed  atomic.Pointer[allowSet]
 	verified idSet         // IDs whose signatures were verified here (verify.go)
 	frames   frameCache    // rendered WebSocket event messages (wsframes.go)

@@ -84,7 +84,33 @@ func (g *group) quarantine(seq uint64, err error) {
 	} else {
 		g.log.Error("group quarantined", "seq", seq, "err", err)
 	}
+	g.setHealth(h)
+}
+
+// setHealth changes the group's condition (nil: healthy) and wakes the
+// WebSocket pumps, which tell their clients (ws.go).
+func (g *group) setHealth(h *groupHealth) {
 	g.health.Store(h)
+	g.healthMu.Lock()
+	if g.healthCh != nil {
+		close(g.healthCh)
+		g.healthCh = nil
+	}
+	g.healthMu.Unlock()
+}
+
+// healthWait returns the group's status and reason and a channel closed at
+// its next change. The channel is made on the first call, so a group
+// without WebSocket subscribers pays nothing.
+func (g *group) healthWait() (status, reason string, changed <-chan struct{}) {
+	g.healthMu.Lock()
+	if g.healthCh == nil {
+		g.healthCh = make(chan struct{})
+	}
+	ch := g.healthCh
+	g.healthMu.Unlock()
+	status, reason = g.status()
+	return status, reason, ch
 }
 
 // syncDue reports whether the replica should sync now: not while frozen by
@@ -106,7 +132,7 @@ func (g *group) syncDue() bool {
 func (g *group) appliedOK() {
 	if h := g.health.Load(); h != nil && h.code == protocol.CodeQuarantined {
 		g.log.Info("group out of quarantine", "head", g.state.Head)
-		g.health.Store(nil)
+		g.setHealth(nil)
 	}
 }
 

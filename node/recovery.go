@@ -36,7 +36,7 @@ const (
 // the host loop.
 func (g *group) lostEvents(want uint64, why string) {
 	g.recoverTo = max(g.recoverTo, want)
-	g.health.Store(&groupHealth{
+	g.setHealth(&groupHealth{
 		code: protocol.CodeRecovering,
 		reason: fmt.Sprintf("the host lost acknowledged events %d to %d (%s) and recovers them from its members' nodes "+
 			"before it accepts anything new", g.committedHead()+1, g.recoverTo, why),
@@ -112,7 +112,7 @@ func (g *group) recover() bool {
 	head := g.committedHead()
 	if head < g.recoverTo {
 		if answered < len(homes) || g.recoverTo-head > maxBatch {
-			g.health.Store(&groupHealth{
+			g.setHealth(&groupHealth{
 				code: protocol.CodeRecovering,
 				reason: fmt.Sprintf("the host lost acknowledged events %d to %d and recovers them from its members' nodes "+
 					"before it accepts anything new; %d of %d members' nodes have answered", head+1, g.recoverTo, answered, len(homes)),
@@ -129,7 +129,7 @@ func (g *group) recover() bool {
 		g.recoverTo = head
 	}
 	g.log.Info("recovered every acknowledged event from replicas", "head", head)
-	g.health.Store(nil)
+	g.setHealth(nil)
 	return true
 }
 

@@ -235,7 +235,17 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 func (wc *wsConn) pump(ctx context.Context, g *group, from, clear uint64) *protocol.Error {
 	defer wc.wg.Done()
 	first := from
+	told := "ok" // the status the client knows: it assumes ok until told
 	for {
+		status, reason, healthChanged := g.healthWait()
+		if status != told {
+			select {
+			case wc.out <- statusMessage(g.id, status, reason):
+				told = status
+			case <-ctx.Done():
+				return nil
+			}
+		}
 		head, changed := g.committedWait()
 		for from <= head {
 			frames, err := g.eventFrames(from, min(head-from+1, wsPage))
@@ -258,10 +268,19 @@ func (wc *wsConn) pump(ctx context.Context, g *group, from, clear uint64) *proto
 		}
 		select {
 		case <-changed:
+		case <-healthChanged:
 		case <-ctx.Done():
 			return nil
 		}
 	}
+}
+
+// statusMessage is the WebSocket message telling a subscriber the group's
+// condition: "ok" again, or "quarantined", "forked" or "recovering" with
+// the reason.
+func statusMessage(gid protocol.GroupID, status, reason string) []byte {
+	data, _ := json.Marshal(protocol.WSServerMessage{Type: "status", Group: gid.String(), Status: status, Message: reason})
+	return data
 }
 
 // readable re-checks the read rule for a batch of frames starting at seq

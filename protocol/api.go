@@ -362,7 +362,8 @@ type WSClientMessage struct {
 
 // WSServerMessage is a message from the node on the WebSocket.
 type WSServerMessage struct {
-	Type    string     `json:"type"` // subscribed, event, error, ended, pong
+	Type    string     `json:"type"`             // subscribed, event, error, ended, status, pong
+	Status  string     `json:"status,omitempty"` // status: ok, quarantined, forked or recovering
 	Group   string     `json:"group,omitempty"`
 	From    uint64     `json:"from,omitempty"`
 	Head    uint64     `json:"head,omitempty"`
