@@ -5,12 +5,16 @@
 import { equal, fromBase64, toBase64 } from "./codec.js";
 import { DOMAIN, parsePeerID, peerID, signSubmission } from "./proto.js";
 
-// ApiError is a refusal: code (the API's code name) and message (its sentence).
+// ApiError is a refusal: code (the API's code name) and message (its
+// sentence). fromNode says the message is the node's sentence for people;
+// otherwise it is a technical detail (a fetch failure, an HTTP status) that
+// the page never shows: it shows the translated meaning of the code.
 export class ApiError extends Error {
-  constructor(code, message, status) {
+  constructor(code, message, status, fromNode) {
     super(message);
     this.code = code;
     this.status = status || 0;
+    this.fromNode = !!fromNode;
   }
 }
 
@@ -55,7 +59,7 @@ export class Api {
     if (!resp.ok) {
       const err = data && data.error;
       const byStatus = { 401: "unauthenticated", 403: "forbidden", 404: "not_found", 413: "too_large", 429: "rate_limited", 503: "unavailable" };
-      const e = new ApiError(err ? err.code : byStatus[resp.status] || "internal", err ? err.message : `HTTP ${resp.status}`, resp.status);
+      const e = new ApiError(err ? err.code : byStatus[resp.status] || "internal", err ? err.message : `HTTP ${resp.status}`, resp.status, !!err);
       e.retryAfter = Number(resp.headers.get("Retry-After")) || 0;
       throw e;
     }
@@ -160,103 +164,209 @@ export class Api {
   }
 }
 
-// Live keeps one WebSocket open and a subscription per group. Each
-// subscription has a next seq; after a reconnect it subscribes again from
-// there, so nothing is missed and nothing is shown twice.
+// Live keeps one WebSocket open while the page is signed in, and one
+// subscription per group on it, shared by every listener of the group (the
+// open chat, the list of groups). Each subscription has a next seq, and each
+// listener its own: after a reconnect the page subscribes again from there,
+// so nothing is missed, and a listener never gets an event twice.
+//
+// When the socket drops (the node restarts, the network goes), it tries
+// again after 0.5 s, doubling to 10 s, with jitter, and at once when the
+// browser comes back online. Before each new socket it runs the probe (the
+// list of groups): a request that needs the session, so a session the node
+// no longer knows (sessions live in the node's memory) is replaced by a new
+// sign-in, transparently, before the socket is opened with its token.
+const BACKOFF_MIN = 500;
+const BACKOFF_MAX = 10_000;
+const PING_MS = 25_000;
+
 export class Live {
   constructor(api, onStatus) {
     this.api = api;
     this.onStatus = onStatus || (() => {});
-    this.subs = new Map(); // gid -> {next, onEvent, onError, onEnded}
+    this.subs = new Map(); // gid -> {next, pending, listeners: Set<{next, onEvent, onError, onEnded}>}
+    this.acks = new Map(); // gid -> seq, acks to send once the socket is open
     this.ws = null;
     this.closed = false;
-    this.backoff = 500;
+    this.connecting = false;
+    this.backoff = BACKOFF_MIN;
     this.timer = null;
     this.pinger = null;
     this.status = "idle";
+    this.probe = () => this.api.call("GET", "/api/v1/me/groups");
+    this.needProbe = false;
+    this.onOnline = () => this.soon();
+    this.onVisible = () => { if (document.visibilityState === "visible") this.soon(); };
+    window.addEventListener("online", this.onOnline);
+    document.addEventListener("visibilitychange", this.onVisible);
   }
 
   setStatus(s) { if (s !== this.status) { this.status = s; this.onStatus(s); } }
 
-  subscribe(gid, next, onEvent, onError, onEnded) {
-    this.subs.set(gid, { next, onEvent, onError, onEnded });
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.sendSub(gid);
-    else this.connect();
+  // start opens the socket now; probe (async) is run before every new socket.
+  start(probe) {
+    if (probe) this.probe = probe;
+    this.needProbe = true;
+    this.connect();
   }
 
-  unsubscribe(gid) {
-    if (!this.subs.delete(gid)) return;
+  // subscribe adds a listener for gid's events from seq from on; it
+  // returns the listener, for unsubscribe.
+  subscribe(gid, from, handlers) {
+    const l = { next: from, ...handlers };
+    let s = this.subs.get(gid);
+    if (!s) {
+      s = { next: from, pending: 0, listeners: new Set([l]) };
+      this.subs.set(gid, s);
+      this.sendSub(gid, s);
+    } else {
+      s.listeners.add(l);
+      // The subscription is past what this listener wants: the node sends
+      // again from there (the other listeners skip what they have).
+      if (from < s.next) { s.next = from; this.sendSub(gid, s); }
+    }
+    this.connect();
+    return l;
+  }
+
+  unsubscribe(gid, l) {
+    const s = this.subs.get(gid);
+    if (!s || !s.listeners.delete(l) || s.listeners.size) return;
+    this.subs.delete(gid);
     this.send({ type: "unsubscribe", group: gid });
   }
 
-  ack(gid, seq) { this.send({ type: "ack", group: gid, seq }); }
-
-  send(m) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(m));
+  ack(gid, seq) {
+    if (!this.send({ type: "ack", group: gid, seq })) this.acks.set(gid, Math.max(this.acks.get(gid) || 0, seq));
   }
 
-  sendSub(gid) {
-    const s = this.subs.get(gid);
-    this.send({ type: "subscribe", group: gid, from: s.next });
+  send(m) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(m));
+    return true;
+  }
+
+  // sendSub (re)subscribes: until the node confirms, events of gid are of
+  // the subscription it replaces, and are ignored.
+  sendSub(gid, s) {
+    if (this.send({ type: "subscribe", group: gid, from: s.next })) s.pending++;
   }
 
   async connect() {
-    if (this.closed || this.ws || this.timer) return;
+    if (this.closed || this.ws || this.timer || this.connecting) return;
+    this.connecting = true;
     if (this.status === "idle") this.setStatus("connecting");
     try {
-      await this.api.ensureSession();
+      if (this.needProbe) await this.probe();
+      else await this.api.ensureSession();
+      this.needProbe = false;
     } catch (e) {
+      this.connecting = false;
+      this.needProbe = true;
       this.retry();
       return;
     }
-    if (this.closed || this.ws) return;
+    this.connecting = false;
+    if (this.closed || this.ws || this.timer) return;
     const ws = new WebSocket(this.api.wsURL());
     this.ws = ws;
+    let openedAt = 0;
     ws.onopen = () => {
-      this.backoff = 500;
+      openedAt = Date.now();
       this.setStatus("live");
-      for (const gid of this.subs.keys()) this.sendSub(gid);
-      this.pinger = setInterval(() => this.send({ type: "ping" }), 25_000);
+      for (const [gid, s] of this.subs) { s.pending = 0; this.sendSub(gid, s); }
+      for (const [gid, seq] of this.acks) this.send({ type: "ack", group: gid, seq });
+      this.acks.clear();
+      this.awaitingPong = false;
+      this.pinger = setInterval(() => {
+        // No answer since the last ping: the connection is dead.
+        if (this.awaitingPong) { this.drop(ws, { code: 1006 }, openedAt); ws.close(); return; }
+        this.awaitingPong = this.send({ type: "ping" });
+      }, PING_MS);
     };
     ws.onmessage = (m) => {
+      this.awaitingPong = false;
       let msg;
       try { msg = JSON.parse(m.data); } catch { return; }
-      const s = this.subs.get(msg.group);
-      if (msg.type === "event" && s && msg.event) {
-        if (msg.event.seq < s.next) return; // already shown
-        s.next = msg.event.seq + 1;
-        s.onEvent(msg.event);
-      } else if (msg.type === "ended" && s) {
-        // The user may no longer read the group: nothing more comes, and
-        // it is not subscribed again after a reconnect.
-        this.subs.delete(msg.group);
-        if (s.onEnded) s.onEnded(msg);
-      } else if (msg.type === "error" && s && s.onError) {
-        s.onError(msg);
+      this.onMessage(msg);
+    };
+    ws.onclose = (ev) => this.drop(ws, ev, openedAt);
+  }
+
+  onMessage(msg) {
+    const s = msg.group ? this.subs.get(msg.group) : null;
+    if (!s) return;
+    if (msg.type === "subscribed") {
+      if (s.pending > 0) s.pending--;
+    } else if (msg.type === "event" && msg.event) {
+      const seq = msg.event.seq;
+      if (s.pending > 0 || seq < s.next) return; // of a replaced subscription, or already had
+      s.next = seq + 1;
+      for (const l of [...s.listeners]) {
+        if (seq < l.next) continue;
+        l.next = seq + 1;
+        guard(() => l.onEvent(msg.event));
       }
-    };
-    ws.onclose = (ev) => {
-      clearInterval(this.pinger);
-      this.ws = null;
-      if (this.closed) return;
-      if (ev.code === 4001) this.api.session = null; // session expired: sign in again
-      this.setStatus("reconnecting");
-      this.retry();
-    };
+    } else if (msg.type === "ended") {
+      // The user may no longer read the group: nothing more comes, and
+      // it is not subscribed again after a reconnect.
+      this.subs.delete(msg.group);
+      for (const l of s.listeners) if (l.onEnded) guard(() => l.onEnded(msg));
+    } else if (msg.type === "error") {
+      if (s.pending > 0) s.pending--; // the subscribe was refused
+      for (const l of s.listeners) if (l.onError) guard(() => l.onError(msg));
+    }
+  }
+
+  // drop forgets the socket ws after it closed (or died), and tries again.
+  drop(ws, ev, openedAt) {
+    if (this.ws !== ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    clearInterval(this.pinger);
+    this.ws = null;
+    if (this.closed) return;
+    if (ev.code === 4001) this.api.session = null; // session expired: sign in again
+    // A socket that lived a while starts the backoff over; one that
+    // failed at once (or was refused) keeps doubling it.
+    if (openedAt && Date.now() - openedAt > 5_000) this.backoff = BACKOFF_MIN;
+    this.needProbe = true;
+    this.retry();
   }
 
   retry() {
     if (this.closed || this.timer) return;
     this.setStatus("reconnecting");
-    this.timer = setTimeout(() => { this.timer = null; this.connect(); }, this.backoff);
-    this.backoff = Math.min(this.backoff * 2, 10_000);
+    const delay = this.backoff * (0.75 + Math.random() * 0.5);
+    this.timer = setTimeout(() => { this.timer = null; this.connect(); }, delay);
+    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX);
+  }
+
+  // soon tries again now (the browser is online again, the tab visible).
+  soon() {
+    if (this.closed || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.backoff = BACKOFF_MIN;
+    this.connect();
   }
 
   close() {
     this.closed = true;
     clearTimeout(this.timer);
     clearInterval(this.pinger);
-    if (this.ws) this.ws.close(1000);
+    window.removeEventListener("online", this.onOnline);
+    document.removeEventListener("visibilitychange", this.onVisible);
+    if (this.ws) {
+      const ws = this.ws;
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      ws.close(1000);
+    }
     this.ws = null;
   }
+}
+
+// guard runs a listener; its exception does not stop the others (it is
+// thrown again on its own, so it still shows in the console).
+function guard(f) {
+  try { f(); } catch (e) { setTimeout(() => { throw e; }); }
 }

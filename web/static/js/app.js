@@ -3,26 +3,46 @@
 // panel are in chat.js and manage.js.
 
 import { t, lang, setLang } from "./i18n.js";
-import { h, clear, short, statusLine, busy, fmtDateTime, errorText } from "./ui.js";
+import { h, clear, short, statusLine, busy, fmtDateTime, fmtTime, errorText } from "./ui.js";
 import * as keys from "./keys.js";
 import { Api, Live } from "./api.js";
 import { KIND, body, decodeInvite, verifyInvite, tokenFromLink, parsePeerID } from "./proto.js";
 import { fromBase64url, fromHex } from "./codec.js";
 import { GroupScreen } from "./chat.js";
+import { Inbox, notificationSupport, notificationsOn, enableNotifications, disableNotifications } from "./inbox.js";
 
 const app = {
   signer: null,
   api: null,
   live: null,
   node: null,
+  inbox: null,
   screen: null, // the open GroupScreen, if any
+  cleanup: null, // what the current screen stops when another one comes
+  title: "Qun", // the page's title, without the unread count
+  liveWatchers: new Set(), // functions called with the connection's status
 };
+
+// setTitle sets the page's title; the unread count goes before it: "(3) Qun".
+app.setTitle = (title) => {
+  app.title = title;
+  updateTitle();
+};
+
+function updateTitle() {
+  const n = app.inbox ? app.inbox.total() : 0;
+  document.title = (n ? `(${n > 99 ? "99+" : n}) ` : "") + app.title;
+}
 
 const root = document.getElementById("app");
 
 function topbar() {
-  const status = h("span", { id: "conn", class: "conn " + (app.live ? app.live.status : ""), title: t("conn." + (app.live ? app.live.status : "idle")) });
+  const s = app.live ? app.live.status : "idle";
+  const status = h("span", { id: "conn", class: "conn " + (app.live ? s : ""), title: t("conn." + s) });
+  // While the WebSocket is down, one line says so; it goes when it is back.
+  const line = h("p", { id: "conn-line", class: "conn-line", role: "status", "aria-live": "polite", hidden: s !== "reconnecting" }, t("conn.reconnecting"));
   return h("header", { class: "topbar" },
+    line,
     h("a", { href: "/#/", class: "brand" }, "Qun 群"),
     status,
     h("span", { class: "spacer" }),
@@ -38,13 +58,25 @@ function page(...content) {
 function onLiveStatus(s) {
   const el = document.getElementById("conn");
   if (el) { el.className = "conn " + s; el.title = t("conn." + s); }
+  const line = document.getElementById("conn-line");
+  if (line) line.hidden = s !== "reconnecting";
+  for (const f of [...app.liveWatchers]) f(s);
 }
 
 async function setSigner(signer) {
   if (app.live) app.live.close();
+  if (app.inbox) app.inbox.close();
   app.signer = signer;
   app.api = new Api(signer);
   app.live = signer ? new Live(app.api, onLiveStatus) : null;
+  app.inbox = signer ? new Inbox(app) : null;
+  if (signer) {
+    app.inbox.watch(updateTitle);
+    // Before every new WebSocket: the list of groups (and a new session
+    // if the node forgot the old one).
+    app.live.start(() => app.inbox.refresh());
+  }
+  updateTitle();
 }
 
 // ---- routing
@@ -64,7 +96,9 @@ export function go(hash) {
 
 async function route() {
   if (app.screen) { app.screen.close(); app.screen = null; }
-  document.title = "Qun";
+  if (app.cleanup) { app.cleanup(); app.cleanup = null; }
+  if (app.inbox) app.inbox.setOpen(null);
+  app.setTitle("Qun");
   const token = joinToken();
   if (!keys.supported()) return page(h("p", { class: "status error", id: "no-crypto" }, t("key.unsupported")));
   if (!app.signer) return keySetup(token);
@@ -144,15 +178,48 @@ function keyScreen() {
       h("a", { class: "button", href: url, download: "qun-user.key", id: "btn-download-key" }, t("key.download")),
       h("button", { id: "btn-show-key", onclick: () => { keyText.hidden = !keyText.hidden; } }, t("key.show"))),
     keyText,
+    notifySection(),
     h("h2", {}, t("key.other")),
     h("p", { class: "hint" }, t("key.forgetHint")),
     forget,
   ));
 }
 
+// notifySection turns the browser's notifications on and off; the browser
+// asks for the permission on this click only.
+function notifySection() {
+  const status = statusLine("notify-status");
+  const box = h("div", { id: "notify" });
+  const fill = () => {
+    const p = notificationSupport();
+    const on = notificationsOn();
+    clear(box,
+      h("h2", {}, t("key.notifyTitle")),
+      h("p", { class: "hint" }, t("key.notifyHint")),
+      p === "unsupported" ? h("p", { class: "hint", id: "notify-state" }, t("key.notifyUnsupported")) :
+        p === "denied" ? h("p", { class: "hint", id: "notify-state" }, t("key.notifyDenied")) :
+          h("div", { class: "row" },
+            h("span", { id: "notify-state", class: "grow" }, t(on ? "key.notifyOn" : "key.notifyOff")),
+            h("button", {
+              id: on ? "btn-notify-off" : "btn-notify-on",
+              onclick: (e) => busy(e.target, async () => {
+                status.clear();
+                if (on) disableNotifications();
+                else if ((await enableNotifications()) !== "granted") status.show(t("key.notifyDenied"), "error");
+                fill();
+              }),
+            }, t(on ? "key.notifyDisable" : "key.notifyEnable"))),
+      status);
+  };
+  fill();
+  return box;
+}
+
 // ---- my groups
 
-async function groupsScreen() {
+// The list follows the inbox (inbox.js): each group's last message, its
+// time and the unread messages change live.
+function groupsScreen() {
   const list = h("ul", { id: "groups", class: "list" }, h("li", { class: "muted" }, t("common.loading")));
   const status = statusLine("groups-status");
   const link = h("input", { id: "join-link", type: "url", placeholder: t("groups.linkPlaceholder"), autocomplete: "off" });
@@ -174,26 +241,68 @@ async function groupsScreen() {
         },
       }, link, h("button", { type: "submit" }, t("groups.open")))),
   );
-  try {
-    const groups = await app.api.myGroups();
-    clear(list, groups.length ? groups.map(groupItem) : h("li", { class: "muted", id: "no-groups" }, t("groups.none")));
-  } catch (e) {
-    clear(list);
-    status.error(e);
-  }
+  const inbox = app.inbox;
+  const items = new Map(); // gid -> li
+  const render = () => {
+    if (!inbox.loaded) {
+      if (inbox.error) { clear(list); status.error(inbox.error); }
+      return;
+    }
+    status.clear();
+    const groups = inbox.list();
+    if (!groups.length) {
+      items.clear();
+      clear(list, h("li", { class: "muted", id: "no-groups" }, t("groups.none")));
+      return;
+    }
+    const lis = groups.map((g) => {
+      let li = items.get(g.gid);
+      if (!li) { li = groupItem(g.gid); items.set(g.gid, li); }
+      li.fill(g);
+      return li;
+    });
+    for (const [gid, li] of items) if (!lis.includes(li)) items.delete(gid);
+    // Moving the same elements keeps a tap that is under way.
+    if (lis.some((li, k) => list.children[k] !== li) || list.children.length !== lis.length) clear(list, lis);
+  };
+  app.cleanup = inbox.watch(render);
+  render();
 }
 
-function groupItem(g) {
-  const unread = g.unread_from && g.unread_from <= g.head ? g.head - g.unread_from + 1 : 0;
-  return h("li", { class: "group-item" },
-    h("a", { href: g.pending ? null : `/#/g/${g.group}`, class: "group-link", "data-group": g.group },
-      h("span", { class: "avatar" }, (g.name || "#").slice(0, 1)),
-      h("span", { class: "grow" },
-        h("span", { class: "name" }, g.name || g.group.slice(0, 8)),
-        h("span", { class: "meta" },
-          g.pending ? t("groups.pending") : t(g.members === 1 ? "groups.meta1" : "groups.meta", { members: g.members, role: t("role." + (g.role || "member")) }),
-          g.announcement ? " · " + g.announcement : "")),
-      unread ? h("span", { class: "unread" }, String(unread)) : null));
+function groupItem(gid) {
+  const avatar = h("span", { class: "avatar" });
+  const name = h("span", { class: "name grow" });
+  const time = h("span", { class: "time" });
+  const meta = h("span", { class: "meta preview" });
+  const unread = h("span", { class: "unread", hidden: true });
+  const a = h("a", { class: "group-link", "data-group": gid },
+    avatar,
+    h("span", { class: "grow" }, h("span", { class: "line" }, name, time), h("span", { class: "line" }, meta, unread)));
+  const li = h("li", { class: "group-item", "data-group": gid }, a);
+  li.fill = (g) => {
+    const s = g.summary;
+    if (s.pending) a.removeAttribute("href");
+    else a.setAttribute("href", `/#/g/${gid}`);
+    avatar.textContent = (s.name || "#").slice(0, 1);
+    name.textContent = s.name || gid.slice(0, 8);
+    time.textContent = g.last ? fmtWhen(g.last.time) : "";
+    time.title = g.last ? fmtDateTime(g.last.time) : "";
+    meta.textContent = s.pending ? t("groups.pending") : app.inbox.preview(g) ||
+      t(s.members === 1 ? "groups.meta1" : "groups.meta", { members: s.members, role: t("role." + (s.role || "member")) }) +
+      (s.announcement ? " · " + s.announcement : "");
+    const n = g.unread.size;
+    unread.hidden = !n;
+    unread.textContent = n > 99 ? "99+" : String(n) + (g.more ? "+" : "");
+    unread.title = t("groups.unread", { n });
+  };
+  return li;
+}
+
+// fmtWhen is a time of today, else the day.
+function fmtWhen(ms) {
+  const d = new Date(ms), now = new Date();
+  if (d.toDateString() === now.toDateString()) return fmtTime(ms);
+  return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en", { month: "short", day: "numeric" }).format(d);
 }
 
 // ---- create a group
@@ -277,7 +386,7 @@ async function joinScreen(token) {
       status.error(err);
     }
   });
-  document.title = name || "Qun";
+  app.setTitle(name || "Qun");
   clear(box,
     h("h2", { id: "preview-name" }, name || t("join.unknownName")),
     pv && pv.description ? h("p", { id: "preview-description" }, pv.description) : null,

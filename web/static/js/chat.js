@@ -31,15 +31,33 @@ export class GroupScreen {
     this.closed = false;
     this.hostKey = null;
     this.timers = [];
+    this.sub = null;
     this.el = h("div", { class: "group-screen", id: "group" }, h("p", { class: "muted" }, t("common.loading")));
+    // Back from a drop: errors of the drop go, and a screen that could not
+    // load for it loads now.
+    this.onLiveStatus = (s) => {
+      if (s !== "live" || this.closed) return;
+      if (this.failed) { this.failed = false; this.open(); return; }
+      for (const st of [this.status, this.manageStatus]) if (st) st.clearIf("unreachable", "unavailable");
+    };
+    this.onVisible = () => {
+      if (document.visibilityState === "visible" && this.view === "chat" && this.lastSeq) this.ackSoon(this.lastSeq);
+    };
+    app.liveWatchers.add(this.onLiveStatus);
+    document.addEventListener("visibilitychange", this.onVisible);
+    if (app.inbox) app.inbox.setOpen(gid);
   }
 
   close() {
     this.closed = true;
     this.timers.forEach(clearInterval);
     clearTimeout(this.refreshTimer);
-    clearTimeout(this.ackTimer);
-    if (this.app.live) this.app.live.unsubscribe(this.gid);
+    // An ack still waiting goes now: what was shown is read.
+    if (this.ackTimer) { clearTimeout(this.ackTimer); this.app.live.ack(this.gid, this.ackSeq); }
+    this.app.liveWatchers.delete(this.onLiveStatus);
+    document.removeEventListener("visibilitychange", this.onVisible);
+    if (this.app.live && this.sub) this.app.live.unsubscribe(this.gid, this.sub);
+    this.sub = null;
   }
 
   // ---- loading
@@ -49,8 +67,10 @@ export class GroupScreen {
     try {
       await this.loadState(true);
     } catch (e) {
+      if (this.closed) return;
       clear(this.el, h("section", { class: "card" }, h("a", { href: "/#/", class: "back" }, "← " + t("common.back")), this.status));
       this.status.error(e);
+      this.failed = e.code === "unreachable" || e.code === "unavailable";
       return;
     }
     if (this.closed) return;
@@ -61,6 +81,7 @@ export class GroupScreen {
         if (this.closed) return;
         this.addPage(page, false);
         this.next = page.events.length ? page.events[page.events.length - 1].seq + 1 : page.head + 1;
+        this.lastSeq = this.next - 1;
       } catch (e) {
         this.status.error(e);
         this.next = this.state.head + 1;
@@ -70,8 +91,11 @@ export class GroupScreen {
     } else {
       this.next = this.state.head + 1;
     }
-    this.app.live.subscribe(this.gid, this.next, (ev) => this.onLive(ev), (m) => this.statusLine().error(m),
-      (m) => this.statusLine().show(t("chat.ended." + m.code, {}, t("chat.ended.not_member")), "error"));
+    this.sub = this.app.live.subscribe(this.gid, this.next, {
+      onEvent: (ev) => this.onLive(ev),
+      onError: (m) => this.statusLine().error(m),
+      onEnded: (m) => this.statusLine().show(t("chat.ended." + m.code, {}, t("chat.ended.not_member")), "error"),
+    });
     this.timers.push(setInterval(() => this.expireRecalls(), 2000));
   }
 
@@ -91,7 +115,7 @@ export class GroupScreen {
     this.hostKey = parsePeerID(this.state.host);
     this.member = this.state.member_list.find((m) => m.user === this.me) || null;
     this.rank = this.member ? RANK[this.member.role] || 1 : 0;
-    document.title = this.state.name + " · Qun";
+    this.app.setTitle(this.state.name + " · Qun");
   }
 
   refreshState() {
@@ -279,6 +303,7 @@ export class GroupScreen {
 
   onLive(ev) {
     if (this.closed) return;
+    this.lastSeq = Math.max(this.lastSeq || 0, ev.seq);
     this.noteEvent(ev);
     if (this.view === "chat") {
       const nearEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
@@ -296,7 +321,8 @@ export class GroupScreen {
     if (!(seq > 0)) return;
     this.ackSeq = Math.max(this.ackSeq || 0, seq);
     clearTimeout(this.ackTimer);
-    this.ackTimer = setTimeout(() => this.app.live.ack(this.gid, this.ackSeq), 1000);
+    this.ackTimer = setTimeout(() => { this.ackTimer = null; this.app.live.ack(this.gid, this.ackSeq); }, 1000);
+    if (this.app.inbox) this.app.inbox.markRead(this.gid);
   }
 
   scrollToEnd() { this.list.scrollTop = this.list.scrollHeight; }

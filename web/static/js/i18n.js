@@ -38,6 +38,14 @@ const en = {
   "key.forgetHint": "Removes the key from this browser. Without a copy you lose this identity for good.",
   "key.forget": "Forget key",
   "key.forgetConfirm": "Really forget? Click again",
+  "key.notifyTitle": "Notifications",
+  "key.notifyHint": "Get a notification for new messages in the groups you are not looking at, while this page is open.",
+  "key.notifyEnable": "Turn on notifications",
+  "key.notifyDisable": "Turn off",
+  "key.notifyOn": "Notifications are on.",
+  "key.notifyOff": "Notifications are off.",
+  "key.notifyDenied": "This browser blocks notifications from this site; allow them in its site settings.",
+  "key.notifyUnsupported": "This browser cannot show notifications here.",
 
   "groups.title": "My groups",
   "groups.create": "Create group",
@@ -48,6 +56,7 @@ const en = {
   "groups.openLink": "Open an invite link",
   "groups.linkPlaceholder": "https://…/join#…",
   "groups.open": "Open",
+  "groups.unread": "{n} unread",
 
   "create.title": "Create a group",
   "create.hintAdmin": "The group will be hosted by this node, which orders and keeps its history.",
@@ -242,6 +251,7 @@ const en = {
   "err.unauthenticated": "Your session ended; sign in again.",
   "err.invite_invalid": "This invite can no longer be used.",
   "err.node_changed": "This node's identity changed: it is not the node this page signed in to before. Nothing was signed.",
+  "err.client": "Something went wrong on this page; try again.",
 };
 
 const zh = {
@@ -281,6 +291,14 @@ const zh = {
   "key.forgetHint": "从本浏览器删除密钥。没有备份的话，这个身份将永久丢失。",
   "key.forget": "删除密钥",
   "key.forgetConfirm": "确定删除？再点一次",
+  "key.notifyTitle": "通知",
+  "key.notifyHint": "页面打开时，你没在看的群有新消息就通知你。",
+  "key.notifyEnable": "开启通知",
+  "key.notifyDisable": "关闭",
+  "key.notifyOn": "通知已开启。",
+  "key.notifyOff": "通知已关闭。",
+  "key.notifyDenied": "浏览器禁止了本网站的通知，请在网站设置中允许。",
+  "key.notifyUnsupported": "此浏览器无法在这里显示通知。",
 
   "groups.title": "我的群",
   "groups.create": "建群",
@@ -291,6 +309,7 @@ const zh = {
   "groups.openLink": "打开邀请链接",
   "groups.linkPlaceholder": "https://…/join#…",
   "groups.open": "打开",
+  "groups.unread": "{n} 条未读",
 
   "create.title": "建群",
   "create.hintAdmin": "群将由本节点托管，它负责排序并保存群的历史记录。",
@@ -485,6 +504,7 @@ const zh = {
   "err.unauthenticated": "会话已过期，请重新登录。",
   "err.invite_invalid": "此邀请已无法使用。",
   "err.node_changed": "此节点的身份已改变：它不是本页面之前登录的节点。未签署任何内容。",
+  "err.client": "页面出错了，请重试。",
 };
 
 export const dictionaries = { en, zh };

@@ -32,10 +32,15 @@ export const short = (id) => (id ? "…" + id.slice(-6) : "");
 
 // errorText turns a refusal into one readable line: the node's sentence,
 // with the translated meaning of its code first when the page is not English.
+// Only the node's own sentences are shown: a fetch or dial failure, an HTTP
+// status without the node's error body, or an exception of the page shows
+// as the translated sentence of its code.
 export function errorText(e) {
   if (!e) return "";
-  const code = e.code || "internal";
+  if (!e.code) return t("err.client");
+  const code = e.code;
   if (code === "unreachable") return t("err.unreachable");
+  if (e instanceof Error && !e.fromNode) return t("err." + code, {}, t("err.internal"));
   const msg = e.message || "";
   if (lang === "en") return msg ? sentence(msg) : t("err." + code, {}, t("err.internal"));
   const label = t("err." + code, {}, "");
@@ -52,13 +57,16 @@ function sentence(s) {
 export function statusLine(id) {
   const el = h("p", { id, class: "status", role: "status", "aria-live": "polite" });
   el.show = (text, kind = "error") => {
+    el.code = "";
     el.textContent = text || "";
     el.className = "status " + (text ? kind : "");
     el.setAttribute("role", kind === "error" ? "alert" : "status");
   };
-  el.error = (e) => el.show(errorText(e), "error");
+  el.error = (e) => { el.show(errorText(e), "error"); el.code = (e && e.code) || "internal"; };
   el.ok = (text) => el.show(text, "ok");
   el.clear = () => el.show("");
+  // clearIf clears the line when it shows an error of one of codes.
+  el.clearIf = (...codes) => { if (el.className.includes("error") && codes.includes(el.code)) el.clear(); };
   return el;
 }
 
