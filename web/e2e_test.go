@@ -160,6 +160,12 @@ func TestE2E(t *testing.T) {
 		chromedp.WaitVisible(css(recalled)),
 	)
 	admin.do("seeing the recall", step, chromedp.WaitVisible(css(recalled)))
+	// Loaded again, the page gets the recalled message from the node as a
+	// tombstone: its text is nowhere on the page.
+	admin.do("reloading after the recall", step, chromedp.Reload(), chromedp.WaitVisible(css(recalled)))
+	if txt := get(admin, "reading the chat", chromedp.Text(css("#messages"))); strings.Contains(txt, "thanks!") {
+		t.Errorf("after a reload the recalled text is on the page: %q", txt)
+	}
 
 	// The admin mutes the member for 10 minutes.
 	sel := `#member-list li[data-user="` + memberID + `"]`

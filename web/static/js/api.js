@@ -312,6 +312,9 @@ export class Live {
       // it is not subscribed again after a reconnect.
       this.subs.delete(msg.group);
       for (const l of s.listeners) if (l.onEnded) guard(() => l.onEnded(msg));
+    } else if (msg.type === "status") {
+      // The group's condition: forked, quarantined, recovering, or ok again.
+      for (const l of s.listeners) if (l.onStatus) guard(() => l.onStatus(msg));
     } else if (msg.type === "error") {
       if (s.pending > 0) s.pending--; // the subscribe was refused
       for (const l of s.listeners) if (l.onError) guard(() => l.onError(msg));

@@ -95,6 +95,12 @@ export class GroupScreen {
       onEvent: (ev) => this.onLive(ev),
       onError: (m) => this.statusLine().error(m),
       onEnded: (m) => this.statusLine().show(t("chat.ended." + m.code, {}, t("chat.ended.not_member")), "error"),
+      onStatus: (m) => {
+        const line = this.statusLine();
+        if (m.status === "ok") { if (line.code === "group_status") line.clear(); return; }
+        line.show(t("chat.status." + m.status, {}, t("chat.status.quarantined")), "error");
+        line.code = "group_status";
+      },
     });
     this.timers.push(setInterval(() => this.expireRecalls(), 2000));
   }
@@ -299,6 +305,7 @@ export class GroupScreen {
   noteEvent(ev) {
     this.events.set(ev.seq, ev);
     if (ev.kind === "recall" && ev.target) this.recalled.add(ev.target);
+    if (ev.recalled) this.recalled.add(ev.seq); // the node sends a recalled message as a tombstone
   }
 
   onLive(ev) {
