@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,20 @@ func TestManagement(t *testing.T) {
 		chromedp.WaitVisible(css("#invite-link")),
 	)
 	link := get(owner, "reading the link", chromedp.Value(css("#invite-link")))
+	// On the host the panel shows the short link; its QR code is small
+	// enough to print on a receipt: version 3 (29×29 modules) at most, so a
+	// 30 mm code has modules of 1 mm.
+	if !regexp.MustCompile(`/j/[1-9A-HJ-NP-Za-km-z]{8}$`).MatchString(link) {
+		t.Fatalf("the invite link %q is not a short link", link)
+	}
+	qrVersion := eval[float64](owner, "measuring the QR code", `(async () => {
+  const Q = await import("/js/qr.js");
+  return Q.drawQR(document.createElement("canvas"), document.querySelector("#invite-link").value, 3).version;
+})()`)
+	if qrVersion > 3 {
+		t.Errorf("the short link's QR code is version %v, want at most 3", qrVersion)
+	}
+	owner.screenshot("09b-owner-short-invite")
 
 	// A user of the same node who is not its admin cannot create a group.
 	user.do("being refused a group", step,

@@ -132,6 +132,8 @@ export class Api {
     return this.signer ? this.call("GET", path) : this.fetchJSON("GET", path);
   }
   myGroups() { return this.call("GET", "/api/v1/me/groups"); }
+  // shortInvite asks the host for a short link of an open invite.
+  shortInvite(token) { return this.call("POST", "/api/v1/invites/short", { token }); }
   group(gid) { return this.call("GET", `/api/v1/groups/${gid}`); }
   eventsBefore(gid, before, limit) { return this.call("GET", `/api/v1/groups/${gid}/events?before=${before}&limit=${limit}`); }
   eventsFrom(gid, from, limit) { return this.call("GET", `/api/v1/groups/${gid}/events?from=${from}&limit=${limit}`); }

@@ -139,15 +139,20 @@ function requests(screen, status) {
 
 function inviteLink(token) { return location.origin + "/join#" + token; }
 
-function inviteBox(token) {
-  const link = inviteLink(token);
+// inviteBox shows an invite: its short link (when the host registered
+// one) with a QR code small enough for a receipt, and the full link.
+function inviteBox(token, short) {
+  const link = short ? short.link : inviteLink(token);
   const canvas = h("canvas", { id: "invite-qr", class: "qr", "aria-label": t("manage.qr") });
   let ok = true;
   try { drawQR(canvas, link); } catch { ok = false; }
   const field = h("input", { id: "invite-link", readOnly: true, value: link, onfocus: (e) => e.target.select() });
+  const full = short ? h("details", { class: "full-link" }, h("summary", {}, t("manage.fullLink")),
+    h("input", { id: "invite-full-link", readOnly: true, value: inviteLink(token), onfocus: (e) => e.target.select() })) : null;
   return h("div", { class: "invite-result", id: "invite-result" },
     h("div", { class: "row" }, field,
       h("button", { type: "button", id: "btn-copy-link", onclick: (e) => { copyText(link); e.target.textContent = t("manage.copied"); } }, t("manage.copy"))),
+    full,
     ok ? canvas : h("p", { class: "status error" }, t("manage.qrTooLong")),
     ok ? h("a", { class: "button", download: "qun-invite.png", href: "#", onclick: (e) => { e.currentTarget.href = canvas.toDataURL("image/png"); } }, t("manage.downloadQR")) : null);
 }
@@ -157,7 +162,7 @@ function invites(screen, status) {
   const uses = h("input", { id: "inv-uses", type: "number", min: 0, max: 1000000, value: "0" });
   const ttl = h("select", { id: "inv-ttl" }, TTL_CHOICES.map(([k]) => h("option", { value: k, selected: k === "7d" }, t("dur." + k))));
   const ref = h("input", { id: "inv-ref", maxlength: 128, autocomplete: "off", placeholder: t("manage.refPlaceholder") });
-  const result = h("div", {}, screen.lastInvite ? inviteBox(screen.lastInvite) : null);
+  const result = h("div", {}, screen.lastInvite ? inviteBox(screen.lastInvite, screen.lastShort) : null);
   const tokens = savedTokens(screen.gid);
   const create = h("button", { id: "btn-invite", class: "primary", type: "submit" }, t("manage.createInvite"));
   const form = h("form", {
@@ -178,8 +183,12 @@ function invites(screen, status) {
       const resp = await run(screen, status, KIND.invite_create, body.inviteCreate(inv.raw), create, t("manage.done.invite"));
       if (resp) {
         saveToken(screen.gid, inv.id, inv.token);
+        // A short link needs the host: on another node the full link serves.
+        let short = null;
+        try { short = await screen.app.api.shortInvite(inv.token); } catch { /* full link only */ }
         screen.lastInvite = inv.token;
-        clear(result, inviteBox(inv.token));
+        screen.lastShort = short;
+        clear(result, inviteBox(inv.token, short));
       }
     },
   },
