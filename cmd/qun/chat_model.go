@@ -128,6 +128,9 @@ func (m *chatModel) learn(ev protocol.EventView, live bool) {
 	switch ev.Kind {
 	case "message":
 		m.texts[ev.Seq] = ev.Text
+		if ev.Recalled != nil { // the node sends a recalled message as a tombstone
+			m.recalled[ev.Seq] = true
+		}
 	case "recall":
 		m.recalled[ev.Target] = true
 	}

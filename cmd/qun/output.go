@@ -78,6 +78,12 @@ func describeEvent(ev protocol.EventView) string {
 	}
 	switch ev.Kind {
 	case "message":
+		if r := ev.Recalled; r != nil {
+			if r.By == ev.Author {
+				return " recalled this message"
+			}
+			return fmt.Sprintf(": (message recalled by %s)", shortID(r.By))
+		}
 		if ev.Target != 0 {
 			return fmt.Sprintf(" (reply to #%d): %s", ev.Target, indent(ev.Text))
 		}

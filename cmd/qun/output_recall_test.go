@@ -1,0 +1,37 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/qunchat/qun/protocol"
+)
+
+// TestHistoryShowsTombstones: `qun history` and `qun chat` show a recalled
+// message (which the node sends without its text) as recalled, naming who
+// recalled it when it was not its author.
+func TestHistoryShowsTombstones(t *testing.T) {
+	author, admin := newTestKey(t).ID().String(), newTestKey(t).ID().String()
+	own := protocol.EventView{Seq: 7, Kind: "message", Author: author, Recalled: &protocol.RecalledView{Seq: 9, By: author}}
+	if got := formatEvent(own); !strings.Contains(got, "recalled this message") {
+		t.Fatalf("own recall: %q", got)
+	}
+	other := own
+	other.Recalled = &protocol.RecalledView{Seq: 9, By: admin}
+	if got := formatEvent(other); !strings.Contains(got, "recalled by "+shortID(admin)) {
+		t.Fatalf("recalled by an admin: %q", got)
+	}
+	m := newChatModel(author, nil)
+	m.learn(other, false)
+	if !m.recalled[7] {
+		t.Fatal("the chat does not mark a tombstone recalled")
+	}
+}
+
+func newTestKey(t *testing.T) *protocol.Key {
+	k, err := protocol.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
