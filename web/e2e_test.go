@@ -65,7 +65,13 @@ func TestE2E(t *testing.T) {
 		chromedp.WaitVisible(css("#invite-qr")),
 		waitText("#invite-list", "ORDER-1001", step),
 	)
-	link := get(admin, "reading the link", chromedp.Value(css("#invite-link")))
+	short := get(admin, "reading the short link", chromedp.Value(css("#invite-link")))
+	if !strings.HasPrefix(short, urlA+"/j/") {
+		t.Fatalf("short invite link %q is not on %s", short, urlA)
+	}
+	// The member opens the full link on their own node (the token is all
+	// that node needs).
+	link := get(admin, "reading the full link", chromedp.Value(css("#invite-full-link")))
 	if !strings.HasPrefix(link, urlA+"/join#") {
 		t.Fatalf("invite link %q is not on %s", link, urlA)
 	}
