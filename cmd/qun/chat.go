@@ -41,7 +41,7 @@ func runChat(x *cli, args []string) error {
 	if x.json {
 		return usagef("the chat is for people; --json does not apply")
 	}
-	c, err := x.client(true)
+	c, err := x.client()
 	if err != nil {
 		return err
 	}

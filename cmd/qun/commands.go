@@ -39,8 +39,17 @@ type command struct {
 
 // synopsis is the usage line of the command, without "usage: ".
 func (c *command) synopsis() string {
-	return strings.Join(strings.Fields("qun "+c.name+" "+c.args+" "+commonFlags), " ")
+	flags := commonFlags
+	if c.offline() {
+		flags = keyFlags
+	}
+	return strings.Join(strings.Fields("qun "+c.name+" "+c.args+" "+flags), " ")
 }
+
+// offline reports whether the command works on the key file alone, without
+// a node: its help shows only --key and --json (it accepts the other
+// common flags too, so that they may always come before the command).
+func (c *command) offline() bool { return strings.HasPrefix(c.name, "key ") }
 
 // commands lists the client commands in help order.
 var commands = []*command{
@@ -66,23 +75,17 @@ var commands = []*command{
 	{"approve", "GID USERID", "admit a user who asked to join", runMember(protocol.KindApprove, false)},
 	{"reject", "GID USERID [--reason R]", "refuse a join request", runMember(protocol.KindReject, true)},
 	{"leave", "GID", "leave a group", runLeave},
-	{"whoami", "", "print the user ID of the key", runWhoami},
+	{"whoami", "", "print the user ID of the key", runKeyShow},
+	{"key new", "", "make a new user key file (never replaces one) and print its user ID", runKeyNew},
+	{"key show", "", "print the user ID of the key file", runKeyShow},
 	{"chat", "GID", "chat in a group in the terminal: history, live messages, /help for moderation", runChat},
 }
 
 // commonFlags is the synopsis of the flags every client command takes.
 const commonFlags = "[--api URL] [--key FILE] [--json] [--timeout DURATION]"
 
-// printClientUsage lists the client commands, for `qun help`.
-func printClientUsage(w io.Writer) {
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(c.name+" "+c.args))
-		fmt.Fprintf(w, "       %s\n", c.summary)
-	}
-	fmt.Fprintf(w, "  Every client command also takes %s:\n", commonFlags)
-	fmt.Fprintf(w, "  --api defaults to $QUN_API or %s; --key to $QUN_KEY, else ./%s\n", defaultAPI, defaultAdminKey)
-	fmt.Fprintf(w, "  if it exists, else ~/.config/qun/user.key (made if absent). Flags may follow arguments.\n")
-}
+// keyFlags is the synopsis of the flags of the key commands.
+const keyFlags = "[--key FILE] [--json]"
 
 // runClient runs the client command name with its arguments. It reports
 // handled false, and does nothing, if name is not a client command;
@@ -92,24 +95,31 @@ func runClient(ctx context.Context, name string, args []string, stdout, stderr i
 }
 
 func runClientEnv(ctx context.Context, name string, args []string, stdout, stderr io.Writer, getenv func(string) string) (bool, int) {
+	return runClientWith(ctx, name, nil, args, stdout, stderr, getenv)
+}
+
+// runClientWith is runClientEnv with the common flags given before the
+// command name (global, already checked by splitGlobal): they are parsed
+// before the command's own arguments, so flags after the command win.
+func runClientWith(ctx context.Context, name string, global, args []string, stdout, stderr io.Writer, getenv func(string) string) (bool, int) {
 	cmd, rest, err := findCommand(name, args)
 	if cmd == nil && err == nil {
 		return false, 0
 	}
 	if err != nil {
-		w, code := stderr, 2
-		if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-			w, code = stdout, 0
-		} else {
-			fmt.Fprintln(stderr, "qun "+name+": "+err.Error())
+		if errors.Is(err, errNoSubcommand) && hasHelpFlag(args) {
+			printSubcommands(stdout, name)
+			return true, 0
 		}
+		fmt.Fprintln(stderr, "qun "+name+": "+err.Error())
 		for _, c := range commands {
 			if strings.HasPrefix(c.name, name+" ") {
-				fmt.Fprintf(w, "usage: %s\n", c.synopsis())
+				fmt.Fprintf(stderr, "usage: %s\n", c.synopsis())
 			}
 		}
-		return true, code
+		return true, 2
 	}
+	rest = append(append([]string{}, global...), rest...)
 	x := &cli{ctx: ctx, cmd: cmd, stdout: stdout, stderr: stderr, getenv: getenv}
 	err = cmd.run(x, rest)
 	var ue *usageError
@@ -127,6 +137,10 @@ func runClientEnv(ctx context.Context, name string, args []string, stdout, stder
 	fmt.Fprintln(stderr, "qun: "+errorSentence(err))
 	return true, 1
 }
+
+// errNoSubcommand is the error of findCommand for group, invite or key
+// without a subcommand.
+var errNoSubcommand = errors.New("missing subcommand")
 
 // findCommand finds the command of name and, for group and invite, of the
 // subcommand among args (normally args[0]; it may follow flags).
@@ -146,6 +160,12 @@ func findCommand(name string, args []string) (*command, []string, error) {
 	// The subcommand is normally args[0]; flags (and their values) may
 	// come before it.
 	unknown := ""
+	var subs []string
+	for _, c := range commands {
+		if sub, ok := strings.CutPrefix(c.name, name+" "); ok {
+			subs = append(subs, sub)
+		}
+	}
 	for i, a := range args {
 		for _, c := range commands {
 			if c.name == name+" "+a {
@@ -158,9 +178,12 @@ func findCommand(name string, args []string) (*command, []string, error) {
 		}
 	}
 	if unknown != "" {
+		if s := suggest(unknown, subs); s != "" {
+			return nil, nil, fmt.Errorf("unknown subcommand %q; did you mean %q?", unknown, s)
+		}
 		return nil, nil, fmt.Errorf("unknown subcommand %q", unknown)
 	}
-	return nil, nil, errors.New("missing subcommand")
+	return nil, nil, errNoSubcommand
 }
 
 // errorSentence renders an error for people: context errors get words.
@@ -209,20 +232,15 @@ func (x *cli) flags() *flag.FlagSet {
 		api = defaultAPI
 	}
 	fs.StringVar(&x.api, "api", api, "the node's API `URL` ($QUN_API)")
-	fs.StringVar(&x.keyPath, "key", "", "the user key `FILE` ($QUN_KEY; default ./"+defaultAdminKey+" if it exists, else ~/.config/qun/user.key; made if absent)")
+	keyUsage := "the user key `FILE` ($QUN_KEY; default ./" + defaultAdminKey + " if it exists, else ~/.config/qun/user.key; qun key new makes one)"
+	if x.cmd.name == "key new" {
+		keyUsage = "where to write the new key, a `FILE` that does not exist yet ($QUN_KEY; default ~/.config/qun/user.key)"
+	}
+	fs.StringVar(&x.keyPath, "key", "", keyUsage)
 	fs.BoolVar(&x.json, "json", false, "print JSON, one object per line")
 	fs.DurationVar(&x.timeout, "timeout", client.DefaultTimeout, "give up on the node after `DURATION`")
 	x.fs = fs
 	return fs
-}
-
-func (x *cli) printHelp(w io.Writer) {
-	fmt.Fprintf(w, "usage: %s\n\n%s.\n\nflags:\n", x.cmd.synopsis(), x.cmd.summary)
-	if x.fs != nil {
-		x.fs.SetOutput(w)
-		x.fs.PrintDefaults()
-		x.fs.SetOutput(io.Discard)
-	}
 }
 
 // parse parses args, letting flags and positional arguments mix; after
@@ -236,7 +254,7 @@ func (x *cli) parse(fs *flag.FlagSet, args []string, required int, variadic bool
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, errHelp
 			}
-			return nil, usagef("%v", err)
+			return nil, usagef("%s", flagError(err, fs, x.hiddenFlags()))
 		}
 		rest := fs.Args()
 		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
@@ -261,24 +279,16 @@ func (x *cli) parse(fs *flag.FlagSet, args []string, required int, variadic bool
 	return pos, nil
 }
 
-// client returns a client of the node; with needKey it loads (or makes)
-// the user key. Without needKey (the commands that only read) it loads the
-// key but never makes one: reading needs a session, signed in with the key
-// of a member (or of a node admin), so a new key would not help.
-func (x *cli) client(needKey bool) (*client.Client, error) {
-	var key *protocol.Key
-	var err error
-	if needKey {
-		key, err = x.key()
-	} else {
-		key, err = x.existingKey()
-	}
+// client returns a client of the node signed in with the user key. The
+// key file must exist (see key): no command makes a key but `qun key new`.
+func (x *cli) client() (*client.Client, error) {
+	key, path, err := x.key()
 	if err != nil {
 		return nil, err
 	}
-	opts := []client.Option{client.WithTimeout(x.timeout)}
-	if path, perr := x.keyFile(); perr == nil && key != nil { // pin the node next to the key (docs/API.md)
-		opts = append(opts, client.WithKnownNodes(client.KnownNodesFile(client.KnownNodesPath(path))))
+	opts := []client.Option{
+		client.WithTimeout(x.timeout),
+		client.WithKnownNodes(client.KnownNodesFile(client.KnownNodesPath(path))), // pin the node next to the key (docs/API.md)
 	}
 	c, err := client.New(x.api, key, opts...)
 	if err != nil {
@@ -287,17 +297,33 @@ func (x *cli) client(needKey bool) (*client.Client, error) {
 	return c, nil
 }
 
-// keyFile returns the path of the user key file.
-func (x *cli) keyFile() (string, error) {
+// Where the path of the key file comes from (keyFile).
+const (
+	keyFromFlag    = "--key"
+	keyFromEnv     = "$QUN_KEY"
+	keyFromAdmin   = "./" + defaultAdminKey
+	keyFromDefault = "default"
+)
+
+// keyFile returns the path of the user key file and where it comes from:
+// --key, else $QUN_KEY, else ./qun-data/admin.key if it exists, else the
+// user key in the user's configuration directory.
+func (x *cli) keyFile() (path, from string, err error) {
 	if x.keyPath != "" {
-		return x.keyPath, nil
+		return x.keyPath, keyFromFlag, nil
 	}
 	if p := x.getenv("QUN_KEY"); p != "" {
-		return p, nil
+		return p, keyFromEnv, nil
 	}
 	if _, err := os.Stat(defaultAdminKey); err == nil {
-		return defaultAdminKey, nil
+		return defaultAdminKey, keyFromAdmin, nil
 	}
+	p, err := defaultUserKey()
+	return p, keyFromDefault, err
+}
+
+// defaultUserKey is the path of the user key without --key and $QUN_KEY.
+func defaultUserKey() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return "", fmt.Errorf("no place for the user key (%v); pass --key FILE", err)
@@ -305,34 +331,38 @@ func (x *cli) keyFile() (string, error) {
 	return filepath.Join(dir, "qun", "user.key"), nil
 }
 
-// key loads the user key, making one if the file does not exist.
-func (x *cli) key() (*protocol.Key, error) {
-	path, err := x.keyFile()
+// key loads the user key and returns it with its path. It never makes one:
+// a missing file is an error that names the path and says how to make a
+// key, so a mistyped --key cannot quietly become a new identity.
+func (x *cli) key() (*protocol.Key, string, error) {
+	path, from, err := x.keyFile()
 	if err != nil {
-		return nil, err
-	}
-	k, created, err := client.LoadOrCreateKey(path)
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		fmt.Fprintf(x.stderr, "qun: made a new key in %s; you are user %s\n", path, k.ID())
-	}
-	return k, nil
-}
-
-// existingKey loads the user key; a missing file is an error that says
-// which key reading needs.
-func (x *cli) existingKey() (*protocol.Key, error) {
-	path, err := x.keyFile()
-	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	k, err := client.LoadKey(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("reading needs a member's key to sign in to the node, and there is no key file at %s: pass --key FILE", path)
+		return nil, path, missingKeyError(path, from)
 	}
-	return k, err
+	if err != nil {
+		return nil, path, err
+	}
+	return k, path, nil
+}
+
+// missingKeyError is the one-line error of a key file that does not exist.
+func missingKeyError(path, from string) error {
+	if from == keyFromDefault {
+		return fmt.Errorf("no key file at %s (the default user key; there is no ./%s here either): make one with \"qun key new\", or pass --key FILE", path, defaultAdminKey)
+	}
+	return fmt.Errorf("no key file at %s (from %s); nothing was created: check the path, or make a new key there with \"qun key new --key %s\"", path, from, shellQuote(path))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Parsers of positional arguments and flag values.

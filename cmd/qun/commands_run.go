@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ func addSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.StringVar(&s.name, "name", "", "the group's `NAME`")
 	fs.StringVar(&s.description, "description", "", "the group's description `TEXT`")
 	fs.StringVar(&s.avatar, "avatar", "", "the group's avatar image `URL`")
-	fs.StringVar(&s.policy, "policy", "", "how people join: `open`, approval or invite (a new group: invite)")
+	fs.StringVar(&s.policy, "policy", "", "how people join, `POLICY`: open, approval or invite (a new group: invite)")
 	fs.UintVar(&s.cap, "cap", 0, fmt.Sprintf("member cap `N` (a new group: %d; at most %d)", protocol.DefaultMemberCap, protocol.MaxMemberCap))
 	fs.BoolVar(&s.public, "public", false, "public group: its events may go to any node (--public=false: private)")
 	return s
@@ -88,7 +89,7 @@ func runGroupCreate(x *cli, args []string) error {
 	if set.Name == nil || strings.TrimSpace(*set.Name) == "" {
 		return usagef("missing --name NAME")
 	}
-	c, err := x.client(true)
+	c, err := x.client()
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func runGroupInfo(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := x.client(false)
+	c, err := x.client()
 	if err != nil {
 		return err
 	}
@@ -167,7 +168,7 @@ func runGroups(x *cli, args []string) error {
 	if _, err := x.parse(fs, args, 0, false); err != nil {
 		return err
 	}
-	c, err := x.client(false)
+	c, err := x.client()
 	if err != nil {
 		return err
 	}
@@ -214,7 +215,7 @@ func runInviteCreate(x *cli, args []string) error {
 	if len(*ref) > protocol.MaxRefBytes {
 		return usagef("--ref must be at most %d bytes", protocol.MaxRefBytes)
 	}
-	c, err := x.client(true)
+	c, err := x.client()
 	if err != nil {
 		return err
 	}
@@ -273,7 +274,7 @@ func runJoin(x *cli, args []string) error {
 	if *note != "" && !*request {
 		return usagef("--note goes with --request")
 	}
-	c, err := x.client(true)
+	c, err := x.client()
 	if err != nil {
 		return err
 	}
@@ -352,7 +353,7 @@ func runHistory(x *cli, args []string) error {
 	if *limit < 0 {
 		return usagef("--limit must not be negative")
 	}
-	c, err := x.client(false)
+	c, err := x.client()
 	if err != nil {
 		return err
 	}
@@ -561,30 +562,67 @@ func runLeave(x *cli, args []string) error {
 	}, "left group "+gid.String())
 }
 
-func runWhoami(x *cli, args []string) error {
+// keyOutput is the JSON of whoami, key show and key new.
+type keyOutput struct {
+	User string `json:"user"`
+	Key  string `json:"key"` // the key file's path
+}
+
+// runKeyShow runs whoami and key show: the user ID of the key file.
+func runKeyShow(x *cli, args []string) error {
 	fs := x.flags()
 	if _, err := x.parse(fs, args, 0, false); err != nil {
 		return err
 	}
-	path, err := x.keyFile()
+	k, path, err := x.key()
 	if err != nil {
 		return err
 	}
-	k, err := x.key()
+	out := keyOutput{k.ID().String(), path}
+	return x.emit(out, out.User)
+}
+
+// runKeyNew makes a new user key file. It never replaces a file: a key
+// is an identity, and losing one loses the groups it is a member of.
+func runKeyNew(x *cli, args []string) error {
+	fs := x.flags()
+	if _, err := x.parse(fs, args, 0, false); err != nil {
+		return err
+	}
+	path := x.keyPath
+	if path == "" {
+		path = x.getenv("QUN_KEY")
+	}
+	if path == "" {
+		p, err := defaultUserKey()
+		if err != nil {
+			return err
+		}
+		path = p
+	}
+	k, err := protocol.NewKey()
 	if err != nil {
 		return err
 	}
-	out := struct {
-		User string `json:"user"`
-		Key  string `json:"key"`
-	}{k.ID().String(), path}
+	if err := client.SaveKey(path, k); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			who := ""
+			if old, lerr := client.LoadKey(path); lerr == nil {
+				who = " (user " + old.ID().String() + ")"
+			}
+			return fmt.Errorf("there is already a key file at %s%s; qun key new never replaces one: pass --key NEWFILE to make another", path, who)
+		}
+		return err
+	}
+	fmt.Fprintf(x.stderr, "qun: made a new key in %s; keep it private and back it up: it is your identity\n", path)
+	out := keyOutput{k.ID().String(), path}
 	return x.emit(out, out.User)
 }
 
 // submit runs a submission with a keyed client and prints its answer: the
 // SubmitResponse with --json, else "HUMAN, seq N".
 func (x *cli) submit(do func(c *client.Client) (*protocol.SubmitResponse, error), human string) error {
-	c, err := x.client(true)
+	c, err := x.client()
 	if err != nil {
 		return err
 	}

@@ -222,7 +222,21 @@ func newEnv(t *testing.T) *env {
 	dir := t.TempDir()
 	e := &env{t: t, api: newFakeAPI(t), key: filepath.Join(dir, "user.key")}
 	e.vars = map[string]string{"QUN_API": e.api.srv.URL, "QUN_KEY": e.key}
+	saveNewKey(t, e.key) // no command makes a key but qun key new
 	return e
+}
+
+// saveNewKey writes a new key file at path and returns the key.
+func saveNewKey(t *testing.T, path string) *protocol.Key {
+	t.Helper()
+	k, err := protocol.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SaveKey(path, k); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func (e *env) run(name string, args ...string) result {
@@ -308,6 +322,7 @@ func TestFlagsAnywhere(t *testing.T) {
 
 	// --api and --key on the command line win over the environment.
 	other := filepath.Join(t.TempDir(), "other.key")
+	saveNewKey(t, other)
 	r = e.ok("whoami", "--key", other)
 	k, err := client.LoadKey(other)
 	if err != nil {
@@ -409,8 +424,8 @@ func TestOutput(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, `created group "Tea shop": `) || strings.Count(r.stdout, "\n") != 1 {
 		t.Errorf("group create printed %q", r.stdout)
 	}
-	if !strings.Contains(r.stderr, "made a new key in "+e.key) {
-		t.Errorf("no notice of the new key: %q", r.stderr)
+	if r.stderr != "" {
+		t.Errorf("group create wrote on stderr: %q", r.stderr)
 	}
 	cb := e.api.last().DecodedBody().(*protocol.CreateBody)
 	if *cb.Name != "Tea shop" || *cb.Policy != protocol.PolicyApproval || *cb.Cap != 50 || !*cb.Public || cb.Host != e.api.host.ID() || cb.Description != nil {
@@ -424,7 +439,7 @@ func TestOutput(t *testing.T) {
 		t.Errorf("group create --json printed %v", m)
 	}
 	if r.stderr != "" {
-		t.Errorf("second run noticed a key again: %q", r.stderr)
+		t.Errorf("group create --json wrote on stderr: %q", r.stderr)
 	}
 
 	r = e.ok("invite", "create", gid, "--uses", "5", "--ref", "ORDER-7", "--json")
@@ -447,6 +462,7 @@ func TestOutput(t *testing.T) {
 	}
 
 	e.vars["QUN_KEY"] = filepath.Join(t.TempDir(), "joiner.key")
+	saveNewKey(t, e.vars["QUN_KEY"])
 	r = e.ok("join", token, "--json")
 	m = decodeLine(t, r.stdout)
 	if m["group"] != gid || m["status"] != "joined" || m["name"] != "Tea" || m["seq"].(float64) != 4 {
@@ -597,22 +613,27 @@ func TestDefaultKey(t *testing.T) {
 		t.Skip(err)
 	}
 	userKey := filepath.Join(cfg, "qun", "user.key")
-	r := e.ok("whoami", "--json")
+	// No command makes a key: without one they say which is missing and
+	// how to make it.
+	for _, args := range [][]string{{"groups"}, {"whoami"}, {"send", strings.Repeat("ab", 32), "hi"}} {
+		r := e.run(args[0], args[1:]...)
+		if r.code != 1 || !strings.Contains(r.stderr, "no key file at "+userKey) || !strings.Contains(r.stderr, `"qun key new"`) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%s without a key: %+v", args[0], r)
+		}
+		if _, err := os.Stat(userKey); err == nil {
+			t.Fatalf("%s made a key", args[0])
+		}
+	}
+	r := e.ok("key", "new", "--json")
 	m := decodeLine(t, r.stdout)
 	if m["key"] != userKey || !strings.Contains(r.stderr, userKey) {
-		t.Errorf("whoami: %v, stderr %q", m, r.stderr)
+		t.Errorf("key new: %v, stderr %q", m, r.stderr)
+	}
+	r = e.ok("whoami", "--json")
+	if w := decodeLine(t, r.stdout); w["key"] != userKey || w["user"] != m["user"] || r.stderr != "" {
+		t.Errorf("whoami: %v, stderr %q", w, r.stderr)
 	}
 	e.ok("groups")
-	// Reading commands make no key: without one they say which is missing.
-	if err := os.Remove(userKey); err != nil {
-		t.Fatal(err)
-	}
-	if r := e.run("groups"); r.code != 1 || !strings.Contains(r.stderr, "no key file at "+userKey) {
-		t.Errorf("groups without a key: %+v", r)
-	}
-	if _, err := os.Stat(userKey); err == nil {
-		t.Error("groups made a key")
-	}
 
 	// A node's admin key in ./qun-data wins.
 	admin, err := protocol.NewKey()

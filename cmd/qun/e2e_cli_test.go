@@ -51,6 +51,10 @@ func TestE2ECLI(t *testing.T) {
 	bobKey, carolKey := filepath.Join(t.TempDir(), "bob.key"), filepath.Join(t.TempDir(), "carol.key")
 	bob := []string{"--api", b.api, "--key", bobKey}
 	carol := []string{"--api", c.api, "--key", carolKey}
+	daveKey := filepath.Join(t.TempDir(), "dave.key")
+	for _, k := range []string{bobKey, carolKey, daveKey} { // no command but key new makes a key
+		must(t, qunCLI, "key", "new", "--key", k)
+	}
 
 	gid := qunJSON(t, append([]string{"group", "create", "--name", "Tea shop", "--policy", "invite"}, admin...)...)["group"].(string)
 	inv := qunJSON(t, append([]string{"invite", "create", gid, "--uses", "2", "--ttl", "1h"}, admin...)...)
@@ -64,7 +68,7 @@ func TestE2ECLI(t *testing.T) {
 	qunJSON(t, append([]string{"join", inv["token"].(string)}, carol...)...)
 
 	// A third use of a two-use invite is refused with a readable reason.
-	_, errs, code := qunCLI(t, append([]string{"join", link}, "--api", b.api, "--key", filepath.Join(t.TempDir(), "dave.key"))...)
+	_, errs, code := qunCLI(t, append([]string{"join", link}, "--api", b.api, "--key", daveKey)...)
 	if code != 1 || !strings.Contains(errs, "used up") {
 		t.Fatalf("third join: exit %d, stderr %q; want exit 1 and 'used up'", code, errs)
 	}

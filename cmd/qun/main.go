@@ -21,45 +21,53 @@ func main() {
 	os.Exit(code)
 }
 
+// run runs the command line args and returns the exit status: 0 done,
+// 1 failed, 2 usage error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runEnv(ctx, args, stdout, stderr, os.Getenv)
+}
+
+// runEnv is run with the environment read through getenv.
+func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	global, args, err := splitGlobal(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "qun: %v\n", err)
+		return 2
+	}
 	if len(args) == 0 {
+		if len(global) > 0 {
+			fmt.Fprintf(stderr, "qun: missing command after %s\n", global[0])
+			fmt.Fprintln(stderr, `Run "qun help" for the list of commands.`)
+			return 2
+		}
 		usage(stderr)
 		return 2
 	}
 	name, rest := args[0], args[1:]
 	switch name {
+	case "help", "-h", "-help", "--help":
+		return runHelp(ctx, rest, stdout, stderr, getenv)
+	case "node", "bench", "version", "--version":
+		if len(global) > 0 {
+			fmt.Fprintf(stderr, "qun: %v\n", errGlobalFlags(global, name))
+			return 2
+		}
+	}
+	switch name {
 	case "node":
 		return runNode(ctx, rest, stdout, stderr)
 	case "bench":
+		if hasHelpFlag(rest) {
+			return benchHelp(ctx, stdout, stderr)
+		}
 		return runBench(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "qun", node.Version)
 		return 0
-	case "help", "-h", "--help":
-		usage(stdout)
-		return 0
 	}
-	if handled, code := runClient(ctx, name, rest, stdout, stderr); handled {
+	if handled, code := runClientWith(ctx, name, global, rest, stdout, stderr, getenv); handled {
 		return code
 	}
-	fmt.Fprintf(stderr, "qun: unknown command %q\n", name)
-	usage(stderr)
+	unknownCommand(stderr, name)
 	return 2
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, `Usage: qun COMMAND [ARGS] [FLAGS]
-
-Run a node:
-  node [--data DIR] [--listen MULTIADDR]... [--api HOST:PORT] [--bootstrap MULTIADDR]...
-       [--admin USERID]... [--relay-service] [--rate N] [--burst N] [--log-level LEVEL]
-
-Talk to a node as a user (see docs and README for every flag):`)
-	printClientUsage(w)
-	fmt.Fprintln(w, `
-Other:
-  bench [--only W1,W2] [--json] [--quick]
-                 run the standard workloads on real nodes (see BENCHMARKS.md)
-  version        print the version
-  help           this text`)
 }
