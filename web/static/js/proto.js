@@ -326,16 +326,34 @@ export function multiaddrToString(b) {
 
 // inviteAddrs converts a host's text multiaddrs to what an invite carries:
 // the ones this encoder knows, each at most 256 bytes, at most 8.
+// inviteAddrs picks the host addresses an invite carries, encoded: the
+// ones reachable from the internet; only when the host has none (a LAN, one
+// machine) its private and loopback ones. Same rule as the Go SDK.
 export function inviteAddrs(list) {
-  const out = [];
+  const pub = [], local = [];
   for (const s of list || []) {
-    if (out.length === 8) break;
     try {
       const b = multiaddrBytes(s);
-      if (b.length <= 256) out.push(b);
+      if (b.length <= 256) (isLocalAddr(s) ? local : pub).push(b);
     } catch { /* skip what we cannot encode */ }
   }
-  return out;
+  return (pub.length ? pub : local).slice(0, 8);
+}
+
+// isLocalAddr reports whether a multiaddr's IP is loopback, private,
+// link-local, shared (CGNAT) or unspecified; DNS names count as public.
+export function isLocalAddr(s) {
+  const p = s.split("/");
+  if (p[1] === "ip4") {
+    const [a, b] = p[2].split(".").map(Number);
+    return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b < 128) ||
+      (a === 169 && b === 254) || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168);
+  }
+  if (p[1] === "ip6") {
+    const ip = p[2].toLowerCase();
+    return ip === "::" || ip === "::1" || /^fe[89ab]/.test(ip) || /^f[cd]/.test(ip);
+  }
+  return false;
 }
 
 export { fromHex, toHex };
