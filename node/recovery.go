@@ -127,8 +127,9 @@ func (g *group) recover() bool {
 		g.log.Warn("events no member's node holds are given up: the host stored them and stopped before it released them",
 			"from", head+1, "to", g.recoverTo, "members_nodes", len(homes))
 		g.recoverTo = head
+	} else {
+		g.log.Info("recovered every acknowledged event from replicas", "head", head)
 	}
-	g.log.Info("recovered every acknowledged event from replicas", "head", head)
 	g.setHealth(nil)
 	return true
 }

@@ -24,15 +24,6 @@ func (g *group) eventView(ev *protocol.SignedEvent) protocol.EventView {
 	return v
 }
 
-// views renders events for light clients.
-func (g *group) views(evs []*protocol.SignedEvent) []protocol.EventView {
-	out := make([]protocol.EventView, 0, len(evs))
-	for _, ev := range evs {
-		out = append(out, g.eventView(ev))
-	}
-	return out
-}
-
 // applied is told of every event applied to the state (host, replica and
 // recovery), with g.mu held.
 func (g *group) applied(ev *protocol.SignedEvent) {
