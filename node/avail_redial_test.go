@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -25,32 +26,29 @@ func TestHostBackAfterOutage(t *testing.T) {
 	}
 
 	// While the host is down, bob keeps trying: every try fails.
-	down := time.Now().Add(time.Second)
-	for time.Now().Before(down) {
+	holdsFor(t, time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		_, err := b.Submit(ctx, sign(t, bob, gid, text("while down")).Raw, nil)
-		cancel()
-		if err == nil {
-			t.Fatal("a submission succeeded while the host was down")
+		defer cancel()
+		if _, err := b.Submit(ctx, sign(t, bob, gid, text("while down")).Raw, nil); err == nil {
+			return errors.New("a submission succeeded while the host was down")
 		}
-		time.Sleep(50 * time.Millisecond) // a client's retry pause
-	}
+		return nil
+	})
 
 	startNode(t, adir, func(c *Config) { c.ListenAddrs = []string{addr.String()} })
 	back := time.Now()
 	var lastErr error
-	for {
+	served := pollUntil(8*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
 		_, err := b.Submit(ctx, sign(t, bob, gid, text("after")).Raw, nil)
-		cancel()
-		if err == nil {
-			break
+		if err != nil {
+			lastErr = err
 		}
-		lastErr = err
-		if time.Since(back) > 8*time.Second {
-			t.Fatalf("the home node still fails 8 s after the host came back: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err == nil
+	})
+	if !served {
+		t.Fatalf("the home node still fails 8 s after the host came back: %v", lastErr)
 	}
 	took := time.Since(back)
 	t.Logf("served again %v after the host came back (last error before: %v)", took.Round(time.Millisecond), lastErr)

@@ -38,29 +38,42 @@ func startRestartable(t *testing.T) *restartableNode {
 
 func (r *restartableNode) start() {
 	r.t.Helper()
-	// The port was just released: the listen may need a moment.
-	deadline := time.Now().Add(10 * time.Second)
+	// The port was just released: the listen may need a moment, so it is
+	// retried every 100 ms for up to 10 s.
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
-		n, err := node.New(node.Config{
-			DataDir: r.dir, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, APIAddr: r.addr,
-			RatePerSecond: -1, SyncInterval: 200 * time.Millisecond,
-		})
-		if err != nil {
-			r.t.Fatalf("node.New: %v", err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		err = n.Start(ctx)
+		err := r.try()
 		if err == nil {
-			r.n, r.cancel = n, cancel
 			return
 		}
+		select {
+		case <-deadline.C:
+			r.t.Fatalf("starting the node on %s: %v", r.addr, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// try starts the node once.
+func (r *restartableNode) try() error {
+	n, err := node.New(node.Config{
+		DataDir: r.dir, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, APIAddr: r.addr,
+		RatePerSecond: -1, SyncInterval: 200 * time.Millisecond,
+	})
+	if err != nil {
+		r.t.Fatalf("node.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := n.Start(ctx); err != nil {
 		cancel()
 		n.Close()
-		if time.Now().After(deadline) {
-			r.t.Fatalf("starting the node on %s: %v", r.addr, err)
-		}
-		time.Sleep(100 * time.Millisecond) // retry interval of a bounded wait for the port
+		return err
 	}
+	r.n, r.cancel = n, cancel
+	return nil
 }
 
 func (r *restartableNode) stop() {

@@ -331,16 +331,9 @@ func TestE2EDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	freed := time.Now()
-	for {
-		err := send(len(acked) + 1000)
-		if err == nil {
-			break
-		}
-		if time.Since(freed) > 10*time.Second {
-			t.Fatalf("writes still refused 10 s after space was freed: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond) // retry delay, not synchronisation
-	}
+	fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer fcancel()
+	waitFor(t, fctx, "writes to be accepted again after space was freed", func() bool { return send(len(acked)+1000) == nil })
 	check()
 	t.Logf("refused %s after the disk filled (%s); accepted again %s after space was freed; %d events kept",
 		refusedAt.Sub(filled).Round(time.Millisecond), reason, time.Since(freed).Round(time.Millisecond), len(acked))
