@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,29 +109,7 @@ func TestEquivocationDetected(t *testing.T) {
 // fetches them back before it sequences anything, and the group goes on as
 // one chain on every node.
 func TestRestoredHostRecoversFromReplicas(t *testing.T) {
-	a, b, c, gid, keys := threeNodeGroup(t)
-	x := sendMany(t, gid, 20, 2, []*testNode{a, b}, []*protocol.Key{keys[0], keys[1]})
-	waitHead(t, 10*time.Second, gid, x, a, b, c)
-	dir, addr := a.dir, a.Host().Addrs()[0].String()
-	a.Close()
-	backup := t.TempDir()
-	if err := os.CopyFS(backup, os.DirFS(dir)); err != nil {
-		t.Fatal(err)
-	}
-	listen := func(c *Config) { c.ListenAddrs = []string{addr} }
-	a = startNode(t, dir, listen)
-	var y uint64
-	for i, n := range []*testNode{b, c} { // each home node redials the host (a client retries)
-		waitFor(t, 15*time.Second, "the members to reach the restarted host", func() bool {
-			ev, err := submit(t, n, keys[1+i], gid, text("after the backup"))
-			if err == nil {
-				y = max(y, ev.Seq)
-			}
-			return err == nil
-		})
-	}
-	y = max(y, sendMany(t, gid, 30, 2, []*testNode{a, c}, []*protocol.Key{keys[0], keys[2]}))
-	waitHead(t, 10*time.Second, gid, y, a, b, c)
+	a, b, c, gid, keys, dir, backup, listen, y := groupWithBackup(t)
 	a.Close()
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
@@ -164,29 +144,7 @@ func TestRestoredHostRecoversFromReplicas(t *testing.T) {
 // received (every member's node answered) and sequence again — not wait for
 // it for ever.
 func TestHostGivesUpEventsNobodyReceived(t *testing.T) {
-	a, b, c, gid, keys := threeNodeGroup(t)
-	x := sendMany(t, gid, 20, 2, []*testNode{a, b}, []*protocol.Key{keys[0], keys[1]})
-	waitHead(t, 10*time.Second, gid, x, a, b, c)
-	dir, addr := a.dir, a.Host().Addrs()[0].String()
-	a.Close()
-	backup := t.TempDir()
-	if err := os.CopyFS(backup, os.DirFS(dir)); err != nil {
-		t.Fatal(err)
-	}
-	listen := func(c *Config) { c.ListenAddrs = []string{addr} }
-	a = startNode(t, dir, listen)
-	var y uint64
-	for i, n := range []*testNode{b, c} {
-		waitFor(t, 15*time.Second, "the members to reach the restarted host", func() bool {
-			ev, err := submit(t, n, keys[1+i], gid, text("after the backup"))
-			if err == nil {
-				y = max(y, ev.Seq)
-			}
-			return err == nil
-		})
-	}
-	y = max(y, sendMany(t, gid, 30, 2, []*testNode{a, c}, []*protocol.Key{keys[0], keys[2]}))
-	waitHead(t, 10*time.Second, gid, y, a, b, c)
+	a, b, c, gid, keys, dir, backup, listen, y := groupWithBackup(t)
 
 	// The next batch is stored, then the host dies before releasing it.
 	stored := make(chan uint64, 1)
@@ -222,10 +180,24 @@ func TestHostGivesUpEventsNobodyReceived(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(store, storage.WitnessFile), witness, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// While one member's node is away, the host cannot know it did not get
+	// the batch: it gets back what the other holds and keeps waiting.
+	bdir := b.dir
+	b.Close()
 	a = startNode(t, dir, listen)
 	waitHead(t, 20*time.Second, gid, y, a)
+	holdsFor(t, 3*time.Second, func() error {
+		if v, _ := a.GroupView(gid); v.Status != "recovering" {
+			return fmt.Errorf("with a member's node away the host status is %q (%s), want recovering", v.Status, v.StatusReason)
+		}
+		return nil
+	})
+	if v, _ := a.GroupView(gid); !strings.Contains(v.StatusReason, "1 of 2 members' nodes have answered") {
+		t.Fatalf("status reason %q does not say who is awaited", v.StatusReason)
+	}
+	b = startNode(t, bdir)
 	var ev *protocol.SignedEvent
-	waitFor(t, 20*time.Second, "the host to accept submissions again", func() bool {
+	waitFor(t, 45*time.Second, "the host to accept submissions again", func() bool {
 		ev, err = submit(t, a, keys[0], gid, text("going on"))
 		return err == nil
 	})
@@ -245,4 +217,34 @@ func TestHostGivesUpEventsNobodyReceived(t *testing.T) {
 	if v, _ := a.GroupView(gid); v.Status != "ok" {
 		t.Fatalf("after a restart the host status is %q (%s)", v.Status, v.StatusReason)
 	}
+}
+
+// groupWithBackup makes a three-node group, copies the host's data folder
+// (a backup) at some head, restarts the host and takes the group further,
+// to head y on every node. listen restarts a node on the host's address.
+func groupWithBackup(t *testing.T) (a, b, c *testNode, gid protocol.GroupID, keys []*protocol.Key, dir, backup string, listen func(*Config), y uint64) {
+	t.Helper()
+	a, b, c, gid, keys = threeNodeGroup(t)
+	x := sendMany(t, gid, 20, 2, []*testNode{a, b}, []*protocol.Key{keys[0], keys[1]})
+	waitHead(t, 10*time.Second, gid, x, a, b, c)
+	dir, addr := a.dir, a.Host().Addrs()[0].String()
+	a.Close()
+	backup = t.TempDir()
+	if err := os.CopyFS(backup, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	listen = func(c *Config) { c.ListenAddrs = []string{addr} }
+	a = startNode(t, dir, listen)
+	for i, n := range []*testNode{b, c} { // each home node redials the host (a client retries)
+		waitFor(t, 15*time.Second, "the members to reach the restarted host", func() bool {
+			ev, err := submit(t, n, keys[1+i], gid, text("after the backup"))
+			if err == nil {
+				y = max(y, ev.Seq)
+			}
+			return err == nil
+		})
+	}
+	y = max(y, sendMany(t, gid, 30, 2, []*testNode{a, c}, []*protocol.Key{keys[0], keys[2]}))
+	waitHead(t, 10*time.Second, gid, y, a, b, c)
+	return a, b, c, gid, keys, dir, backup, listen, y
 }

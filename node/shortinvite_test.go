@@ -31,7 +31,8 @@ func TestShortInvites(t *testing.T) {
 
 	// Anyone resolves it (no session) and joins with the token.
 	var got protocol.ShortInvite
-	newAPI(t, b, nil).call("GET", "/api/v1/invites/short/"+s1.Handle, nil, nil) // b does not know it
+	st, e := newAPI(t, b, nil).call("GET", "/api/v1/invites/short/"+s1.Handle, nil, nil)
+	wantError(t, "a short link of another node", st, e, 404, protocol.CodeInviteUnknown) // handles live on the host
 	newAPI(t, a, nil).mustCall("GET", "/api/v1/invites/short/"+s1.Handle, nil, &got)
 	if got.Token != inv.Token() {
 		t.Fatalf("resolved %+v", got)
@@ -64,7 +65,7 @@ func TestShortInvites(t *testing.T) {
 
 	// Refusals.
 	member := newAPI(t, b, buyer).signIn()
-	st, e := newAPI(t, a, buyer).signIn().call("POST", "/api/v1/invites/short", protocol.ShortInviteRequest{Token: inv.Token()}, nil)
+	st, e = newAPI(t, a, buyer).signIn().call("POST", "/api/v1/invites/short", protocol.ShortInviteRequest{Token: inv.Token()}, nil)
 	wantError(t, "a member who is not the inviter", st, e, 403, protocol.CodeForbidden)
 	st, e = member.call("POST", "/api/v1/invites/short", protocol.ShortInviteRequest{Token: inv.Token()}, nil)
 	wantError(t, "on a member's node", st, e, 403, protocol.CodeForbidden)

@@ -40,8 +40,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	stored := fs.Int("stored", 0, "W5: stored events for the start-up time (default 1000000)")
 	child := fs.String("child", "", "internal: run one child process of W4 or W5")
 	n := fs.Int("n", 0, "internal: the size of a --child measurement")
+	fs.Usage = func() {} // help goes to stdout, below
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, `usage: qun bench [FLAGS]
+
+Runs the standard workloads on real nodes on this machine and prints a table
+(see BENCHMARKS.md); progress goes to stderr.
+
+flags:`)
+			printFlags(stdout, fs, map[string]bool{"child": true, "n": true})
 			return 0
 		}
 		return 2

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -301,7 +300,7 @@ func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	case "node":
 		return runNode(ctx, []string{"--help"}, stdout, stderr)
 	case "bench":
-		return benchHelp(ctx, stdout, stderr)
+		return runBench(ctx, []string{"--help"}, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "usage: qun version\n\nPrints the version of qun (also: qun --version).")
 		return 0
@@ -314,20 +313,6 @@ func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	unknownCommand(stderr, args[0])
 	return 2
-}
-
-// benchHelp prints the help of `qun bench`, whose flag set lives in
-// bench.go.
-func benchHelp(ctx context.Context, stdout, stderr io.Writer) int {
-	var b bytes.Buffer
-	if code := runBench(ctx, []string{"-h"}, io.Discard, &b); code != 0 {
-		io.Copy(stderr, &b)
-		return code
-	}
-	_, defaults, _ := strings.Cut(b.String(), "\n") // drop flag's "Usage of qun bench:"
-	defaults = strings.ReplaceAll("\n"+defaults, "\n  -", "\n  --")[1:]
-	fmt.Fprintf(stdout, "usage: qun bench [FLAGS]\n\nRuns the standard workloads on real nodes on this machine and prints a table\n(see BENCHMARKS.md); progress goes to stderr.\n\nflags:\n%s", defaults)
-	return 0
 }
 
 // errGlobalFlags is the error of common flags before a command that is not

@@ -57,9 +57,6 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	case "node":
 		return runNode(ctx, rest, stdout, stderr)
 	case "bench":
-		if hasHelpFlag(rest) {
-			return benchHelp(ctx, stdout, stderr)
-		}
 		return runBench(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "qun", node.Version)
