@@ -253,12 +253,14 @@ func (n *Node) apiGroups(w http.ResponseWriter, _ *http.Request, s *session) {
 		writeError(w, protocol.Errorf(protocol.CodeForbidden, "only the node's admins can list every group it holds; see /api/v1/me/groups"))
 		return
 	}
-	groups := n.groupList()
-	out := make([]protocol.GroupSummary, 0, len(groups))
-	for _, g := range groups {
-		g.mu.Lock()
-		out = append(out, g.summary())
-		g.mu.Unlock()
+	gids := n.heldGroups()
+	out := make([]protocol.GroupSummary, 0, len(gids))
+	for _, gid := range gids {
+		if _, d, ok := n.held(gid); ok && d.known {
+			out = append(out, d.summary) // asleep: its summary cannot have changed
+			continue
+		}
+		n.withState(gid, func(g *group) { out = append(out, g.summary()) })
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
 	writeJSON(w, http.StatusOK, out)

@@ -53,6 +53,11 @@ type Config struct {
 	// SyncInterval is how often a replica compares its head with the host's.
 	// Default 10 s.
 	SyncInterval time.Duration
+	// IdleAfter is how long a hosted group may go unused before the node
+	// puts it to sleep: its goroutines stop, its topic is left and only a
+	// few hundred bytes of it stay in memory until the next request wakes
+	// it (table.go). Default 5 minutes; at least 1 s.
+	IdleAfter time.Duration
 	// SnapshotEvery is the number of events between state snapshots. Default 1000.
 	SnapshotEvery int
 	// DiskMinFree is the free space (bytes) below which the node refuses
@@ -66,6 +71,9 @@ type Config struct {
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 }
+
+// DefaultIdleAfter is how long a hosted group stays loaded unused.
+const DefaultIdleAfter = 5 * time.Minute
 
 // DefaultAPIAddr is where the HTTP API listens by default.
 const DefaultAPIAddr = "127.0.0.1:7780"
@@ -103,6 +111,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SyncInterval == 0 {
 		c.SyncInterval = 10 * time.Second
 	}
+	if c.IdleAfter == 0 {
+		c.IdleAfter = DefaultIdleAfter
+	}
 	if c.SnapshotEvery == 0 {
 		c.SnapshotEvery = 1000
 	}
@@ -133,6 +144,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SyncInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("sync interval %s is too short", c.SyncInterval))
+	}
+	if c.IdleAfter < time.Second {
+		errs = append(errs, fmt.Errorf("idle time %s is too short (at least 1s)", c.IdleAfter))
 	}
 	if c.RateBurst < 0 {
 		errs = append(errs, fmt.Errorf("rate burst %d is negative", c.RateBurst))

@@ -162,8 +162,14 @@ func (n *Node) peerAllowed(pid peer.ID, topic string) bool {
 	if err != nil {
 		return false
 	}
-	g := n.group(gid)
-	return g != nil && g.allowsPeer(pid)
+	g, d, ok := n.held(gid)
+	switch {
+	case g != nil:
+		return g.allowsPeer(pid)
+	case ok:
+		return d.allowed.allows(pid) // nil until the sleeping group was read
+	}
+	return false
 }
 
 func peerScoreParams() *pubsub.PeerScoreParams {

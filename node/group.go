@@ -63,6 +63,8 @@ type group struct {
 	verified idSet         // IDs whose signatures were verified here (verify.go)
 	frames   frameCache    // rendered WebSocket event messages (wsframes.go)
 	recalls  atomic.Uint64 // recalls applied: a frame rendered before one may be stale (views.go)
+	lastUsed atomic.Int64  // unix ns of the last use (table.go)
+	watchers atomic.Int32  // WebSocket subscriptions being served: the group stays loaded
 
 	submits  chan *submitReq
 	forwards chan struct{} // slots for submissions being forwarded to the host
@@ -128,6 +130,8 @@ func newGroup(n *Node, gid protocol.GroupID, hostKey protocol.UserID) (*group, e
 	if err := g.load(); err != nil {
 		// The rest of the node goes on: the group is held read-only.
 		g.quarantine(g.state.Head+1, err)
+	} else if err := g.reindex(); err != nil {
+		g.log.Warn("the member index lacks this group; its members' group lists miss it until it is loaded again", "err", err)
 	}
 	g.checkDamage()
 	return g, nil
@@ -305,16 +309,21 @@ func (g *group) refreshAllowed() {
 // maxRemovedPeers bounds the removed nodes a group remembers.
 const maxRemovedPeers = 64
 
-func (g *group) allowsPeer(pid peer.ID) bool {
-	set := g.allowed.Load()
+func (g *group) allowsPeer(pid peer.ID) bool { return g.allowed.Load().allows(pid) }
+
+// syncLimit is the allowed set's limit for peer pid.
+func (g *group) syncLimit(pid peer.ID) (last uint64, ok bool) { return g.allowed.Load().limit(pid) }
+
+// allows reports whether the privacy rule lets node pid receive the
+// group's events now.
+func (set *allowSet) allows(pid peer.ID) bool {
 	return set != nil && (set.public || set.peers[pid])
 }
 
-// syncLimit returns the last seq peer pid may fetch: every seq for nodes
-// the privacy rule allows now, up to its removal for a node that stopped
-// being home to a member, nothing (ok false) for any other node.
-func (g *group) syncLimit(pid peer.ID) (last uint64, ok bool) {
-	set := g.allowed.Load()
+// limit returns the last seq peer pid may fetch: every seq for nodes the
+// privacy rule allows now, up to its removal for a node that stopped being
+// home to a member, nothing (ok false) for any other node.
+func (set *allowSet) limit(pid peer.ID) (last uint64, ok bool) {
 	if set == nil {
 		return 0, false
 	}
@@ -383,6 +392,7 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 	}
 	var snap *storage.Snapshot
 	g.mu.Lock()
+	index := g.indexWrites(events)
 	g.sinceSnapshot += len(events)
 	if g.sinceSnapshot >= g.n.cfg.SnapshotEvery && g.state.Head == events[len(events)-1].Seq {
 		if data, err := g.state.MarshalSnapshot(); err == nil && len(data) <= storage.MaxCommitBytes/2 {
@@ -401,8 +411,14 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 			size += len(ev.Raw) + 256
 			events = events[1:]
 		}
-		if len(events) == 0 {
+		switch {
+		case len(events) == 0:
 			batch.Snapshot = snap
+			batch.Meta = index
+		case len(index) > 0:
+			// The index keys go with the last part; until it is stored
+			// the group counts as not indexed (reindexed at its next load).
+			batch.Meta = []storage.MetaWrite{{Scope: g.id, Key: metaIndexed}}
 		}
 		if err := g.n.store.Commit(batch); err != nil {
 			g.log.Error("storing events failed; reloading state from disk", "err", err)

@@ -96,3 +96,10 @@ func (o *outbox) take() [][]byte {
 	o.queue = nil
 	return q
 }
+
+// len returns the number of events queued.
+func (o *outbox) len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.queue)
+}

@@ -155,36 +155,39 @@ func (n *Node) readableGroup(r *http.Request, s *session) (*group, error) {
 	return g, nil
 }
 
+// apiMyGroups lists the user's groups from the member index: sleeping
+// groups are read from the store, not loaded (table.go).
 func (n *Node) apiMyGroups(w http.ResponseWriter, _ *http.Request, s *session) {
+	gids, err := n.indexedGroups(s.user)
+	if err != nil {
+		writeError(w, protocol.Errorf(protocol.CodeInternal, "reading your groups: %v", err))
+		return
+	}
 	out := []protocol.MyGroup{}
-	for _, g := range n.groupList() {
-		cursor, hasCursor, _ := n.store.Cursor(s.user.String(), g.id)
-		g.mu.Lock()
-		if m := g.state.Members[s.user]; m != nil {
-			mg := protocol.MyGroup{
-				GroupSummary: g.summary(), Role: m.Role.String(), Announcement: g.state.Announcement,
-				Pins: append([]uint64{}, g.state.Pins...),
-			}
-			if hasCursor {
-				mg.UnreadFrom = cursor + 1
-			}
-			out = append(out, mg)
-		} else if g.state.Requests[s.user] != nil {
-			out = append(out, protocol.MyGroup{GroupSummary: g.summary(), Pending: true})
-		}
-		g.mu.Unlock()
+	for _, gid := range gids {
+		cursor, hasCursor, _ := n.store.Cursor(s.user.String(), gid)
+		n.withState(gid, func(g *group) { out = g.appendMine(out, s.user, cursor, hasCursor) })
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	writeJSON(w, http.StatusOK, out)
 }
 
-// groupList returns the groups the node holds.
-func (n *Node) groupList() []*group {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	out := make([]*group, 0, len(n.groups))
-	for _, g := range n.groups {
-		out = append(out, g)
+// appendMine appends the group to a member's or requester's list. Called
+// with g.mu held.
+func (g *group) appendMine(out []protocol.MyGroup, user protocol.UserID, cursor uint64, hasCursor bool) []protocol.MyGroup {
+	m := g.state.Members[user]
+	switch {
+	case m != nil:
+		mg := protocol.MyGroup{
+			GroupSummary: g.summary(), Role: m.Role.String(), Announcement: g.state.Announcement,
+			Pins: append([]uint64{}, g.state.Pins...),
+		}
+		if hasCursor {
+			mg.UnreadFrom = cursor + 1
+		}
+		out = append(out, mg)
+	case g.state.Requests[user] != nil:
+		out = append(out, protocol.MyGroup{GroupSummary: g.summary(), Pending: true})
 	}
 	return out
 }

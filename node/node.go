@@ -38,12 +38,16 @@ type Node struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	groups  map[protocol.GroupID]*group
+	groups  map[protocol.GroupID]*group        // loaded groups (table.go)
+	asleep  map[protocol.GroupID]*dormant      // hosted groups not loaded
+	pending map[protocol.GroupID]chan struct{} // groups being woken or put to sleep
 	started bool
 	closed  bool
 
 	api   *http.Server
 	apiLn net.Listener
+
+	syncsServed atomic.Uint64 // sync requests answered (tests read it)
 
 	redials redialGate // when dial backoffs were last cleared (streams.go)
 
@@ -89,6 +93,7 @@ func New(cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger, key: key, id: key.ID(),
 		admins: map[protocol.UserID]bool{admin.ID(): true},
 		groups: map[protocol.GroupID]*group{},
+		asleep: map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
 	}
 	n.clock = newHostClock()
 	n.sessions = newSessions(n.id, cfg.APIRatePerSecond, cfg.APIBurst)
@@ -182,8 +187,9 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.watchClock()
+	go n.sleepLoop()
 	for _, a := range n.cfg.Bootstrap {
 		info, _ := parseP2PAddr(a)
 		n.wg.Add(1)
@@ -229,14 +235,8 @@ func (n *Node) Close() error {
 	return errors.Join(errs...)
 }
 
-// group returns the group, or nil when the node does not hold it.
-func (n *Node) group(gid protocol.GroupID) *group {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.groups[gid]
-}
-
-// loadGroups starts every group found in the store.
+// loadGroups starts every replicated group found in the store and
+// records the hosted ones as asleep (table.go).
 func (n *Node) loadGroups() error {
 	gids, err := n.store.Groups()
 	if err != nil {
@@ -249,6 +249,12 @@ func (n *Node) loadGroups() error {
 		}
 		if !ok {
 			n.log.Warn("stored group without a host; skipping", "group", protocol.GroupID(gid))
+			continue
+		}
+		if n.startsAsleep(gid, hostKey) {
+			n.mu.Lock()
+			n.asleep[gid] = &dormant{host: hostKey}
+			n.mu.Unlock()
 			continue
 		}
 		if _, err := n.addGroup(protocol.GroupID(gid), hostKey, nil); err != nil {
@@ -276,11 +282,10 @@ func (n *Node) storedHost(gid protocol.GroupID) (protocol.UserID, bool, error) {
 // addGroup registers a group with the node and starts it. addrs are the
 // host's addresses when known (stored for later starts).
 func (n *Node) addGroup(gid protocol.GroupID, hostKey protocol.UserID, addrs []multiaddr.Multiaddr) (*group, error) {
-	n.mu.Lock()
-	if g := n.groups[gid]; g != nil {
-		n.mu.Unlock()
+	if g := n.group(gid); g != nil {
 		return g, nil
 	}
+	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
 		return nil, protocol.Errorf(protocol.CodeUnavailable, "the node is shutting down")
@@ -314,6 +319,7 @@ func (n *Node) addGroup(gid protocol.GroupID, hostKey protocol.UserID, addrs []m
 		return existing, nil
 	}
 	n.groups[gid] = g
+	g.touch()
 	n.mu.Unlock()
 	g.start()
 	return g, nil

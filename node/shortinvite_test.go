@@ -94,7 +94,7 @@ func TestShortInvites(t *testing.T) {
 	if got.Token != inv.Token() {
 		t.Fatalf("after a restart %+v", got)
 	}
-	if groups := a.groupList(); len(groups) != 1 {
+	if groups := a.heldGroups(); len(groups) != 1 {
 		t.Fatalf("after a restart the node holds %d groups, want 1", len(groups))
 	}
 }

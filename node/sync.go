@@ -28,17 +28,32 @@ func (n *Node) serveSync(from peer.ID, frame []byte) *syncReply {
 	if err != nil {
 		return fail(err)
 	}
-	g := n.group(req.group)
-	if g == nil {
+	n.syncsServed.Add(1)
+	// A sleeping group answers from its record while the peer asks for
+	// what it holds; a claim beyond its head wakes it (table.go).
+	g, d, held := n.held(req.group)
+	if g == nil && held && !d.known {
+		d, held = n.peek(req.group, nil)
+	}
+	if g == nil && (!held || req.from > d.head) {
+		g = n.group(req.group)
+	}
+	var set *allowSet
+	var committed uint64
+	switch {
+	case g != nil:
+		set, committed = g.allowed.Load(), g.committedHead()
+	case held:
+		set, committed = d.allowed, d.head
+	default:
 		return fail(protocol.Errorf(protocol.CodeUnknownGroup, "this node does not hold group %s", req.group))
 	}
-	limit, ok := g.syncLimit(from)
-	if !ok || (limit < req.from && !g.allowsPeer(from)) {
+	limit, ok := set.limit(from)
+	if !ok || (limit < req.from && !set.allows(from)) {
 		return fail(protocol.Errorf(protocol.CodePrivate, "group %s is private to its members' nodes", req.group))
 	}
-	committed := g.committedHead()
 	head := min(committed, limit)
-	if g.hosted && req.from > committed {
+	if g != nil && g.hosted && req.from > committed {
 		// A replica asks for its own head and beyond: it holds events this
 		// host does not. Check the claim (recovery.go).
 		g.claimBeyond(from, req.from)
@@ -86,7 +101,7 @@ func (n *Node) fetch(ctx context.Context, p peer.ID, gid protocol.GroupID, hostK
 		}
 		evs = append(evs, ev)
 	}
-	if err := verifyEvents(n.group(gid), hostKey, evs); err != nil {
+	if err := verifyEvents(n.loadedGroup(gid), hostKey, evs); err != nil {
 		return nil, 0, err
 	}
 	return evs, reply.head, nil

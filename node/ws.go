@@ -207,8 +207,10 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 	wc.mu.Unlock()
 	wc.send(protocol.WSServerMessage{Type: "subscribed", Group: gid.String(), From: from, Head: head})
 	wc.wg.Add(1)
+	g.watchers.Add(1) // a watched group stays loaded (table.go)
 	go func() {
 		defer close(sub.done)
+		defer g.watchers.Add(-1)
 		if end := wc.pump(ctx, g, from, clear); end != nil {
 			wc.mu.Lock()
 			if wc.subs[gid] == sub {

@@ -302,6 +302,16 @@ func (rd *round) prepare(r *request) (*pending, error) {
 			h = headState{seq: ev.Seq, id: ev.ID}
 		}
 		p.heads[g] = h
+		for _, m := range b.Meta {
+			if len(m.Key) == 0 || len(m.Key) > maxMetaKeyLen || len(m.Val) > maxValueBytes {
+				return nil, fmt.Errorf("storage: group %x: meta key of %d bytes or value of %d bytes out of range: %w", g[:4], len(m.Key), len(m.Val), ErrInvalid)
+			}
+			if m.Val == nil {
+				p.del(metaKey(m.Scope, m.Key))
+			} else {
+				p.put(metaKey(m.Scope, m.Key), append([]byte(nil), m.Val...))
+			}
+		}
 		if sn := b.Snapshot; sn != nil {
 			if sn.Seq > h.seq {
 				return nil, fmt.Errorf("storage: group %x: snapshot at seq %d is ahead of head %d: %w", g[:4], sn.Seq, h.seq, ErrInvalid)

@@ -494,6 +494,32 @@ func (s *Store) Meta(g GroupID, key string) ([]byte, bool, error) {
 	return val, true, nil
 }
 
+// MetaKeys returns the meta keys of scope g that start with prefix, in
+// ascending order, without their values.
+func (s *Store) MetaKeys(g GroupID, prefix string) ([]string, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	var out []string
+	base := len(metaPrefix(g))
+	err := s.db.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.PrefetchValues = false
+		io.Prefix = metaKey(g, prefix)
+		it := txn.NewIterator(io)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			out = append(out, string(it.Item().Key()[base:]))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: list meta keys %q of group %x: %w", prefix, g[:4], err)
+	}
+	return out, nil
+}
+
 // Cursor returns the read cursor of client in g, and ok == false when none is stored.
 func (s *Store) Cursor(client string, g GroupID) (uint64, bool, error) {
 	if err := s.enter(); err != nil {

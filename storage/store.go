@@ -52,6 +52,17 @@ type Batch struct {
 	// Snapshot, when not nil, replaces the group's snapshot. Its Seq must not be
 	// greater than the head after this batch's events.
 	Snapshot *Snapshot
+	// Meta are meta keys written in the same transaction as the events,
+	// under any scope (a group or NodeScope): indexes that must agree with
+	// the log after a crash.
+	Meta []MetaWrite
+}
+
+// MetaWrite is one meta key written by a Batch: Val nil deletes the key.
+type MetaWrite struct {
+	Scope GroupID
+	Key   string
+	Val   []byte
 }
 
 // Sentinel errors. Errors returned by the store wrap them (test with errors.Is) and

@@ -47,7 +47,7 @@ type Config struct {
 	// FanoutClients are W4's numbers of WebSocket clients, one run each
 	// (default 2,000 and 5,000).
 	FanoutClients []int
-	// Groups is the number of hosted groups in W5 (default 1,000).
+	// Groups is the number of hosted groups in W5 (default 100,000).
 	Groups int
 	// StoredEvents is the number of stored events for W5's start-up
 	// (default 1,000,000).
@@ -70,7 +70,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.BurstSenders, 16, 4)
 	def(&c.PacedRate, 1000, 100)
 	def(&c.CatchUpEvents, 100000, 1000)
-	def(&c.Groups, 1000, 10)
+	def(&c.Groups, 100000, 10)
 	def(&c.StoredEvents, 1000000, 3000)
 	if len(c.FanoutClients) == 0 {
 		c.FanoutClients = []int{2000, 5000}
