@@ -238,20 +238,20 @@ func (n *Node) Close() error {
 // loadGroups starts every replicated group found in the store and
 // records the hosted ones as asleep (table.go).
 func (n *Node) loadGroups() error {
-	gids, err := n.store.Groups()
+	// Every group the node holds has its host in its meta (addGroup writes
+	// it first): one pass over the meta keys lists them.
+	stored, err := n.store.ScanMeta(metaHost, metaIndexed)
 	if err != nil {
 		return fmt.Errorf("listing stored groups: %w", err)
 	}
-	for _, gid := range gids {
-		hostKey, ok, err := n.storedHost(protocol.GroupID(gid))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			n.log.Warn("stored group without a host; skipping", "group", protocol.GroupID(gid))
+	for _, m := range stored {
+		gid := protocol.GroupID(m.Group)
+		if len(m.Vals[0]) != 32 {
+			n.log.Warn("stored group without a host; skipping", "group", gid)
 			continue
 		}
-		if n.startsAsleep(gid, hostKey) {
+		hostKey := protocol.UserID(m.Vals[0])
+		if n.startsAsleep(gid, hostKey, m.Vals[1] != nil) {
 			n.mu.Lock()
 			n.asleep[gid] = &dormant{host: hostKey}
 			n.mu.Unlock()

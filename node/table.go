@@ -240,13 +240,10 @@ func (n *Node) heldGroups() []protocol.GroupID {
 
 // startsAsleep reports whether a stored group may begin asleep: hosted,
 // with nothing the store found wrong, and already in the member index.
-func (n *Node) startsAsleep(gid protocol.GroupID, hostKey protocol.UserID) bool {
-	if hostKey != n.id {
+func (n *Node) startsAsleep(gid protocol.GroupID, hostKey protocol.UserID, indexed bool) bool {
+	if hostKey != n.id || !indexed {
 		return false
 	}
-	if _, damaged := n.store.DamageOf(storage.GroupID(gid)); damaged {
-		return false
-	}
-	_, indexed, err := n.store.Meta(gid, metaIndexed)
-	return err == nil && indexed
+	_, damaged := n.store.DamageOf(storage.GroupID(gid))
+	return !damaged
 }

@@ -49,3 +49,33 @@ func TestBatchMeta(t *testing.T) {
 		t.Fatalf("groups %v: NodeScope must not be listed", gs)
 	}
 }
+
+// ScanMeta returns every group scope's values of the asked keys in one
+// pass, skipping NodeScope, with nil for absent keys.
+func TestScanMeta(t *testing.T) {
+	s := openT(t, t.TempDir())
+	defer s.Close()
+	for i, g := range []GroupID{gid(2), gid(1), gid(3)} {
+		if err := s.SetMeta(g, "host", []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kv := range []struct {
+		g   GroupID
+		key string
+	}{{gid(1), "indexed"}, {gid(1), "hos"}, {gid(1), "hostx"}, {NodeScope, "host"}} {
+		if err := s.SetMeta(kv.g, kv.key, []byte{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ScanMeta("host", "indexed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Group != gid(1) || got[1].Group != gid(2) || got[2].Group != gid(3) {
+		t.Fatalf("groups %v", got)
+	}
+	if string(got[0].Vals[0]) != "\x01" || got[0].Vals[1] == nil || got[1].Vals[1] != nil || string(got[2].Vals[0]) != "\x02" {
+		t.Fatalf("values %q %q %q", got[0].Vals, got[1].Vals, got[2].Vals)
+	}
+}

@@ -36,7 +36,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	paced := fs.Duration("paced-for", 0, "W2: how long to send (default 20s)")
 	catchUp := fs.Int("catch-up", 0, "W3: events of the group a fresh node catches up with (default 100000)")
 	clients := fs.String("clients", "", "W4: comma-separated numbers of WebSocket clients, one run each (default 2000,5000)")
-	groups := fs.Int("groups", 0, "W5: hosted groups (default 1000)")
+	groups := fs.Int("groups", 0, "W5: hosted groups (default 100000)")
 	stored := fs.Int("stored", 0, "W5: stored events for the start-up time (default 1000000)")
 	child := fs.String("child", "", "internal: run one child process of W4 or W5")
 	n := fs.Int("n", 0, "internal: the size of a --child measurement")

@@ -43,6 +43,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	apiRate := fs.Float64("api-rate", 20, "HTTP API requests per second per client address and per session, `N`; 0 or less turns the limit off")
 	apiBurst := fs.Int("api-burst", 100, "burst `N` of the API request limit")
 	syncEvery := fs.Duration("sync-interval", 10*time.Second, "how often replicas compare their head with the host's, a `DURATION`")
+	idleAfter := fs.Duration("idle-after", node.DefaultIdleAfter, "a hosted group unused this long, a `DURATION`, sleeps until its next request (frees its memory; at least 1s)")
 	minFree := fs.Int64("disk-min-free", 0, "refuse new events (storage_full) when fewer than `BYTES` are free on the data disk (0: 64 MiB; at least 36 MiB)")
 	ballast := fs.Int64("disk-ballast", 0, "size in `BYTES` of the reserve file released when the disk runs full (0: 64 MiB; -1: none)")
 	logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
@@ -67,7 +68,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		DataDir: *data, ListenAddrs: listen, APIAddr: *api, Bootstrap: bootstrap,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, ACMEDomains: acmeDomains, ACMEEmail: *acmeEmail,
 		RelayService: *relay, RatePerSecond: *rate, RateBurst: *burst, SyncInterval: *syncEvery,
-		DiskMinFree: *minFree, DiskBallast: *ballast,
+		IdleAfter: *idleAfter, DiskMinFree: *minFree, DiskBallast: *ballast,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 	if *rate <= 0 {
