@@ -323,6 +323,7 @@ func (g *group) view() protocol.GroupView {
 			User: u.String(), Role: m.Role.String(), Home: m.Home.String(), Joined: m.Joined,
 			MutedUntil: protocol.JSONTime(m.MutedUntil), Muted: m.MutedUntil > nowMS(),
 		})
+		v.MemberList[len(v.MemberList)-1].SetProfile(m.Profile)
 	}
 	sort.Slice(v.MemberList, func(i, j int) bool { return v.MemberList[i].Joined < v.MemberList[j].Joined })
 	for u := range s.Banned {

@@ -4,6 +4,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,6 +67,15 @@ func (g *group) validate(_ context.Context, from peer.ID, msg *pubsub.Message) p
 		return g.validateNotice(from, msg, notice)
 	}
 	ev, err := protocol.DecodeEvent(msg.Data)
+	if errors.Is(err, protocol.ErrUpgradeNeeded) {
+		// Of a later protocol revision: not the sender's fault. Sync
+		// fetches it from the host, checks the host's signature and holds
+		// the group for an upgrade (syncloop.go).
+		if !g.hosted {
+			g.kickSync()
+		}
+		return pubsub.ValidationIgnore
+	}
 	if err == nil && ev.Group != g.id {
 		err = protocol.Errorf(protocol.CodeInvalid, "event of another group")
 	}

@@ -62,9 +62,15 @@ func (g *group) status() (string, string) {
 }
 
 // quarantine holds the group read-only after err and schedules a retry.
+// An event of a later protocol revision holds it until the node is
+// upgraded instead (holdForUpgrade).
 func (g *group) quarantine(seq uint64, err error) {
 	old := g.health.Load()
-	if old != nil && old.code == protocol.CodeForked {
+	if old != nil && (old.code == protocol.CodeForked || old.code == protocol.CodeUpgradeNeeded) {
+		return
+	}
+	if errors.Is(err, protocol.ErrUpgradeNeeded) {
+		g.holdForUpgrade(seq, err)
 		return
 	}
 	backoff := quarantineFirstRetry
@@ -85,6 +91,21 @@ func (g *group) quarantine(seq uint64, err error) {
 		g.log.Error("group quarantined", "seq", seq, "err", err)
 	}
 	g.setHealth(h)
+}
+
+// holdForUpgrade holds the group read-only because its event seq, signed
+// by its host, uses a kind or field of a later protocol revision: this node
+// cannot apply it, must not skip it, and a retry cannot change that. A
+// restart with an upgraded node loads the group afresh (docs/PROTOCOL.md,
+// "Protocol evolution").
+func (g *group) holdForUpgrade(seq uint64, err error) {
+	g.log.Error("group held read-only: its log uses a later protocol revision; upgrade this node", "seq", seq, "err", err)
+	g.setHealth(&groupHealth{
+		code: protocol.CodeUpgradeNeeded,
+		reason: fmt.Sprintf("event %d of the group uses a later revision of the Qun protocol than this node (%s) knows: upgrade the node; until then the group is read-only here",
+			seq, protocol.VersionText),
+		since: time.Now(),
+	})
 }
 
 // setHealth changes the group's condition (nil: healthy) and wakes the
@@ -120,7 +141,7 @@ func (g *group) syncDue() bool {
 	switch {
 	case h == nil:
 		return true
-	case h.code == protocol.CodeForked:
+	case h.code == protocol.CodeForked, h.code == protocol.CodeUpgradeNeeded:
 		return false
 	case h.code == protocol.CodeQuarantined:
 		return !time.Now().Before(h.retryAt)

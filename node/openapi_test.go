@@ -339,6 +339,8 @@ func TestOpenAPI(t *testing.T) {
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.RoleBody{Member: bob.ID(), Role: protocol.RoleAdmin}))
 	oops := submitOK(b, bobTok, sub(bob, shop, text("my phone number")))
 	submitOK(b, bobTok, sub(bob, shop, protocol.NewTargetBody(protocol.KindRecall, oops.Seq))) // a tombstone in the answers
+	submitOK(b, bobTok, sub(bob, shop, protocol.NewProfileBody(protocol.Profile{Name: "Bob", Nick: "老王", Bio: "tea",
+		Avatar: &protocol.BlobRef{Hash: protocol.Hash{1}, MIME: "image/png", Size: 100, Width: 64, Height: 64}})))
 	var short protocol.ShortInvite
 	oaJSON(t, client, "POST", a.APIURL()+"/api/v1/invites/short", adminTok, fmt.Sprintf(`{"token":%q}`, inv.Token()), &short)
 	waitHead(t, 10*time.Second, shop, oaHead(t, a, shop), b)

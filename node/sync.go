@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -91,8 +93,18 @@ func (n *Node) fetch(ctx context.Context, p peer.ID, gid protocol.GroupID, hostK
 		return nil, 0, &protocol.Error{Code: reply.code, Msg: reply.msg}
 	}
 	evs := make([]*protocol.SignedEvent, 0, len(reply.events))
+	var later error // an event of a later protocol revision ends the answer
 	for i, raw := range reply.events {
 		ev, err := protocol.DecodeEvent(raw)
+		if ev != nil && ev.Group == gid && ev.Seq == from+uint64(i) && errors.Is(err, protocol.ErrUpgradeNeeded) {
+			// Held for an upgrade only when the host signed it; anyone
+			// could send bytes this node does not understand.
+			if verr := ev.VerifyHost(hostKey); verr != nil {
+				return nil, 0, verr
+			}
+			later = &upgradeError{seq: ev.Seq, err: err}
+			break
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -104,5 +116,19 @@ func (n *Node) fetch(ctx context.Context, p peer.ID, gid protocol.GroupID, hostK
 	if err := verifyEvents(n.loadedGroup(gid), hostKey, evs); err != nil {
 		return nil, 0, err
 	}
-	return evs, reply.head, nil
+	return evs, reply.head, later
 }
+
+// upgradeError is fetch's answer when the peer sent, after the events
+// returned with it, an event of seq that the host signed and this node's
+// protocol revision does not know.
+type upgradeError struct {
+	seq uint64
+	err error
+}
+
+func (e *upgradeError) Error() string {
+	return fmt.Sprintf("event %d: %v", e.seq, e.err)
+}
+
+func (e *upgradeError) Unwrap() error { return e.err }

@@ -153,6 +153,15 @@ func (g *group) syncFrom(p peer.ID, from uint64, retrying bool) error {
 		evs, head, err := g.n.fetch(ctx, p, g.id, g.host, from, uint32(limit))
 		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 		cancel()
+		if up, ok := err.(*upgradeError); ok {
+			if len(evs) > 0 {
+				if err := g.deliver(evs); err != nil {
+					return err
+				}
+			}
+			g.quarantine(up.seq, up.err) // held until the node is upgraded
+			return nil
+		}
 		if err != nil {
 			if timedOut && connected && g.ctx.Err() == nil {
 				_ = g.n.host.Network().ClosePeer(p)

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 )
 
@@ -72,7 +73,7 @@ func (c Code) HTTPStatus() int {
 		return http.StatusInsufficientStorage
 	case CodeForked:
 		return http.StatusConflict
-	case CodeQuarantined, CodeRecovering:
+	case CodeQuarantined, CodeRecovering, CodeUpgradeNeeded:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
@@ -121,6 +122,36 @@ type MemberView struct {
 	Joined     uint64 `json:"joined"`
 	MutedUntil uint64 `json:"muted_until,omitempty"` // unix ms; absent with Muted for a mute without end
 	Muted      bool   `json:"muted,omitempty"`
+	// The member's profile (since 1.1); each absent when not set. Names are
+	// display data, never identity: User identifies the member.
+	Name   string       `json:"name,omitempty"`
+	Nick   string       `json:"nick,omitempty"`
+	Bio    string       `json:"bio,omitempty"`
+	Avatar *BlobRefView `json:"avatar,omitempty"`
+}
+
+// SetProfile fills the profile fields of v from p.
+func (v *MemberView) SetProfile(p Profile) {
+	v.Name, v.Nick, v.Bio, v.Avatar = p.Name, p.Nick, p.Bio, NewBlobRefView(p.Avatar)
+}
+
+// BlobRefView is a blob reference (BlobRef) in JSON: the SHA-256 in
+// lowercase hex, the media type, the size in bytes and, for images, the
+// width and height in pixels.
+type BlobRefView struct {
+	Hash   string `json:"hash"`
+	MIME   string `json:"mime"`
+	Size   uint64 `json:"size"`
+	Width  uint32 `json:"width,omitempty"`
+	Height uint32 `json:"height,omitempty"`
+}
+
+// NewBlobRefView renders r; nil gives nil.
+func NewBlobRefView(r *BlobRef) *BlobRefView {
+	if r == nil {
+		return nil
+	}
+	return &BlobRefView{Hash: hex.EncodeToString(r.Hash[:]), MIME: r.MIME, Size: r.Size, Width: r.Width, Height: r.Height}
 }
 
 // RequestView is an open join request in GroupView.
@@ -157,12 +188,15 @@ type EventView struct {
 	Author string `json:"author"`
 	Via    string `json:"via"`
 	Kind   string `json:"kind"`
-	Text   string `json:"text,omitempty"`   // message text, announcement, reason or note
+	Text   string `json:"text,omitempty"`   // message text, announcement, reason, note or profile bio
 	Target uint64 `json:"target,omitempty"` // seq acted on by pin, unpin, recall; reply-to of a message
 	Member string `json:"member,omitempty"` // user acted on by role, member actions and mute
 	Role   string `json:"role,omitempty"`
 	Until  uint64 `json:"until,omitempty"`
-	Name   string `json:"name,omitempty"`
+	Name   string `json:"name,omitempty"` // group name of create and update; display name of profile
+	// Profile details (since 1.1; the bio is in Text).
+	Nick   string       `json:"nick,omitempty"`
+	Avatar *BlobRefView `json:"avatar,omitempty"`
 	// Message details.
 	Mentions   []string     `json:"mentions,omitempty"`
 	MentionAll bool         `json:"mention_all,omitempty"`
@@ -261,6 +295,8 @@ func NewEventView(ev *SignedEvent) EventView {
 	case *MuteBody:
 		member(b.Member)
 		v.Until, v.Text = JSONTime(b.Until), b.Reason
+	case *ProfileBody:
+		v.Name, v.Nick, v.Text, v.Avatar = b.Name, b.Nick, b.Bio, NewBlobRefView(b.Avatar)
 	case *MessageBody:
 		v.Text, v.Target, v.Link, v.MentionAll = b.Text, b.ReplyTo, b.Link, b.MentionAll
 		for _, m := range b.Mentions {

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"os"
@@ -188,6 +189,18 @@ func TestProtocolDocVectors(t *testing.T) {
 	d.hex("auth signature", authSig)
 	if !VerifyRaw(mei.ID(), DomainAuth, challenge, authSig) || VerifyRaw(mei.ID(), DomainSubmission, challenge, authSig) {
 		t.Fatal("the auth signature verifies in the wrong domains")
+	}
+
+	// 10. Mei sets her profile (kind 21, since 1.1): an embedded BlobRef.
+	avatar := &BlobRef{Hash: sha256.Sum256([]byte("Mei's avatar")), MIME: "image/webp", Size: 48_213, Width: 256, Height: 256}
+	d.hex("avatar hash", avatar.Hash[:])
+	d.log("blob ref", avatar.encode())
+	pb := NewProfileBody(Profile{Name: "Mei", Bio: "Tea lover", Nick: "梅", Avatar: avatar})
+	d.hex("profile body", pb.Encode())
+	ps := submit("profile", mei, KindProfile, pb, 1_700_000_005_000, "393a3b3c3d3e3f40")
+	sequence("event 6", ps.Raw, 1_700_000_005_500)
+	if p := st.Members[mei.ID()].Profile; p.Nick != "梅" || p.Avatar == nil || *p.Avatar != *avatar {
+		t.Fatalf("Mei's profile after event 6: %+v", p)
 	}
 
 	// The worked example's values are in the document too.

@@ -43,6 +43,11 @@ const (
 	CodeForked          Code = 29 // the host signed two events with one seq: the group is frozen
 	CodeQuarantined     Code = 30 // the node cannot apply the group's log: it holds the group read-only
 	CodeRecovering      Code = 31 // the host lost events and recovers them before it sequences again
+	// CodeUpgradeNeeded (since 1.1): well-formed bytes that use a kind, a
+	// field or a protocol version this implementation does not know. A node
+	// meeting it in a group's log holds the group read-only until it is
+	// upgraded; it never skips the event and never calls it invalid.
+	CodeUpgradeNeeded Code = 32
 )
 
 var codeNames = map[Code]string{
@@ -56,7 +61,7 @@ var codeNames = map[Code]string{
 	CodeRateLimited: "rate_limited", CodeTooLarge: "too_large", CodeBrokenChain: "broken_chain",
 	CodeUnavailable: "unavailable", CodeClockSkew: "clock_skew", CodePrivate: "private",
 	CodeUnauthenticated: "unauthenticated", CodeStorageFull: "storage_full", CodeForked: "forked",
-	CodeQuarantined: "quarantined", CodeRecovering: "recovering",
+	CodeQuarantined: "quarantined", CodeRecovering: "recovering", CodeUpgradeNeeded: "upgrade_needed",
 }
 
 // String returns the snake_case name of the code used in JSON.
@@ -121,6 +126,7 @@ var (
 	ErrClockSkew       = &Error{CodeClockSkew, "clock skew"}
 	ErrPrivate         = &Error{CodePrivate, "private group"}
 	ErrUnauthenticated = &Error{CodeUnauthenticated, "unauthenticated"}
+	ErrUpgradeNeeded   = &Error{CodeUpgradeNeeded, "upgrade needed"}
 )
 
 // Errorf makes an Error with a formatted sentence.
@@ -146,6 +152,18 @@ func malformed(format string, args ...any) *Error {
 
 func invalid(format string, args ...any) *Error {
 	return Errorf(CodeInvalid, format, args...)
+}
+
+// upgradeNeeded is the refusal of well-formed bytes of a later protocol
+// version (docs/PROTOCOL.md, "Protocol evolution").
+func upgradeNeeded(format string, args ...any) *Error {
+	return Errorf(CodeUpgradeNeeded, format+"; this node speaks protocol "+VersionText+" and needs an upgrade to read it", args...)
+}
+
+// isUpgrade reports whether err is a refusal with CodeUpgradeNeeded.
+func isUpgrade(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Code == CodeUpgradeNeeded
 }
 
 // FormatTime renders a protocol time (unix milliseconds) for people, in UTC.

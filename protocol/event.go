@@ -42,6 +42,13 @@ func (e *Event) Sign(host *Key) (*SignedEvent, error) {
 // DecodeEvent decodes and checks the shape of a signed event and of the
 // submission inside it. It verifies no signature: call VerifyHost and
 // Sub.Verify (or VerifyAll).
+//
+// An event of this version whose header or submission holds a kind or a
+// field of a later revision is refused with CodeUpgradeNeeded, and the
+// event is returned with the error: its header decoded, Sub nil. The caller
+// verifies the host's signature (VerifyHost) and only then holds the group
+// read-only as "upgrade needed"; an event it cannot verify is just refused.
+// On any other error the event is nil.
 func DecodeEvent(raw []byte) (*SignedEvent, error) {
 	env, err := decodeSigned(raw, MaxEventSize)
 	if err != nil {
@@ -82,11 +89,14 @@ func DecodeEvent(raw []byte) (*SignedEvent, error) {
 		}
 		return nil
 	})
-	if err != nil {
+	// A field of a later revision in the header: check the rest, so that
+	// the caller can verify the host's signature before it holds the group.
+	upgrade := isUpgrade(err)
+	if err != nil && !upgrade {
 		return nil, err
 	}
-	if version != Version {
-		return nil, invalid("protocol version %d is not supported (this node speaks %d)", version, Version)
+	if err := checkVersion(version); err != nil {
+		return nil, err
 	}
 	if ev.Group.IsZero() || ev.Seq == 0 || ev.Time == 0 || ev.Via.IsZero() || ev.Submission == nil {
 		return nil, malformed("event lacks group, seq, time, via or submission")
@@ -94,7 +104,13 @@ func DecodeEvent(raw []byte) (*SignedEvent, error) {
 	if (ev.Seq == 1) != (ev.Prev == EventID{}) {
 		return nil, malformed("event %d: only the first event has no previous hash", ev.Seq)
 	}
+	if upgrade {
+		return ev, err
+	}
 	sub, err := DecodeSubmission(ev.Submission)
+	if isUpgrade(err) {
+		return ev, err
+	}
 	if err != nil {
 		return nil, err
 	}

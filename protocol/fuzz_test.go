@@ -28,7 +28,7 @@ import (
 var updateFuzzCorpus = flag.Bool("update-fuzz-corpus", false, "rewrite the seed corpus under testdata/fuzz")
 
 // decodeCodes are the codes a decoder may refuse bytes with.
-var decodeCodes = map[Code]bool{CodeMalformed: true, CodeInvalid: true, CodeTooLarge: true}
+var decodeCodes = map[Code]bool{CodeMalformed: true, CodeInvalid: true, CodeTooLarge: true, CodeUpgradeNeeded: true}
 
 func wantDecodeError(t *testing.T, err error) {
 	t.Helper()
@@ -343,7 +343,7 @@ func fuzzSeeds(t testing.TB) map[string][]seed {
 	}
 	broken("FuzzDecodeEvent", h.events[h.st.Head].Raw)
 	broken("FuzzDecodeSubmission", h.events[2].Submission)
-	add("FuzzDecodeBody", "broken-unknown-kind", append([]byte{21}, msg("x").Encode()...), false)
+	add("FuzzDecodeBody", "broken-unknown-kind", append([]byte{22}, msg("x").Encode()...), false)
 	add("FuzzDecodeBody", "broken-out-of-order", append([]byte{byte(KindMessage)}, cat(vf(3, 1), bf(1, []byte("x")))...), false)
 
 	// Regressions: a 32-byte field sent as 32 zero bytes was accepted and
@@ -403,6 +403,23 @@ func fuzzSeeds(t testing.TB) map[string][]seed {
 	add("FuzzDecodeHeadNotice", "broken-truncated", notice[:len(notice)-1], false)
 	np := (&HeadNotice{Group: gid, Seq: 1, Event: h.st.HeadID}).Encode()
 	add("FuzzDecodeHeadNotice", "regress-zero-group", kHost.Sign(DomainNotice, cat(bf(1, zero), np[34:])), false)
+
+	// Since 1.1, after every seed above (their names hold seqs): profiles,
+	// and bytes of a later revision, which are refused with upgrade_needed.
+	from := h.st.Head + 1
+	h.must(kMember, NewProfileBody(testProfile))
+	h.must(kAdmin, NewProfileBody(Profile{Nick: "店长"}))
+	for seq := from; seq <= h.st.Head; seq++ {
+		ev := h.events[seq]
+		name := "valid-" + strconv.FormatUint(seq, 10) + "-" + ev.Sub.Kind.String()
+		add("FuzzDecodeEvent", name, ev.Raw, true)
+		add("FuzzDecodeSubmission", name, ev.Submission, true)
+		add("FuzzDecodeBody", name, append([]byte{byte(ev.Sub.Kind)}, ev.Sub.Body...), true)
+	}
+	add("FuzzDecodeBody", "upgrade-profile-field", append([]byte{byte(KindProfile)}, cat(bf(1, []byte("Mei")), vf(5, 1))...), false)
+	add("FuzzDecodeBody", "upgrade-avatar-field", append([]byte{byte(KindProfile)}, bf(4, cat(bf(1, bytes.Repeat([]byte{7}, 32)), bf(2, []byte("image/png")), vf(3, 9), vf(6, 1)))...), false)
+	later := Submission{Group: gid, Kind: 22, Author: kMember.ID(), Time: t0, Nonce: []byte("nonce-01"), Body: msg("x").Encode()}
+	add("FuzzDecodeSubmission", "upgrade-kind-22", kMember.Sign(DomainSubmission, later.Encode()), false)
 	return out
 }
 
@@ -411,10 +428,10 @@ func fuzzSeeds(t testing.TB) map[string][]seed {
 func corpusSeeds(t testing.TB) map[string][]seed {
 	all := fuzzSeeds(t)
 	keep := map[string][]string{
-		"FuzzDecodeSubmission": {"valid-1-create", "valid-2-join", "valid-18-invite_create", "valid-30-mute", "valid-37-message", "broken-flipped", "tampered", "regress-create-zero-group"},
-		"FuzzDecodeEvent":      {"valid-1-create", "valid-8-role", "valid-21-join", "valid-37-message", "valid-39-recall", "broken-truncated", "tampered", "regress-first-event-zero-prev"},
+		"FuzzDecodeSubmission": {"valid-1-create", "valid-2-join", "valid-18-invite_create", "valid-30-mute", "valid-37-message", "valid-40-profile", "broken-flipped", "tampered", "regress-create-zero-group", "upgrade-kind-22"},
+		"FuzzDecodeEvent":      {"valid-1-create", "valid-8-role", "valid-21-join", "valid-37-message", "valid-39-recall", "valid-40-profile", "broken-truncated", "tampered", "regress-first-event-zero-prev"},
 		"FuzzDecodeInvite":     {"valid-invite-0", "valid-invite-2", "broken-flipped", "tampered"},
-		"FuzzDecodeBody":       {"valid-1-create", "valid-37-message", "valid-body-22-join", "valid-body-32-mute", "valid-body-35-unmute", "broken-out-of-order", "regress-zero-mute-member", "regress-zero-unmute-member"},
+		"FuzzDecodeBody":       {"valid-1-create", "valid-37-message", "valid-body-22-join", "valid-body-32-mute", "valid-body-35-unmute", "broken-out-of-order", "regress-zero-mute-member", "regress-zero-unmute-member", "valid-40-profile", "valid-41-profile", "upgrade-avatar-field"},
 		"FuzzParseToken":       {"valid-token-0", "valid-link", "valid-spaces", "broken-padded", "broken-truncated"},
 		"FuzzCheckURL":         {"case-0", "case-9", "case-10", "case-18", "case-21", "case-33", "case-35", "case-46", "case-57", "case-61"},
 		"FuzzWalk":             {"valid-event-1", "valid-message-body", "broken-non-minimal-varint", "broken-out-of-order"},

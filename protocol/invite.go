@@ -112,6 +112,9 @@ func DecodeInvite(raw []byte) (*SignedInvite, error) {
 	if err != nil {
 		return nil, err
 	}
+	if version > Version {
+		return nil, upgradeNeeded("invite version %d is newer", version)
+	}
 	if version != Version {
 		return nil, invalid("invite version %d is not supported", version)
 	}

@@ -13,7 +13,7 @@ import (
 // packets, lotteries).
 type Kind uint32
 
-// Kinds of v1.
+// Kinds of v1: 1–20 since 1.0, 21 since 1.1.
 const (
 	KindCreate       Kind = 1
 	KindUpdate       Kind = 2
@@ -35,6 +35,9 @@ const (
 	KindUnmute       Kind = 18
 	KindMessage      Kind = 19
 	KindRecall       Kind = 20
+	KindProfile      Kind = 21 // since 1.1
+
+	lastKind = KindProfile // the highest kind this implementation knows
 )
 
 var kindNames = [...]string{
@@ -43,11 +46,25 @@ var kindNames = [...]string{
 	KindInviteRevoke: "invite_revoke", KindJoin: "join", KindJoinRequest: "join_request",
 	KindApprove: "approve", KindReject: "reject", KindLeave: "leave", KindKick: "kick",
 	KindBan: "ban", KindUnban: "unban", KindMute: "mute", KindUnmute: "unmute",
-	KindMessage: "message", KindRecall: "recall",
+	KindMessage: "message", KindRecall: "recall", KindProfile: "profile",
 }
 
-// Known reports whether k is a kind of v1.
-func (k Kind) Known() bool { return k >= KindCreate && k <= KindRecall }
+// Known reports whether k is a kind this implementation knows (those of
+// v1.0 and v1.1). A submission of another kind is refused with
+// CodeUpgradeNeeded (kind 0, absent, with CodeInvalid).
+func (k Kind) Known() bool { return k >= KindCreate && k <= lastKind }
+
+// Since returns the protocol version that introduced k ("1.0", "1.1"), or
+// "" for a kind this implementation does not know.
+func (k Kind) Since() string {
+	switch {
+	case !k.Known():
+		return ""
+	case k >= KindProfile:
+		return "1.1"
+	}
+	return "1.0"
+}
 
 // String returns the snake_case name of the kind.
 func (k Kind) String() string {
@@ -59,7 +76,7 @@ func (k Kind) String() string {
 
 // ParseKind is the inverse of String.
 func ParseKind(s string) (Kind, bool) {
-	for k := KindCreate; k <= KindRecall; k++ {
+	for k := KindCreate; k <= lastKind; k++ {
 		if kindNames[k] == s {
 			return k, true
 		}
@@ -153,7 +170,9 @@ type Body interface {
 	Encode() []byte
 }
 
-// DecodeBody decodes and checks the body of a kind.
+// DecodeBody decodes and checks the body of a kind. A kind it does not know,
+// or a body with a field it does not know, is refused with
+// CodeUpgradeNeeded; kind 0 with CodeInvalid.
 func DecodeBody(k Kind, b []byte) (Body, error) {
 	var body interface {
 		Body
@@ -184,8 +203,12 @@ func DecodeBody(k Kind, b []byte) (Body, error) {
 		body = &MuteBody{}
 	case KindMessage:
 		body = &MessageBody{}
+	case KindProfile:
+		body = &ProfileBody{}
+	case 0:
+		return nil, invalid("a submission names its kind")
 	default:
-		return nil, invalid("unknown kind %d", k)
+		return nil, upgradeNeeded("kind %d is of a later protocol revision", k)
 	}
 	if err := body.decode(b); err != nil {
 		return nil, err

@@ -5,8 +5,15 @@ import "time"
 // Limits of protocol v1. Every limit is checked where bytes enter a node,
 // before anything is stored or relayed.
 const (
-	// Version is the protocol version carried in every payload.
+	// Version is the protocol version carried in every payload. Revisions
+	// of v1 (1.1, 1.2…) add kinds and fields and keep Version 1 on the
+	// wire: a node that meets one it does not know answers upgrade_needed.
 	Version = 1
+	// Revision is the revision of Version this implementation speaks: 1.1
+	// adds kind profile and the BlobRef message.
+	Revision = 1
+	// VersionText is Version.Revision, for people and for the node's info.
+	VersionText = "1.1"
 
 	// MaxEventSize bounds a signed event (and therefore a submission inside it).
 	MaxEventSize = 64 << 10
@@ -62,4 +69,18 @@ const (
 
 	// MaxSyncBatch bounds the events returned by one sync request.
 	MaxSyncBatch = 1000
+
+	// MaxDisplayNameRunes bounds a member's display name (profile, since 1.1).
+	MaxDisplayNameRunes = 32
+	// MaxNickRunes bounds a member's nickname in a group (群昵称; profile, since 1.1).
+	MaxNickRunes = 32
+	// MaxBioRunes bounds a member's bio (profile, since 1.1).
+	MaxBioRunes = 160
+	// MaxAvatarBytes bounds the size of the image a profile's avatar refers to.
+	MaxAvatarBytes = 512 << 10
+
+	// MaxMIMEBytes bounds the media type of a blob reference (since 1.1).
+	MaxMIMEBytes = 127
+	// MaxBlobSide bounds the width and the height of an image blob, in pixels.
+	MaxBlobSide = 65535
 )

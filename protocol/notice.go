@@ -63,7 +63,7 @@ func DecodeHeadNotice(raw []byte) (*SignedHeadNotice, error) {
 			}
 			n.Seq = f.u
 		default:
-			return unknownField(f)
+			return undefinedField(f)
 		}
 		have[f.num] = true
 		return nil

@@ -44,7 +44,7 @@ func decodeSigned(b []byte, max int) (signed, error) {
 			}
 			s.sig = f.b
 		default:
-			return unknownField(f)
+			return undefinedField(f)
 		}
 		return nil
 	})

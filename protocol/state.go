@@ -9,6 +9,9 @@ type Member struct {
 	Home       UserID // the member's home node: events of the group may go there
 	Joined     uint64 // seq of the event that admitted the member
 	MutedUntil uint64 // unix ms; 0 not muted; Forever until unmuted
+	// Profile is set by the member's last profile event (since 1.1); it
+	// goes with the membership: leaving, a kick or a ban drops it.
+	Profile Profile
 }
 
 // Request is an open join request.
@@ -242,6 +245,10 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 		return s.mute(author, me, b, now)
 	case *MessageBody:
 		return s.message(author, me, b, seq, now)
+	case *ProfileBody:
+		// Any member, muted or not: a profile is not a message.
+		p := b.Profile.clone()
+		return func() { me.Profile = p }, nil
 	}
 	return nil, Errorf(CodeInvalid, "kind %s is not allowed here", sub.Kind)
 }

@@ -127,13 +127,15 @@ func sampleBody(h *harness, k Kind, author *Key) Body {
 		return &MuteBody{Member: kMember2.ID()}
 	case KindMessage:
 		return msg("hello")
+	case KindProfile:
+		return NewProfileBody(Profile{Name: "sample"})
 	}
 	panic("no sample body for " + k.String())
 }
 
 func TestStateNonMembersAndBanned(t *testing.T) {
 	var cases []stateCase
-	for k := KindUpdate; k <= KindRecall; k++ {
+	for k := KindUpdate; k <= KindProfile; k++ {
 		k := k
 		if k != KindJoin && k != KindJoinRequest {
 			cases = append(cases, stateCase{
@@ -1247,6 +1249,11 @@ func TestStateSnapshot(t *testing.T) {
 	h.must(kAdmin, NewTargetBody(KindRecall, h.msgMember2))
 	if len(h.st.Recalled) != 1 {
 		t.Fatalf("recalled %v", h.st.Recalled)
+	}
+	h.must(kMember, NewProfileBody(testProfile))
+	h.must(kAdmin, NewProfileBody(Profile{Nick: "店长"}))
+	if h.member(kMember).Profile.Avatar == nil || h.member(kAdmin).Profile.Nick != "店长" {
+		t.Fatalf("profiles %+v %+v", h.member(kMember).Profile, h.member(kAdmin).Profile)
 	}
 	b, err := h.st.MarshalSnapshot()
 	if err != nil {

@@ -44,7 +44,9 @@ func (s *Submission) Sign(k *Key) (*SignedSubmission, error) {
 }
 
 // DecodeSubmission decodes and checks the shape of a signed submission. It
-// does not verify the signature: call Verify.
+// does not verify the signature: call Verify. Well-formed bytes of a later
+// revision (a kind or a field this implementation does not know, a later
+// version) are refused with CodeUpgradeNeeded.
 func DecodeSubmission(raw []byte) (*SignedSubmission, error) {
 	env, err := decodeSigned(raw, MaxSubmissionSize)
 	if err != nil {
@@ -90,11 +92,8 @@ func DecodeSubmission(raw []byte) (*SignedSubmission, error) {
 	if err != nil {
 		return nil, err
 	}
-	if version != Version {
-		return nil, invalid("protocol version %d is not supported (this node speaks %d)", version, Version)
-	}
-	if !s.Kind.Known() {
-		return nil, invalid("unknown kind %d", s.Kind)
+	if err := checkVersion(version); err != nil {
+		return nil, err
 	}
 	if s.Author.IsZero() {
 		return nil, malformed("submission has no author")
@@ -104,6 +103,12 @@ func DecodeSubmission(raw []byte) (*SignedSubmission, error) {
 	}
 	if len(s.Nonce) < MinNonceBytes || len(s.Nonce) > MaxNonceBytes {
 		return nil, invalid("nonce must be %d to %d bytes", MinNonceBytes, MaxNonceBytes)
+	}
+	if s.Kind == 0 {
+		return nil, invalid("a submission names its kind")
+	}
+	if !s.Kind.Known() {
+		return nil, upgradeNeeded("kind %d is of a later protocol revision", s.Kind)
 	}
 	if (s.Kind == KindCreate) != s.Group.IsZero() {
 		return nil, invalid("a create submission has no group and every other kind names one")
@@ -143,4 +148,16 @@ func (s *SignedSubmission) DecodedBody() Body {
 	}
 	b, _ := DecodeBody(s.Kind, s.Body) // a SignedSubmission not made by DecodeSubmission
 	return b
+}
+
+// checkVersion checks the version field of a payload: 1; a later version
+// is upgrade_needed; 0 (absent) is invalid.
+func checkVersion(v uint64) error {
+	switch {
+	case v > Version:
+		return upgradeNeeded("protocol version %d is newer", v)
+	case v != Version:
+		return invalid("protocol version %d is not supported (this node speaks %d)", v, Version)
+	}
+	return nil
 }

@@ -20,8 +20,18 @@ type field struct {
 // listed in repeated may appear several times in a row), no zero varints and
 // no empty bytes unless the field is listed in mayBeEmpty. Unknown fields are
 // reported by fn.
+//
+// When fn answers a field with CodeUpgradeNeeded (a field of a later
+// revision, see unknownField, or an embedded message holding one), walk
+// calls fn no more: it checks only the canonical form of the rest of b that
+// holds in every revision (wire types, minimal encodings, no zero varints,
+// ascending numbers, where a later field may repeat and may be empty) and
+// then returns that refusal. So upgrade_needed means "well-formed, of a
+// later revision", and the shape rules of the whole message, which a later
+// field may change, are never applied to it.
 func walk(b []byte, repeated, mayBeEmpty []protowire.Number, fn func(f field) error) error {
 	var last protowire.Number
+	var upgrade error // set once fn met a field of a later revision
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -31,11 +41,12 @@ func walk(b []byte, repeated, mayBeEmpty []protowire.Number, fn func(f field) er
 			return malformed("non-minimal tag of field %d", num)
 		}
 		b = b[n:]
-		if num < last || (num == last && !contains(repeated, num)) {
+		if num < last || (num == last && upgrade == nil && !contains(repeated, num)) {
 			return malformed("field %d out of order or repeated", num)
 		}
 		last = num
 		f := field{num: num, typ: typ}
+		empty := false // an empty value where the field must not be empty, if it is a known field
 		switch typ {
 		case protowire.VarintType:
 			v, n := protowire.ConsumeVarint(b)
@@ -57,18 +68,27 @@ func walk(b []byte, repeated, mayBeEmpty []protowire.Number, fn func(f field) er
 			if sz := protowire.SizeBytes(len(v)); n != sz {
 				return malformed("field %d: non-minimal length", num)
 			}
-			if len(v) == 0 && !contains(mayBeEmpty, num) {
-				return malformed("field %d: empty value must be omitted", num)
-			}
+			empty = len(v) == 0 && !contains(mayBeEmpty, num)
 			f.b, b = v, b[n:]
 		default:
 			return malformed("field %d: wire type %d not used by qun", num, typ)
 		}
-		if err := fn(f); err != nil {
+		if upgrade != nil {
+			continue
+		}
+		err := fn(f)
+		if isUpgrade(err) {
+			upgrade = err
+			continue
+		}
+		if empty {
+			return malformed("field %d: empty value must be omitted", num)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	return nil
+	return upgrade
 }
 
 // Field is one field of a message read by Walk: its number, its wire type
@@ -88,8 +108,11 @@ type Field struct {
 // times in a row), no zero varints and no empty bytes (unless the number is
 // in mayBeEmpty). fn reports unknown fields and wrong types (see
 // Field.Unknown, Field.Uint32, Field.Data). A refusal is a *Error with
-// CodeMalformed. It is the one protobuf decoder of Qun: every signed payload
-// and every stream-protocol message is read with it.
+// CodeMalformed (Field.Unknown included: stream messages have no later
+// revisions); if fn answers a field with CodeUpgradeNeeded, Walk checks only
+// the canonical form of the rest and returns that refusal. It is the one
+// protobuf decoder of Qun: every signed payload and every stream-protocol
+// message is read with it.
 func Walk(b []byte, repeated, mayBeEmpty []protowire.Number, fn func(Field) error) error {
 	return walk(b, repeated, mayBeEmpty, func(f field) error {
 		return fn(Field{Num: f.num, Type: f.typ, Varint: f.u, Bytes: f.b})
@@ -98,8 +121,9 @@ func Walk(b []byte, repeated, mayBeEmpty []protowire.Number, fn func(Field) erro
 
 func (f Field) inner() field { return field{num: f.Num, typ: f.Type, u: f.Varint, b: f.Bytes} }
 
-// Unknown is the refusal of a field the message does not define.
-func (f Field) Unknown() error { return unknownField(f.inner()) }
+// Unknown is the refusal of a field the message does not define
+// (CodeMalformed: stream messages change with their protocol ID).
+func (f Field) Unknown() error { return undefinedField(f.inner()) }
 
 // Uint64 returns the value of a varint field (malformed if f is not a varint).
 func (f Field) Uint64() (uint64, error) {
@@ -136,7 +160,18 @@ func contains(list []protowire.Number, n protowire.Number) bool {
 	return false
 }
 
+// unknownField is the refusal of a field that a message of a group's log
+// (a submission, an event, an invite or a body) does not define in this
+// revision: it may be a field of a later one, so it is upgrade_needed, not
+// malformed (docs/PROTOCOL.md, "Protocol evolution").
 func unknownField(f field) error {
+	return upgradeNeeded("field %d is of a later protocol revision", f.num)
+}
+
+// undefinedField is the refusal of a field that a message outside the log
+// (the signed envelope, a head notice, a stream message) does not define:
+// those change only with a new domain, topic or protocol ID.
+func undefinedField(f field) error {
 	return malformed("unknown field %d (wire type %d)", f.num, f.typ)
 }
 

@@ -112,6 +112,12 @@ func everyBody(t testing.TB) []Body {
 		},
 		&MessageBody{Product: &Product{Title: "Tea"}},
 		&MessageBody{Link: "http://example.com"},
+		// since 1.1; appended so that the indices of the seeds above stay
+		&ProfileBody{},
+		&ProfileBody{Profile{Name: "Mei", Bio: "tea lover 🍵", Nick: "梅 (VIP)",
+			Avatar: &BlobRef{Hash: Hash{1, 2, 3}, MIME: "image/webp", Size: MaxAvatarBytes, Width: 256, Height: 256}}},
+		NewProfileBody(Profile{Nick: "老王"}),
+		NewProfileBody(Profile{Avatar: &BlobRef{Hash: Hash{9}, MIME: "image/png", Size: 1}}),
 	}
 }
 
@@ -132,7 +138,7 @@ func TestBodyRoundTrip(t *testing.T) {
 			t.Errorf("%s: re-encoded %x, want %x", b.Kind(), re, enc)
 		}
 	}
-	for k := KindCreate; k <= KindRecall; k++ {
+	for k := KindCreate; k <= KindProfile; k++ {
 		if !seen[k] {
 			t.Errorf("no round trip of kind %s", k)
 		}
@@ -303,8 +309,20 @@ func TestCanonicalForm(t *testing.T) {
 		{"non-minimal varint of a large value", cat(f[0], f[1], f[2], f[3], vf(5, t0)[:len(vf(5, t0))-1], []byte{0x80 | vf(5, t0)[len(vf(5, t0))-1], 0x00}, f[5], f[6]), ErrMalformed},
 		{"non-minimal tag", cat([]byte{0x88, 0x00, 0x01}, f[1], f[2], f[3], f[4], f[5], f[6]), ErrMalformed},
 		{"non-minimal length", cat(f[0], f[1], f[2], f[3], f[4], []byte{0x32, 0x88, 0x00}, []byte("nonce-01"), f[6]), ErrMalformed},
-		{"unknown varint field", cat(cat(f...), vf(8, 1)), ErrMalformed},
-		{"unknown bytes field", cat(cat(f...), bf(15, []byte("x"))), ErrMalformed},
+		{"unknown varint field", cat(cat(f...), vf(8, 1)), ErrUpgradeNeeded},
+		{"unknown bytes field", cat(cat(f...), bf(15, []byte("x"))), ErrUpgradeNeeded},
+		{"unknown field repeated", cat(cat(f...), vf(8, 1), vf(8, 2)), ErrUpgradeNeeded},
+		{"unknown empty field", cat(cat(f...), bf(9, nil)), ErrUpgradeNeeded},
+		{"unknown fields, then canonical ones", cat(cat(f...), vf(8, 1), bf(9, []byte("x")), vf(12, 1<<40)), ErrUpgradeNeeded},
+		{"unknown field, then a non-minimal varint", cat(cat(f...), vf(8, 1), []byte{0x48, 0x81, 0x00}), ErrMalformed},
+		{"unknown field, then a zero varint", cat(cat(f...), vf(8, 1), vf(9, 0)), ErrMalformed},
+		{"unknown field, then one out of order", cat(cat(f...), vf(9, 1), vf(8, 1)), ErrMalformed},
+		{"unknown field, then a fixed64", cat(cat(f...), vf(8, 1), protowire.AppendFixed64(protowire.AppendTag(nil, 9, protowire.Fixed64Type), 1)), ErrMalformed},
+		{"unknown field, then a truncated one", cat(cat(f...), vf(8, 1), []byte{0x4a, 0x05, 0x01}), ErrMalformed},
+		{"unknown kind without author", cat(f[0], f[1], vf(3, 22), f[4], f[5], f[6]), ErrMalformed},
+		{"unknown kind with a short nonce", cat(f[0], f[1], vf(3, 22), f[3], f[4], bf(6, []byte("1234567")), f[6]), ErrInvalid},
+		{"unknown kind, body of any shape", cat(f[0], f[1], vf(3, 22), f[3], f[4], f[5], bf(7, []byte{0xff})), ErrUpgradeNeeded},
+		{"no kind", cat(f[0], f[1], f[3], f[4], f[5], f[6]), ErrInvalid},
 		{"unknown field in the middle", cat(f[0], f[1], f[2], f[3], f[4], f[5], vf(6, 1), f[6]), ErrMalformed},
 		{"varint field sent as bytes", cat(f[0], f[1], f[2], f[3], bf(5, []byte{1}), f[5], f[6]), ErrMalformed},
 		{"bytes field sent as varint", cat(f[0], f[1], f[2], vf(4, 1), f[4], f[5], f[6]), ErrMalformed},
@@ -320,10 +338,10 @@ func TestCanonicalForm(t *testing.T) {
 		{"kind over 32 bits", cat(f[0], f[1], vf(3, 1<<32+uint64(KindMessage)), f[3], f[4], f[5], f[6]), ErrMalformed},
 		{"no author", cat(f[0], f[1], f[2], f[4], f[5], f[6]), ErrMalformed},
 		{"no time", cat(f[0], f[1], f[2], f[3], f[5], f[6]), ErrMalformed},
-		{"version 2", cat(vf(1, 2), f[1], f[2], f[3], f[4], f[5], f[6]), ErrInvalid},
+		{"version 2", cat(vf(1, 2), f[1], f[2], f[3], f[4], f[5], f[6]), ErrUpgradeNeeded},
 		{"no version", cat(f[1], f[2], f[3], f[4], f[5], f[6]), ErrInvalid},
-		{"unknown kind", cat(f[0], f[1], vf(3, 21), f[3], f[4], f[5], f[6]), ErrInvalid},
-		{"commerce kind", cat(f[0], f[1], vf(3, 100), f[3], f[4], f[5], f[6]), ErrInvalid},
+		{"unknown kind", cat(f[0], f[1], vf(3, 22), f[3], f[4], f[5], f[6]), ErrUpgradeNeeded},
+		{"commerce kind", cat(f[0], f[1], vf(3, 100), f[3], f[4], f[5], f[6]), ErrUpgradeNeeded},
 		{"message without group", cat(f[0], f[2], f[3], f[4], f[5], f[6]), ErrInvalid},
 		{"create with a group", cat(f[0], f[1], vf(3, uint64(KindCreate)), f[3], f[4], f[5],
 			bf(7, (&CreateBody{Settings: Settings{Name: ptr("x")}, Host: kHost.ID()}).Encode())), ErrInvalid},
@@ -331,7 +349,8 @@ func TestCanonicalForm(t *testing.T) {
 		{"long nonce", cat(f[0], f[1], f[2], f[3], f[4], bf(6, bytes.Repeat([]byte{1}, 33)), f[6]), ErrInvalid},
 		{"no nonce", cat(f[0], f[1], f[2], f[3], f[4], f[6]), ErrInvalid},
 		{"no body", cat(f[0], f[1], f[2], f[3], f[4], f[5]), ErrInvalid},
-		{"body with an unknown field", cat(f[0], f[1], f[2], f[3], f[4], f[5], bf(7, cat(bf(1, []byte("hi")), vf(9, 1)))), ErrMalformed},
+		{"body with an unknown field", cat(f[0], f[1], f[2], f[3], f[4], f[5], bf(7, cat(bf(1, []byte("hi")), vf(9, 1)))), ErrUpgradeNeeded},
+		{"body with a bad field, then an unknown one", cat(f[0], f[1], f[2], f[3], f[4], f[5], bf(7, cat(bf(1, []byte{0xff}), vf(9, 1)))), ErrInvalid},
 	}
 	for _, c := range cases {
 		_, err := DecodeSubmission(envelope(c.payload))
@@ -389,7 +408,12 @@ func TestCanonicalBodies(t *testing.T) {
 		{"empty text", KindMessage, cat(bf(1, nil), bf(6, []byte("https://a.example"))), ErrMalformed},
 		{"zero mention", KindMessage, cat(bf(1, []byte("hi")), bf(2, make([]byte, 32))), ErrMalformed},
 		{"empty product", KindMessage, bf(5, nil), ErrMalformed},
-		{"product with an unknown field", KindMessage, bf(5, cat(bf(2, []byte("t")), vf(7, 1))), ErrMalformed},
+		{"product with an unknown field", KindMessage, bf(5, cat(bf(2, []byte("t")), vf(7, 1))), ErrUpgradeNeeded},
+		{"product with only an unknown field", KindMessage, bf(5, vf(7, 1)), ErrUpgradeNeeded},
+		{"product with an unknown field, then a link", KindMessage, cat(bf(5, cat(bf(2, []byte("t")), vf(7, 1))), bf(6, []byte("https://a.example"))), ErrUpgradeNeeded},
+		{"message with only an unknown field", KindMessage, vf(7, 1), ErrUpgradeNeeded},
+		{"message with an unknown empty field", KindMessage, bf(7, nil), ErrUpgradeNeeded},
+		{"message with an empty text and an unknown field", KindMessage, cat(bf(1, nil), vf(7, 1)), ErrMalformed},
 		{"text twice", KindMessage, cat(bf(1, []byte("a")), bf(1, []byte("b"))), ErrMalformed},
 		{"empty name allowed by the codec", KindUpdate, cat(bf(1, nil)), ErrInvalid},
 		{"empty description", KindUpdate, bf(2, nil), nil},
@@ -398,13 +422,15 @@ func TestCanonicalBodies(t *testing.T) {
 		{"zero cap", KindUpdate, vf(5, 0), ErrMalformed},
 		{"zero seq", KindPin, vf(1, 0), ErrMalformed},
 		{"empty announcement field", KindAnnounce, bf(1, nil), ErrMalformed},
-		{"leave with a field", KindLeave, vf(1, 1), ErrMalformed},
+		{"leave with a field", KindLeave, vf(1, 1), ErrUpgradeNeeded},
 		{"zero member", KindKick, bf(1, make([]byte, 32)), ErrMalformed},
 		{"zero member of unmute", KindUnmute, bf(1, make([]byte, 32)), ErrMalformed},
 		{"zero member of mute", KindMute, bf(1, make([]byte, 32)), ErrMalformed},
 		{"zero host", KindCreate, cat(bf(1, []byte("x")), bf(7, make([]byte, 32))), ErrMalformed},
 		{"zero invite ID", KindInviteRevoke, bf(1, make([]byte, 32)), ErrMalformed},
-		{"role with an unknown field", KindRole, cat(bf(1, u), vf(2, 1), vf(3, 1)), ErrMalformed},
+		{"role with an unknown field", KindRole, cat(bf(1, u), vf(2, 1), vf(3, 1)), ErrUpgradeNeeded},
+		{"role with an unknown field but no member", KindRole, cat(vf(2, 1), vf(3, 1)), ErrUpgradeNeeded},
+		{"update with the host field of create", KindUpdate, cat(bf(1, []byte("x")), bf(7, kHost.id[:])), ErrUpgradeNeeded},
 		{"role fields swapped", KindRole, cat(vf(2, 1), bf(1, u)), ErrMalformed},
 		{"join with an empty token", KindJoin, bf(1, nil), ErrMalformed},
 		{"join with a garbage token", KindJoin, bf(1, []byte("garbage")), ErrMalformed},
@@ -466,8 +492,8 @@ func TestCanonicalInvite(t *testing.T) {
 		{"uses over 32 bits", func(s [][]byte) { s[6] = vf(7, 1<<32) }, ErrMalformed},
 		{"reference at the limit", func(s [][]byte) { s[8] = bf(9, []byte(strings.Repeat("x", MaxRefBytes))) }, nil},
 		{"long reference", func(s [][]byte) { s[8] = bf(9, []byte(strings.Repeat("x", MaxRefBytes+1))) }, ErrInvalid},
-		{"version 2", func(s [][]byte) { s[0] = vf(1, 2) }, ErrInvalid},
-		{"unknown field", func(s [][]byte) { s[8] = vf(10, 1) }, ErrMalformed},
+		{"version 2", func(s [][]byte) { s[0] = vf(1, 2) }, ErrUpgradeNeeded},
+		{"unknown field", func(s [][]byte) { s[8] = vf(10, 1) }, ErrUpgradeNeeded},
 	}
 	for _, c := range cases {
 		_, err := DecodeInvite(envelope(payload(c.mod)))
@@ -510,8 +536,8 @@ func TestEventShape(t *testing.T) {
 		{"no time", cat(vf(1, 1), bf(2, h.st.Group[:]), vf(3, 2), bf(4, create.ID[:]), bf(6, kHome.id[:]), bf(7, second.Submission)), ErrMalformed},
 		{"no submission", cat(vf(1, 1), bf(2, h.st.Group[:]), vf(3, 2), bf(4, create.ID[:]), vf(5, t0), bf(6, kHome.id[:])), ErrMalformed},
 		{"garbage submission", hdr(2, create.ID[:], []byte("garbage")), ErrMalformed},
-		{"version 2", cat(vf(1, 2), hdr(2, create.ID[:], second.Submission)[2:]), ErrInvalid},
-		{"unknown field", cat(hdr(2, create.ID[:], second.Submission), vf(8, 1)), ErrMalformed},
+		{"version 2", cat(vf(1, 2), hdr(2, create.ID[:], second.Submission)[2:]), ErrUpgradeNeeded},
+		{"unknown field", cat(hdr(2, create.ID[:], second.Submission), vf(8, 1)), ErrUpgradeNeeded},
 	}
 	for _, c := range cases {
 		_, err := DecodeEvent(envelope(c.payload))
@@ -908,15 +934,15 @@ func TestIDsAndTopics(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	for k := KindCreate; k <= KindRecall; k++ {
+	for k := KindCreate; k <= KindProfile; k++ {
 		if back, ok := ParseKind(k.String()); !ok || back != k || strings.HasPrefix(k.String(), "kind_") {
 			t.Errorf("kind %d: %q", k, k.String())
 		}
 	}
-	if Kind(0).Known() || Kind(21).Known() || Kind(21).String() != "kind_21" {
+	if Kind(0).Known() || Kind(22).Known() || Kind(22).String() != "kind_22" || KindProfile.Since() != "1.1" || KindRecall.Since() != "1.0" || Kind(22).Since() != "" {
 		t.Error("unknown kinds")
 	}
-	if _, ok := ParseKind("kind_21"); ok {
+	if _, ok := ParseKind("kind_22"); ok {
 		t.Error("ParseKind accepts an unknown kind")
 	}
 	for r := RoleMember; r <= RoleBridge; r++ {
@@ -932,7 +958,7 @@ func TestNames(t *testing.T) {
 	if Role(9).String() != "role_9" || Policy(9).String() != "policy_9" {
 		t.Error("unknown role or policy names")
 	}
-	for c := CodeInternal; c <= CodeUnauthenticated; c++ {
+	for c := CodeInternal; c <= CodeUpgradeNeeded; c++ {
 		if ParseCode(c.String()) != c || strings.HasPrefix(c.String(), "code_") {
 			t.Errorf("code %d: %q", c, c.String())
 		}
