@@ -414,6 +414,12 @@ func TestOpenAPI(t *testing.T) {
 		{name: "my groups with a request", node: a, token: daveTok, method: "GET", path: "/api/v1/me/groups", status: 200, valid: true},
 		{name: "my groups without session", node: a, method: "GET", path: "/api/v1/me/groups", status: 401, code: protocol.CodeUnauthenticated},
 		{name: "my groups with ?token=", node: a, method: "GET", path: "/api/v1/me/groups?token=" + carolTok, status: 200, valid: true},
+		{name: "set my profile", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: `{"name":"王小明","bio":"tea lover"}`, status: 200, valid: true},
+		{name: "my profile", node: b, token: bobTok, method: "GET", path: "/api/v1/me/profile", status: 200, valid: true},
+		{name: "my empty profile", node: a, token: eveTok, method: "GET", path: "/api/v1/me/profile", status: 200, valid: true},
+		{name: "set a name with a control character", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: `{"name":"a\u0007b"}`, status: 400, code: protocol.CodeInvalid, valid: true},
+		{name: "set a profile with an unknown field", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: `{"avatar":"x"}`, status: 400, code: protocol.CodeMalformed},
+		{name: "my profile without session", node: a, method: "GET", path: "/api/v1/me/profile", status: 401, code: protocol.CodeUnauthenticated},
 		{name: "groups", node: a, token: adminTok, method: "GET", path: "/api/v1/groups", status: 200, valid: true},
 		{name: "groups by a non-admin", node: b, token: bobTok, method: "GET", path: "/api/v1/groups", status: 403, code: protocol.CodeForbidden, valid: true},
 

@@ -371,6 +371,14 @@ type InvitePreview struct {
 	Reason      string `json:"reason,omitempty"` // why the invite cannot be used
 }
 
+// MyProfile is the profile a user keeps on their home node (GET and PUT
+// /api/v1/me/profile): what their client puts into the profile events it
+// signs for each of their groups. The nickname is per group and not kept.
+type MyProfile struct {
+	Name string `json:"name,omitempty"`
+	Bio  string `json:"bio,omitempty"`
+}
+
 // MyGroup is one entry of GET /api/v1/me/groups.
 type MyGroup struct {
 	GroupSummary

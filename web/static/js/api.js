@@ -132,6 +132,10 @@ export class Api {
     return this.signer ? this.call("GET", path) : this.fetchJSON("GET", path);
   }
   myGroups() { return this.call("GET", "/api/v1/me/groups"); }
+  // The user's profile kept by the home node ({name, bio}, each absent when
+  // not set); the page signs the profile events that carry it to groups.
+  myProfile() { return this.call("GET", "/api/v1/me/profile"); }
+  setMyProfile(p) { return this.call("PUT", "/api/v1/me/profile", p); }
   // shortInvite asks the host for a short link of an open invite.
   shortInvite(token) { return this.call("POST", "/api/v1/invites/short", { token }); }
   group(gid) { return this.call("GET", `/api/v1/groups/${gid}`); }

@@ -12,7 +12,7 @@ export const VERSION = 1;
 export const KIND = {
   create: 1, update: 2, announce: 3, pin: 4, unpin: 5, role: 6, invite_create: 7,
   invite_revoke: 8, join: 9, join_request: 10, approve: 11, reject: 12, leave: 13,
-  kick: 14, ban: 15, unban: 16, mute: 17, unmute: 18, message: 19, recall: 20,
+  kick: 14, ban: 15, unban: 16, mute: 17, unmute: 18, message: 19, recall: 20, profile: 21,
 };
 export const ROLE = { member: 1, admin: 2, owner: 3, bridge: 4 };
 export const RANK = { member: 1, admin: 2, owner: 3, bridge: 1 };
@@ -20,6 +20,10 @@ export const POLICY = { open: 1, approval: 2, invite: 3 };
 export const RECALL_WINDOW_MS = 120_000;
 export const MAX_TEXT_RUNES = 4000;
 export const MAX_MENTIONS = 50;
+// Profile strings (kind profile, since 1.1), in characters (code points).
+export const MAX_NAME_RUNES = 32;
+export const MAX_BIO_RUNES = 160;
+export const MAX_NICK_RUNES = 32;
 
 export const DOMAIN = {
   submission: "qun/1/submission",
@@ -96,7 +100,51 @@ export const body = {
     for (const k of m.mentions || []) w.bytesAlways(2, k);
     return w.varint(3, m.mentionAll ? 1 : 0).varint(4, m.replyTo || 0).string(6, m.link).finish();
   },
+  // profile: {name, bio, nick}; an empty or absent string is not set, and
+  // the event replaces the author's whole profile in the group. (Field 4,
+  // the avatar, waits for blobs.)
+  profile: (p) => new Writer().string(1, p.name).string(2, p.bio).string(3, p.nick).finish(),
 };
+
+// ---- profile strings (docs/PROTOCOL.md, "Profile strings")
+
+// The code points a profile string never holds: a frozen list (Cc, Zl, Zp
+// and Cf of Unicode 15.0 but U+200C and U+200D).
+const REFUSED = [
+  [0x0000, 0x001f], [0x007f, 0x009f], [0x00ad, 0x00ad], [0x0600, 0x0605], [0x061c, 0x061c], [0x06dd, 0x06dd],
+  [0x070f, 0x070f], [0x0890, 0x0891], [0x08e2, 0x08e2], [0x180e, 0x180e], [0x200b, 0x200b], [0x200e, 0x200f],
+  [0x2028, 0x2029], [0x202a, 0x202e], [0x2060, 0x2064], [0x2066, 0x206f], [0xfeff, 0xfeff], [0xfff9, 0xfffb],
+  [0x110bd, 0x110bd], [0x110cd, 0x110cd], [0x13430, 0x1343f], [0x1bca0, 0x1bca3], [0x1d173, 0x1d17a],
+  [0xe0001, 0xe0001], [0xe0020, 0xe007f],
+];
+// White space and joiners may not begin or end one.
+const EDGE = (c) => c === 0x20 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+  c === 0x202f || c === 0x205f || c === 0x3000 || c === 0x200c || c === 0x200d;
+
+// cleanProfileText is what a person typed, as it is signed: NFC, white
+// space trimmed at both ends.
+export const cleanProfileText = (s) => (s || "").normalize("NFC").trim();
+
+// checkProfileText returns null for a valid profile string of at most max
+// characters (the empty string: not set), else the reason:
+// {code: "utf8" | "tooLong" | "control" | "edge", max, char: "U+XXXX"}.
+export function checkProfileText(s, max) {
+  const cps = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.codePointAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return { code: "utf8" }; // a lone surrogate
+    if (c > 0xffff) i++;
+    cps.push(c);
+  }
+  if (!cps.length) return null;
+  if (cps.length > max) return { code: "tooLong", max };
+  const hex = (c) => "U+" + c.toString(16).toUpperCase().padStart(4, "0");
+  for (const c of cps) {
+    if (REFUSED.some(([a, b]) => c >= a && c <= b)) return { code: "control", char: hex(c) };
+  }
+  if (EDGE(cps[0]) || EDGE(cps[cps.length - 1])) return { code: "edge" };
+  return null;
+}
 
 // submissionPayload encodes a Submission: {group (absent for create), kind,
 // author, time, nonce, body}.

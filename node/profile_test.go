@@ -1,0 +1,50 @@
+package node
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/qunchat/qun/protocol"
+)
+
+// TestMyProfile: the profile a user keeps on their home node is checked
+// with the rules of a profile event (what no group would accept is refused
+// and nothing is stored), is the user's own, and survives a restart.
+func TestMyProfile(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir)
+	mei, bob := newKey(t), newKey(t)
+	cm := newAPI(t, n, mei).signIn()
+	var p protocol.MyProfile
+	cm.mustCall("GET", "/api/v1/me/profile", nil, &p)
+	if p != (protocol.MyProfile{}) {
+		t.Fatalf("a new user's profile: %+v", p)
+	}
+	want := protocol.MyProfile{Name: "王小明", Bio: "喜欢喝茶"}
+	cm.mustCall("PUT", "/api/v1/me/profile", want, &p)
+	for _, bad := range []struct {
+		what string
+		p    protocol.MyProfile
+	}{
+		{"a control character", protocol.MyProfile{Name: "a\x07b"}},
+		{"a leading space", protocol.MyProfile{Name: " Mei"}},
+		{"33 characters", protocol.MyProfile{Name: strings.Repeat("名", 33)}},
+		{"a bio of 161 characters", protocol.MyProfile{Bio: strings.Repeat("x", 161)}},
+	} {
+		status, e := cm.call("PUT", "/api/v1/me/profile", bad.p, nil)
+		wantError(t, bad.what, status, e, 400, protocol.CodeInvalid)
+	}
+	cb := newAPI(t, n, bob).signIn()
+	p = protocol.MyProfile{}
+	cb.mustCall("GET", "/api/v1/me/profile", nil, &p)
+	if p != (protocol.MyProfile{}) {
+		t.Fatalf("another user sees %+v", p)
+	}
+	n.Close()
+	n = startNode(t, dir)
+	p = protocol.MyProfile{}
+	newAPI(t, n, mei).signIn().mustCall("GET", "/api/v1/me/profile", nil, &p)
+	if p != want {
+		t.Fatalf("after a restart: %+v, want %+v", p, want)
+	}
+}
