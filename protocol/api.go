@@ -135,6 +135,31 @@ func (v *MemberView) SetProfile(p Profile) {
 	v.Name, v.Nick, v.Bio, v.Avatar = p.Name, p.Nick, p.Bio, NewBlobRefView(p.Avatar)
 }
 
+// Profile returns the member's profile from the view (the inverse of
+// SetProfile); an avatar whose hash is not 64 hex digits is an error.
+func (v MemberView) Profile() (Profile, error) {
+	p := Profile{Name: v.Name, Nick: v.Nick, Bio: v.Bio}
+	if v.Avatar != nil {
+		r, err := v.Avatar.Ref()
+		if err != nil {
+			return Profile{}, err
+		}
+		p.Avatar = r
+	}
+	return p, nil
+}
+
+// Ref returns the blob reference the view shows.
+func (v *BlobRefView) Ref() (*BlobRef, error) {
+	h, err := hex.DecodeString(v.Hash)
+	if err != nil || len(h) != len(Hash{}) {
+		return nil, Errorf(CodeMalformed, "blob hash %q is not 64 hex digits", v.Hash)
+	}
+	r := &BlobRef{MIME: v.MIME, Size: v.Size, Width: v.Width, Height: v.Height}
+	copy(r.Hash[:], h)
+	return r, nil
+}
+
 // BlobRefView is a blob reference (BlobRef) in JSON: the SHA-256 in
 // lowercase hex, the media type, the size in bytes and, for images, the
 // width and height in pixels.

@@ -58,6 +58,7 @@ type chatModel struct {
 	announcement string
 	pins         []uint64
 	mutedUntil   uint64 // unix ms; protocol.Forever for no end; 0 not muted
+	names        *names // how members are shown
 }
 
 func newChatModel(me string, now func() time.Time) *chatModel {
@@ -69,6 +70,7 @@ func (m *chatModel) setView(v *protocol.GroupView) {
 	m.name, m.members, m.announcement = v.Name, v.Members, v.Announcement
 	m.pins = append([]uint64(nil), v.Pins...)
 	m.role, m.mutedUntil = "", 0
+	m.names = newNames(v.MemberList)
 	for _, mv := range v.MemberList {
 		if mv.User == m.me {
 			m.role = mv.Role
@@ -138,6 +140,11 @@ func (m *chatModel) learn(ev protocol.EventView, live bool) {
 		return
 	}
 	switch ev.Kind {
+	case "profile":
+		if m.names == nil {
+			m.names = newNames(nil)
+		}
+		m.names.learn(ev)
 	case "announce":
 		m.announcement = ev.Text
 	case "pin":
@@ -173,12 +180,12 @@ func (m *chatModel) notice(kind chatItemKind, text string) {
 	m.version++
 }
 
-// who names a user for the chat: "you", or the short ID.
+// who names a user for the chat: "you", or their name in the group.
 func (m *chatModel) who(user string) string {
 	if user == m.me {
 		return "you"
 	}
-	return shortID(user)
+	return m.names.of(user)
 }
 
 // clock renders a host time: the time of day, with the date when it is
@@ -210,13 +217,17 @@ func (m *chatModel) line(it chatItem) (string, tcell.Style) {
 		if m.recalled[ev.Seq] {
 			return prefix + ": (recalled)", st.Dim(true)
 		}
-		return prefix + describeEvent(ev), st
+		return prefix + describeEvent(ev, m.names), st
 	}
-	v := ev
-	if v.Member == m.me {
-		v.Member = "you"
+	nm := &names{shown: map[string]string{m.me: "you"}}
+	if m.names != nil {
+		for u, s := range m.names.shown {
+			if u != m.me {
+				nm.shown[u] = s
+			}
+		}
 	}
-	return prefix + describeEvent(v), st.Foreground(tcell.ColorGray)
+	return prefix + describeEvent(ev, nm), st.Foreground(tcell.ColorGray)
 }
 
 // rows renders every item for a screen width, continuation rows indented.

@@ -357,8 +357,14 @@ func runHistory(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	var nm *names
+	if !x.json {
+		if v, err := c.Group(x.ctx, gid); err == nil {
+			nm = newNames(v.MemberList)
+		}
+	}
 	print := func(ev protocol.EventView) error {
-		return x.emit(ev, formatEvent(ev))
+		return x.emit(ev, formatEvent(ev, nm))
 	}
 	if *from == 0 && *limit > 0 {
 		evs, err := c.Last(x.ctx, gid, *limit)

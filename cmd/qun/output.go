@@ -66,12 +66,14 @@ func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
 //
 //	#SEQ YYYY-MM-DD HH:MM:SS UTC …AUTHOR: text
 //	#SEQ YYYY-MM-DD HH:MM:SS UTC …AUTHOR pinned #5
-func formatEvent(ev protocol.EventView) string {
-	return fmt.Sprintf("#%d %s %s%s", ev.Seq, formatTime(ev.Time), shortID(ev.Author), describeEvent(ev))
+//
+// People are shown by their names in the group (nm; nil: short IDs).
+func formatEvent(ev protocol.EventView, nm *names) string {
+	return fmt.Sprintf("#%d %s %s%s", ev.Seq, formatTime(ev.Time), nm.of(ev.Author), describeEvent(ev, nm))
 }
 
-func describeEvent(ev protocol.EventView) string {
-	member := shortID(ev.Member)
+func describeEvent(ev protocol.EventView, nm *names) string {
+	member := nm.of(ev.Member)
 	reason := ""
 	if ev.Text != "" {
 		reason = " (" + indent(ev.Text) + ")"
@@ -82,7 +84,7 @@ func describeEvent(ev protocol.EventView) string {
 			if r.By == ev.Author {
 				return " recalled this message"
 			}
-			return fmt.Sprintf(": (message recalled by %s)", shortID(r.By))
+			return fmt.Sprintf(": (message recalled by %s)", nm.of(r.By))
 		}
 		if ev.Target != 0 {
 			return fmt.Sprintf(" (reply to #%d): %s", ev.Target, indent(ev.Text))
@@ -112,6 +114,11 @@ func describeEvent(ev protocol.EventView) string {
 		return " created an invite"
 	case "invite_revoke":
 		return " revoked an invite"
+	case "profile":
+		if s := displayName(ev.Nick, ev.Name); s != "" {
+			return fmt.Sprintf(" is now called %q", s)
+		}
+		return " cleared their profile"
 	case "join":
 		return " joined"
 	case "join_request":

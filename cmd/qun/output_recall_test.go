@@ -13,12 +13,12 @@ import (
 func TestHistoryShowsTombstones(t *testing.T) {
 	author, admin := newTestKey(t).ID().String(), newTestKey(t).ID().String()
 	own := protocol.EventView{Seq: 7, Kind: "message", Author: author, Recalled: &protocol.RecalledView{Seq: 9, By: author}}
-	if got := formatEvent(own); !strings.Contains(got, "recalled this message") {
+	if got := formatEvent(own, nil); !strings.Contains(got, "recalled this message") {
 		t.Fatalf("own recall: %q", got)
 	}
 	other := own
 	other.Recalled = &protocol.RecalledView{Seq: 9, By: admin}
-	if got := formatEvent(other); !strings.Contains(got, "recalled by "+shortID(admin)) {
+	if got := formatEvent(other, nil); !strings.Contains(got, "recalled by "+shortID(admin)) {
 		t.Fatalf("recalled by an admin: %q", got)
 	}
 	m := newChatModel(author, nil)

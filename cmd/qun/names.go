@@ -1,0 +1,71 @@
+package main
+
+import (
+	"github.com/qunchat/qun/protocol"
+)
+
+// names shows people in a group by their profile: the group nickname, else
+// the display name, else the short ID. Names are display data: when two
+// members show the same name, each gets the end of its ID after it.
+type names struct {
+	shown map[string]string // user → what to show
+}
+
+// newNames builds the names of a group's members.
+func newNames(members []protocol.MemberView) *names {
+	n := &names{shown: map[string]string{}}
+	count := map[string]int{}
+	for _, m := range members {
+		if s := displayName(m.Nick, m.Name); s != "" {
+			n.shown[m.User] = s
+			count[s]++
+		}
+	}
+	for u, s := range n.shown {
+		if count[s] > 1 {
+			n.shown[u] = s + " (" + shortID(u) + ")"
+		}
+	}
+	return n
+}
+
+func displayName(nick, name string) string {
+	if nick != "" {
+		return nick
+	}
+	return name
+}
+
+// of returns what to show for user (a nil names shows short IDs).
+func (n *names) of(user string) string {
+	if n != nil {
+		if s, ok := n.shown[user]; ok {
+			return s
+		}
+	}
+	return shortID(user)
+}
+
+// learn takes a profile event into account (live updates in the chat);
+// it reports whether anything changed. A name that clashes with another
+// member's gets the end of the ID.
+func (n *names) learn(ev protocol.EventView) bool {
+	if ev.Kind != "profile" || n == nil {
+		return false
+	}
+	s := displayName(ev.Nick, ev.Name)
+	old, had := n.shown[ev.Author]
+	if s == "" {
+		delete(n.shown, ev.Author)
+		return had
+	}
+	for u, other := range n.shown {
+		if u != ev.Author && (other == s || other == s+" ("+shortID(u)+")") {
+			n.shown[u] = s + " (" + shortID(u) + ")"
+			s += " (" + shortID(ev.Author) + ")"
+			break
+		}
+	}
+	n.shown[ev.Author] = s
+	return !had || old != s
+}
