@@ -227,6 +227,8 @@ type EventView struct {
 	MentionAll bool         `json:"mention_all,omitempty"`
 	Link       string       `json:"link,omitempty"`
 	Product    *ProductView `json:"product,omitempty"`
+	// Attachments are a message's images and files (since 1.1).
+	Attachments []AttachmentView `json:"attachments,omitempty"`
 	// Invite of invite_create, invite_revoke and of a join with an invite.
 	Invite string `json:"invite,omitempty"`
 	Ref    string `json:"ref,omitempty"` // the invite's external reference (e.g. an order number)
@@ -336,8 +338,22 @@ func NewEventView(ev *SignedEvent) EventView {
 		if v.Text == "" {
 			v.Text = b.Link
 		}
+		for i := range b.Attachments {
+			a := &b.Attachments[i]
+			v.Attachments = append(v.Attachments, AttachmentView{BlobRefView: *NewBlobRefView(&a.Blob), Name: a.Name, Thumb: a.Thumb})
+		}
 	}
 	return v
+}
+
+// AttachmentView is an image or file of a message in JSON: the blob
+// reference, the file name and, for an image, its inline thumbnail
+// (standard base64). The bytes are at GET
+// /api/v1/groups/{gid}/blobs/{hash}.
+type AttachmentView struct {
+	BlobRefView
+	Name  string `json:"name,omitempty"`
+	Thumb []byte `json:"thumb,omitempty"`
 }
 
 func deref(s *string) string {

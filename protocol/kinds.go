@@ -801,6 +801,9 @@ type MessageBody struct {
 	ReplyTo    uint64
 	Product    *Product
 	Link       string
+	// Attachments are the message's images and files (since 1.1), at
+	// most MaxAttachments.
+	Attachments []Attachment
 }
 
 // Kind implements Body.
@@ -819,11 +822,14 @@ func (b *MessageBody) Encode() []byte {
 		e.bytesAlways(5, b.Product.encode())
 	}
 	e.string(6, b.Link)
+	for i := range b.Attachments {
+		e.bytesAlways(7, b.Attachments[i].encode())
+	}
 	return e.b
 }
 
 func (b *MessageBody) decode(data []byte) error {
-	err := walk(data, []protowire.Number{2}, nil, func(f field) error {
+	err := walk(data, []protowire.Number{2, 7}, nil, func(f field) error {
 		var err error
 		switch f.num {
 		case 1:
@@ -857,6 +863,16 @@ func (b *MessageBody) decode(data []byte) error {
 			}
 		case 6:
 			b.Link, err = urlText(f, "the link")
+		case 7:
+			if len(b.Attachments) >= MaxAttachments {
+				return invalid("a message has at most %d attachments", MaxAttachments)
+			}
+			if err = wantBytes(f); err == nil {
+				var a Attachment
+				if err = a.decode(f.b); err == nil {
+					b.Attachments = append(b.Attachments, a)
+				}
+			}
 		default:
 			err = unknownField(f)
 		}
@@ -865,8 +881,8 @@ func (b *MessageBody) decode(data []byte) error {
 	if err != nil {
 		return err
 	}
-	if b.Text == "" && b.Product == nil && b.Link == "" {
-		return invalid("a message needs text, a product or a link")
+	if b.Text == "" && b.Product == nil && b.Link == "" && len(b.Attachments) == 0 {
+		return invalid("a message needs text, a product, a link or an attachment")
 	}
 	return nil
 }

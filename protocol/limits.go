@@ -81,6 +81,16 @@ const (
 
 	// MaxMIMEBytes bounds the media type of a blob reference (since 1.1).
 	MaxMIMEBytes = 127
+	// MaxAttachments bounds the images and files of one message.
+	MaxAttachments = 9
+	// MaxImageBytes and MaxFileBytes bound the blob of an attachment:
+	// images (ImageMIMEs) and every other file.
+	MaxImageBytes = 10 << 20
+	MaxFileBytes  = 50 << 20
+	// MaxThumbBytes bounds the inline thumbnail of an image attachment.
+	MaxThumbBytes = 8 << 10
+	// MaxFileNameBytes bounds an attachment's file name.
+	MaxFileNameBytes = 255
 	// MaxBlobSide bounds the width and the height of an image blob, in pixels.
 	MaxBlobSide = 65535
 )

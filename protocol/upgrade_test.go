@@ -26,7 +26,7 @@ func TestUpgradeNeeded(t *testing.T) {
 	}{
 		{"kind 22", later(func(s *Submission) { s.Kind = 22 }), nil},
 		{"a commerce kind", later(func(s *Submission) { s.Kind = 100; s.Body = []byte{0x0a, 0x01, 'x'} }), nil},
-		{"a message field of a later revision", later(func(s *Submission) { s.Body = cat(s.Body, bf(7, []byte("image"))) }), nil},
+		{"a message field of a later revision", later(func(s *Submission) { s.Body = cat(s.Body, bf(12, []byte("sticker"))) }), nil},
 		{"a profile field of a later revision", later(func(s *Submission) { s.Kind, s.Body = KindProfile, vf(9, 1) }), nil},
 		{"a submission field of a later revision", envelopeOf(t, kMember, cat(base.Encode(), vf(8, 1))), nil},
 		{"an event field of a later revision", signed(base), vf(8, 1)},
