@@ -81,6 +81,8 @@ func (n *Node) apiHandler() http.Handler {
 	mux.HandleFunc("GET /j/{handle}", n.limited(n.webShort))
 	mux.HandleFunc("POST /api/v1/submit", n.authed(n.apiSubmit))
 	mux.HandleFunc("GET /api/v1/me/groups", n.authed(n.apiMyGroups))
+	mux.HandleFunc("POST /api/v1/blobs", n.authed(n.apiUpload))
+	mux.HandleFunc("GET /api/v1/groups/{gid}/blobs/{hash}", n.authed(n.apiBlob))
 	mux.HandleFunc("GET /api/v1/me/profile", n.authed(n.apiMyProfile))
 	mux.HandleFunc("PUT /api/v1/me/profile", n.authed(n.apiSetMyProfile))
 	mux.HandleFunc("GET /api/v1/groups", n.authed(n.apiGroups))

@@ -393,6 +393,7 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 	var snap *storage.Snapshot
 	g.mu.Lock()
 	index := g.indexWrites(events)
+	var wanted []blobIndexEntry // blobs of hosted messages, to fetch
 	g.sinceSnapshot += len(events)
 	if g.sinceSnapshot >= g.n.cfg.SnapshotEvery && g.state.Head == events[len(events)-1].Seq {
 		if data, err := g.state.MarshalSnapshot(); err == nil && len(data) <= storage.MaxCommitBytes/2 {
@@ -404,21 +405,27 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 	budget := storage.MaxCommitBytes / 2 // leaves room for keys, indexes and the snapshot
 	for len(events) > 0 {
 		batch := storage.Batch{Group: g.id}
-		size := 0
-		for len(events) > 0 && (len(batch.Events) == 0 || size+len(events[0].Raw) <= budget) {
-			ev := events[0]
+		size, k := 0, 0
+		for k < len(events) && (k == 0 || size+len(events[k].Raw) <= budget) {
+			ev := events[k]
 			batch.Events = append(batch.Events, storage.Record{Seq: ev.Seq, ID: ev.ID, SubmissionID: ev.Sub.ID, Data: ev.Raw})
 			size += len(ev.Raw) + 256
-			events = events[1:]
+			k++
 		}
+		// A blob index key goes with its message: the blob is servable
+		// exactly when the message is stored.
+		blobIndex, want := blobWrites(g.id, events[:k])
+		wanted = append(wanted, want...)
+		events = events[k:]
+		batch.Meta = blobIndex
 		switch {
 		case len(events) == 0:
 			batch.Snapshot = snap
-			batch.Meta = index
+			batch.Meta = append(batch.Meta, index...)
 		case len(index) > 0:
 			// The index keys go with the last part; until it is stored
 			// the group counts as not indexed (reindexed at its next load).
-			batch.Meta = []storage.MetaWrite{{Scope: g.id, Key: metaIndexed}}
+			batch.Meta = append(batch.Meta, storage.MetaWrite{Scope: g.id, Key: metaIndexed})
 		}
 		if err := g.n.store.Commit(batch); err != nil {
 			g.log.Error("storing events failed; reloading state from disk", "err", err)
@@ -435,6 +442,9 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 		g.mu.Lock()
 		g.markCommitted(batch.Events[len(batch.Events)-1].Seq)
 		g.mu.Unlock()
+	}
+	if g.hosted && len(wanted) > 0 {
+		g.fetchBlobs(wanted)
 	}
 	return nil
 }

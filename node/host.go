@@ -37,6 +37,8 @@ const (
 	syncStreamsTotal     = 64 * syncStreamsPerPeer
 	infoStreamsPerPeer   = 8
 	infoStreamsTotal     = 64 * infoStreamsPerPeer
+	blobStreamsPerPeer   = 4 // each holds up to a 50 MiB reply in memory
+	blobStreamsTotal     = 16
 	// peerStreamsInbound bounds a peer's inbound streams of every protocol
 	// together, negotiated or not (the transient scope holds streams
 	// until their protocol is negotiated, up to 10 s).
@@ -68,6 +70,7 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 		{protocol.SubmitProtocol, "qun-submit", submitStreamsPerPeer, submitStreamsTotal},
 		{protocol.SyncProtocol, "qun-sync", syncStreamsPerPeer, syncStreamsTotal},
 		{InfoProtocol, "qun-info", infoStreamsPerPeer, infoStreamsTotal},
+		{BlobProtocol, "qun-blob", blobStreamsPerPeer, blobStreamsTotal},
 	} {
 		// Outbound: a node's own requests, bounded by its callers.
 		total := rcmgr.BaseLimit{StreamsInbound: l.total, StreamsOutbound: 4 * l.total, Streams: 5 * l.total, Memory: 64 << 20}

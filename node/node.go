@@ -24,14 +24,16 @@ import (
 
 // Node is a running Qun node. Create it with New, then Start; Close stops it.
 type Node struct {
-	cfg    Config
-	log    *slog.Logger
-	key    *protocol.Key // the node's identity
-	id     protocol.UserID
-	admins map[protocol.UserID]bool
-	store  *storage.Store
-	host   host.Host
-	ps     *pubsub.PubSub
+	cfg     Config
+	log     *slog.Logger
+	key     *protocol.Key // the node's identity
+	id      protocol.UserID
+	admins  map[protocol.UserID]bool
+	store   *storage.Store
+	blobs   *blobStore // images and files (blobs.go)
+	quotaMu sync.Mutex // upload quota updates (blobapi.go)
+	host    host.Host
+	ps      *pubsub.PubSub
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -94,6 +96,7 @@ func New(cfg Config) (*Node, error) {
 		admins: map[protocol.UserID]bool{admin.ID(): true},
 		groups: map[protocol.GroupID]*group{},
 		asleep: map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
+		blobs: &blobStore{dir: filepath.Join(cfg.DataDir, "blobs")},
 	}
 	n.clock = newHostClock()
 	n.sessions = newSessions(n.id, cfg.APIRatePerSecond, cfg.APIBurst)
@@ -179,6 +182,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.host.SetStreamHandler(protocol.SubmitProtocol, n.handleSubmit)
 	n.host.SetStreamHandler(protocol.SyncProtocol, n.handleSync)
 	n.host.SetStreamHandler(protocolID(InfoProtocol), n.handleInfo)
+	n.host.SetStreamHandler(protocolID(BlobProtocol), n.handleBlob)
 	if err := n.loadGroups(); err != nil {
 		return err
 	}

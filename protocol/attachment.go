@@ -23,6 +23,9 @@ func (a *Attachment) IsImage() bool { return imageMIME(a.Blob.MIME) }
 // other media type is a file.
 var ImageMIMEs = []string{"image/jpeg", "image/png", "image/webp", "image/gif"}
 
+// IsImageMIME reports whether m is one of ImageMIMEs.
+func IsImageMIME(m string) bool { return imageMIME(m) }
+
 func imageMIME(m string) bool {
 	for _, x := range ImageMIMEs {
 		if m == x {

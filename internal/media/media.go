@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	_ "image/gif"  // image.DecodeConfig for GIF
-	_ "image/jpeg" // and JPEG
-	_ "image/png"  // and PNG
+	_ "image/gif" // image.DecodeConfig for GIF
+	"image/jpeg"
+	_ "image/png" // and PNG
 	"net/http"
 	"strings"
 
-	_ "golang.org/x/image/webp" // and WebP
+	"golang.org/x/image/draw"
+	_ "golang.org/x/image/webp" // image.DecodeConfig for WebP
 )
 
 // ErrRefused is wrapped by every refusal of Clean: the reason is in the
@@ -223,4 +224,38 @@ func stripWebP(b []byte) ([]byte, error) {
 	}
 	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8))
 	return out, nil
+}
+
+// ThumbSide is the longest side of a thumbnail, in pixels.
+const ThumbSide = 160
+
+// Thumbnail returns a JPEG of at most maxBytes showing the image data
+// (one of Images) scaled to fit ThumbSide×ThumbSide, lowering the quality
+// until it fits.
+func Thumbnail(data []byte, maxBytes int) ([]byte, error) {
+	src, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, refuse("the image cannot be read: %v", err)
+	}
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w > ThumbSide || h > ThumbSide {
+		if w >= h {
+			w, h = ThumbSide, max(1, h*ThumbSide/w)
+		} else {
+			w, h = max(1, w*ThumbSide/h), ThumbSide
+		}
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+	for q := 70; q >= 10; q -= 15 {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: q}); err != nil {
+			return nil, err
+		}
+		if buf.Len() <= maxBytes {
+			return buf.Bytes(), nil
+		}
+	}
+	return nil, refuse("no thumbnail of at most %d bytes could be made", maxBytes)
 }

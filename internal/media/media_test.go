@@ -121,3 +121,18 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+func TestThumbnail(t *testing.T) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, picture(1024, 768)); err != nil {
+		t.Fatal(err)
+	}
+	th, err := Thumbnail(buf.Bytes(), 8<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(th))
+	if err != nil || format != "jpeg" || cfg.Width != ThumbSide || cfg.Height != 120 || len(th) > 8<<10 {
+		t.Fatalf("thumbnail %s %d×%d, %d bytes, %v", format, cfg.Width, cfg.Height, len(th), err)
+	}
+}
