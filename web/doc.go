@@ -9,6 +9,13 @@
 // the WebSocket. The node never sees the key. There is no build step: the
 // files in static/ are what the browser runs.
 //
+// People show by name (kind profile, protocol 1.1; static/js/names.js):
+// the group nick, else the profile name, else the short ID, with the end of
+// the ID added wherever two members of a group show the same name. The
+// node keeps the user's name and bio (/api/v1/me/profile); the page signs
+// the profile event that carries them to each group, after a change and
+// after every join.
+//
 // Handler serves the files: "/" is the app, "/join" the same app (the invite
 // token travels in the fragment, /join#TOKEN, which browsers never send to
 // servers). A node mounts it under its API mux:

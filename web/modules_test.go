@@ -199,7 +199,7 @@ func TestBrowserI18n(t *testing.T) {
 	var used []string
 	files, _ := filepath.Glob("static/js/*.js")
 	// Every string literal that looks like a key: "family.name…".
-	literal := regexp.MustCompile(`"((?:common|nav|conn|key|groups|create|settings|policy|role|join|chat|ev|manage|dur|err)\.[A-Za-z0-9_.]*)"`)
+	literal := regexp.MustCompile(`"((?:common|nav|conn|key|groups|create|settings|policy|role|join|chat|ev|manage|dur|err|profile|person)\.[A-Za-z0-9_.]*)"`)
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -222,6 +222,8 @@ func TestBrowserI18n(t *testing.T) {
 		{"manage.inv.", "active", "revoked", "expired", "usedUp"},
 		{"manage.tab.", "members", "requests", "invites", "settings"},
 		{"key.bad.", "badBase64", "notEd25519", "pubMismatch"},
+		{"profile.bad.", "utf8", "tooLong", "control", "edge"},
+		{"profile.field.", "name", "bio", "nick"},
 		{"err.", "unreachable", "invite_invalid"},
 	} {
 		for _, k := range fam[1:] {

@@ -9,6 +9,7 @@ import { Api, Live } from "./api.js";
 import { KIND, body, decodeInvite, verifyInvite, tokenFromLink, parsePeerID } from "./proto.js";
 import { fromBase64url, fromHex } from "./codec.js";
 import { GroupScreen } from "./chat.js";
+import { ProfileSync, profileCard } from "./names.js";
 import { Inbox, notificationSupport, notificationsOn, enableNotifications, disableNotifications } from "./inbox.js";
 
 const app = {
@@ -17,6 +18,7 @@ const app = {
   live: null,
   node: null,
   inbox: null,
+  profiles: null, // the user's profile, carried to their groups (names.js)
   screen: null, // the open GroupScreen, if any
   cleanup: null, // what the current screen stops when another one comes
   title: "Qun", // the page's title, without the unread count
@@ -46,10 +48,22 @@ function topbar() {
     h("a", { href: "/#/", class: "brand" }, "Qun 群"),
     status,
     h("span", { class: "spacer" }),
-    app.signer ? h("a", { href: "/#/key", id: "me", class: "me", title: app.signer.id }, t("nav.me", { id: short(app.signer.id) })) : null,
+    app.signer ? h("a", { href: "/#/me", id: "me", class: "me", title: app.signer.id }, meText()) : null,
     h("button", { class: "link lang", onclick: () => { setLang(lang === "zh" ? "en" : "zh"); route(); } }, lang === "zh" ? "EN" : "中文"),
   );
 }
+
+// meText is the topbar's link to the "me" screen: the user's name, else
+// their short ID.
+function meText() {
+  const p = app.profiles && app.profiles.profile;
+  return t("nav.me", { id: (p && p.name) || short(app.signer.id) });
+}
+
+app.onProfile = () => {
+  const el = document.getElementById("me");
+  if (el) el.textContent = meText();
+};
 
 function page(...content) {
   clear(root, topbar(), h("main", { class: "page" }, ...content));
@@ -66,12 +80,19 @@ function onLiveStatus(s) {
 async function setSigner(signer) {
   if (app.live) app.live.close();
   if (app.inbox) app.inbox.close();
+  if (app.profiles) app.profiles.close();
   app.signer = signer;
+  app.profiles = signer ? new ProfileSync(app) : null;
   app.api = new Api(signer);
   app.live = signer ? new Live(app.api, onLiveStatus) : null;
   app.inbox = signer ? new Inbox(app) : null;
   if (signer) {
     app.inbox.watch(updateTitle);
+    // A group joined or approved (or a profile changed elsewhere) gets
+    // the user's profile.
+    const profiles = app.profiles;
+    app.inbox.watch(() => { if (app.inbox.loaded) profiles.ensureSoon(() => app.inbox.list()); });
+    profiles.load().then(app.onProfile).catch(() => { /* shown on the "me" screen */ });
     // Before every new WebSocket: the list of groups (and a new session
     // if the node forgot the old one).
     app.live.start(() => app.inbox.refresh());
@@ -105,7 +126,7 @@ async function route() {
   if (token) return joinScreen(token);
   const parts = location.hash.replace(/^#\/?/, "").split("/");
   switch (parts[0]) {
-    case "key": return keyScreen();
+    case "me": case "key": return keyScreen();
     case "new": return createScreen();
     case "g":
       if (/^[0-9a-f]{64}$/.test(parts[1] || "")) {
@@ -166,7 +187,7 @@ function keyScreen() {
       setSigner(null).then(() => go("#/"));
     },
   }, t("key.forget"));
-  page(h("section", { class: "card" },
+  page(profileCard(app), h("section", { class: "card" },
     h("h1", {}, t("key.yours")),
     h("p", { class: "hint" }, t("key.idHint")),
     h("code", { id: "my-id", class: "id" }, s.id),
@@ -379,7 +400,10 @@ async function joinScreen(token) {
     try {
       const raw = fromBase64url(tokenFromLink(token));
       const resp = await app.api.submit(kind, fromHex(inv.group), body.join(raw, kind === KIND.join_request ? note.value.trim() : ""), inv.addrs);
-      if (kind === KIND.join) joined(resp.group);
+      if (kind === KIND.join) {
+        app.profiles.push(resp.group).catch(() => { /* ensure tries again */ });
+        joined(resp.group);
+      }
       else status.ok(t("join.requested"));
     } catch (err) {
       if (err.code === "conflict" && kind === KIND.join) return joined(inv.group);
@@ -394,7 +418,10 @@ async function joinScreen(token) {
       pv ? [h("dt", {}, t("join.members")), h("dd", { id: "preview-members" }, t("join.membersOf", { n: pv.members, cap: pv.cap }))] : null,
       policy ? [h("dt", {}, t("settings.policy")), h("dd", {}, t("policy." + policy))] : null,
       h("dt", {}, t("join.host")), h("dd", { id: "preview-host", title: inv.host }, short(inv.host)),
-      h("dt", {}, t("join.inviter")), h("dd", { title: inv.inviter }, short(inv.inviter)),
+      // The inviter is a stranger here: a name (when the node knows it)
+      // never comes without the ID.
+      h("dt", {}, t("join.inviter")), h("dd", { id: "preview-inviter", title: inv.inviter },
+        pv && pv.inviter_name ? [pv.inviter_name, h("span", { class: "meta" }, " · " + short(inv.inviter))] : short(inv.inviter)),
       h("dt", {}, t("join.expires")), h("dd", {}, expires ? fmtDateTime(expires) : t("join.never")),
       uses ? [h("dt", {}, t("join.uses")), h("dd", {}, uses)] : null,
       inv.ref ? [h("dt", {}, t("join.ref")), h("dd", {}, inv.ref)] : null),

@@ -3,14 +3,15 @@
 // and admins, the management panel (manage.js) over the same live state.
 
 import { t } from "./i18n.js";
-import { h, clear, short, statusLine, busy, fmtTime, fmtDateTime, hueOf } from "./ui.js";
+import { h, clear, short, statusLine, busy, fmtTime, fmtDateTime } from "./ui.js";
 import { KIND, RANK, RECALL_WINDOW_MS, MAX_TEXT_RUNES, MAX_MENTIONS, body, decodeEvent, decodeMessage, verifyEvent, parsePeerID } from "./proto.js";
 import { fromBase64, fromHex } from "./codec.js";
 import { renderManage } from "./manage.js";
+import { Names, nameEl, avatarEl, relabel, showPerson, refreshPerson, closePerson } from "./names.js";
 
 const PAGE = 50;
 const STATE_KINDS = new Set(["update", "announce", "pin", "unpin", "role", "invite_create", "invite_revoke", "join",
-  "join_request", "approve", "reject", "leave", "kick", "ban", "unban", "mute", "unmute"]);
+  "join_request", "approve", "reject", "leave", "kick", "ban", "unban", "mute", "unmute", "profile"]);
 
 export class GroupScreen {
   constructor(app, gid, view) {
@@ -19,6 +20,7 @@ export class GroupScreen {
     this.gidBytes = fromHex(gid);
     this.view = view;
     this.me = app.signer.id;
+    this.names = new Names(this.me);
     this.state = null;
     this.events = new Map(); // seq -> EventView, every event loaded
     this.decoded = new Map(); // seq -> decoded message body
@@ -33,6 +35,16 @@ export class GroupScreen {
     this.timers = [];
     this.sub = null;
     this.el = h("div", { class: "group-screen", id: "group" }, h("p", { class: "muted" }, t("common.loading")));
+    // A tap on a person's name shows who they are: the full ID and role.
+    const person = (e) => {
+      const n = e.target.closest(".name.tap[data-name]");
+      if (!n || !this.el.contains(n)) return false;
+      e.preventDefault();
+      showPerson(this.names, n.dataset.name);
+      return true;
+    };
+    this.el.addEventListener("click", person);
+    this.el.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") person(e); });
     // Back from a drop: errors of the drop go, and a screen that could not
     // load for it loads now.
     this.onLiveStatus = (s) => {
@@ -50,6 +62,7 @@ export class GroupScreen {
 
   close() {
     this.closed = true;
+    closePerson();
     this.timers.forEach(clearInterval);
     clearTimeout(this.refreshTimer);
     // An ack still waiting goes now: what was shown is read.
@@ -120,6 +133,8 @@ export class GroupScreen {
     }
     this.hostKey = parsePeerID(this.state.host);
     this.member = this.state.member_list.find((m) => m.user === this.me) || null;
+    this.names.setMembers(this.state.member_list, this.state.head || 0);
+    this.relabel();
     this.rank = this.member ? RANK[this.member.role] || 1 : 0;
     this.app.setTitle(this.state.name + " · Qun");
   }
@@ -194,6 +209,8 @@ export class GroupScreen {
         h("h1", { id: "group-name" }, s.name),
         h("span", { class: "meta", id: "group-members" }, t(s.members === 1 ? "chat.member1" : "chat.members", { n: s.members }))),
       this.view === "chat" && admin ? h("a", { class: "button", id: "btn-manage", href: `/#/g/${this.gid}/manage` }, t("chat.manage")) : null,
+      // Everyone else sees the members and sets their nick there.
+      this.view === "chat" && !admin && this.member ? h("a", { class: "button", id: "btn-info", href: `/#/g/${this.gid}/manage` }, t("chat.info")) : null,
       this.view === "chat" && !admin && this.member && this.member.role !== "owner" ? h("button", {
         class: "link", id: "btn-leave", onclick: (e) => this.leave(e.target),
       }, t("chat.leave")) : null);
@@ -242,7 +259,7 @@ export class GroupScreen {
       clear(li,
         h("span", { class: "pin-icon" }, t("chat.pinned")),
         h("a", { href: "#", class: "grow pin-text", onclick: (e) => { e.preventDefault(); this.jumpTo(seq); } },
-          ev ? this.who(ev.author) + ": " : "", text),
+          ev ? [this.nameOf(ev.author, "me", false), ": "] : "", text),
         this.rank >= 2 ? h("button", {
           class: "link act-unpin", title: t("chat.unpin"), "aria-label": t("chat.unpin"),
           onclick: (e) => this.act(KIND.unpin, body.target(seq), this.status, e.target),
@@ -304,6 +321,7 @@ export class GroupScreen {
 
   noteEvent(ev) {
     this.events.set(ev.seq, ev);
+    if (ev.kind === "profile" && this.names.noteProfile(ev)) this.relabelSoon();
     if (ev.kind === "recall" && ev.target) this.recalled.add(ev.target);
     if (ev.recalled) this.recalled.add(ev.seq); // the node sends a recalled message as a tombstone
   }
@@ -363,7 +381,38 @@ export class GroupScreen {
 
   // ---- rendering events
 
-  who(id) { return id === this.me ? t("chat.me") : short(id); }
+  who(id) { return this.names.label(id); }
+
+  // nameOf is an element with the label of id, kept up to date (relabel);
+  // tap: it opens the person's card.
+  nameOf(id, form = "me", tap = true) { return nameEl(this.names, id, form, tap); }
+
+  // relabel shows the names again after a profile changed (it may change
+  // the labels of others too: a name two members now share).
+  relabel() {
+    if (!this.el) return;
+    relabel(this.el, this.names);
+    refreshPerson(this.names);
+  }
+  relabelSoon() {
+    if (this.relabelQueued) return;
+    this.relabelQueued = true;
+    queueMicrotask(() => { this.relabelQueued = false; if (!this.closed) this.relabel(); });
+  }
+
+  // line fills a template of the dictionary with strings and elements.
+  line(key, vars = {}) {
+    const tpl = t(key);
+    const out = [];
+    let last = 0;
+    for (const m of tpl.matchAll(/\{(\w+)\}/g)) {
+      out.push(tpl.slice(last, m.index));
+      out.push(vars[m[1]] !== undefined ? vars[m[1]] : m[0]);
+      last = m.index + m[0].length;
+    }
+    out.push(tpl.slice(last));
+    return out;
+  }
 
   roleOf(id) {
     const m = this.state.member_list.find((x) => x.user === id);
@@ -381,12 +430,14 @@ export class GroupScreen {
 
   renderEvent(ev) {
     if (ev.kind === "message") return this.renderMessage(ev);
-    if (ev.kind === "recall") return null;
+    // A profile changes the names shown; it has no line of its own.
+    if (ev.kind === "recall" || ev.kind === "profile") return null;
     return h("div", { class: "sys", "data-seq": ev.seq, title: fmtDateTime(ev.time) }, this.systemText(ev));
   }
 
   systemText(ev) {
-    const a = this.who(ev.author), m = ev.member ? this.who(ev.member) : "";
+    const a = this.nameOf(ev.author, "subject"), m = ev.member ? this.nameOf(ev.member, "object") : "";
+    const t = (key, vars) => this.line(key, vars);
     switch (ev.kind) {
       case "create": return t("ev.create", { a, name: ev.name });
       case "update": return ev.name ? t("ev.rename", { a, name: ev.name }) : t("ev.update", { a });
@@ -420,11 +471,11 @@ export class GroupScreen {
       class: "msg" + (mine ? " mine" : "") + (mentioned && !mine ? " mentioned" : ""),
       "data-seq": ev.seq, "data-author": ev.author,
     });
-    const author = h("span", { class: "author", title: ev.author }, this.who(ev.author));
-    author.style.setProperty("--hue", hueOf(ev.author));
+    const author = this.nameOf(ev.author);
+    author.classList.add("author");
     const quote = m.replyTo ? this.quote(m.replyTo) : null;
     clear(el,
-      h("div", { class: "msg-head" }, author, h("span", { class: "time", title: fmtDateTime(ev.time) }, fmtTime(ev.time)),
+      h("div", { class: "msg-head" }, mine ? null : avatarEl(this.names, ev.author, "small"), author, h("span", { class: "time", title: fmtDateTime(ev.time) }, fmtTime(ev.time)),
         h("span", { class: "seq" }, "#" + ev.seq)),
       quote,
       h("div", { class: "text" }, this.recalled.has(ev.seq) ? h("em", { class: "recalled" }, t("chat.recalled")) : this.richText(m)),
@@ -439,21 +490,37 @@ export class GroupScreen {
     const text = target ? (this.recalled.has(seq) ? t("chat.recalled") : target.text) : "";
     return h("a", {
       href: "#", class: "quote", onclick: (e) => { e.preventDefault(); this.jumpTo(seq); },
-    }, "↪ ", target ? this.who(target.author) + ": " + snippet(text) : t("chat.replyToSeq", { n: seq }));
+    }, "↪ ", target ? [this.nameOf(target.author, "me", false), ": " + snippet(text)] : t("chat.replyToSeq", { n: seq }));
   }
 
+  // richText shows a message: the mentions it carries are the users of its
+  // mentions field; a text "@…abc123", "@name" or "@nick" of one of them
+  // shows as the user's current label. Text alone never makes a mention.
   richText(m) {
     const parts = [];
-    const names = new Map();
-    for (const id of m.mentions) names.set("@" + short(id), id);
-    const re = /@(…[1-9A-HJ-NP-Za-km-z]{6}|all)/g;
+    const found = []; // [start, end, id or "all"]
+    const taken = (a, b) => found.some(([s, e]) => a < e && b > s);
+    const mark = (token, id) => {
+      for (let i = m.text.indexOf(token); i >= 0; i = m.text.indexOf(token, i + 1)) {
+        const end = i + token.length;
+        // A whole word: not "@Ann" inside "@Anna".
+        if (/[\p{L}\p{N}_]/u.test(m.text.charAt(end)) || taken(i, end)) continue;
+        found.push([i, end, id]);
+      }
+    };
+    const tokens = [];
+    for (const id of m.mentions) for (const tok of this.names.tokens(id)) tokens.push([tok, id]);
+    if (m.mentionAll) tokens.push(["@all", "all"], ["@" + t("chat.all"), "all"]);
+    tokens.sort((a, b) => b[0].length - a[0].length);
+    for (const [tok, id] of tokens) mark(tok, id);
+    found.sort((a, b) => a[0] - b[0]);
     let last = 0;
-    for (const x of m.text.matchAll(re)) {
-      const id = names.get(x[0]);
-      if (!id && !(x[1] === "all" && m.mentionAll)) continue;
-      parts.push(m.text.slice(last, x.index));
-      parts.push(h("span", { class: "mention" + (id === this.me ? " me" : ""), title: id || "" }, id ? "@" + this.who(id) : "@" + t("chat.all")));
-      last = x.index + x[0].length;
+    for (const [start, end, id] of found) {
+      parts.push(m.text.slice(last, start));
+      const el = id === "all" ? h("span", { class: "mention" }, "@" + t("chat.all")) :
+        h("span", { class: "mention" + (id === this.me ? " me" : ""), title: id }, "@", this.nameOf(id));
+      parts.push(el);
+      last = end;
     }
     parts.push(m.text.slice(last));
     if (m.link && m.link !== m.text && /^https?:\/\//i.test(m.link)) parts.push(" ", h("a", { href: m.link, rel: "noopener noreferrer", target: "_blank" }, m.link));
@@ -529,7 +596,7 @@ export class GroupScreen {
   startReply(ev) {
     this.replyTo = ev.seq;
     clear(this.replyBar,
-      h("span", { class: "grow" }, t("chat.replyingTo", { who: this.who(ev.author) }), " ", snippet(ev.text)),
+      h("span", { class: "grow" }, this.line("chat.replyingTo", { who: this.nameOf(ev.author, "me", false) }), " ", snippet(ev.text)),
       h("button", { type: "button", class: "link", id: "btn-cancel-reply", onclick: () => this.cancelReply() }, t("common.cancel")));
     this.replyBar.hidden = false;
     this.input.focus();
@@ -552,11 +619,13 @@ export class GroupScreen {
     if (!mq) { this.popup.hidden = true; return; }
     const options = [];
     if (this.rank >= 2 && "all".startsWith(mq.q.replace(/^…/, ""))) options.push({ token: "@all", label: "@" + t("chat.all"), id: "" });
+    // Found by a part of the name, the nick or the ID; each shows the
+    // end of the ID, since names are anyone's to choose.
+    const q = mq.q.replace(/^…/, "");
     for (const m of this.state.member_list) {
-      if (m.user === this.me) continue;
-      const token = "@" + short(m.user);
-      if (mq.q && !m.user.toLowerCase().includes(mq.q.replace(/^…/, ""))) continue;
-      options.push({ token, label: token, id: m.user, role: m.role });
+      if (m.user === this.me || !this.names.matches(m.user, q)) continue;
+      const label = this.names.plain(m.user);
+      options.push({ token: "@" + label, label, id: m.user, role: m.role });
       if (options.length >= 8) break;
     }
     if (!options.length) { this.popup.hidden = true; return; }
@@ -565,7 +634,9 @@ export class GroupScreen {
     clear(this.popup, options.map((o, i) => h("li", {
       role: "option", class: "mention-option" + (i === 0 ? " sel" : ""), "data-token": o.token, "data-id": o.id,
       onmousedown: (e) => { e.preventDefault(); this.pickMention(o); },
-    }, o.label, o.role && o.role !== "member" ? h("span", { class: "badge" }, t("role." + o.role)) : null)));
+    }, o.id ? avatarEl(this.names, o.id, "small") : null, h("span", { class: "grow" }, o.label),
+    o.id && o.label !== short(o.id) ? h("span", { class: "meta" }, short(o.id)) : null,
+    o.role && o.role !== "member" ? h("span", { class: "badge role-" + o.role }, t("role." + o.role)) : null)));
     this.popupOptions = options;
     this.popup.hidden = false;
   }

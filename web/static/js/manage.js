@@ -5,7 +5,8 @@
 
 import { t } from "./i18n.js";
 import { h, clear, short, statusLine, fmtDateTime, copyText } from "./ui.js";
-import { KIND, RANK, body, signInvite, inviteAddrs, parsePeerID } from "./proto.js";
+import { KIND, RANK, MAX_NICK_RUNES, body, signInvite, inviteAddrs, parsePeerID } from "./proto.js";
+import { nameEl, avatarEl, checkProfile } from "./names.js";
 import { drawQR } from "./qr.js";
 
 const MUTE_CHOICES = [["10m", 600e3], ["1h", 3600e3], ["1d", 86400e3], ["7d", 7 * 86400e3], ["forever", 0]];
@@ -23,8 +24,9 @@ function saveToken(gid, id, token) {
 
 export function renderManage(screen) {
   const status = screen.manageStatus || (screen.manageStatus = statusLine("manage-status"));
-  screen.tab = screen.tab || "members";
-  const tabs = ["members", "requests", "invites", "settings"];
+  // Members below admin see the members and their own settings (the nick).
+  const tabs = screen.rank >= 2 ? ["members", "requests", "invites", "settings"] : ["members", "settings"];
+  if (!tabs.includes(screen.tab)) screen.tab = "members";
   const nReq = screen.state.requests.length;
   const content = { members, requests, invites, settings }[screen.tab](screen, status);
   return h("div", {},
@@ -66,6 +68,8 @@ function confirmButton(props, label, onConfirm) {
 
 function members(screen, status) {
   const s = screen.state;
+  const names = screen.names;
+  const who = (id) => names.plain(id);
   const myRank = screen.rank;
   const iAmOwner = screen.member && screen.member.role === "owner";
   const rows = s.member_list.map((m) => {
@@ -79,9 +83,12 @@ function members(screen, status) {
       roles.map((r) => h("option", { value: r, selected: r === m.role }, t("role." + r))));
     const target = parsePeerID(m.user);
     const canRole = !me && m.role !== "owner" && (iAmOwner || (myRank >= 2 && (m.role === "member" || m.role === "bridge")));
-    return h("li", { class: "member", "data-user": m.user },
+    // The nick shows first; the name it hides, and the ID, under it.
+    const sub = [m.nick && m.name ? m.name : "", short(m.user)].filter(Boolean).join(" · ");
+    return h("li", { class: "member", "data-user": m.user, hidden: !names.matches(m.user, screen.memberQuery || "") },
       h("div", { class: "row between" },
-        h("span", { class: "who", title: m.user }, me ? t("chat.me") : short(m.user)),
+        avatarEl(names, m.user),
+        h("span", { class: "who" }, nameEl(names, m.user), h("span", { class: "meta sub" }, sub)),
         h("span", { class: "badge role-" + m.role }, t("role." + m.role)),
         mutedText ? h("span", { class: "badge muted-badge" }, mutedText) : null),
       outrank ? h("div", { class: "row actions" },
@@ -90,22 +97,35 @@ function members(screen, status) {
           class: "act-mute", onclick: (e) => {
             const ms = MUTE_CHOICES.find(([k]) => k === dur.value)[1];
             const until = ms ? Date.now() + (screen.app.skew || 0) + ms : 0;
-            run(screen, status, KIND.mute, body.mute(target, until, ""), e.target, t("manage.done.mute", { who: short(m.user) }));
+            run(screen, status, KIND.mute, body.mute(target, until, ""), e.target, t("manage.done.mute", { who: who(m.user) }));
           },
         }, t("manage.mute")),
         m.muted || m.muted_until ? h("button", {
-          class: "act-unmute", onclick: (e) => run(screen, status, KIND.unmute, body.member(target, ""), e.target, t("manage.done.unmute", { who: short(m.user) })),
+          class: "act-unmute", onclick: (e) => run(screen, status, KIND.unmute, body.member(target, ""), e.target, t("manage.done.unmute", { who: who(m.user) })),
         }, t("manage.unmute")) : null,
-        confirmButton({ class: "act-kick" }, t("manage.kick"), (b) => run(screen, status, KIND.kick, body.member(target, ""), b, t("manage.done.kick", { who: short(m.user) }))),
-        confirmButton({ class: "act-ban danger" }, t("manage.ban"), (b) => run(screen, status, KIND.ban, body.member(target, ""), b, t("manage.done.ban", { who: short(m.user) })))) : null,
+        confirmButton({ class: "act-kick" }, t("manage.kick"), (b) => run(screen, status, KIND.kick, body.member(target, ""), b, t("manage.done.kick", { who: who(m.user) }))),
+        confirmButton({ class: "act-ban danger" }, t("manage.ban"), (b) => run(screen, status, KIND.ban, body.member(target, ""), b, t("manage.done.ban", { who: who(m.user) })))) : null,
       canRole ? h("div", { class: "row actions" }, roleSel, h("button", {
-        class: "act-role", onclick: (e) => run(screen, status, KIND.role, body.role(target, roleSel.value), e.target, t("manage.done.role", { who: short(m.user) })),
+        class: "act-role", onclick: (e) => run(screen, status, KIND.role, body.role(target, roleSel.value), e.target, t("manage.done.role", { who: who(m.user) })),
       }, t("manage.setRole"))) : null);
   });
   const allDur = h("select", { id: "mute-all-dur" }, MUTE_CHOICES.map(([k]) => h("option", { value: k }, t("dur." + k))));
+  const list = h("ul", { class: "list members", id: "member-list" }, rows);
+  const none = h("p", { class: "muted", id: "no-member-match", hidden: true }, t("manage.noMatch"));
+  const filter = () => {
+    const q = screen.memberQuery = search.value.trim();
+    let n = 0;
+    for (const li of list.children) { li.hidden = !names.matches(li.dataset.user, q); if (!li.hidden) n++; }
+    none.hidden = n > 0;
+  };
+  const search = h("input", {
+    id: "member-search", type: "search", value: screen.memberQuery || "", autocomplete: "off",
+    placeholder: t("manage.search"), "aria-label": t("manage.search"), oninput: filter,
+  });
   return [
     h("h2", {}, t("manage.members", { n: s.members, cap: s.cap })),
-    h("div", { class: "row" },
+    search,
+    myRank < 2 ? null : h("div", { class: "row" },
       s.muted_all ? h("button", {
         id: "btn-unmute-all", onclick: (e) => run(screen, status, KIND.unmute, body.member(null, ""), e.target, t("manage.done.unmuteAll")),
       }, t("manage.unmuteAll")) : [allDur, h("button", {
@@ -114,10 +134,10 @@ function members(screen, status) {
           run(screen, status, KIND.mute, body.mute(null, ms ? Date.now() + (screen.app.skew || 0) + ms : 0, ""), e.target, t("manage.done.muteAll"));
         },
       }, t("manage.muteAll"))]),
-    h("ul", { class: "list members", id: "member-list" }, rows),
+    list, none,
     s.banned.length ? [h("h2", {}, t("manage.banned")), h("ul", { class: "list", id: "banned-list" }, s.banned.map((u) => h("li", { class: "row between", "data-user": u },
-      h("span", { title: u }, short(u)),
-      h("button", { class: "act-unban", onclick: (e) => run(screen, status, KIND.unban, body.member(parsePeerID(u), ""), e.target, t("manage.done.unban", { who: short(u) })) }, t("manage.unban")))))] : null,
+      nameEl(names, u),
+      myRank >= 2 ? h("button", { class: "act-unban", onclick: (e) => run(screen, status, KIND.unban, body.member(parsePeerID(u), ""), e.target, t("manage.done.unban", { who: who(u) })) }, t("manage.unban")) : null)))] : null,
   ];
 }
 
@@ -128,11 +148,12 @@ function requests(screen, status) {
     h("h2", {}, t("manage.tab.requests")),
     h("ul", { class: "list", id: "request-list" }, s.requests.map((r) => {
       const target = parsePeerID(r.user);
+      const who = screen.names.plain(r.user);
       return h("li", { class: "request", "data-user": r.user },
-        h("div", {}, h("span", { title: r.user }, short(r.user)), r.note ? h("q", { class: "note" }, r.note) : null),
+        h("div", { class: "row" }, avatarEl(screen.names, r.user), nameEl(screen.names, r.user), r.note ? h("q", { class: "note" }, r.note) : null),
         h("div", { class: "row actions" },
-          h("button", { class: "act-approve primary", onclick: (e) => run(screen, status, KIND.approve, body.member(target, ""), e.target, t("manage.done.approve", { who: short(r.user) })) }, t("manage.approve")),
-          h("button", { class: "act-reject", onclick: (e) => run(screen, status, KIND.reject, body.member(target, ""), e.target, t("manage.done.reject", { who: short(r.user) })) }, t("manage.reject"))));
+          h("button", { class: "act-approve primary", onclick: (e) => run(screen, status, KIND.approve, body.member(target, ""), e.target, t("manage.done.approve", { who })) }, t("manage.approve")),
+          h("button", { class: "act-reject", onclick: (e) => run(screen, status, KIND.reject, body.member(target, ""), e.target, t("manage.done.reject", { who })) }, t("manage.reject"))));
     })),
   ];
 }
@@ -208,7 +229,7 @@ function invites(screen, status) {
       h("div", { class: "meta" },
         t("manage.invMeta", {
           uses: i.uses, max: i.max_uses ? String(i.max_uses) : "∞",
-          expires: i.expires ? fmtDateTime(i.expires) : t("join.never"), who: i.inviter === screen.me ? t("chat.me") : short(i.inviter),
+          expires: i.expires ? fmtDateTime(i.expires) : t("join.never"), who: screen.names.label(i.inviter),
         }), i.ref ? " · " + i.ref : ""),
       h("div", { class: "row actions" },
         tokens[i.id] && state === "active" ? h("button", { class: "act-show-qr", onclick: () => { screen.lastInvite = tokens[i.id]; clear(result, inviteBox(tokens[i.id])); result.scrollIntoView(); } }, t("manage.showLink")) : null,
@@ -224,8 +245,41 @@ function invites(screen, status) {
   ];
 }
 
+// nickForm sets the user's nickname in this group (群昵称): a profile event
+// for this group with the name and bio of the home node.
+function nickForm(screen, status) {
+  const mine = screen.member;
+  if (!mine) return null;
+  const nick = h("input", { id: "set-nick", value: mine.nick || "", autocomplete: "off", enterkeyhint: "done", placeholder: t("manage.nickPlaceholder") });
+  const save = h("button", { id: "btn-save-nick", type: "submit" }, t("manage.save"));
+  return [
+    h("h2", {}, t("manage.nickTitle")),
+    h("form", {
+      class: "form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        status.clear();
+        const c = checkProfile({ nick: nick.value }, { nick: MAX_NICK_RUNES });
+        if (c.error) return status.show(c.error);
+        const v = c.profile.nick || "";
+        nick.value = v;
+        if (v === (mine.nick || "")) return status.ok(t("manage.noChange"));
+        save.disabled = true;
+        screen.app.profiles.push(screen.gid, v).then(() => {
+          status.ok(t(v ? "manage.done.nick" : "manage.done.nickCleared", { nick: v }));
+          screen.refreshState();
+        }, (err) => status.error(err)).finally(() => { save.disabled = false; });
+      },
+    },
+    h("label", {}, t("profile.field.nick"), nick),
+    h("p", { class: "hint" }, t("manage.nickHint")),
+    save),
+  ];
+}
+
 function settings(screen, status) {
   const s = screen.state;
+  if (screen.rank < 2) return nickForm(screen, status);
   const name = h("input", { id: "set-name", value: s.name, maxlength: 64, required: true });
   const desc = h("textarea", { id: "set-description", rows: 3, maxlength: 1000 }, s.description || "");
   const avatar = h("input", { id: "set-avatar", type: "url", value: s.avatar || "", placeholder: "https://…" });
@@ -236,6 +290,7 @@ function settings(screen, status) {
   const ann = h("textarea", { id: "set-announcement", rows: 2, maxlength: 4000 }, s.announcement || "");
   const annBtn = h("button", { id: "btn-announce", type: "submit" }, t("manage.publish"));
   return [
+    nickForm(screen, status),
     h("h2", {}, t("manage.tab.settings")),
     h("form", {
       class: "form",

@@ -100,11 +100,20 @@ export const body = {
     for (const k of m.mentions || []) w.bytesAlways(2, k);
     return w.varint(3, m.mentionAll ? 1 : 0).varint(4, m.replyTo || 0).string(6, m.link).finish();
   },
-  // profile: {name, bio, nick}; an empty or absent string is not set, and
-  // the event replaces the author's whole profile in the group. (Field 4,
-  // the avatar, waits for blobs.)
-  profile: (p) => new Writer().string(1, p.name).string(2, p.bio).string(3, p.nick).finish(),
+  // profile: {name, bio, nick, avatar}; an empty or absent string is not
+  // set, and the event replaces the author's whole profile in the group.
+  // avatar is a BlobRef as the API shows it ({hash, mime, size, width,
+  // height}): the page sets none yet, but keeps one set elsewhere.
+  profile: (p) => {
+    const w = new Writer().string(1, p.name).string(2, p.bio).string(3, p.nick);
+    if (p.avatar) w.bytesAlways(4, blobRef(p.avatar));
+    return w.finish();
+  },
 };
+
+// blobRef encodes a BlobRef: hash, media type, size, width, height.
+const blobRef = (r) => new Writer().key(1, fromHex(r.hash)).string(2, r.mime).varint(3, r.size)
+  .varint(4, r.width || 0).varint(5, r.height || 0).finish();
 
 // ---- profile strings (docs/PROTOCOL.md, "Profile strings")
 

@@ -1,0 +1,431 @@
+// Names and avatars (kind profile, since 1.1): who a member is shown as in
+// a group, and the user's own profile carried to every group.
+//
+// A member shows as their nick in the group, else their profile name, else
+// their short ID. Names are display data, never identity: when two people
+// of a group show the same name (or a name that is someone's short ID, or
+// "me"), each gets enough of the end of their ID to tell them apart
+// ("Alice · 4Fx1"), and tapping a name shows the full ID. A name is never
+// resolved to a user.
+//
+// The profile (name, bio) is kept by the home node (GET/PUT
+// /api/v1/me/profile); the page signs a profile event with it for each
+// group (with that group's nick), after a change and after every join.
+
+import { t } from "./i18n.js";
+import { h, clear, short, hueOf, copyText, errorText, busy } from "./ui.js";
+import { KIND, MAX_NAME_RUNES, MAX_BIO_RUNES, body, cleanProfileText, checkProfileText } from "./proto.js";
+import { fromHex } from "./codec.js";
+
+const SUFFIX_MIN = 4;
+
+// key compares names as people read them: compatibility forms folded,
+// case ignored (so "Ａlice" and "alice" count as the same name).
+const key = (s) => s.normalize("NFKC").toLowerCase();
+
+// Names is the directory of one group: member_list of the group view,
+// then the profile events seen (live, or in history for people who left).
+export class Names {
+  constructor(me) {
+    this.me = me;
+    this.people = new Map(); // id -> {name, nick, bio, role, member, seq}
+    this.labels = null; // id -> label, computed when asked
+  }
+
+  // setMembers takes the member list of a group view at seq head.
+  setMembers(list, head) {
+    for (const p of this.people.values()) { p.member = false; p.role = ""; }
+    for (const m of list) {
+      const p = this.people.get(m.user) || {};
+      const fresh = !(p.seq > head);
+      this.people.set(m.user, {
+        name: fresh ? m.name || "" : p.name, nick: fresh ? m.nick || "" : p.nick, bio: fresh ? m.bio || "" : p.bio,
+        role: m.role, member: true, seq: fresh ? head : p.seq,
+      });
+    }
+    this.labels = null;
+  }
+
+  // noteProfile takes a profile event; it reports whether it changed what
+  // the group shows.
+  noteProfile(ev) {
+    const p = this.people.get(ev.author);
+    if (p && !(ev.seq > p.seq)) return false;
+    const next = { role: "", member: false, ...p, name: ev.name || "", nick: ev.nick || "", bio: ev.text || "", seq: ev.seq };
+    this.people.set(ev.author, next);
+    this.labels = null;
+    return !p || p.name !== next.name || p.nick !== next.nick;
+  }
+
+  get(id) { return this.people.get(id) || null; }
+
+  // chosen is the name a person chose for this group: nick, else name.
+  chosen(id) {
+    const p = this.people.get(id);
+    return p ? p.nick || p.name || "" : "";
+  }
+
+  // plain is how the group shows id to others (never "me").
+  plain(id) {
+    if (!this.labels) this.labels = this.compute();
+    return this.labels.get(id) || short(id);
+  }
+
+  // label is how this page shows id; the user is "me" (form "me"), or
+  // "you" as the subject ("subject") or the object ("object") of a line.
+  label(id, form = "me") {
+    if (id === this.me) return t(form === "subject" ? "chat.youSubject" : form === "object" ? "chat.you" : "chat.me");
+    return this.plain(id);
+  }
+
+  compute() {
+    const count = new Map();
+    const add = (k) => count.set(k, (count.get(k) || 0) + 1);
+    for (const w of [t("chat.me"), t("chat.you"), t("chat.youSubject")]) add(key(w));
+    for (const [id, p] of this.people) add(key(p.nick || p.name || short(id)));
+    const labels = new Map();
+    const clash = new Map(); // key -> [id] of chosen names shown by more than one
+    for (const id of this.people.keys()) {
+      const c = this.chosen(id);
+      if (!c) { labels.set(id, short(id)); continue; }
+      if (count.get(key(c)) > 1) {
+        const k = key(c);
+        if (!clash.has(k)) clash.set(k, []);
+        clash.get(k).push(id);
+      } else {
+        labels.set(id, c);
+      }
+    }
+    for (const ids of clash.values()) {
+      let n = SUFFIX_MIN;
+      while (n < 46 && new Set(ids.map((id) => id.slice(-n))).size < ids.length) n++;
+      for (const id of ids) labels.set(id, this.chosen(id) + " · " + id.slice(-n));
+    }
+    return labels;
+  }
+
+  // tokens are the texts a message may carry to mention id, longest first.
+  tokens(id) {
+    const p = this.people.get(id);
+    const all = ["@" + short(id), "@" + this.plain(id)];
+    if (p) for (const s of [p.nick, p.name]) if (s) all.push("@" + s);
+    return [...new Set(all)].sort((a, b) => b.length - a.length);
+  }
+
+  // matches says whether id is found by the query q (lowercase): a part of
+  // the name, nick or ID.
+  matches(id, q) {
+    if (!q) return true;
+    const p = this.people.get(id) || {};
+    return [p.name, p.nick, this.plain(id), id].some((s) => s && key(s).includes(key(q)));
+  }
+}
+
+// initials is what a generated avatar shows: the first letters of the
+// first two words of a Latin name, else its first character; "#" for none.
+export function initials(name) {
+  const s = (name || "").trim();
+  if (!s) return "#";
+  const words = s.split(/\s+/).filter((w) => /^\p{Script=Latin}/u.test(w));
+  if (words.length >= 2) return (first(words[0]) + first(words[1])).toUpperCase();
+  return first(s).toUpperCase();
+}
+
+function first(s) {
+  if (typeof Intl !== "undefined" && Intl.Segmenter) {
+    for (const g of new Intl.Segmenter().segment(s)) return g.segment;
+  }
+  return [...s][0] || "";
+}
+
+// avatarEl is a generated avatar: initials on a colour of the user ID.
+export function avatarEl(names, id, size = "") {
+  const el = h("span", { class: "avatar person " + size, "data-avatar": id, "aria-hidden": "true" });
+  fillAvatar(el, names, id);
+  return el;
+}
+
+function fillAvatar(el, names, id) {
+  const c = names.chosen(id);
+  el.textContent = c ? initials(c) : id.slice(-2);
+  el.style.setProperty("--hue", hueOf(id));
+}
+
+// nameEl shows id's label. tap: a button-like name that opens the person's
+// card (the chat's click handler); otherwise plain text (inside a link).
+export function nameEl(names, id, form = "me", tap = true) {
+  const el = h("span", {
+    class: tap ? "name tap" : "name", "data-name": id, "data-form": form, title: id,
+    role: tap ? "button" : undefined, tabindex: tap ? "0" : undefined,
+  }, names.label(id, form));
+  el.style.setProperty("--hue", hueOf(id));
+  return el;
+}
+
+// relabel updates every name and avatar under root (after a profile event).
+export function relabel(root, names) {
+  for (const el of root.querySelectorAll("[data-name]")) {
+    const s = names.label(el.dataset.name, el.dataset.form);
+    if (el.textContent !== s) el.textContent = s;
+  }
+  for (const el of root.querySelectorAll("[data-avatar]")) fillAvatar(el, names, el.dataset.avatar);
+}
+
+// showPerson opens the card of id: the names, the bio, the role and the
+// full ID, which is who the person is.
+let personShown = null; // the id of the open card
+
+export function showPerson(names, id, keepFocus) {
+  closePerson();
+  personShown = id;
+  const p = names.get(id) || {};
+  const close = h("button", { type: "button", id: "btn-person-close", onclick: closePerson }, t("common.close"));
+  const copy = h("button", {
+    type: "button", id: "btn-person-copy",
+    onclick: (e) => { copyText(id); e.target.textContent = t("manage.copied"); },
+  }, t("person.copyID"));
+  const role = p.member ? t("role." + p.role) : t("person.notMember");
+  const card = h("div", { class: "sheet", role: "dialog", "aria-modal": "true", "aria-labelledby": "person-label" },
+    h("div", { class: "row" }, avatarEl(names, id, "big"),
+      h("div", { class: "grow" },
+        h("h2", { id: "person-label" }, names.label(id)),
+        h("span", { class: "badge role-" + (p.role || "none"), id: "person-role" }, role))),
+    h("dl", { class: "facts" },
+      p.name ? [h("dt", {}, t("person.name")), h("dd", { id: "person-name" }, p.name)] : null,
+      p.nick ? [h("dt", {}, t("person.nick")), h("dd", { id: "person-nick" }, p.nick)] : null,
+      p.bio ? [h("dt", {}, t("person.bio")), h("dd", { id: "person-bio" }, p.bio)] : null),
+    h("p", { class: "hint" }, t("person.idHint")),
+    h("code", { class: "id", id: "person-id" }, id),
+    h("div", { class: "row" }, copy, h("span", { class: "spacer" }), close));
+  const back = h("div", {
+    class: "backdrop", id: "person-card",
+    onclick: (e) => { if (e.target === back) closePerson(); },
+    onkeydown: (e) => { if (e.key === "Escape") closePerson(); },
+  }, card);
+  document.body.append(back);
+  if (!keepFocus) close.focus();
+}
+
+// refreshPerson shows the open card again, with the names of now.
+export function refreshPerson(names) {
+  if (personShown && document.getElementById("person-card")) showPerson(names, personShown, true);
+}
+
+export function closePerson() {
+  personShown = null;
+  const el = document.getElementById("person-card");
+  if (el) el.remove();
+}
+
+// ---- the user's own profile
+
+// checkProfile cleans and checks {name, bio, nick} as typed; it returns
+// {profile} or {error: the translated sentence}.
+export function checkProfile(typed, limits) {
+  const out = {};
+  for (const [field, max] of Object.entries(limits)) {
+    const v = cleanProfileText(typed[field]);
+    const bad = checkProfileText(v, max);
+    if (bad) return { error: t("profile.bad." + bad.code, { what: t("profile.field." + field), max: bad.max, char: bad.char }) };
+    if (v) out[field] = v;
+  }
+  return { profile: out };
+}
+
+const sig = (p) => JSON.stringify([p.name || "", p.bio || ""]);
+
+// ProfileSync carries the user's profile to their groups. Every push is
+// one after the other (one queue), so two never race for one group.
+export class ProfileSync {
+  constructor(app) {
+    this.app = app;
+    this.profile = null; // {name, bio} of the home node, once read
+    this.queue = Promise.resolve();
+    this.waiting = new Map(); // gid -> the push queued for it
+    this.failed = new Map(); // gid -> when ensure last failed there
+    this.timer = null;
+  }
+
+  storeKey() { return "qun.profile.sent." + this.app.signer.id; }
+  sent() { try { return JSON.parse(localStorage.getItem(this.storeKey())) || {}; } catch { return {}; } }
+  markSent(gid, p) {
+    const all = this.sent();
+    all[gid] = sig(p);
+    localStorage.setItem(this.storeKey(), JSON.stringify(all));
+  }
+
+  async load() {
+    if (!this.profile) this.profile = await this.app.api.myProfile();
+    return this.profile;
+  }
+
+  // save stores a new profile on the home node.
+  async save(p) {
+    this.profile = await this.app.api.setMyProfile(p);
+    return this.profile;
+  }
+
+  // push sends a profile event to group gid: name and bio of the home
+  // node, and the group's nick (kept, or nick when given). A group that
+  // shows it already is left alone ("same"); otherwise it answers "sent".
+  push(gid, nick) {
+    // A push of the same group waiting in the queue does it for both.
+    if (nick === undefined && this.waiting.has(gid)) return this.waiting.get(gid);
+    const run = this.queue.then(() => { this.waiting.delete(gid); return this.pushNow(gid, nick); });
+    if (nick === undefined) this.waiting.set(gid, run);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  async pushNow(gid, nick) {
+    const api = this.app.api;
+    let p;
+    let state;
+    if (nick === undefined) {
+      // No profile, and none sent from here: nothing to carry.
+      p = await this.load();
+      if (sig(p) === sig({}) && (this.sent()[gid] || sig({})) === sig({})) return "same";
+    }
+    // Right after a join the home node may not have the group, or the
+    // join, yet: it is asked again for a few seconds.
+    for (let i = 0; ; i++) {
+      try {
+        state = await api.group(gid);
+        if (state.member_list.some((m) => m.user === this.app.signer.id)) break;
+        if (i >= 20) throw Object.assign(new Error("not a member"), { code: "not_member" });
+      } catch (e) {
+        if (e.code !== "unknown_group" || i >= 20) throw e;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const mine = state.member_list.find((m) => m.user === this.app.signer.id);
+    try {
+      p = await this.load();
+    } catch (e) {
+      if (nick === undefined) throw e;
+      p = { name: mine.name, bio: mine.bio }; // a node without profiles: keep what the group has
+    }
+    const want = { name: p.name || "", bio: p.bio || "", nick: nick !== undefined ? nick : mine.nick || "", avatar: mine.avatar };
+    if ((mine.name || "") === want.name && (mine.bio || "") === want.bio && (mine.nick || "") === want.nick) {
+      this.markSent(gid, p);
+      return "same";
+    }
+    await api.submit(KIND.profile, fromHex(gid), body.profile(want));
+    this.markSent(gid, p);
+    return "sent";
+  }
+
+  // ensure pushes the profile to every group that has not been sent the
+  // current one from this page (a group just joined or approved, or a
+  // profile changed on another device). Failures wait for the next time.
+  ensureSoon(groups) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.ensure(groups()).catch(() => {}), 500);
+  }
+
+  async ensure(groups) {
+    let p;
+    try { p = await this.load(); } catch { return; }
+    const sent = this.sent();
+    const want = sig(p);
+    for (const g of groups) {
+      if (g.summary.pending || (sent[g.gid] || sig({})) === want) continue;
+      // A group that refused (the user is muted there, say) is asked again
+      // a minute later, not at every change of the inbox.
+      if (Date.now() - (this.failed.get(g.gid) || 0) < 60_000) continue;
+      try {
+        await this.push(g.gid);
+        this.failed.delete(g.gid);
+      } catch {
+        this.failed.set(g.gid, Date.now());
+      }
+    }
+  }
+
+  close() { clearTimeout(this.timer); }
+}
+
+// profileCard is the profile section of the "me" screen: name and bio,
+// saved on the home node and pushed to every group with a progress line
+// and one line per group that failed.
+export function profileCard(app) {
+  const status = h("p", { id: "profile-status", class: "status", role: "status", "aria-live": "polite" });
+  const show = (text, kind) => { status.textContent = text || ""; status.className = "status " + (text ? kind : ""); status.setAttribute("role", kind === "error" ? "alert" : "status"); };
+  const progress = h("p", { id: "profile-progress", class: "hint", role: "status", "aria-live": "polite" });
+  const failures = h("ul", { id: "profile-failures", class: "list failures" });
+  const name = h("input", { id: "profile-name", autocomplete: "nickname", enterkeyhint: "done", placeholder: t("profile.namePlaceholder") });
+  const bio = h("textarea", { id: "profile-bio", rows: 2, placeholder: t("profile.bioPlaceholder") });
+  const save = h("button", { id: "btn-save-profile", class: "primary", type: "submit" }, t("profile.save"));
+  const preview = h("span", { class: "avatar person big", id: "profile-avatar", "aria-hidden": "true" });
+  const paint = () => {
+    preview.textContent = initials(name.value) === "#" ? app.signer.id.slice(-2) : initials(name.value);
+    preview.style.setProperty("--hue", hueOf(app.signer.id));
+  };
+  name.addEventListener("input", paint);
+  paint();
+  app.profiles.load().then((p) => {
+    if (!name.value) name.value = p.name || "";
+    if (!bio.value) bio.value = p.bio || "";
+    paint();
+  }).catch((e) => show(errorText(e), "error"));
+
+  // pushAll carries the saved profile to the groups (or to only).
+  const pushAll = async (only) => {
+    let groups;
+    try {
+      groups = only || (await app.api.myGroups()).filter((g) => !g.pending).map((g) => ({ gid: g.group, name: g.name }));
+    } catch (e) {
+      show(errorText(e), "error");
+      return;
+    }
+    clear(failures);
+    const failed = [];
+    for (let i = 0; i < groups.length; i++) {
+      progress.textContent = t("profile.updating", { i: i + 1, n: groups.length });
+      try {
+        await app.profiles.push(groups[i].gid);
+      } catch (e) {
+        failed.push(groups[i]);
+        failures.append(h("li", { class: "status error", "data-group": groups[i].gid },
+          t("profile.groupFailed", { group: groups[i].name || groups[i].gid.slice(0, 8), why: errorText(e) })));
+      }
+    }
+    progress.textContent = "";
+    if (!failed.length) {
+      show(groups.length ? t("profile.savedIn", { n: groups.length }) : t("profile.saved"), "ok");
+      return;
+    }
+    show(t("profile.someFailed", { failed: failed.length, n: groups.length }), "error");
+    failures.append(h("li", {}, h("button", {
+      type: "button", id: "btn-profile-retry", onclick: (e) => busy(e.target, () => pushAll(failed)),
+    }, t("profile.retry"))));
+  };
+
+  const form = h("form", {
+    class: "form",
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(save, async () => {
+        show("");
+        clear(failures);
+        const c = checkProfile({ name: name.value, bio: bio.value }, { name: MAX_NAME_RUNES, bio: MAX_BIO_RUNES });
+        if (c.error) return show(c.error, "error");
+        name.value = c.profile.name || "";
+        bio.value = c.profile.bio || "";
+        try {
+          await app.profiles.save(c.profile);
+        } catch (err) {
+          return show(errorText(err), "error");
+        }
+        app.onProfile();
+        await pushAll();
+      });
+    },
+  },
+  h("div", { class: "row" }, preview, h("label", { class: "grow" }, t("profile.field.name"), name)),
+  h("label", {}, t("profile.field.bio"), bio),
+  h("p", { class: "hint" }, t("profile.hint")),
+  save, progress, failures);
+  return h("section", { class: "card", id: "profile" }, h("h1", {}, t("profile.title")), form, status);
+}
+
