@@ -341,6 +341,24 @@ func TestOpenAPI(t *testing.T) {
 	submitOK(b, bobTok, sub(bob, shop, protocol.NewTargetBody(protocol.KindRecall, oops.Seq))) // a tombstone in the answers
 	submitOK(b, bobTok, sub(bob, shop, protocol.NewProfileBody(protocol.Profile{Name: "Bob", Nick: "老王", Bio: "tea",
 		Avatar: &protocol.BlobRef{Hash: protocol.Hash{1}, MIME: "image/png", Size: 100, Width: 64, Height: 64}})))
+	// A photo, uploaded to bob's node and sent in a message.
+	upReq, _ := http.NewRequest("POST", b.APIURL()+"/api/v1/blobs?name=tea.jpg", bytes.NewReader(photo(t)))
+	upReq.Header.Set("Content-Type", "image/jpeg")
+	upReq.Header.Set("Authorization", "Bearer "+bobTok)
+	upResp, err := client.Do(upReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up protocol.AttachmentView
+	if err := json.NewDecoder(upResp.Body).Decode(&up); err != nil || upResp.StatusCode != 200 {
+		t.Fatalf("upload: %d %v", upResp.StatusCode, err)
+	}
+	upResp.Body.Close()
+	upRef, err := up.Ref()
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitOK(b, bobTok, sub(bob, shop, &protocol.MessageBody{Attachments: []protocol.Attachment{{Blob: *upRef, Name: up.Name, Thumb: up.Thumb}}}))
 	var short protocol.ShortInvite
 	oaJSON(t, client, "POST", a.APIURL()+"/api/v1/invites/short", adminTok, fmt.Sprintf(`{"token":%q}`, inv.Token()), &short)
 	waitHead(t, 10*time.Second, shop, oaHead(t, a, shop), b)
@@ -414,6 +432,14 @@ func TestOpenAPI(t *testing.T) {
 		{name: "my groups with a request", node: a, token: daveTok, method: "GET", path: "/api/v1/me/groups", status: 200, valid: true},
 		{name: "my groups without session", node: a, method: "GET", path: "/api/v1/me/groups", status: 401, code: protocol.CodeUnauthenticated},
 		{name: "my groups with ?token=", node: a, method: "GET", path: "/api/v1/me/groups?token=" + carolTok, status: 200, valid: true},
+		{name: "upload", node: b, token: bobTok, method: "POST", path: "/api/v1/blobs?name=receipt.pdf", header: map[string]string{"Content-Type": "application/pdf"}, body: "%PDF-1.7 receipt", status: 200, valid: true},
+		{name: "upload an SVG", node: b, token: bobTok, method: "POST", path: "/api/v1/blobs", header: map[string]string{"Content-Type": "image/svg+xml"}, body: `<svg onload="alert(1)"/>`, status: 400, code: protocol.CodeInvalid, valid: true},
+		{name: "upload without session", node: b, method: "POST", path: "/api/v1/blobs", header: map[string]string{"Content-Type": "application/pdf"}, body: "%PDF", status: 401, code: protocol.CodeUnauthenticated},
+		{name: "download", node: b, token: bobTok, method: "GET", path: "/api/v1/groups/" + shop.String() + "/blobs/" + up.Hash, status: 200, valid: true},
+		{name: "download from the host", node: a, token: adminTok, method: "GET", path: "/api/v1/groups/" + shop.String() + "/blobs/" + up.Hash, status: 200, valid: true},
+		{name: "download by a non-member", node: a, token: eveTok, method: "GET", path: "/api/v1/groups/" + shop.String() + "/blobs/" + up.Hash, status: 403, code: protocol.CodePrivate, valid: true},
+		{name: "download of a blob no message has", node: b, token: bobTok, method: "GET", path: "/api/v1/groups/" + shop.String() + "/blobs/" + strings.Repeat("ab", 32), status: 404, code: protocol.CodeNotFound, valid: true},
+		{name: "download with a malformed hash", node: b, token: bobTok, method: "GET", path: "/api/v1/groups/" + shop.String() + "/blobs/XYZ", status: 400, code: protocol.CodeInvalid},
 		{name: "set my profile", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: `{"name":"王小明","bio":"tea lover"}`, status: 200, valid: true},
 		{name: "my profile", node: b, token: bobTok, method: "GET", path: "/api/v1/me/profile", status: 200, valid: true},
 		{name: "my empty profile", node: a, token: eveTok, method: "GET", path: "/api/v1/me/profile", status: 200, valid: true},
