@@ -135,3 +135,35 @@ func FuzzAPISubmit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeBlobReply: a blob reply decodes to bytes or a typed error,
+// never a panic.
+func FuzzDecodeBlobReply(f *testing.F) {
+	f.Add([]byte{0, 'x'})
+	f.Add([]byte{1, byte(protocol.CodePrivate), 'n', 'o'})
+	f.Add([]byte{})
+	f.Add([]byte{2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		data, err := decodeBlobReply(b)
+		if err == nil && len(data) != len(b)-1 {
+			t.Fatalf("decoded %d bytes of %d", len(data), len(b))
+		}
+		if err != nil && protocol.AsError(err).Msg == "" && len(b) < 2 {
+			t.Fatalf("error without a reason: %v", err)
+		}
+	})
+}
+
+// FuzzServeBlob feeds request frames to a real node's blob server.
+func FuzzServeBlob(f *testing.F) {
+	n := startNode(f, "")
+	gid := createGroup(f, n, "fuzz", protocol.PolicyOpen)
+	f.Add(append(append([]byte{}, gid[:]...), make([]byte, 32)...))
+	f.Add([]byte("short"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		reply := n.serveBlob(n.PeerID(), b)
+		if _, err := decodeBlobReply(reply); err == nil {
+			t.Fatalf("served a blob for %x", b)
+		}
+	})
+}

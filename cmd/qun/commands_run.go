@@ -317,7 +317,12 @@ func runSend(x *cli, args []string) error {
 	var mentions []protocol.UserID
 	fs.Var(usersValue{&mentions}, "mention", "mention `USERID` (repeatable)")
 	all := fs.Bool("all", false, "mention everyone (admins only)")
-	pos, err := x.parse(fs, args, 2, true, "GID", "TEXT")
+	var files []string
+	fs.Func("file", "attach the image or file at `PATH` (repeatable, at most 9)", func(s string) error {
+		files = append(files, s)
+		return nil
+	})
+	pos, err := x.parse(fs, args, 1, true, "GID", "TEXT")
 	if err != nil {
 		return err
 	}
@@ -326,14 +331,24 @@ func runSend(x *cli, args []string) error {
 		return err
 	}
 	text := strings.Join(pos[1:], " ")
-	if strings.TrimSpace(text) == "" {
-		return usagef("missing TEXT")
+	if strings.TrimSpace(text) == "" && len(files) == 0 {
+		return usagef("missing TEXT (or --file PATH)")
 	}
 	if len(mentions) > protocol.MaxMentions {
 		return usagef("at most %d --mention", protocol.MaxMentions)
 	}
+	if len(files) > protocol.MaxAttachments {
+		return usagef("at most %d --file", protocol.MaxAttachments)
+	}
 	msg := protocol.MessageBody{Text: text, Mentions: mentions, MentionAll: *all, ReplyTo: *reply}
 	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+		for _, path := range files {
+			att, err := uploadFile(x, c, path)
+			if err != nil {
+				return nil, err
+			}
+			msg.Attachments = append(msg.Attachments, *att)
+		}
 		return c.Send(x.ctx, gid, msg)
 	}, "sent")
 }

@@ -86,10 +86,17 @@ func describeEvent(ev protocol.EventView, nm *names) string {
 			}
 			return fmt.Sprintf(": (message recalled by %s)", nm.of(r.By))
 		}
-		if ev.Target != 0 {
-			return fmt.Sprintf(" (reply to #%d): %s", ev.Target, indent(ev.Text))
+		text := indent(ev.Text)
+		for _, a := range ev.Attachments {
+			if text != "" {
+				text += " "
+			}
+			text += attachmentText(a)
 		}
-		return ": " + indent(ev.Text)
+		if ev.Target != 0 {
+			return fmt.Sprintf(" (reply to #%d): %s", ev.Target, text)
+		}
+		return ": " + text
 	case "create":
 		return fmt.Sprintf(" created the group %q", ev.Name)
 	case "update":
@@ -264,4 +271,27 @@ func formatGroup(v *protocol.GroupView) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// attachmentText renders an image or file of a message for the terminal:
+// [image 1024×768 tea.jpg] or [file receipt.pdf 12 KB]; `qun save` gets it.
+func attachmentText(a protocol.AttachmentView) string {
+	name := a.Name
+	if name != "" {
+		name = " " + name
+	}
+	if protocol.IsImageMIME(a.MIME) {
+		return fmt.Sprintf("[image %d×%d%s]", a.Width, a.Height, name)
+	}
+	return fmt.Sprintf("[file%s %s]", name, byteSize(a.Size))
+}
+
+func byteSize(n uint64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -3,6 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"mime"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/qunchat/qun/client"
@@ -130,4 +134,87 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// uploadFile uploads the file at path for a message.
+func uploadFile(x *cli, c *client.Client, path string) (*protocol.Attachment, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	mime := mimeByExt(filepath.Ext(path))
+	att, err := c.Upload(x.ctx, mime, filepath.Base(path), data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return att, nil
+}
+
+// mimeByExt guesses a media type from a file extension; the node checks
+// images by their bytes anyway.
+func mimeByExt(ext string) string {
+	if t := mime.TypeByExtension(strings.ToLower(ext)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// runSave saves the images and files of a message.
+func runSave(x *cli, args []string) error {
+	fs := x.flags()
+	dir := fs.String("dir", ".", "save into the folder `DIR`")
+	pos, err := x.parse(fs, args, 2, false, "GID", "SEQ")
+	if err != nil {
+		return err
+	}
+	gid, err := parseGID(pos[0])
+	if err != nil {
+		return err
+	}
+	seq, err := strconv.ParseUint(pos[1], 10, 64)
+	if err != nil || seq == 0 {
+		return usagef("SEQ %q is not a message's seq", pos[1])
+	}
+	c, err := x.client()
+	if err != nil {
+		return err
+	}
+	page, err := c.Events(x.ctx, gid, seq, 1)
+	if err != nil {
+		return err
+	}
+	if len(page.Events) == 0 || page.Events[0].Seq != seq || len(page.Events[0].Attachments) == 0 {
+		return fmt.Errorf("message #%d has no images or files", seq)
+	}
+	var saved []string
+	for i, a := range page.Events[0].Attachments {
+		ref, err := a.Ref()
+		if err != nil {
+			return err
+		}
+		data, err := c.Blob(x.ctx, gid, *ref)
+		if err != nil {
+			return err
+		}
+		name := a.Name
+		if name == "" {
+			name = fmt.Sprintf("%d-%d%s", seq, i+1, extOf(a.MIME))
+		}
+		path := filepath.Join(*dir, filepath.Base(name))
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("%s exists; not replaced (use --dir)", path)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return err
+		}
+		saved = append(saved, path)
+	}
+	return x.emit(map[string]any{"saved": saved}, "saved "+strings.Join(saved, ", "))
+}
+
+func extOf(mimeType string) string {
+	if exts, _ := mime.ExtensionsByType(mimeType); len(exts) > 0 {
+		return exts[0]
+	}
+	return ""
 }
