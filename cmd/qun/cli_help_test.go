@@ -148,7 +148,7 @@ func TestCLIHelpPerCommand(t *testing.T) {
 		{[]string{"help", "help"}, []string{"usage: qun help [COMMAND [SUBCOMMAND]]\n"}},
 		{[]string{"help", "group"}, []string{"usage: qun group create --name NAME", "usage: qun group info GID", "usage: qun group update GID", `"qun help group SUBCOMMAND"`}},
 		{[]string{"key", "--help"}, []string{"usage: qun key new [--key FILE] [--json]\n", "usage: qun key show [--key FILE] [--json]\n"}},
-		{[]string{"--help", "send"}, []string{"usage: qun send GID TEXT..."}},
+		{[]string{"--help", "send"}, []string{"usage: qun send GID [TEXT...] [--file PATH]..."}},
 		{[]string{"help", "key", "new"}, []string{"usage: qun key new [--key FILE] [--json]\n", "(never replaces one)"}},
 	} {
 		r := qunRun(t, tc.args...)
