@@ -110,6 +110,9 @@ func (g *group) preview(inv *protocol.SignedInvite) (*protocol.InvitePreview, er
 		Inviter: reg.Inviter.String(), Expires: reg.Expires, MaxUses: reg.MaxUses, Uses: reg.Uses, Ref: reg.Ref,
 		Valid: true,
 	}
+	if m := st.Members[reg.Inviter]; m != nil {
+		p.InviterName = m.Profile.DisplayName()
+	}
 	if _, err := st.CheckInvite(inv, nowMS()); err != nil {
 		p.Valid, p.Reason = false, err.Error()
 	} else if uint32(len(st.Members)) >= st.Cap {

@@ -48,3 +48,21 @@ func TestMyProfile(t *testing.T) {
 		t.Fatalf("after a restart: %+v, want %+v", p, want)
 	}
 }
+
+// The invite preview names the inviter as the group shows them.
+func TestPreviewInviterName(t *testing.T) {
+	a := startNode(t, "")
+	gid := createGroup(t, a, "shop", protocol.PolicyInvite)
+	inv := invite(t, a, a.admin, gid, a, 0, 0)
+	var p protocol.InvitePreview
+	anon := &api{t: t, base: a.APIURL()}
+	anon.mustCall("GET", "/api/v1/invites/preview?token="+inv.Token(), nil, &p)
+	if p.InviterName != "" {
+		t.Fatalf("inviter name without a profile: %q", p.InviterName)
+	}
+	mustSubmit(t, a, a.admin, gid, protocol.NewProfileBody(protocol.Profile{Name: "Tea Shop", Nick: "店长"}))
+	anon.mustCall("GET", "/api/v1/invites/preview?token="+inv.Token(), nil, &p)
+	if p.InviterName != "店长" {
+		t.Fatalf("inviter name %q, want the nick", p.InviterName)
+	}
+}

@@ -404,6 +404,9 @@ type InvitePreview struct {
 	Policy      string `json:"policy"`
 	Host        string `json:"host"`
 	Inviter     string `json:"inviter"`
+	// InviterName is how the inviter appears in the group (nick, else
+	// profile name), absent without a profile. Display data only.
+	InviterName string `json:"inviter_name,omitempty"`
 	Expires     uint64 `json:"expires,omitempty"`
 	MaxUses     uint32 `json:"max_uses,omitempty"`
 	Uses        uint32 `json:"uses"`
