@@ -187,18 +187,26 @@ func (n *Node) blob(ctx context.Context, g *group, e blobIndexEntry) ([]byte, er
 	} else if !os.IsNotExist(err) {
 		return nil, protocol.Errorf(protocol.CodeInternal, "reading the blob: %v", err)
 	}
-	var errs []error
-	for _, p := range []peer.ID{g.host.PeerID(), e.via.PeerID()} {
-		if p == n.host.ID() {
-			continue
+	// Many readers of a new image wait for one fetch. It runs under the
+	// node's context, not the first reader's, which may leave.
+	v, err, _ := n.blobFetch.Do(string(e.ref.Hash[:]), func() (any, error) {
+		var errs []error
+		for _, p := range []peer.ID{g.host.PeerID(), e.via.PeerID()} {
+			if p == n.host.ID() {
+				continue
+			}
+			data, err := n.fetchBlobFrom(n.ctx, p, g.id, e.ref)
+			if err == nil {
+				return data, nil
+			}
+			errs = append(errs, err)
 		}
-		data, err := n.fetchBlobFrom(ctx, p, g.id, e.ref)
-		if err == nil {
-			return data, nil
-		}
-		errs = append(errs, err)
+		return nil, protocol.Errorf(protocol.CodeUnavailable, "no node could give this file: %v", errors.Join(errs...))
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, protocol.Errorf(protocol.CodeUnavailable, "no node could give this file: %v", errors.Join(errs...))
+	return v.([]byte), nil
 }
 
 // fetchBlobFrom asks peer p for a blob of group gid, verifies it against
