@@ -4,7 +4,7 @@ package node
 // under the group's read rule (docs/API.md, "Images and files").
 
 import (
-	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/qunchat/qun/internal/media"
@@ -144,11 +145,12 @@ func (n *Node) apiBlob(w http.ResponseWriter, r *http.Request, s *session) {
 		writeError(w, protocol.Errorf(protocol.CodeNotFound, "no message of this group has this file"))
 		return
 	}
-	data, err := n.blob(r.Context(), g, e)
+	f, err := n.openBlob(r.Context(), g, e)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	defer f.Close()
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(blobTransferTimeout))
 	hdr := w.Header()
 	hdr.Set("Content-Type", e.ref.MIME)
@@ -163,5 +165,23 @@ func (n *Node) apiBlob(w http.ResponseWriter, r *http.Request, s *session) {
 		hdr.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	}
 	hdr.Set("ETag", fmt.Sprintf("%q", hex.EncodeToString(h[:])))
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// openBlob returns the stored blob of a group's message, fetched first
+// when missing and checked against its hash once per start of the node
+// (then served from the file, not from memory).
+func (n *Node) openBlob(ctx context.Context, g *group, e blobIndexEntry) (*os.File, error) {
+	if _, ok := n.blobChecked.Load(e.ref.Hash); !ok {
+		if _, err := n.blob(ctx, g, e); err != nil {
+			return nil, err
+		}
+		n.blobChecked.Store(e.ref.Hash, struct{}{})
+	}
+	f, err := os.Open(n.blobs.path(e.ref.Hash))
+	if err != nil {
+		n.blobChecked.Delete(e.ref.Hash)
+		return nil, protocol.Errorf(protocol.CodeInternal, "opening the file: %v", err)
+	}
+	return f, nil
 }

@@ -25,17 +25,18 @@ import (
 
 // Node is a running Qun node. Create it with New, then Start; Close stops it.
 type Node struct {
-	cfg       Config
-	log       *slog.Logger
-	key       *protocol.Key // the node's identity
-	id        protocol.UserID
-	admins    map[protocol.UserID]bool
-	store     *storage.Store
-	blobs     *blobStore         // images and files (blobs.go)
-	quotaMu   sync.Mutex         // upload quota updates (blobapi.go)
-	blobFetch singleflight.Group // on-demand blob fetches, one per blob (blobs.go)
-	host      host.Host
-	ps        *pubsub.PubSub
+	cfg         Config
+	log         *slog.Logger
+	key         *protocol.Key // the node's identity
+	id          protocol.UserID
+	admins      map[protocol.UserID]bool
+	store       *storage.Store
+	blobs       *blobStore         // images and files (blobs.go)
+	quotaMu     sync.Mutex         // upload quota updates (blobapi.go)
+	blobFetch   singleflight.Group // on-demand blob fetches, one per blob (blobs.go)
+	blobChecked sync.Map           // hashes of blobs checked since start (blobapi.go)
+	host        host.Host
+	ps          *pubsub.PubSub
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc

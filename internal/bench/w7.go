@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -99,10 +100,7 @@ func (e *env) w7(ctx context.Context) (r Result) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			data, err := c.blob(ctx, nw.gid, atts[0].Hash)
-			if err == nil {
-				err = ref.Verify(data)
-			}
+			err := c.blob(ctx, nw.gid, *ref)
 			lat[i], errs[i] = time.Since(sent), err
 		}()
 	}
@@ -168,21 +166,29 @@ func (c *lightClient) upload(ctx context.Context, data []byte, name string) (pro
 	return a, json.NewDecoder(resp.Body).Decode(&a)
 }
 
-// blob downloads a group's blob.
-func (c *lightClient) blob(ctx context.Context, gid protocol.GroupID, hash string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/api/v1/groups/"+gid.String()+"/blobs/"+hash, nil)
+// blob downloads a group's blob and checks it against ref as it arrives.
+func (c *lightClient) blob(ctx context.Context, gid protocol.GroupID, ref protocol.BlobRef) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/groups/%s/blobs/%x", c.base, gid, ref.Hash[:]), nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != 200 {
-		err = fmt.Errorf("download: status %d: %s", resp.StatusCode, b)
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("download: status %d: %s", resp.StatusCode, b)
 	}
-	return b, err
+	h := sha256.New()
+	n, err := io.Copy(h, resp.Body)
+	if err != nil {
+		return err
+	}
+	if uint64(n) != ref.Size || !bytes.Equal(h.Sum(nil), ref.Hash[:]) {
+		return fmt.Errorf("download: %d bytes that are not the blob", n)
+	}
+	return nil
 }
