@@ -16,6 +16,15 @@
 // the profile event that carries them to each group, after a change and
 // after every join.
 //
+// Images and files (static/js/chat.js): picked, pasted or dropped in the
+// composer, each is uploaded at once to the home node (POST /api/v1/blobs,
+// with progress and cancel), which checks images by their bytes, removes
+// their metadata and makes the thumbnail; the answer goes into the signed
+// message as is (field 7, at most 9). The chat shows an image's inline
+// thumbnail at once, sized by its stated width and height, then the full
+// image from the group's blob URL; a tap opens it full size. Files show
+// their name, size and a download link.
+//
 // Handler serves the files: "/" is the app, "/join" the same app (the invite
 // token travels in the fragment, /join#TOKEN, which browsers never send to
 // servers). A node mounts it under its API mux:

@@ -163,6 +163,10 @@ func TestE2E(t *testing.T) {
 	recalled := `.msg[data-seq="` + ri.Seq + `"] .recalled`
 	member.do("recalling", step,
 		chromedp.Click(css(`.msg[data-seq="`+ri.Seq+`"] .act-recall`)),
+		// The page asks once before recalling.
+		chromedp.WaitVisible(css("#confirm-dialog #btn-confirm-ok")),
+		chromedp.Click(css("#btn-confirm-ok")),
+		chromedp.WaitNotPresent(css("#confirm-dialog")),
 		chromedp.WaitVisible(css(recalled)),
 	)
 	admin.do("seeing the recall", step, chromedp.WaitVisible(css(recalled)))

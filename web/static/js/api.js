@@ -163,6 +163,56 @@ export class Api {
     return this.submitRaw(raw, hostAddrs);
   }
 
+  // upload sends a file (a File or Blob) to the home node for a message:
+  // POST /api/v1/blobs?name=NAME with the bytes as the body. onProgress
+  // gets the fraction sent (0..1). It returns {promise, abort}: the promise
+  // gives the attachment ({hash, mime, size, width, height, name, thumb})
+  // or fails with an ApiError (code "canceled" after abort).
+  upload(file, name, onProgress) {
+    const xhr = new XMLHttpRequest();
+    let aborted = false;
+    const once = () => new Promise((resolve, reject) => {
+      xhr.open("POST", this.base + "/api/v1/blobs?name=" + encodeURIComponent(name));
+      xhr.setRequestHeader("Authorization", "Bearer " + this.session.token);
+      xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+      xhr.responseType = "text";
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total); };
+      xhr.onerror = () => reject(new ApiError("unreachable", "upload failed"));
+      xhr.onabort = () => reject(new ApiError("canceled", "upload canceled"));
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+        if (xhr.status === 200 && data && data.hash) return resolve(data);
+        const err = data && data.error;
+        const byStatus = { 401: "unauthenticated", 403: "forbidden", 413: "too_large", 429: "rate_limited", 503: "unavailable" };
+        reject(new ApiError(err ? err.code : byStatus[xhr.status] || "internal", err ? err.message : `HTTP ${xhr.status}`, xhr.status, !!err));
+      };
+      xhr.send(file);
+    });
+    const promise = (async () => {
+      await this.ensureSession();
+      if (aborted) throw new ApiError("canceled", "upload canceled");
+      try {
+        return await once();
+      } catch (e) {
+        if (e.code !== "unauthenticated" || aborted) throw e;
+        this.session = null;
+        await this.signIn();
+        return once();
+      }
+    })();
+    return { promise, abort: () => { aborted = true; xhr.abort(); } };
+  }
+
+  // blobURL is where a group's image or file is, usable as an <img src>
+  // or a download link (the session token in the query); name sets the
+  // file name of a download.
+  blobURL(gid, hash, name) {
+    let u = `${this.base}/api/v1/groups/${gid}/blobs/${hash}?token=${encodeURIComponent(this.session ? this.session.token : "")}`;
+    if (name) u += "&name=" + encodeURIComponent(name);
+    return u;
+  }
+
   wsURL() {
     const u = new URL(this.base || location.href);
     return (u.protocol === "https:" ? "wss://" : "ws://") + u.host + "/api/v1/ws?token=" +

@@ -2,9 +2,12 @@
 // replies, mentions, recall, the announcement and pins; and, for the owner
 // and admins, the management panel (manage.js) over the same live state.
 
-import { t } from "./i18n.js";
-import { h, clear, short, statusLine, busy, fmtTime, fmtDateTime } from "./ui.js";
-import { KIND, RANK, RECALL_WINDOW_MS, MAX_TEXT_RUNES, MAX_MENTIONS, body, decodeEvent, decodeMessage, verifyEvent, parsePeerID } from "./proto.js";
+import { t, lang } from "./i18n.js";
+import { h, clear, short, statusLine, busy, fmtTime, fmtDateTime, fmtSize, confirmDialog, errorText, attachmentsLabel } from "./ui.js";
+import {
+  KIND, RANK, RECALL_WINDOW_MS, MAX_TEXT_RUNES, MAX_MENTIONS, MAX_ATTACHMENTS, MAX_IMAGE_BYTES, MAX_FILE_BYTES,
+  body, decodeEvent, decodeMessage, verifyEvent, parsePeerID, isImageMIME, cleanFileName,
+} from "./proto.js";
 import { fromBase64, fromHex } from "./codec.js";
 import { renderManage } from "./manage.js";
 import { Names, nameEl, avatarEl, relabel, showPerson, refreshPerson, closePerson } from "./names.js";
@@ -63,6 +66,8 @@ export class GroupScreen {
   close() {
     this.closed = true;
     closePerson();
+    closeViewer();
+    for (const p of this.pending || []) if (p.abort) p.abort();
     this.timers.forEach(clearInterval);
     clearTimeout(this.refreshTimer);
     // An ack still waiting goes now: what was shown is read.
@@ -187,6 +192,7 @@ export class GroupScreen {
       this.mutedNote = h("p", { id: "muted-note", class: "note", hidden: true });
       this.composer = this.buildComposer();
       this.bodyEl = h("div", { class: "chat" }, this.list, this.mutedNote, this.status, this.composer);
+      this.dropTarget(this.bodyEl);
     } else {
       this.bodyEl = h("div", { class: "manage", id: "manage" });
     }
@@ -255,7 +261,7 @@ export class GroupScreen {
   pinItem(seq) {
     const li = h("li", { class: "pin", "data-seq": seq });
     const fill = (ev) => {
-      const text = this.recalled.has(seq) ? t("chat.recalled") : ev ? ev.text : "#" + seq;
+      const text = this.recalled.has(seq) ? t("chat.recalled") : ev ? this.summary(ev) : "#" + seq;
       clear(li,
         h("span", { class: "pin-icon" }, t("chat.pinned")),
         h("a", { href: "#", class: "grow pin-text", onclick: (e) => { e.preventDefault(); this.jumpTo(seq); } },
@@ -421,7 +427,8 @@ export class GroupScreen {
 
   message(ev) {
     if (!this.decoded.has(ev.seq)) {
-      let m = { text: ev.text, mentions: [], mentionAll: false, replyTo: ev.target || 0 };
+      let m = { text: ev.text || "", mentions: [], mentionAll: false, replyTo: ev.target || 0, link: ev.link || "",
+        product: ev.product || null, attachments: ev.attachments || [] };
       try { m = decodeMessage(decodeEvent(fromBase64(ev.raw)).submission.body); } catch { /* use the view */ }
       this.decoded.set(ev.seq, m);
     }
@@ -479,6 +486,7 @@ export class GroupScreen {
         h("span", { class: "seq" }, "#" + ev.seq)),
       quote,
       h("div", { class: "text" }, this.recalled.has(ev.seq) ? h("em", { class: "recalled" }, t("chat.recalled")) : this.richText(m)),
+      this.recalled.has(ev.seq) ? null : this.attachmentsEl(m.attachments || []),
       h("div", { class: "actions" }),
     );
     this.fillActions(el, ev);
@@ -487,7 +495,7 @@ export class GroupScreen {
 
   quote(seq) {
     const target = this.events.get(seq);
-    const text = target ? (this.recalled.has(seq) ? t("chat.recalled") : target.text) : "";
+    const text = target ? (this.recalled.has(seq) ? t("chat.recalled") : this.summary(target)) : "";
     return h("a", {
       href: "#", class: "quote", onclick: (e) => { e.preventDefault(); this.jumpTo(seq); },
     }, "↪ ", target ? [this.nameOf(target.author, "me", false), ": " + snippet(text)] : t("chat.replyToSeq", { n: seq }));
@@ -523,9 +531,11 @@ export class GroupScreen {
       last = end;
     }
     parts.push(m.text.slice(last));
-    if (m.link && m.link !== m.text && /^https?:\/\//i.test(m.link)) parts.push(" ", h("a", { href: m.link, rel: "noopener noreferrer", target: "_blank" }, m.link));
-    if (m.product) parts.push(h("div", { class: "product" }, m.product.title, m.product.price ? ` ${m.product.price} ${m.product.currency || ""}` : ""));
-    return parts;
+    // Links in the text become links: http and https only.
+    const out = parts.flatMap((p) => (typeof p === "string" ? linkify(p) : [p]));
+    if (m.link && !m.text.includes(m.link) && safeURL(m.link)) out.push(" ", extLink(m.link, m.link));
+    if (m.product) out.push(this.productCard(m.product));
+    return out;
   }
 
   // fillActions puts the buttons a message offers to this user.
@@ -544,7 +554,11 @@ export class GroupScreen {
       this.member ? h("button", { class: "link act-reply", onclick: () => this.startReply(ev) }, t("chat.reply")) : null,
       canRecall ? h("button", {
         class: "link act-recall", "data-until": mine && !admin ? ev.time + RECALL_WINDOW_MS : undefined,
-        onclick: (e) => this.act(KIND.recall, body.target(ev.seq), this.status, e.target),
+        onclick: async (e) => {
+          const b = e.currentTarget;
+          if (!(await confirmDialog(t("chat.recallConfirm"), t("chat.recall")))) return;
+          this.act(KIND.recall, body.target(ev.seq), this.status, b);
+        },
       }, t("chat.recall")) : null,
       admin && !pinned ? h("button", { class: "link act-pin", onclick: (e) => this.act(KIND.pin, body.target(ev.seq), this.status, e.target) }, t("chat.pin")) : null,
       admin && pinned ? h("button", { class: "link act-unpin", onclick: (e) => this.act(KIND.unpin, body.target(ev.seq), this.status, e.target) }, t("chat.unpin")) : null,
@@ -573,6 +587,8 @@ export class GroupScreen {
       const el = this.list.querySelector(`.msg[data-seq="${seq}"]`);
       if (el && !el.querySelector(".recalled")) {
         clear(el.querySelector(".text"), h("em", { class: "recalled" }, t("chat.recalled")));
+        const att = el.querySelector(".attachments");
+        if (att) att.remove();
         clear(el.querySelector(".actions"));
       }
     }
@@ -588,15 +604,191 @@ export class GroupScreen {
     this.input.addEventListener("input", () => this.onInput());
     this.input.addEventListener("keydown", (e) => this.onKey(e));
     const send = h("button", { id: "btn-send", class: "primary", type: "submit" }, t("chat.send"));
-    return h("form", {
+    // Images and files: picked, pasted or dropped; each uploads at once.
+    this.pending = [];
+    this.tray = h("ul", { id: "attach-tray", class: "attach-tray", hidden: true });
+    this.fileInput = h("input", {
+      type: "file", id: "attach-input", multiple: true, class: "visually-hidden", tabindex: "-1", "aria-hidden": "true",
+      onchange: (e) => { this.addFiles([...e.target.files]); e.target.value = ""; },
+    });
+    const attach = h("button", {
+      type: "button", id: "btn-attach", class: "attach", title: t("chat.attach"), "aria-label": t("chat.attach"),
+      onclick: () => this.fileInput.click(),
+    }, "+");
+    this.input.addEventListener("paste", (e) => {
+      const files = [...((e.clipboardData && e.clipboardData.files) || [])];
+      if (!files.length) return;
+      e.preventDefault();
+      this.addFiles(files);
+    });
+    this.sendButton = send;
+    const form = h("form", {
       class: "composer", onsubmit: (e) => { e.preventDefault(); this.send(send); },
-    }, this.replyBar, this.popup, h("div", { class: "row" }, this.input, send));
+    }, this.replyBar, this.popup, this.tray, this.fileInput, h("div", { class: "row" }, attach, this.input, send));
+    return form;
+  }
+
+  // dropTarget lets files dropped on the chat go into the composer.
+  dropTarget(el) {
+    const has = (e) => e.dataTransfer && [...e.dataTransfer.types].includes("Files");
+    el.addEventListener("dragover", (e) => { if (!has(e)) return; e.preventDefault(); el.classList.add("dragging"); });
+    el.addEventListener("dragleave", (e) => { if (e.target === el) el.classList.remove("dragging"); });
+    el.addEventListener("drop", (e) => {
+      el.classList.remove("dragging");
+      const files = [...((e.dataTransfer && e.dataTransfer.files) || [])];
+      if (!files.length) return;
+      e.preventDefault();
+      this.addFiles(files);
+    });
+  }
+
+  // addFiles starts the upload of each file, up to MAX_ATTACHMENTS in the
+  // message; a refusal shows on the status line, naming the file.
+  addFiles(files) {
+    this.status.clear();
+    for (const file of files) {
+      if (this.pending.length >= MAX_ATTACHMENTS) {
+        this.status.show(t("chat.attachMax", { max: MAX_ATTACHMENTS }));
+        break;
+      }
+      const name = cleanFileName(file.name || (file.type && file.type.startsWith("image/") ? "image." + file.type.slice(6).replace(/\W.*$/, "") : "file"));
+      const image = isImageMIME(file.type);
+      const limit = image ? MAX_IMAGE_BYTES : MAX_FILE_BYTES;
+      if (file.size > limit) {
+        this.status.show(t("chat.uploadRefused", { name, why: t(image ? "chat.imageTooLarge" : "chat.fileTooLarge", { max: limit / 1048576 }) }));
+        continue;
+      }
+      if (file.size === 0) {
+        this.status.show(t("chat.uploadRefused", { name, why: t("chat.fileEmpty") }));
+        continue;
+      }
+      this.startUpload(file, name, image);
+    }
+    this.renderTray();
+  }
+
+  startUpload(file, name, image) {
+    const p = { file, name, image, progress: 0, att: null };
+    p.preview = image ? URL.createObjectURL(file) : "";
+    const up = this.app.api.upload(file, name, (f) => { p.progress = f; this.showProgress(p); });
+    p.abort = up.abort;
+    p.promise = up.promise.then((att) => {
+      p.att = att;
+      p.abort = null;
+      if (p.li) p.li.classList.add("done");
+      this.showProgress(p);
+      return att;
+    }, (e) => {
+      this.dropPending(p);
+      if (e.code === "canceled" || this.closed) return null;
+      // The node's reason, in one line; its sentence is English, so the
+      // Chinese page says what it means first.
+      const why = e.code === "invalid" && e.fromNode && lang !== "en" ? `${t("chat.uploadInvalid")}（${e.message}）` : errorText(e);
+      this.status.show(t("chat.uploadRefused", { name, why }));
+      return null;
+    });
+    this.pending.push(p);
+  }
+
+  dropPending(p) {
+    this.pending = this.pending.filter((x) => x !== p);
+    if (p.preview) URL.revokeObjectURL(p.preview);
+    this.renderTray();
+  }
+
+  showProgress(p) {
+    if (!p.li) return;
+    const pct = p.att ? 100 : Math.min(99, Math.floor(p.progress * 100));
+    p.bar.value = pct;
+    p.pct.textContent = p.att ? t("chat.uploaded") : pct + "%";
+  }
+
+  renderTray() {
+    clear(this.tray, this.pending.map((p) => {
+      if (!p.li) {
+        p.bar = h("progress", { max: 100, value: 0 });
+        p.pct = h("span", { class: "pct" }, "0%");
+        p.li = h("li", { class: "pending" + (p.image ? " image" : " file") },
+          p.image ? h("img", { src: p.preview, alt: "" }) : h("span", { class: "file-icon", "aria-hidden": "true" }, "📄"),
+          h("div", { class: "grow" }, h("span", { class: "pending-name" }, p.name), h("span", { class: "meta" }, " " + fmtSize(p.file.size)),
+            h("div", { class: "progress" }, p.bar, p.pct)),
+          h("button", {
+            type: "button", class: "cancel-upload", title: t("chat.cancelUpload"), "aria-label": t("chat.cancelUpload"),
+            onclick: () => { if (p.abort) p.abort(); this.dropPending(p); },
+          }, "✕"));
+        if (p.att) p.li.classList.add("done");
+        this.showProgress(p);
+      }
+      return p.li;
+    }));
+    this.tray.hidden = !this.pending.length;
+  }
+
+  clearPending() {
+    for (const p of this.pending) if (p.preview) URL.revokeObjectURL(p.preview);
+    this.pending = [];
+    this.renderTray();
+  }
+
+  // summary is a line for a message in a quote or a pin: its text, else
+  // what it carries.
+  summary(ev) {
+    if (ev.text) return ev.text;
+    const m = this.decoded.get(ev.seq) || this.message(ev);
+    return (m && m.text) || attachmentsLabel(m && m.attachments) || (m && m.product ? m.product.title : "");
+  }
+
+  // attachmentsEl shows a message's images (the inline thumbnail at once,
+  // sized by the stated width and height, then the full image over it)
+  // and files (name, size, a download link).
+  attachmentsEl(list) {
+    if (!list.length) return null;
+    const images = list.filter((a) => isImageMIME(a.mime));
+    const files = list.filter((a) => !isImageMIME(a.mime));
+    return h("div", { class: "attachments" },
+      images.length ? h("div", { class: "images" + (images.length > 1 ? " grid" : "") }, images.map((a) => this.imageEl(a, images.length > 1))) : null,
+      files.map((a) => this.fileEl(a)));
+  }
+
+  imageEl(a, small) {
+    const url = this.app.api.blobURL(this.gid, a.hash);
+    const [w, h0] = fitBox(a.width || 240, a.height || 180, small ? 150 : 240, small ? 150 : 320);
+    const thumb = a.thumb ? h("img", { class: "thumb", src: "data:" + thumbType(a.thumb) + ";base64," + a.thumb, alt: "", width: w, height: h0 }) : null;
+    const full = h("img", { class: "full", alt: a.name || t("chat.image"), width: w, height: h0, decoding: "async" });
+    const box = h("button", {
+      type: "button", class: "att-image", "data-hash": a.hash, title: a.name || "", "aria-label": t("chat.openImage"),
+      onclick: () => openViewer(url, a, full.complete && full.naturalWidth ? full.src : ""),
+    }, thumb, full);
+    box.style.setProperty("--w", w + "px");
+    box.style.setProperty("--ar", `${a.width || 4} / ${a.height || 3}`);
+    full.addEventListener("load", () => box.classList.add("loaded"));
+    full.addEventListener("error", () => box.classList.add("failed"));
+    full.src = url;
+    return box;
+  }
+
+  fileEl(a) {
+    const name = a.name || a.hash.slice(0, 12);
+    const url = this.app.api.blobURL(this.gid, a.hash, name);
+    return h("div", { class: "att-file", "data-hash": a.hash },
+      h("span", { class: "file-icon", "aria-hidden": "true" }, "📄"),
+      h("div", { class: "grow" }, h("span", { class: "file-name" }, name), h("span", { class: "meta file-size" }, fmtSize(a.size))),
+      h("a", { class: "button download", href: url, download: name, rel: "noopener" }, t("chat.download")));
+  }
+
+  // productCard: the image (from this node only: the page loads nothing
+  // from elsewhere), the title, the price, and the product's link.
+  productCard(p) {
+    const price = p.price ? (p.currency === "CNY" ? "¥" + p.price : `${p.price} ${p.currency}`) : "";
+    const img = p.image && sameOrigin(p.image) ? h("img", { src: p.image, alt: "", class: "product-image" }) : h("span", { class: "product-image none", "aria-hidden": "true" }, "🛍");
+    const inner = [img, h("span", { class: "product-info" }, h("span", { class: "product-title" }, p.title), price ? h("span", { class: "product-price" }, price) : null)];
+    return safeURL(p.url) ? h("a", { class: "product", href: p.url, rel: "noopener noreferrer", target: "_blank" }, inner) : h("div", { class: "product" }, inner);
   }
 
   startReply(ev) {
     this.replyTo = ev.seq;
     clear(this.replyBar,
-      h("span", { class: "grow" }, this.line("chat.replyingTo", { who: this.nameOf(ev.author, "me", false) }), " ", snippet(ev.text)),
+      h("span", { class: "grow" }, this.line("chat.replyingTo", { who: this.nameOf(ev.author, "me", false) }), " ", snippet(this.summary(ev))),
       h("button", { type: "button", class: "link", id: "btn-cancel-reply", onclick: () => this.cancelReply() }, t("common.cancel")));
     this.replyBar.hidden = false;
     this.input.focus();
@@ -671,17 +863,24 @@ export class GroupScreen {
 
   async send(button) {
     const text = this.input.value.trim();
-    if (!text) return;
+    // Uploads still running finish first.
+    if (this.pending.some((p) => !p.att)) {
+      button.disabled = true;
+      try { await Promise.all(this.pending.map((p) => p.promise)); } finally { button.disabled = false; }
+    }
+    const attachments = this.pending.filter((p) => p.att).map((p) => p.att);
+    if (!text && !attachments.length) return;
     if ([...text].length > MAX_TEXT_RUNES) return this.status.show(t("chat.tooLong", { max: MAX_TEXT_RUNES }));
     const mentions = [];
     for (const [token, id] of this.mentionPick) {
       if (text.includes(token) && !mentions.some((k) => k.id === id)) mentions.push({ id, key: parsePeerID(id) });
     }
     const mentionAll = this.rank >= 2 && /(^|\s)@all(\s|$)/.test(text);
-    const b = body.message({ text, mentions: mentions.slice(0, MAX_MENTIONS).map((m) => m.key), mentionAll, replyTo: this.replyTo });
+    const b = body.message({ text, mentions: mentions.slice(0, MAX_MENTIONS).map((m) => m.key), mentionAll, replyTo: this.replyTo, attachments });
     const ok = await this.act(KIND.message, b, this.status, button);
     if (ok) {
       this.input.value = "";
+      this.clearPending();
       this.mentionPick.clear();
       this.cancelReply();
     }
@@ -702,6 +901,75 @@ export class GroupScreen {
       }
     });
   }
+}
+
+// ---- links, images
+
+// A link ends at white space, a quote or the first non-ASCII character
+// (a Chinese sentence often goes on right after it).
+const URL_RE = /https?:\/\/[!#-&(-;=?-_a-~]+/gi;
+
+// safeURL: an absolute http or https URL (never javascript: or data:).
+function safeURL(s) {
+  try { const u = new URL(s); return u.protocol === "http:" || u.protocol === "https:"; } catch { return false; }
+}
+
+function sameOrigin(s) {
+  try { return new URL(s, location.href).origin === location.origin; } catch { return false; }
+}
+
+function extLink(href, text) {
+  return h("a", { href, rel: "noopener noreferrer", target: "_blank", class: "ext" }, text);
+}
+
+// linkify splits text into strings and links.
+function linkify(s) {
+  const out = [];
+  let last = 0;
+  for (const m of s.matchAll(URL_RE)) {
+    let url = m[0].replace(/[.,;:!?)\]}。，；：！？）」』]+$/u, "");
+    if (!safeURL(url)) continue;
+    out.push(s.slice(last, m.index), extLink(url, url));
+    last = m.index + url.length;
+  }
+  out.push(s.slice(last));
+  return out.filter((x) => x !== "");
+}
+
+// fitBox scales w×h down to fit maxW×maxH.
+function fitBox(w, h, maxW, maxH) {
+  const k = Math.min(1, maxW / w, maxH / h);
+  return [Math.max(1, Math.round(w * k)), Math.max(1, Math.round(h * k))];
+}
+
+function thumbType(b64) {
+  if (b64.startsWith("iVBOR")) return "image/png";
+  if (b64.startsWith("UklGR")) return "image/webp";
+  return "image/jpeg";
+}
+
+// openViewer shows an image full size over the page: a close button, Esc
+// or a tap outside closes it.
+function openViewer(url, a, loaded) {
+  closeViewer();
+  const close = h("button", { type: "button", id: "btn-viewer-close", class: "viewer-close", "aria-label": t("common.close"), onclick: closeViewer }, "✕");
+  const img = h("img", { id: "viewer-image", src: loaded || url, alt: a.name || t("chat.image") });
+  const back = h("div", {
+    class: "viewer", id: "image-viewer", role: "dialog", "aria-modal": "true", "aria-label": a.name || t("chat.image"),
+    onclick: (e) => { if (e.target === back) closeViewer(); },
+  }, img, close);
+  viewerKey = (e) => { if (e.key === "Escape") closeViewer(); };
+  document.addEventListener("keydown", viewerKey);
+  document.body.append(back);
+  close.focus();
+}
+
+let viewerKey = null;
+function closeViewer() {
+  const el = document.getElementById("image-viewer");
+  if (el) el.remove();
+  if (viewerKey) document.removeEventListener("keydown", viewerKey);
+  viewerKey = null;
 }
 
 function snippet(s) {

@@ -8,7 +8,7 @@
 // those that arrive while the group is not open or the tab is hidden.
 
 import { t } from "./i18n.js";
-import { short } from "./ui.js";
+import { short, attachmentsLabel } from "./ui.js";
 
 const PREVIEW = 20; // events read back for a group's last message
 const MAX_COUNT = 100; // events read back at most to count the unread
@@ -142,7 +142,7 @@ export class Inbox {
   note(g, ev, unread) {
     if (ev.kind === "message") {
       if (!g.last || ev.seq > g.last.seq) {
-        g.last = { seq: ev.seq, time: ev.time, author: ev.author, text: ev.text || "", recalled: false, order: ++this.order };
+        g.last = { seq: ev.seq, time: ev.time, author: ev.author, text: ev.text || attachmentsLabel(ev.attachments), recalled: false, order: ++this.order };
       }
       if (unread && ev.author !== this.me) g.unread.add(ev.seq);
     } else if (ev.kind === "recall") {
@@ -214,7 +214,7 @@ export class Inbox {
     if (!notificationsOn()) return;
     try {
       const n = new Notification(g.summary.name || t("join.unknownName"), {
-        body: short(ev.author) + ": " + oneLine(ev.text || ""),
+        body: short(ev.author) + ": " + oneLine(ev.text || attachmentsLabel(ev.attachments)),
         tag: "qun-" + g.gid, icon: "/icon.svg",
       });
       n.onclick = () => { window.focus(); this.app.go("#/g/" + g.gid); n.close(); };

@@ -4,7 +4,7 @@
 
 import {
   Writer, fields, one, concat, equal, utf8, fromUtf8, uvarint, toBase58, fromBase58,
-  fromBase64url, toBase64url, randomBytes, sha256, toHex, fromHex,
+  fromBase64url, toBase64url, randomBytes, sha256, toHex, fromHex, fromBase64, toBase64,
 } from "./codec.js";
 
 export const VERSION = 1;
@@ -20,6 +20,12 @@ export const POLICY = { open: 1, approval: 2, invite: 3 };
 export const RECALL_WINDOW_MS = 120_000;
 export const MAX_TEXT_RUNES = 4000;
 export const MAX_MENTIONS = 50;
+// Images and files of a message (since 1.1).
+export const MAX_ATTACHMENTS = 9;
+export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+export const MAX_FILE_BYTES = 50 * 1024 * 1024;
+export const MAX_FILE_NAME_BYTES = 255;
+export const IMAGE_MIMES = ["image/jpeg", "image/png", "image/webp", "image/gif"];
 // Profile strings (kind profile, since 1.1), in characters (code points).
 export const MAX_NAME_RUNES = 32;
 export const MAX_BIO_RUNES = 160;
@@ -94,11 +100,16 @@ export const body = {
   leave: () => new Uint8Array(0),
   member: (member, reason) => new Writer().key(1, member).string(2, reason).finish(),
   mute: (member, until, reason) => new Writer().key(1, member).varint(2, until).string(3, reason).finish(),
-  // message: {text, mentions: [key], mentionAll, replyTo, link}
+  // message: {text, mentions: [key], mentionAll, replyTo, link,
+  // attachments}. attachments are as the upload answers them (and events
+  // show them): {hash, mime, size, width, height, name, thumb (base64 or
+  // bytes)}, at most MAX_ATTACHMENTS.
   message: (m) => {
     const w = new Writer().string(1, m.text);
     for (const k of m.mentions || []) w.bytesAlways(2, k);
-    return w.varint(3, m.mentionAll ? 1 : 0).varint(4, m.replyTo || 0).string(6, m.link).finish();
+    w.varint(3, m.mentionAll ? 1 : 0).varint(4, m.replyTo || 0).string(6, m.link);
+    for (const a of m.attachments || []) w.bytesAlways(7, attachment(a));
+    return w.finish();
   },
   // profile: {name, bio, nick, avatar}; an empty or absent string is not
   // set, and the event replaces the author's whole profile in the group.
@@ -114,6 +125,28 @@ export const body = {
 // blobRef encodes a BlobRef: hash, media type, size, width, height.
 const blobRef = (r) => new Writer().key(1, fromHex(r.hash)).string(2, r.mime).varint(3, r.size)
   .varint(4, r.width || 0).varint(5, r.height || 0).finish();
+
+// attachment encodes an Attachment: the BlobRef, the file name, the thumbnail.
+function attachment(a) {
+  const thumb = typeof a.thumb === "string" ? fromBase64(a.thumb) : a.thumb;
+  return new Writer().bytesAlways(1, blobRef(a)).string(2, a.name).bytes(3, thumb).finish();
+}
+
+// isImageMIME: an attachment the chat shows inline.
+export const isImageMIME = (m) => IMAGE_MIMES.includes(m);
+
+// cleanFileName makes a file name what an attachment may carry: no
+// control characters, no / or \, 1 to 255 bytes of UTF-8.
+export function cleanFileName(s) {
+  let n = [...(s || "")].map((c) => (c < " " || c === "\x7f" || c === "/" || c === "\\" ? "_" : c)).join("").trim();
+  if (n === "." || n === "..") n = "";
+  while (utf8(n).length > MAX_FILE_NAME_BYTES) {
+    const dot = n.lastIndexOf(".");
+    const ext = dot > 0 && n.length - dot <= 10 ? n.slice(dot) : "";
+    n = [...n.slice(0, n.length - ext.length)].slice(0, -1).join("") + ext;
+  }
+  return n || "file";
+}
 
 // ---- profile strings (docs/PROTOCOL.md, "Profile strings")
 
@@ -245,11 +278,25 @@ export function decodeEvent(raw) {
   };
 }
 
-// decodeMessage reads a message body: {text, mentions: [peer ID], mentionAll, replyTo, link, product}.
+// decodeMessage reads a message body: {text, mentions: [peer ID],
+// mentionAll, replyTo, link, product, attachments: [{hash, mime, size,
+// width, height, name, thumb (base64)}]}.
 export function decodeMessage(b) {
   const f = fields(b);
   const product = one(f, 5) ? fields(one(f, 5)) : null;
   const str = (x) => (x ? fromUtf8(x) : "");
+  const attachments = (f[7] || []).map((raw) => {
+    const a = fields(raw);
+    const r = fields(one(a, 1) || new Uint8Array(0));
+    const hash = one(r, 1);
+    if (!(hash instanceof Uint8Array) || hash.length !== 32) throw new Error("an attachment without its hash");
+    const thumb = one(a, 3);
+    return {
+      hash: toHex(hash), mime: str(one(r, 2)), size: Number(one(r, 3) || 0),
+      width: Number(one(r, 4) || 0), height: Number(one(r, 5) || 0),
+      name: str(one(a, 2)), thumb: thumb ? toBase64(thumb) : "",
+    };
+  });
   return {
     text: str(one(f, 1)),
     mentions: (f[2] || []).map((k) => peerID(k)),
@@ -258,8 +305,9 @@ export function decodeMessage(b) {
     link: str(one(f, 6)),
     product: product && {
       id: str(one(product, 1)), title: str(one(product, 2)), price: str(one(product, 3)),
-      currency: str(one(product, 4)), url: str(one(product, 5)),
+      currency: str(one(product, 4)), url: str(one(product, 5)), image: str(one(product, 6)),
     },
+    attachments,
   };
 }
 

@@ -101,3 +101,46 @@ export function copyText(text) {
   if (navigator.clipboard) return navigator.clipboard.writeText(text).catch(() => {});
   return Promise.resolve();
 }
+
+// fmtSize shows a number of bytes as B, KB or MB.
+export function fmtSize(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.max(1, Math.round(n / 1024))} KB`;
+  const mb = n / (1024 * 1024);
+  return `${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB`;
+}
+
+// confirmDialog asks once before a destructive action: a dialog of the
+// page with the question, a cancel and a confirm button. It resolves true
+// when confirmed; Esc, a tap outside or cancel resolve false.
+export function confirmDialog(question, confirmLabel) {
+  const old = document.getElementById("confirm-dialog");
+  if (old) old.remove();
+  return new Promise((resolve) => {
+    const done = (v) => { back.remove(); resolve(v); };
+    const ok = h("button", { type: "button", id: "btn-confirm-ok", class: "danger", onclick: () => done(true) }, confirmLabel);
+    const cancel = h("button", { type: "button", id: "btn-confirm-cancel", onclick: () => done(false) }, t("common.cancel"));
+    const back = h("div", {
+      class: "backdrop", id: "confirm-dialog",
+      onclick: (e) => { if (e.target === back) done(false); },
+      onkeydown: (e) => { if (e.key === "Escape") done(false); },
+    }, h("div", { class: "sheet", role: "alertdialog", "aria-modal": "true", "aria-labelledby": "confirm-text" },
+      h("p", { id: "confirm-text" }, question),
+      h("div", { class: "row" }, h("span", { class: "spacer" }), cancel, ok)));
+    document.body.append(back);
+    cancel.focus();
+  });
+}
+
+// attachmentsLabel is a line for a message's images and files where only
+// text fits (a quote, the list of groups, a notification): "[Image]",
+// "[2 images]", "[File] invoice.pdf".
+export function attachmentsLabel(list) {
+  if (!list || !list.length) return "";
+  const images = list.filter((a) => /^image\/(jpeg|png|webp|gif)$/.test(a.mime));
+  const files = list.filter((a) => !images.includes(a));
+  const parts = [];
+  if (images.length) parts.push(images.length === 1 ? t("chat.label.image") : t("chat.label.images", { n: images.length }));
+  if (files.length) parts.push(t("chat.label.file", { name: files.map((a) => a.name || "").join(", ") }));
+  return parts.join(" ");
+}
