@@ -339,6 +339,10 @@ func TestOpenAPI(t *testing.T) {
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.RoleBody{Member: bob.ID(), Role: protocol.RoleAdmin}))
 	oops := submitOK(b, bobTok, sub(bob, shop, text("my phone number")))
 	submitOK(b, bobTok, sub(bob, shop, protocol.NewTargetBody(protocol.KindRecall, oops.Seq))) // a tombstone in the answers
+	typo := submitOK(b, bobTok, sub(bob, shop, text("oolnog")))
+	submitOK(b, bobTok, sub(bob, shop, &protocol.EditBody{Target: typo.Seq, Text: "oolong"}))
+	submitOK(a, adminTok, sub(a.admin, shop, &protocol.ReactionBody{Target: typo.Seq, Emoji: "👍"}))
+	submitOK(a, adminTok, sub(a.admin, shop, &protocol.ReactionBody{Target: typo.Seq, Emoji: "👍", Remove: true}))
 	submitOK(b, bobTok, sub(bob, shop, protocol.NewProfileBody(protocol.Profile{Name: "Bob", Nick: "老王", Bio: "tea",
 		Avatar: &protocol.BlobRef{Hash: protocol.Hash{1}, MIME: "image/png", Size: 100, Width: 64, Height: 64}})))
 	// A photo, uploaded to bob's node and sent in a message.

@@ -7,7 +7,8 @@ import "github.com/qunchat/qun/protocol"
 // every answer: a recalled message is a tombstone (no text, no details, no
 // signed bytes) on every path — event pages, backward pages and the
 // WebSocket, whose cache of rendered events forgets a message when its
-// recall is applied.
+// recall is applied. An edited message shows its latest edit's text, with
+// "edited" naming that edit; the cache forgets it at each edit too.
 
 // eventView renders ev for light clients.
 func (g *group) eventView(ev *protocol.SignedEvent) protocol.EventView {
@@ -17,9 +18,17 @@ func (g *group) eventView(ev *protocol.SignedEvent) protocol.EventView {
 	}
 	g.mu.Lock()
 	r, recalled := g.state.Recalled[ev.Seq]
+	edit := g.state.Edited[ev.Seq]
 	g.mu.Unlock()
 	if recalled {
 		return v.Tombstone(r)
+	}
+	if edit != 0 {
+		if e, err := g.storedEvent(edit); err == nil {
+			if b, ok := e.Sub.DecodedBody().(*protocol.EditBody); ok {
+				v.Text, v.Edited = b.Text, &protocol.EditedView{Seq: e.Seq, Time: e.Time}
+			}
+		}
 	}
 	return v
 }
@@ -27,10 +36,12 @@ func (g *group) eventView(ev *protocol.SignedEvent) protocol.EventView {
 // applied is told of every event applied to the state (host, replica and
 // recovery), with g.mu held.
 func (g *group) applied(ev *protocol.SignedEvent) {
-	if ev.Sub.Kind != protocol.KindRecall {
-		return
-	}
-	if b, ok := ev.Sub.DecodedBody().(*protocol.TargetBody); ok {
-		g.frames.forget(b.Seq, &g.recalls)
+	switch b := ev.Sub.DecodedBody().(type) {
+	case *protocol.TargetBody:
+		if ev.Sub.Kind == protocol.KindRecall {
+			g.frames.forget(b.Seq, &g.recalls)
+		}
+	case *protocol.EditBody:
+		g.frames.forget(b.Target, &g.recalls)
 	}
 }

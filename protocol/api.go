@@ -232,10 +232,22 @@ type EventView struct {
 	// Invite of invite_create, invite_revoke and of a join with an invite.
 	Invite string `json:"invite,omitempty"`
 	Ref    string `json:"ref,omitempty"` // the invite's external reference (e.g. an order number)
+	// Emoji and Remove are a reaction's (since 1.1).
+	Emoji  string `json:"emoji,omitempty"`
+	Remove bool   `json:"remove,omitempty"`
+	// Edited is set on a message that was edited: Text is then the latest
+	// edit's (since 1.1).
+	Edited *EditedView `json:"edited,omitempty"`
 	// Recalled is set on a recalled message: its text, details and signed
 	// bytes are withheld from light clients; what is left is this tombstone.
 	Recalled *RecalledView `json:"recalled,omitempty"`
 	Raw      string        `json:"raw"` // empty for a recalled message
+}
+
+// EditedView says which event last edited a message, and when.
+type EditedView struct {
+	Seq  uint64 `json:"seq"`
+	Time uint64 `json:"time"`
 }
 
 // RecalledView says who recalled a message and with which event.
@@ -304,6 +316,10 @@ func NewEventView(ev *SignedEvent) EventView {
 		v.Text = b.Text
 	case *TargetBody:
 		v.Target = b.Seq
+	case *ReactionBody:
+		v.Target, v.Emoji, v.Remove = b.Target, b.Emoji, b.Remove
+	case *EditBody:
+		v.Target, v.Text = b.Target, b.Text
 	case *RoleBody:
 		member(b.Member)
 		v.Role = b.Role.String()

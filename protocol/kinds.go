@@ -13,7 +13,7 @@ import (
 // packets, lotteries).
 type Kind uint32
 
-// Kinds of v1: 1–20 since 1.0, 21 since 1.1.
+// Kinds of v1: 1–20 since 1.0, 21–23 since 1.1.
 const (
 	KindCreate       Kind = 1
 	KindUpdate       Kind = 2
@@ -36,8 +36,10 @@ const (
 	KindMessage      Kind = 19
 	KindRecall       Kind = 20
 	KindProfile      Kind = 21 // since 1.1
+	KindReaction     Kind = 22 // since 1.1
+	KindEdit         Kind = 23 // since 1.1
 
-	lastKind = KindProfile // the highest kind this implementation knows
+	lastKind = KindEdit // the highest kind this implementation knows
 )
 
 var kindNames = [...]string{
@@ -47,6 +49,7 @@ var kindNames = [...]string{
 	KindApprove: "approve", KindReject: "reject", KindLeave: "leave", KindKick: "kick",
 	KindBan: "ban", KindUnban: "unban", KindMute: "mute", KindUnmute: "unmute",
 	KindMessage: "message", KindRecall: "recall", KindProfile: "profile",
+	KindReaction: "reaction", KindEdit: "edit",
 }
 
 // Known reports whether k is a kind this implementation knows (those of
@@ -205,6 +208,10 @@ func DecodeBody(k Kind, b []byte) (Body, error) {
 		body = &MessageBody{}
 	case KindProfile:
 		body = &ProfileBody{}
+	case KindReaction:
+		body = &ReactionBody{}
+	case KindEdit:
+		body = &EditBody{}
 	case 0:
 		return nil, invalid("a submission names its kind")
 	default:

@@ -61,6 +61,8 @@ const (
 
 	// RecallWindow is how long a member may recall their own message.
 	RecallWindow = 120 * time.Second
+	// EditWindow is how long after sending its author may edit a message.
+	EditWindow = 24 * time.Hour
 
 	// DefaultRatePerSecond and DefaultRateBurst are the default per-member
 	// submission rate limit a host enforces (a node may configure others).
@@ -81,6 +83,10 @@ const (
 
 	// MaxMIMEBytes bounds the media type of a blob reference (since 1.1).
 	MaxMIMEBytes = 127
+	// MaxReactionBytes and MaxReactionRunes bound a reaction's emoji (one
+	// emoji may take several code points: a flag, a skin tone, a family).
+	MaxReactionBytes = 32
+	MaxReactionRunes = 8
 	// MaxAttachments bounds the images and files of one message.
 	MaxAttachments = 9
 	// MaxImageBytes and MaxFileBytes bound the blob of an attachment:

@@ -64,6 +64,8 @@ type State struct {
 	// Recalled are the recalled messages by seq (since v1.1 of this
 	// implementation's state; derived from the log).
 	Recalled map[uint64]Recall
+	// Edited maps an edited message's seq to its latest edit (since 1.1).
+	Edited map[uint64]uint64
 
 	Head     uint64  // seq of the last applied event
 	HeadID   EventID // ID of the last applied event
@@ -82,6 +84,7 @@ func NewState() *State {
 		Closed:    map[InviteID]ClosedInvite{},
 		LeftMuted: map[UserID]uint64{},
 		Recalled:  map[uint64]Recall{},
+		Edited:    map[uint64]uint64{},
 	}
 }
 
@@ -245,6 +248,10 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 		return s.mute(author, me, b, now)
 	case *MessageBody:
 		return s.message(author, me, b, seq, now)
+	case *ReactionBody:
+		return s.react(author, b, seq, now, look)
+	case *EditBody:
+		return s.edit(author, b, seq, now, look)
 	case *ProfileBody:
 		// Any member, muted or not: a profile is not a message.
 		p := b.Profile.clone()
