@@ -256,3 +256,15 @@ func (c *Client) Unmute(ctx context.Context, gid protocol.GroupID, user protocol
 func (c *Client) member(ctx context.Context, kind protocol.Kind, gid protocol.GroupID, user protocol.UserID, reason string) (*protocol.SubmitResponse, error) {
 	return c.Submit(ctx, kind, gid, protocol.NewMemberBody(kind, user, reason))
 }
+
+// React reacts to the message with seq with an emoji; remove takes the
+// user's reaction with that emoji back.
+func (c *Client) React(ctx context.Context, gid protocol.GroupID, seq uint64, emoji string, remove bool) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindReaction, gid, &protocol.ReactionBody{Target: seq, Emoji: emoji, Remove: remove})
+}
+
+// Edit replaces the text of the user's own message with seq (within
+// protocol.EditWindow of sending).
+func (c *Client) Edit(ctx context.Context, gid protocol.GroupID, seq uint64, text string) (*protocol.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindEdit, gid, &protocol.EditBody{Target: seq, Text: text})
+}

@@ -67,6 +67,8 @@ var commands = []*command{
 	{"pin", "GID SEQ", "pin a message", runTarget(protocol.KindPin)},
 	{"unpin", "GID SEQ", "unpin a message", runTarget(protocol.KindUnpin)},
 	{"recall", "GID SEQ", "recall a message", runTarget(protocol.KindRecall)},
+	{"react", "GID SEQ EMOJI [--remove]", "react to a message with an emoji (or take it back)", runReact},
+	{"edit", "GID SEQ TEXT...", "change the text of your message (within 24 h)", runEdit},
 	{"role", "GID USERID owner|admin|member|bridge", "give a member a role", runRole},
 	{"mute", "GID [USERID] [--for DURATION] [--reason R]", "mute a member, or everyone below admin", runMute},
 	{"unmute", "GID [USERID]", "lift a member's mute, or the mute of everyone", runUnmute},

@@ -68,7 +68,21 @@ func TestE2EFiles(t *testing.T) {
 	if _, err := jpeg.Decode(bytes.NewReader(img)); err != nil {
 		t.Fatalf("the saved photo does not decode: %v", err)
 	}
-	_, errs, code := qunCLI(t, append([]string{"send", gid, "--file", filepath.Join(dir, "missing.png")}, mei...)...)
+	// A reaction and an edit, from the terminal.
+	qunJSON(t, append([]string{"react", gid, jsonNum(shot["seq"]), "👍"}, mei...)...)
+	typo := qunJSON(t, append([]string{"send", gid, "乌龙茶 19.9 元"}, admin...)...)
+	qunJSON(t, append([]string{"edit", gid, jsonNum(typo["seq"]), "乌龙茶 29.9 元"}, admin...)...)
+	_, errs, code := qunCLI(t, append([]string{"edit", gid, jsonNum(typo["seq"]), "改价"}, mei...)...)
+	if code != 1 || !strings.Contains(errs, "only the author") {
+		t.Fatalf("editing another's message: exit %d %q", code, errs)
+	}
+	hist = must(t, qunCLI, append([]string{"history", gid}, mei...)...)
+	for _, want := range []string{"reacted 👍 to #" + jsonNum(shot["seq"]), "乌龙茶 29.9 元 (edited)", "edited #" + jsonNum(typo["seq"])} {
+		if !strings.Contains(hist, want) {
+			t.Fatalf("history lacks %q:\n%s", want, hist)
+		}
+	}
+	_, errs, code = qunCLI(t, append([]string{"send", gid, "--file", filepath.Join(dir, "missing.png")}, mei...)...)
 	if code != 1 || !strings.Contains(errs, "missing.png") {
 		t.Fatalf("a missing file: exit %d %q", code, errs)
 	}

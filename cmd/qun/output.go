@@ -87,6 +87,9 @@ func describeEvent(ev protocol.EventView, nm *names) string {
 			return fmt.Sprintf(": (message recalled by %s)", nm.of(r.By))
 		}
 		text := indent(ev.Text)
+		if ev.Edited != nil {
+			text += " (edited)"
+		}
 		for _, a := range ev.Attachments {
 			if text != "" {
 				text += " "
@@ -115,6 +118,13 @@ func describeEvent(ev protocol.EventView, nm *names) string {
 		return fmt.Sprintf(" unpinned #%d", ev.Target)
 	case "recall":
 		return fmt.Sprintf(" recalled #%d", ev.Target)
+	case "reaction":
+		if ev.Remove {
+			return fmt.Sprintf(" took back %s on #%d", ev.Emoji, ev.Target)
+		}
+		return fmt.Sprintf(" reacted %s to #%d", ev.Emoji, ev.Target)
+	case "edit":
+		return fmt.Sprintf(" edited #%d: %s", ev.Target, indent(ev.Text))
 	case "role":
 		return fmt.Sprintf(" made %s %s", member, ev.Role)
 	case "invite_create":

@@ -218,3 +218,49 @@ func extOf(mimeType string) string {
 	}
 	return ""
 }
+
+// runReact reacts to a message.
+func runReact(x *cli, args []string) error {
+	fs := x.flags()
+	remove := fs.Bool("remove", false, "take your reaction back")
+	pos, err := x.parse(fs, args, 3, false, "GID", "SEQ", "EMOJI")
+	if err != nil {
+		return err
+	}
+	gid, err := parseGID(pos[0])
+	if err != nil {
+		return err
+	}
+	seq, err := strconv.ParseUint(pos[1], 10, 64)
+	if err != nil || seq == 0 {
+		return usagef("SEQ %q is not a message's seq", pos[1])
+	}
+	human := "reacted " + pos[2]
+	if *remove {
+		human = "took back " + pos[2]
+	}
+	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+		return c.React(x.ctx, gid, seq, pos[2], *remove)
+	}, human)
+}
+
+// runEdit changes the text of the user's message.
+func runEdit(x *cli, args []string) error {
+	fs := x.flags()
+	pos, err := x.parse(fs, args, 3, true, "GID", "SEQ", "TEXT")
+	if err != nil {
+		return err
+	}
+	gid, err := parseGID(pos[0])
+	if err != nil {
+		return err
+	}
+	seq, err := strconv.ParseUint(pos[1], 10, 64)
+	if err != nil || seq == 0 {
+		return usagef("SEQ %q is not a message's seq", pos[1])
+	}
+	text := strings.Join(pos[2:], " ")
+	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+		return c.Edit(x.ctx, gid, seq, text)
+	}, "edited")
+}
