@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	bin "encoding/binary"
 	"image"
 	"image/color"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // phonePhoto is a JPEG with an EXIF segment naming where it was taken.
@@ -76,7 +78,13 @@ func TestE2EFiles(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "only the author") {
 		t.Fatalf("editing another's message: exit %d %q", code, errs)
 	}
-	hist = must(t, qunCLI, append([]string{"history", gid}, mei...)...)
+	// Mei's node gets the edit from the host a moment later.
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	waitFor(t, wctx, "the edit to reach the member's node", func() bool {
+		hist = must(t, qunCLI, append([]string{"history", gid}, mei...)...)
+		return strings.Contains(hist, "(edited)")
+	})
 	for _, want := range []string{"reacted 👍 to #" + jsonNum(shot["seq"]), "乌龙茶 29.9 元 (edited)", "edited #" + jsonNum(typo["seq"])} {
 		if !strings.Contains(hist, want) {
 			t.Fatalf("history lacks %q:\n%s", want, hist)
