@@ -25,6 +25,16 @@
 // image from the group's blob URL; a tap opens it full size. Files show
 // their name, size and a download link.
 //
+// Reactions and edits (kinds reaction and edit, protocol 1.1;
+// static/js/chat.js): a long press on a message, or its React button,
+// offers 👍 ❤️ 😂 🎉 🙏 👌 and a field for any other emoji; chips under the
+// message show each emoji and its count, counted from the events loaded
+// (the latest event of a user, an emoji and a message wins), highlighted
+// when one is the user's, and name who reacted (title, long press). The
+// author edits a message in the composer within 24 hours (Esc cancels);
+// the message, its quotes and its pin show the latest text, marked
+// "edited". Neither kind has a chat line of its own.
+//
 // Handler serves the files: "/" is the app, "/join" the same app (the invite
 // token travels in the fragment, /join#TOKEN, which browsers never send to
 // servers). A node mounts it under its API mux:

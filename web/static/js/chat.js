@@ -1,18 +1,27 @@
 // A group: its history with scroll-back, the live chat over the WebSocket,
-// replies, mentions, recall, the announcement and pins; and, for the owner
-// and admins, the management panel (manage.js) over the same live state.
+// replies, mentions, recall, reactions, edits, the announcement and pins;
+// and, for the owner and admins, the management panel (manage.js) over the
+// same live state.
+//
+// Reactions (kind reaction) and edits (kind edit) have no line of their
+// own: they change the message they target. Reactions are counted from the
+// events loaded (the latest event of a user, an emoji and a message wins;
+// remove takes the reaction back); a message shows the text of its latest
+// edit, with an "edited" label.
 
 import { t, lang } from "./i18n.js";
 import { h, clear, short, statusLine, busy, fmtTime, fmtDateTime, fmtSize, confirmDialog, errorText, attachmentsLabel } from "./ui.js";
 import {
-  KIND, RANK, RECALL_WINDOW_MS, MAX_TEXT_RUNES, MAX_MENTIONS, MAX_ATTACHMENTS, MAX_IMAGE_BYTES, MAX_FILE_BYTES,
-  body, decodeEvent, decodeMessage, verifyEvent, parsePeerID, isImageMIME, cleanFileName,
+  KIND, RANK, RECALL_WINDOW_MS, EDIT_WINDOW_MS, MAX_TEXT_RUNES, MAX_MENTIONS, MAX_ATTACHMENTS, MAX_IMAGE_BYTES, MAX_FILE_BYTES,
+  body, decodeEvent, decodeMessage, verifyEvent, parsePeerID, isImageMIME, cleanFileName, checkEmoji,
 } from "./proto.js";
 import { fromBase64, fromHex } from "./codec.js";
 import { renderManage } from "./manage.js";
-import { Names, nameEl, avatarEl, relabel, showPerson, refreshPerson, closePerson } from "./names.js";
+import { Names, nameEl, avatarEl, relabel, showPerson, refreshPerson, closePerson, namesList } from "./names.js";
 
 const PAGE = 50;
+// The reactions offered at one tap; "more" takes any other emoji.
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "🙏", "👌"];
 const STATE_KINDS = new Set(["update", "announce", "pin", "unpin", "role", "invite_create", "invite_revoke", "join",
   "join_request", "approve", "reject", "leave", "kick", "ban", "unban", "mute", "unmute", "profile"]);
 
@@ -28,6 +37,9 @@ export class GroupScreen {
     this.events = new Map(); // seq -> EventView, every event loaded
     this.decoded = new Map(); // seq -> decoded message body
     this.recalled = new Set();
+    this.reactions = new Map(); // seq -> emoji -> user -> {seq, on}
+    this.edits = new Map(); // seq -> {seq, time, text} of the latest edit
+    this.editing = 0; // the seq of the message being edited in the composer
     this.prev = 0; // the before of the next older page; 0: none
     this.next = 0; // the next seq expected live
     this.loadingOlder = false;
@@ -67,6 +79,7 @@ export class GroupScreen {
     this.closed = true;
     closePerson();
     closeViewer();
+    closeSheet();
     for (const p of this.pending || []) if (p.abort) p.abort();
     this.timers.forEach(clearInterval);
     clearTimeout(this.refreshTimer);
@@ -186,6 +199,15 @@ export class GroupScreen {
       this.list.addEventListener("scroll", () => {
         this.atEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
         if (this.list.scrollTop < 60) this.loadOlder();
+      });
+      // A long press on a message (or a right click) offers the reactions.
+      this.list.addEventListener("contextmenu", (e) => {
+        const m = e.target.closest(".msg[data-seq]");
+        if (!m || e.target.closest("a, img, .att-image, .chip, textarea, input")) return;
+        const ev = this.events.get(Number(m.dataset.seq));
+        if (!ev || !this.member || this.recalled.has(ev.seq)) return;
+        e.preventDefault();
+        this.openReactPicker(ev);
       });
       // Notes and errors under the list shrink it: stay at the newest message.
       new ResizeObserver(() => { if (this.atEnd) this.scrollToEnd(); }).observe(this.list);
@@ -330,6 +352,51 @@ export class GroupScreen {
     if (ev.kind === "profile" && this.names.noteProfile(ev)) this.relabelSoon();
     if (ev.kind === "recall" && ev.target) this.recalled.add(ev.target);
     if (ev.recalled) this.recalled.add(ev.seq); // the node sends a recalled message as a tombstone
+    if (ev.kind === "reaction" && ev.target && ev.emoji) this.noteReaction(ev);
+    if (ev.kind === "edit" && ev.target) this.noteEdit(ev.target, { seq: ev.seq, time: ev.time, text: ev.text || "" });
+    // A message the node serves edited carries its latest text.
+    if (ev.kind === "message" && ev.edited) this.noteEdit(ev.seq, { seq: ev.edited.seq, time: ev.edited.time, text: ev.text || "" });
+  }
+
+  // noteReaction keeps the latest reaction of a user with an emoji.
+  noteReaction(ev) {
+    let byEmoji = this.reactions.get(ev.target);
+    if (!byEmoji) this.reactions.set(ev.target, (byEmoji = new Map()));
+    let byUser = byEmoji.get(ev.emoji);
+    if (!byUser) byEmoji.set(ev.emoji, (byUser = new Map()));
+    const old = byUser.get(ev.author);
+    if (old && old.seq >= ev.seq) return;
+    byUser.set(ev.author, { seq: ev.seq, on: !ev.remove });
+  }
+
+  // noteEdit keeps the latest edit of a message; it reports a change.
+  noteEdit(target, e) {
+    const old = this.edits.get(target);
+    if (old && old.seq >= e.seq) return false;
+    this.edits.set(target, e);
+    return true;
+  }
+
+  // reactionsOf lists the reactions a message has now: [{emoji, users,
+  // mine}], in the order they were first given.
+  reactionsOf(seq) {
+    const out = [];
+    for (const [emoji, byUser] of this.reactions.get(seq) || []) {
+      const on = [...byUser].filter(([, r]) => r.on).sort((a, b) => a[1].seq - b[1].seq);
+      if (on.length) out.push({ emoji, users: on.map(([id]) => id), mine: on.some(([id]) => id === this.me), first: on[0][1].seq });
+    }
+    return out.sort((a, b) => a.first - b.first);
+  }
+
+  hasMine(seq, emoji) {
+    const r = this.reactions.get(seq)?.get(emoji)?.get(this.me);
+    return !!(r && r.on);
+  }
+
+  // textOf is a message's text as it reads now: its latest edit's.
+  textOf(ev) {
+    const e = this.edits.get(ev.seq);
+    return e ? e.text : this.message(ev).text;
   }
 
   onLive(ev) {
@@ -342,7 +409,9 @@ export class GroupScreen {
       if (el) this.list.append(el);
       this.verify(ev);
       if (ev.kind === "recall") this.applyRecalls();
-      if (nearEnd || ev.author === this.me) this.scrollToEnd();
+      if (ev.kind === "reaction") this.showReactions(ev.target);
+      if (ev.kind === "edit") this.applyEdit(ev.target);
+      if (nearEnd || (ev.author === this.me && el)) this.scrollToEnd();
       if (document.visibilityState === "visible") this.ackSoon(ev.seq);
     }
     if (STATE_KINDS.has(ev.kind)) this.refreshState();
@@ -438,7 +507,8 @@ export class GroupScreen {
   renderEvent(ev) {
     if (ev.kind === "message") return this.renderMessage(ev);
     // A profile changes the names shown; it has no line of its own.
-    if (ev.kind === "recall" || ev.kind === "profile") return null;
+    // Recalls, reactions and edits change the message they target.
+    if (ev.kind === "recall" || ev.kind === "profile" || ev.kind === "reaction" || ev.kind === "edit") return null;
     return h("div", { class: "sys", "data-seq": ev.seq, title: fmtDateTime(ev.time) }, this.systemText(ev));
   }
 
@@ -481,23 +551,138 @@ export class GroupScreen {
     const author = this.nameOf(ev.author);
     author.classList.add("author");
     const quote = m.replyTo ? this.quote(m.replyTo) : null;
+    const recalled = this.recalled.has(ev.seq);
     clear(el,
       h("div", { class: "msg-head" }, mine ? null : avatarEl(this.names, ev.author, "small"), author, h("span", { class: "time", title: fmtDateTime(ev.time) }, fmtTime(ev.time)),
-        h("span", { class: "seq" }, "#" + ev.seq)),
+        h("span", { class: "edited-slot" }), h("span", { class: "seq" }, "#" + ev.seq)),
       quote,
-      h("div", { class: "text" }, this.recalled.has(ev.seq) ? h("em", { class: "recalled" }, t("chat.recalled")) : this.richText(m)),
-      this.recalled.has(ev.seq) ? null : this.attachmentsEl(m.attachments || []),
+      h("div", { class: "text" }, recalled ? h("em", { class: "recalled" }, t("chat.recalled")) : this.richText({ ...m, text: this.textOf(ev) })),
+      recalled ? null : this.attachmentsEl(m.attachments || []),
+      h("div", { class: "reactions" }),
       h("div", { class: "actions" }),
     );
+    this.fillEdited(el, ev.seq);
+    this.fillReactions(el, ev.seq);
     this.fillActions(el, ev);
     return el;
+  }
+
+  // fillEdited shows the "edited" label of a message that was edited.
+  fillEdited(el, seq) {
+    const e = this.edits.get(seq);
+    clear(el.querySelector(".edited-slot"), e && !this.recalled.has(seq) ?
+      h("span", { class: "edited", title: t("chat.editedAt", { time: fmtDateTime(e.time) }) }, t("chat.edited")) : null);
+  }
+
+  // applyEdit shows a message's new text wherever it shows: its bubble,
+  // the quotes of it, the pins.
+  applyEdit(seq) {
+    const ev = this.events.get(seq);
+    if (!ev || !this.list) return;
+    const el = this.list.querySelector(`.msg[data-seq="${seq}"]`);
+    if (el && !this.recalled.has(seq)) {
+      clear(el.querySelector(".text"), this.richText({ ...this.message(ev), text: this.textOf(ev) }));
+      this.fillEdited(el, seq);
+    }
+    for (const q of this.list.querySelectorAll(`.quote[data-quote="${seq}"]`)) q.replaceWith(this.quote(seq));
+    if ((this.state.pins || []).includes(seq)) this.renderTop();
+    if (this.replyTo === seq) this.startReply(ev, true);
+  }
+
+  // fillReactions shows a message's reactions as chips: the emoji and the
+  // count, highlighted when one is the user's; a tap on the user's own
+  // takes it back, a tap on another adds the user's. A long press (or the
+  // title) shows who reacted.
+  fillReactions(el, seq) {
+    const box = el.querySelector(".reactions");
+    if (!box) return;
+    if (this.recalled.has(seq)) { clear(box); return; }
+    clear(box, this.reactionsOf(seq).map((r) => {
+      const who = t("chat.reactedBy", { who: namesList(this.names, r.users, "object"), emoji: r.emoji });
+      return h("button", {
+        type: "button", class: "chip" + (r.mine ? " mine" : ""), "data-emoji": r.emoji, "data-count": r.users.length,
+        title: who, "aria-label": who, "aria-pressed": r.mine ? "true" : "false",
+        onclick: (e) => {
+          if (!this.member) return;
+          this.react(seq, r.emoji, this.hasMine(seq, r.emoji), e.currentTarget);
+        },
+        oncontextmenu: (e) => { e.preventDefault(); e.stopPropagation(); this.showReactedBy(seq, r.emoji); },
+      }, h("span", { class: "chip-emoji" }, r.emoji), h("span", { class: "chip-count" }, String(r.users.length)));
+    }));
+  }
+
+  showReactions(seq) {
+    const el = this.list && this.list.querySelector(`.msg[data-seq="${seq}"]`);
+    if (el) this.fillReactions(el, seq);
+    if (this.sheetFor === seq && document.getElementById("react-picker")) this.openReactPicker(this.events.get(seq), true);
+  }
+
+  // react adds the user's reaction with emoji to message seq, or takes it
+  // back (remove). The count changes when the event comes back live.
+  react(seq, emoji, remove, button) {
+    return this.act(KIND.reaction, body.reaction({ target: seq, emoji, remove }), this.status, button);
+  }
+
+  // openReactPicker offers the quick reactions and a field for any other
+  // emoji; one already given is highlighted, and choosing it takes it back.
+  openReactPicker(ev, keep) {
+    if (!ev || !this.member || this.recalled.has(ev.seq)) return;
+    const seq = ev.seq;
+    const status = h("p", { id: "react-status", class: "status", role: "alert" });
+    const more = h("input", {
+      id: "react-more", class: "grow", autocomplete: "off", enterkeyhint: "done", maxlength: 32,
+      placeholder: t("chat.reactMorePlaceholder"), "aria-label": t("chat.reactMore"),
+    });
+    const choose = (emoji, button) => {
+      closeSheet();
+      this.react(seq, emoji, this.hasMine(seq, emoji), button);
+    };
+    const form = h("form", {
+      class: "row react-more",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const v = more.value.trim().normalize("NFC");
+        const bad = checkEmoji(v);
+        if (bad) { status.textContent = t("chat.emoji." + bad); status.className = "status error"; return; }
+        choose(v, null);
+      },
+    }, more, h("button", { type: "submit", id: "btn-react-more" }, t("chat.reactAdd")));
+    const given = this.reactionsOf(seq).filter((r) => r.mine).map((r) => r.emoji);
+    const choices = [...QUICK_REACTIONS, ...given.filter((e) => !QUICK_REACTIONS.includes(e))];
+    const sheet = h("div", { class: "sheet", role: "dialog", "aria-modal": "true", "aria-labelledby": "react-title" },
+      h("h2", { id: "react-title" }, t("chat.reactTitle")),
+      h("p", { class: "hint react-of" }, snippet(this.summary(ev))),
+      h("div", { class: "react-choices" }, choices.map((e) => h("button", {
+        type: "button", class: "react-choice" + (this.hasMine(seq, e) ? " mine" : ""), "data-emoji": e,
+        "aria-pressed": this.hasMine(seq, e) ? "true" : "false",
+        "aria-label": t(this.hasMine(seq, e) ? "chat.reactTakeBack" : "chat.reactWith", { emoji: e }),
+        onclick: (x) => choose(e, x.currentTarget),
+      }, e))),
+      form, status,
+      h("div", { class: "row" }, h("span", { class: "spacer" }),
+        h("button", { type: "button", id: "btn-react-close", onclick: closeSheet }, t("common.close"))));
+    openSheet("react-picker", sheet, keep ? null : sheet.querySelector(".react-choice"));
+    this.sheetFor = seq;
+  }
+
+  // showReactedBy lists who reacted to message seq with emoji.
+  showReactedBy(seq, emoji) {
+    const r = this.reactionsOf(seq).find((x) => x.emoji === emoji);
+    if (!r) return;
+    const close = h("button", { type: "button", id: "btn-reacted-close", onclick: closeSheet }, t("common.close"));
+    openSheet("reacted-by", h("div", { class: "sheet", role: "dialog", "aria-modal": "true", "aria-labelledby": "reacted-title" },
+      h("h2", { id: "reacted-title" }, t("chat.reactedWith", { emoji, n: r.users.length })),
+      h("ul", { class: "list reacted-list" }, r.users.map((id) => h("li", { class: "row", "data-user": id },
+        avatarEl(this.names, id, "small"), this.nameOf(id, "me", false)))),
+      h("div", { class: "row" }, h("span", { class: "spacer" }), close)), close);
+    this.sheetFor = 0;
   }
 
   quote(seq) {
     const target = this.events.get(seq);
     const text = target ? (this.recalled.has(seq) ? t("chat.recalled") : this.summary(target)) : "";
     return h("a", {
-      href: "#", class: "quote", onclick: (e) => { e.preventDefault(); this.jumpTo(seq); },
+      href: "#", class: "quote", "data-quote": seq, onclick: (e) => { e.preventDefault(); this.jumpTo(seq); },
     }, "↪ ", target ? [this.nameOf(target.author, "me", false), ": " + snippet(text)] : t("chat.replyToSeq", { n: seq }));
   }
 
@@ -550,8 +735,17 @@ export class GroupScreen {
     if (mine) canRecall = admin || age < RECALL_WINDOW_MS;
     else if (admin) canRecall = this.roleOf(ev.author) !== "owner" && this.rank > authorRank;
     const pinned = (this.state.pins || []).includes(ev.seq);
+    // The author edits a message within 24 hours of sending it.
+    const canEdit = mine && this.member && age < EDIT_WINDOW_MS;
     clear(box,
       this.member ? h("button", { class: "link act-reply", onclick: () => this.startReply(ev) }, t("chat.reply")) : null,
+      this.member ? h("button", {
+        class: "link act-react", title: t("chat.reactTitle"), "aria-label": t("chat.reactTitle"),
+        onclick: () => this.openReactPicker(ev),
+      }, t("chat.react")) : null,
+      canEdit ? h("button", {
+        class: "link act-edit", "data-until": ev.time + EDIT_WINDOW_MS, onclick: () => this.startEdit(ev),
+      }, t("chat.edit")) : null,
       canRecall ? h("button", {
         class: "link act-recall", "data-until": mine && !admin ? ev.time + RECALL_WINDOW_MS : undefined,
         onclick: async (e) => {
@@ -577,7 +771,7 @@ export class GroupScreen {
   expireRecalls() {
     if (!this.list) return;
     const now = Date.now() + (this.app.skew || 0);
-    for (const b of this.list.querySelectorAll(".act-recall[data-until]")) {
+    for (const b of this.list.querySelectorAll(".act-recall[data-until], .act-edit[data-until]")) {
       if (b.dataset.until && Number(b.dataset.until) <= now) b.remove();
     }
   }
@@ -590,7 +784,11 @@ export class GroupScreen {
         const att = el.querySelector(".attachments");
         if (att) att.remove();
         clear(el.querySelector(".actions"));
+        this.fillReactions(el, seq);
+        this.fillEdited(el, seq);
       }
+      if (this.editing === seq) this.cancelEdit();
+      if (this.sheetFor === seq) closeSheet();
     }
     if ((this.state.pins || []).some((s) => this.recalled.has(s))) this.renderTop();
   }
@@ -615,6 +813,7 @@ export class GroupScreen {
       type: "button", id: "btn-attach", class: "attach", title: t("chat.attach"), "aria-label": t("chat.attach"),
       onclick: () => this.fileInput.click(),
     }, "+");
+    this.attachButton = attach;
     this.input.addEventListener("paste", (e) => {
       const files = [...((e.clipboardData && e.clipboardData.files) || [])];
       if (!files.length) return;
@@ -622,6 +821,7 @@ export class GroupScreen {
       this.addFiles(files);
     });
     this.sendButton = send;
+    this.draft = "";
     const form = h("form", {
       class: "composer", onsubmit: (e) => { e.preventDefault(); this.send(send); },
     }, this.replyBar, this.popup, this.tray, this.fileInput, h("div", { class: "row" }, attach, this.input, send));
@@ -733,6 +933,7 @@ export class GroupScreen {
   // summary is a line for a message in a quote or a pin: its text, else
   // what it carries.
   summary(ev) {
+    if (this.edits.has(ev.seq)) return this.edits.get(ev.seq).text;
     if (ev.text) return ev.text;
     const m = this.decoded.get(ev.seq) || this.message(ev);
     return (m && m.text) || attachmentsLabel(m && m.attachments) || (m && m.product ? m.product.title : "");
@@ -785,18 +986,63 @@ export class GroupScreen {
     return safeURL(p.url) ? h("a", { class: "product", href: p.url, rel: "noopener noreferrer", target: "_blank" }, inner) : h("div", { class: "product" }, inner);
   }
 
-  startReply(ev) {
+  startReply(ev, keepFocus) {
+    this.cancelEdit();
     this.replyTo = ev.seq;
     clear(this.replyBar,
       h("span", { class: "grow" }, this.line("chat.replyingTo", { who: this.nameOf(ev.author, "me", false) }), " ", snippet(this.summary(ev))),
       h("button", { type: "button", class: "link", id: "btn-cancel-reply", onclick: () => this.cancelReply() }, t("common.cancel")));
     this.replyBar.hidden = false;
-    this.input.focus();
+    if (!keepFocus) this.input.focus();
   }
 
   cancelReply() {
     this.replyTo = 0;
     this.replyBar.hidden = true;
+  }
+
+  // startEdit puts the text of the user's own message in the composer;
+  // sending saves it as an edit, Esc (or cancel) gives back the draft that
+  // was there.
+  startEdit(ev) {
+    this.cancelReply();
+    if (!this.editing) this.draft = this.input.value;
+    this.editing = ev.seq;
+    this.input.value = this.textOf(ev);
+    clear(this.replyBar,
+      h("span", { class: "grow", id: "editing-note" }, t("chat.editing"), " ", snippet(this.textOf(ev))),
+      h("button", { type: "button", class: "link", id: "btn-cancel-edit", onclick: () => this.cancelEdit() }, t("common.cancel")));
+    this.replyBar.hidden = false;
+    this.sendButton.textContent = t("chat.save");
+    this.attachButton.disabled = true;
+    this.composer.classList.add("editing");
+    this.popup.hidden = true;
+    this.input.focus();
+    this.input.setSelectionRange(this.input.value.length, this.input.value.length);
+  }
+
+  cancelEdit() {
+    if (!this.editing) return;
+    this.editing = 0;
+    this.input.value = this.draft || "";
+    this.draft = "";
+    this.replyBar.hidden = true;
+    this.sendButton.textContent = t("chat.send");
+    this.attachButton.disabled = false;
+    this.composer.classList.remove("editing");
+  }
+
+  async saveEdit(button) {
+    const seq = this.editing;
+    const ev = this.events.get(seq);
+    const text = this.input.value.trim();
+    if (!text) return this.status.show(t("chat.editEmpty"));
+    if ([...text].length > MAX_TEXT_RUNES) return this.status.show(t("chat.tooLong", { max: MAX_TEXT_RUNES }));
+    if (ev && text === this.textOf(ev)) return this.cancelEdit();
+    // Past the window the node refuses: one line that says so.
+    const ok = await this.act(KIND.edit, body.edit({ target: seq, text }), this.status, button,
+      (e) => (e.code === "recall_window" ? t("chat.editTooLate") : null));
+    if (ok && this.editing === seq) this.cancelEdit();
   }
 
   // mentionQuery returns the "@word" being typed at the caret, or null.
@@ -855,6 +1101,11 @@ export class GroupScreen {
       if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); this.pickMention(this.popupOptions[this.popupSel]); return; }
       if (e.key === "Escape") { this.popup.hidden = true; return; }
     }
+    if (e.key === "Escape" && (this.editing || this.replyTo)) {
+      e.preventDefault();
+      if (this.editing) this.cancelEdit(); else this.cancelReply();
+      return;
+    }
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       this.input.form.requestSubmit();
@@ -862,6 +1113,7 @@ export class GroupScreen {
   }
 
   async send(button) {
+    if (this.editing) return this.saveEdit(button);
     const text = this.input.value.trim();
     // Uploads still running finish first.
     if (this.pending.some((p) => !p.att)) {
@@ -888,7 +1140,8 @@ export class GroupScreen {
 
   // act signs and submits one submission for this group; a refusal is
   // shown on the status line. It returns the answer, or null.
-  async act(kind, bodyBytes, status, button) {
+  // why, when given, may say a refusal in the page's own words.
+  async act(kind, bodyBytes, status, button, why) {
     status.clear();
     return busy(button, async () => {
       try {
@@ -896,7 +1149,8 @@ export class GroupScreen {
         this.app.skew = resp.time - Date.now();
         return resp;
       } catch (e) {
-        status.error(e);
+        const s = why && e && e.code ? why(e) : null;
+        if (s) { status.show(s, "error"); status.code = e.code; } else status.error(e);
         return null;
       }
     });
@@ -962,6 +1216,26 @@ function openViewer(url, a, loaded) {
   document.addEventListener("keydown", viewerKey);
   document.body.append(back);
   close.focus();
+}
+
+// openSheet shows a sheet over the page (one at a time): Esc or a tap
+// outside closes it.
+function openSheet(id, sheet, focus) {
+  closeSheet();
+  const back = h("div", {
+    class: "backdrop", id,
+    onclick: (e) => { if (e.target === back) closeSheet(); },
+    onkeydown: (e) => { if (e.key === "Escape") closeSheet(); },
+  }, sheet);
+  document.body.append(back);
+  if (focus) focus.focus();
+}
+
+function closeSheet() {
+  for (const id of ["react-picker", "reacted-by"]) {
+    const el = document.getElementById(id);
+    if (el) el.remove();
+  }
 }
 
 let viewerKey = null;

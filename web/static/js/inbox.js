@@ -145,6 +145,9 @@ export class Inbox {
         g.last = { seq: ev.seq, time: ev.time, author: ev.author, text: ev.text || attachmentsLabel(ev.attachments), recalled: false, order: ++this.order };
       }
       if (unread && ev.author !== this.me) g.unread.add(ev.seq);
+    } else if (ev.kind === "edit") {
+      // The last message shows its latest text.
+      if (g.last && g.last.seq === ev.target && ev.text) g.last.text = ev.text;
     } else if (ev.kind === "recall") {
       g.unread.delete(ev.target);
       if (g.last && g.last.seq === ev.target) g.last.recalled = true;

@@ -12,7 +12,7 @@
 // /api/v1/me/profile); the page signs a profile event with it for each
 // group (with that group's nick), after a change and after every join.
 
-import { t } from "./i18n.js";
+import { t, lang } from "./i18n.js";
 import { h, clear, short, hueOf, copyText, errorText, busy } from "./ui.js";
 import { KIND, MAX_NAME_RUNES, MAX_BIO_RUNES, body, cleanProfileText, checkProfileText } from "./proto.js";
 import { fromHex } from "./codec.js";
@@ -118,6 +118,18 @@ export class Names {
     if (!q) return true;
     const p = this.people.get(id) || {};
     return [p.name, p.nick, this.plain(id), id].some((s) => s && key(s).includes(key(q)));
+  }
+}
+
+// namesList joins the labels of ids as the page's language lists people
+// ("Alice, Bob and you", "王小明、李四和你"); past max it says how many more.
+export function namesList(names, ids, form = "me", max = 12) {
+  const shown = ids.slice(0, max).map((id) => names.label(id, form));
+  if (ids.length > max) shown.push(t("chat.andMore", { n: ids.length - max }));
+  try {
+    return new Intl.ListFormat(lang === "zh" ? "zh-CN" : "en", { type: "conjunction" }).format(shown);
+  } catch {
+    return shown.join(", ");
   }
 }
 

@@ -13,6 +13,7 @@ export const KIND = {
   create: 1, update: 2, announce: 3, pin: 4, unpin: 5, role: 6, invite_create: 7,
   invite_revoke: 8, join: 9, join_request: 10, approve: 11, reject: 12, leave: 13,
   kick: 14, ban: 15, unban: 16, mute: 17, unmute: 18, message: 19, recall: 20, profile: 21,
+  reaction: 22, edit: 23,
 };
 export const ROLE = { member: 1, admin: 2, owner: 3, bridge: 4 };
 export const RANK = { member: 1, admin: 2, owner: 3, bridge: 1 };
@@ -30,6 +31,10 @@ export const IMAGE_MIMES = ["image/jpeg", "image/png", "image/webp", "image/gif"
 export const MAX_NAME_RUNES = 32;
 export const MAX_BIO_RUNES = 160;
 export const MAX_NICK_RUNES = 32;
+// Reactions and edits (since 1.1).
+export const MAX_REACTION_BYTES = 32;
+export const MAX_REACTION_RUNES = 8;
+export const EDIT_WINDOW_MS = 24 * 3600_000;
 
 export const DOMAIN = {
   submission: "qun/1/submission",
@@ -120,7 +125,23 @@ export const body = {
     if (p.avatar) w.bytesAlways(4, blobRef(p.avatar));
     return w.finish();
   },
+  // reaction: {target (seq), emoji, remove (true takes the author's
+  // reaction back)}.
+  reaction: (r) => new Writer().varint(1, r.target).string(2, r.emoji).varint(3, r.remove ? 1 : 0).finish(),
+  // edit: {target (seq), text}: the new text of the author's own message.
+  edit: (e) => new Writer().varint(1, e.target).string(2, e.text).finish(),
 };
+
+// checkEmoji returns null for what a reaction may carry (1 to 32 bytes of
+// UTF-8, at most 8 characters, no control character or white space), else
+// the reason: "empty" | "tooLong" | "space".
+export function checkEmoji(s) {
+  if (!s) return "empty";
+  if (/[\uD800-\uDFFF]/u.test(s)) return "space"; // a lone surrogate is no character
+  if (utf8(s).length > MAX_REACTION_BYTES || [...s].length > MAX_REACTION_RUNES) return "tooLong";
+  if (/[\p{Cc}\p{Z}]/u.test(s)) return "space";
+  return null;
+}
 
 // blobRef encodes a BlobRef: hash, media type, size, width, height.
 const blobRef = (r) => new Writer().key(1, fromHex(r.hash)).string(2, r.mime).varint(3, r.size)
