@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/qunchat/qun/internal/netlock"
 	"github.com/qunchat/qun/node"
 	"github.com/qunchat/qun/web"
 )
@@ -96,6 +97,7 @@ type browser struct {
 // pixels and the language lang (navigator.language).
 func newBrowser(t *testing.T, name string, w, h int, lang, artifacts string) *browser {
 	t.Helper()
+	netlock.Shared(t) // no interface may appear while the browser loads (netlock)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.NoSandbox,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/qunchat/qun/internal/netlock"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,7 @@ func newNetLab(t *testing.T) *netLab {
 	if _, err := exec.LookPath("ip"); err != nil {
 		skipOrFail(t, "the partition test needs the ip tool (iproute2)")
 	}
+	netlock.Exclusive(t) // browsers in other test processes abort their requests on a network change
 	pid := os.Getpid()
 	l := &netLab{t: t, id: fmt.Sprintf("%d", pid%100000), subnet: fmt.Sprintf("10.%d.%d", 100+pid/256%100, pid%256)}
 	l.bridge = "qbr" + l.id
