@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -54,5 +56,30 @@ func TestHostBackAfterOutage(t *testing.T) {
 	t.Logf("served again %v after the host came back (last error before: %v)", took.Round(time.Millisecond), lastErr)
 	if took > 2*time.Second {
 		t.Fatalf("served again only %v after the host came back, want <= 2 s", took)
+	}
+}
+
+// TestRequestWaitsOutBackoff: a submission that finds the host under the
+// swarm's dial backoff, set by another request moments before while the
+// host was away, waits for the redial gate once instead of failing (seen
+// as a failed first submission after a host restart).
+func TestRequestWaitsOutBackoff(t *testing.T) {
+	a, b := startNode(t, ""), startNode(t, "")
+	gid := createGroup(t, a, "shop", protocol.PolicyInvite)
+	bob := newKey(t)
+	join(t, b, bob, invite(t, a, a.admin, gid, a, 0, 0))
+	// As if b's sync had just dialed a while it was down: backoff on every
+	// address of a, and the gate used.
+	_ = b.Host().Network().ClosePeer(a.PeerID())
+	waitFor(t, 5*time.Second, "b to be disconnected from a", func() bool {
+		return b.Host().Network().Connectedness(a.PeerID()) != network.Connected
+	})
+	sw := b.Host().Network().(*swarm.Swarm)
+	for _, addr := range a.Host().Addrs() {
+		sw.Backoff().AddBackoff(a.PeerID(), addr)
+	}
+	b.redials.allow(a.PeerID(), time.Now())
+	if _, err := submit(t, b, bob, gid, text("first after the outage")); err != nil {
+		t.Fatalf("submission under a backoff: %v", err)
 	}
 }

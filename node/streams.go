@@ -7,6 +7,7 @@ package node
 import (
 	"bufio"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -83,6 +84,17 @@ func (n *Node) request(ctx context.Context, p peer.ID, proto string, who string,
 	defer cancel()
 	n.redial(p)
 	s, err := n.host.NewStream(ctx, p, protocolID(proto))
+	if err != nil && errors.Is(err, swarm.ErrDialBackoff) {
+		// Another request of this node dialed p moments ago, while p was
+		// down, and the gate let it clear the backoff: p may be back now.
+		// Wait for the gate once rather than fail for the swarm's backoff.
+		select {
+		case <-time.After(redialInterval):
+		case <-ctx.Done():
+		}
+		n.redial(p)
+		s, err = n.host.NewStream(ctx, p, protocolID(proto))
+	}
 	if err != nil {
 		return nil, protocol.Errorf(protocol.CodeUnavailable, "%s %s cannot be reached: %v", who, p, err)
 	}
