@@ -72,8 +72,13 @@ func (n *Node) apiUpload(w http.ResponseWriter, r *http.Request, s *session) {
 			att.Thumb = th
 		}
 	}
-	// What the message will say is checked now, with the protocol's rules.
-	if _, err := protocol.DecodeBody(protocol.KindMessage, (&protocol.MessageBody{Attachments: []protocol.Attachment{att}}).Encode()); err != nil {
+	// What the message will say is checked now, with the protocol's rules
+	// (?for=avatar: those of a profile's avatar).
+	body := protocol.Body(&protocol.MessageBody{Attachments: []protocol.Attachment{att}})
+	if r.URL.Query().Get("for") == "avatar" {
+		body = protocol.NewProfileBody(protocol.Profile{Avatar: &att.Blob})
+	}
+	if _, err := protocol.DecodeBody(body.Kind(), body.Encode()); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -179,6 +184,14 @@ func (n *Node) openBlob(ctx context.Context, g *group, e blobIndexEntry) (*os.Fi
 		n.blobChecked.Store(e.ref.Hash, struct{}{})
 	}
 	f, err := os.Open(n.blobs.path(e.ref.Hash))
+	if os.IsNotExist(err) { // gone since it was checked: fetch and check it again
+		n.blobChecked.Delete(e.ref.Hash)
+		if _, err := n.blob(ctx, g, e); err != nil {
+			return nil, err
+		}
+		n.blobChecked.Store(e.ref.Hash, struct{}{})
+		f, err = os.Open(n.blobs.path(e.ref.Hash))
+	}
 	if err != nil {
 		n.blobChecked.Delete(e.ref.Hash)
 		return nil, protocol.Errorf(protocol.CodeInternal, "opening the file: %v", err)

@@ -116,17 +116,24 @@ func decodeBlobIndex(h protocol.Hash, b []byte) (blobIndexEntry, bool) {
 
 func blobKey(h protocol.Hash) string { return metaBlobPrefix + string(h[:]) }
 
-// blobWrites returns the index writes for the attachments of events.
+// blobWrites returns the index writes for the blobs events refer to: the
+// attachments of messages and the avatars of profiles.
 func blobWrites(gid protocol.GroupID, events []*protocol.SignedEvent) (out []storage.MetaWrite, wanted []blobIndexEntry) {
+	add := func(ev *protocol.SignedEvent, ref protocol.BlobRef) {
+		e := blobIndexEntry{via: ev.Via, ref: ref}
+		out = append(out, storage.MetaWrite{Scope: gid, Key: blobKey(ref.Hash), Val: e.encode()})
+		wanted = append(wanted, e)
+	}
 	for _, ev := range events {
-		m, ok := ev.Sub.DecodedBody().(*protocol.MessageBody)
-		if !ok {
-			continue
-		}
-		for _, a := range m.Attachments {
-			e := blobIndexEntry{via: ev.Via, ref: a.Blob}
-			out = append(out, storage.MetaWrite{Scope: gid, Key: blobKey(a.Blob.Hash), Val: e.encode()})
-			wanted = append(wanted, e)
+		switch b := ev.Sub.DecodedBody().(type) {
+		case *protocol.MessageBody:
+			for _, a := range b.Attachments {
+				add(ev, a.Blob)
+			}
+		case *protocol.ProfileBody:
+			if b.Avatar != nil {
+				add(ev, *b.Avatar)
+			}
 		}
 	}
 	return out, wanted

@@ -203,6 +203,21 @@ func TestBlobs(t *testing.T) {
 	if after := blobFiles(t, b); after != before {
 		t.Fatalf("refused uploads stored %d files", after-before)
 	}
+	// An avatar: uploaded for a profile, readable by the group's members
+	// through any of their nodes once the profile event refers to it.
+	av, _, e := cb.upload("image/jpeg", photo(t))
+	if e != nil {
+		t.Fatal(e.Message)
+	}
+	avRef, _ := av.Ref()
+	pr, e := cb.submit(gid, protocol.NewProfileBody(protocol.Profile{Name: "Bob", Avatar: avRef}))
+	if e != nil {
+		t.Fatalf("profile with the avatar: %+v", e)
+	}
+	waitHead(t, 10*time.Second, gid, pr.Seq, c)
+	if got, status, _ := cc.download(gid, av.Hash); status != 200 || avRef.Verify(got) != nil {
+		t.Fatalf("carol's download of bob's avatar: status %d", status)
+	}
 	anon := &api{t: t, base: b.APIURL()}
 	if _, status, _ := anon.upload("image/jpeg", photo(t)); status != 401 {
 		t.Fatalf("an upload without session: %d", status)
