@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/storage"
 )
 
 // handleSubmit serves /qun/submit/1.0.0 on the host: one signed submission
@@ -176,9 +177,12 @@ func (n *Node) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Mul
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if err := g.waitCommitted(wctx, ev.Seq); err != nil {
+	if err := n.waitStored(wctx, g, ev.Seq); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if errors.Is(err, protocol.ErrStorageFull) {
+			return nil, err
 		}
 		if err := g.unhealthy(); err != nil {
 			return nil, err
@@ -267,6 +271,29 @@ func (n *Node) forward(ctx context.Context, g *group, hostKey protocol.UserID, a
 		return nil, fmt.Errorf("the host answered with an invalid event: %w", err)
 	}
 	return ev, nil
+}
+
+// waitStored waits until the event seq is on disk here, and gives up at
+// once with storage_full when the disk fills meanwhile (the host sequenced
+// the event; this node cannot store it until space is freed).
+func (n *Node) waitStored(ctx context.Context, g *group, seq uint64) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		head, changed := g.committedWait()
+		if head >= seq {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+			if n.store.Full() {
+				return protocol.Errorf(protocol.CodeStorageFull, "the host sequenced the message as event %d, but this node's disk is full so it cannot store it; it keeps serving what it holds, and a retry once space is freed returns the same event (%s)", seq, storageFullReason(storage.ErrStorageFull))
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // WaitHead blocks until the node has stored the group's events up to seq.

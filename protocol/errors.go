@@ -126,6 +126,7 @@ var (
 	ErrClockSkew       = &Error{CodeClockSkew, "clock skew"}
 	ErrPrivate         = &Error{CodePrivate, "private group"}
 	ErrUnauthenticated = &Error{CodeUnauthenticated, "unauthenticated"}
+	ErrStorageFull     = &Error{CodeStorageFull, "storage full"}
 	ErrUpgradeNeeded   = &Error{CodeUpgradeNeeded, "upgrade needed"}
 )
 

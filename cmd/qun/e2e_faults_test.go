@@ -338,3 +338,90 @@ func TestE2EDiskFull(t *testing.T) {
 	t.Logf("refused %s after the disk filled (%s); accepted again %s after space was freed; %d events kept",
 		refusedAt.Sub(filled).Round(time.Millisecond), reason, time.Since(freed).Round(time.Millisecond), len(acked))
 }
+
+// TestE2EReplicaDiskFull: the disk of a member's home node fills (a real
+// `qun node` on a 256 MB tmpfs): the node stays up, serves what it holds,
+// refuses its member's submissions with storage_full naming the disk (and
+// forwards nothing the host would sequence while it cannot store it); the
+// host goes on. Once space is freed the node accepts again without a
+// restart and catches up with every event it missed: identical logs.
+func TestE2EReplicaDiskFull(t *testing.T) {
+	mnt := mountTmpfs(t, 256)
+	if err := os.Mkdir(filepath.Join(mnt, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	a := startProc(t, t.TempDir())
+	b := startProc(t, filepath.Join(mnt, "data"), "--disk-ballast", "32000000")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ca := a.client(t, a.adminKey(t))
+	info, err := ca.Node(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := protocol.ParseUserID(info.PeerID)
+	name := "replica disk"
+	gid, _, err := ca.CreateGroup(ctx, host, protocol.Settings{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _, err := ca.CreateInvite(ctx, gid, 0, time.Hour, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := b.client(t, newKey(t))
+	if _, err := cb.Join(ctx, inv.Token()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := cb.Send(ctx, gid, protocol.MessageBody{Text: fmt.Sprintf("before %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := cb.Events(ctx, gid, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillDisk(t, filepath.Join(mnt, "filler"))
+	filled := time.Now()
+	var refused error
+	waitFor(t, ctx, "the member's node to refuse with storage_full", func() bool {
+		_, err := cb.Send(ctx, gid, protocol.MessageBody{Text: "while full"})
+		if err != nil && protocol.AsError(err).Code == protocol.CodeStorageFull {
+			refused = err
+			return true
+		}
+		return false
+	})
+	if d := time.Since(filled); d > time.Second+200*time.Millisecond || !strings.Contains(refused.Error(), "disk") {
+		t.Fatalf("refused %s after the disk filled with %q; want within 1 s, naming the disk", d, refused)
+	}
+	// The host goes on; the full node serves what it holds and stays up.
+	for i := range 10 {
+		if _, err := ca.Send(ctx, gid, protocol.MessageBody{Text: fmt.Sprintf("meanwhile %d", i)}); err != nil {
+			t.Fatalf("the host refused while a member's node is full: %v", err)
+		}
+	}
+	page, err := cb.Events(ctx, gid, 1, 100)
+	if err != nil || len(page.Events) < len(before.Events) {
+		t.Fatalf("reads on the full node: %v, %d events (had %d)", err, len(page.Events), len(before.Events))
+	}
+	select {
+	case <-b.exited:
+		t.Fatalf("the member's node died on a full disk; log:\n%s", b.log())
+	default:
+	}
+	if err := os.Remove(filepath.Join(mnt, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the member's node to accept again", func() bool {
+		_, err := cb.Send(ctx, gid, protocol.MessageBody{Text: "after"})
+		return err == nil
+	})
+	head, err := ca.Events(ctx, gid, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHeads(t, 30*time.Second, gid, head.Head, a, b)
+	sameLogs(t, gid, head.Head, a, b)
+}
