@@ -58,6 +58,7 @@ type Node struct {
 
 	clock          *hostClock    // stamps events (clock.go)
 	sessions       *sessions     // light-client sign-in
+	hub            wsHub         // open WebSockets by user (wspush.go)
 	wsWriteTimeout time.Duration // a WebSocket client that takes no write this long is dropped
 
 	// onReject, when set (by tests), is told about every invalid event.

@@ -36,6 +36,9 @@ func (g *group) eventView(ev *protocol.SignedEvent) protocol.EventView {
 // applied is told of every event applied to the state (host, replica and
 // recovery), with g.mu held.
 func (g *group) applied(ev *protocol.SignedEvent) {
+	if membershipKind(ev.Sub.Kind) || ev.Sub.Kind == protocol.KindMute || ev.Sub.Kind == protocol.KindUnmute {
+		g.pushMembership(ev)
+	}
 	switch b := ev.Sub.DecodedBody().(type) {
 	case *protocol.TargetBody:
 		if ev.Sub.Kind == protocol.KindRecall {

@@ -77,6 +77,8 @@ func (n *Node) apiWS(w http.ResponseWriter, r *http.Request, s *session) {
 	c.SetReadLimit(wsMaxMessage)
 	ctx, cancel := context.WithCancelCause(n.ctx)
 	wc := &wsConn{n: n, s: s, c: c, tcp: tcp, ctx: ctx, cancel: cancel, out: make(chan []byte, wsQueue), subs: map[protocol.GroupID]*wsSub{}}
+	n.hub.add(wc)
+	defer n.hub.remove(wc)
 	wc.wg.Add(1)
 	go wc.writeLoop()
 	expiry := time.AfterFunc(time.Until(s.expires), func() {

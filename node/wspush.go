@@ -1,0 +1,87 @@
+package node
+
+// Pushes to a user's WebSockets about what a group's events did to them:
+// an approval, a refusal, a role change, a mute, a kick or a ban reaches
+// every open WebSocket of that user on this node at once, whether it is
+// subscribed to the group or not (a user whose request was approved has
+// no subscription yet).
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/qunchat/qun/protocol"
+)
+
+// wsHub knows the open WebSockets of each user.
+type wsHub struct {
+	mu     sync.Mutex
+	byUser map[protocol.UserID]map[*wsConn]struct{}
+}
+
+func (h *wsHub) add(wc *wsConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.byUser == nil {
+		h.byUser = map[protocol.UserID]map[*wsConn]struct{}{}
+	}
+	m := h.byUser[wc.s.user]
+	if m == nil {
+		m = map[*wsConn]struct{}{}
+		h.byUser[wc.s.user] = m
+	}
+	m[wc] = struct{}{}
+}
+
+func (h *wsHub) remove(wc *wsConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.byUser[wc.s.user], wc)
+	if len(h.byUser[wc.s.user]) == 0 {
+		delete(h.byUser, wc.s.user)
+	}
+}
+
+// push queues msg on every WebSocket of user, dropping it for one whose
+// queue is full (that client is about to be dropped as too slow, and a page
+// refreshes its groups when it connects again).
+func (h *wsHub) push(user protocol.UserID, msg []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for wc := range h.byUser[user] {
+		select {
+		case wc.out <- msg:
+		default:
+		}
+	}
+}
+
+// membershipTarget returns whom a membership event acts on, if anyone but
+// its author.
+func membershipTarget(ev *protocol.SignedEvent) (protocol.UserID, bool) {
+	switch b := ev.Sub.DecodedBody().(type) {
+	case *protocol.MemberBody:
+		switch ev.Sub.Kind {
+		case protocol.KindApprove, protocol.KindReject, protocol.KindKick, protocol.KindBan, protocol.KindUnmute:
+			return b.Member, !b.Member.IsZero()
+		}
+	case *protocol.RoleBody:
+		return b.Member, true
+	case *protocol.MuteBody:
+		return b.Member, !b.Member.IsZero()
+	}
+	return protocol.UserID{}, false
+}
+
+// pushMembership tells the user an event acted on, if it did. Called with
+// g.mu held, after the event applied.
+func (g *group) pushMembership(ev *protocol.SignedEvent) {
+	u, ok := membershipTarget(ev)
+	if !ok {
+		return
+	}
+	msg, err := json.Marshal(protocol.WSServerMessage{Type: "membership", Group: g.id.String(), Change: ev.Sub.Kind.String(), Head: ev.Seq})
+	if err == nil {
+		g.n.hub.push(u, msg)
+	}
+}
