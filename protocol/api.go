@@ -466,12 +466,12 @@ type WSClientMessage struct {
 
 // WSServerMessage is a message from the node on the WebSocket.
 type WSServerMessage struct {
-	Type    string     `json:"type"`             // subscribed, event, error, ended, status, membership, pong
-	Status  string     `json:"status,omitempty"` // status: ok, quarantined, forked or recovering
+	Type   string `json:"type"`             // subscribed, event, error, ended, status, membership, pong
+	Status string `json:"status,omitempty"` // status: ok, quarantined, forked or recovering
 	// Change is a membership message's: the kind of the event that acted
 	// on the connection's user (approve, reject, role, mute, unmute, kick,
 	// ban), with its seq in Head.
-	Change string `json:"change,omitempty"`
+	Change  string     `json:"change,omitempty"`
 	Group   string     `json:"group,omitempty"`
 	From    uint64     `json:"from,omitempty"`
 	Head    uint64     `json:"head,omitempty"`
