@@ -188,11 +188,16 @@ export function relabel(root, names) {
 let personShown = null; // the id of the open card
 
 export function showPerson(names, id, keepFocus) {
+  // A card shown again (refreshPerson) keeps its buttons, the same nodes,
+  // so a tap on one as the names change is not lost.
+  const old = keepFocus && personShown === id ? document.getElementById("person-card") : null;
+  const oldClose = old && old.querySelector("#btn-person-close");
+  const oldCopy = old && old.querySelector("#btn-person-copy");
   closePerson();
   personShown = id;
   const p = names.get(id) || {};
-  const close = h("button", { type: "button", id: "btn-person-close", onclick: closePerson }, t("common.close"));
-  const copy = h("button", {
+  const close = oldClose || h("button", { type: "button", id: "btn-person-close", onclick: closePerson }, t("common.close"));
+  const copy = oldCopy || h("button", {
     type: "button", id: "btn-person-copy",
     onclick: (e) => { copyText(id); e.target.textContent = t("manage.copied"); },
   }, t("person.copyID"));
