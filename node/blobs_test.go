@@ -218,6 +218,17 @@ func TestBlobs(t *testing.T) {
 	if got, status, _ := cc.download(gid, av.Hash); status != 200 || avRef.Verify(got) != nil {
 		t.Fatalf("carol's download of bob's avatar: status %d", status)
 	}
+	// A kicked member's node gets nothing more: not over the API (carol
+	// may no longer read), not over the blob protocol (c is home to no
+	// member now).
+	kick := mustSubmit(t, a, a.admin, gid, protocol.NewMemberBody(protocol.KindKick, carol.ID(), ""))
+	waitHead(t, 10*time.Second, gid, kick.Seq, c)
+	if _, status, _ := cc.download(gid, av.Hash); status != 403 {
+		t.Fatalf("a kicked member's download: status %d, want 403", status)
+	}
+	if _, err := c.fetchBlobFrom(context.Background(), a.PeerID(), gid, *avRef); protocol.AsError(err).Code != protocol.CodePrivate {
+		t.Fatalf("a kicked member's node fetching: %v, want private", err)
+	}
 	anon := &api{t: t, base: b.APIURL()}
 	if _, status, _ := anon.upload("image/jpeg", photo(t)); status != 401 {
 		t.Fatalf("an upload without session: %d", status)

@@ -45,8 +45,11 @@ func (g *group) indexEntry(u protocol.UserID) storage.MetaWrite {
 // the events applied.
 func (g *group) indexWrites(events []*protocol.SignedEvent) []storage.MetaWrite {
 	var out []storage.MetaWrite
-	seen := map[protocol.UserID]bool{}
+	var seen map[protocol.UserID]bool // made on the first membership event: none on the hot path of messages
 	add := func(u protocol.UserID) {
+		if seen == nil {
+			seen = map[protocol.UserID]bool{}
+		}
 		if !seen[u] {
 			seen[u] = true
 			out = append(out, g.indexEntry(u))

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -225,10 +226,12 @@ func TestAttachments(t *testing.T) {
 		t.Errorf("the refusal is not one short line: %q", line)
 	}
 	shop.screenshot("60-shop-svg-refused")
-	time.Sleep(300 * time.Millisecond)
-	if n := messages(); n != 0 {
-		t.Errorf("after the refused SVG the group has %d messages, want 0", n)
-	}
+	holdsFor(t, 300*time.Millisecond, func() error {
+		if n := messages(); n != 0 {
+			return fmt.Errorf("after the refused SVG the group has %d messages, want 0", n)
+		}
+		return nil
+	})
 
 	// A photo picked through the file input, a screenshot pasted.
 	photo := phonePhoto(t)
@@ -379,8 +382,12 @@ func TestAttachments(t *testing.T) {
 		chromedp.Click(css("#btn-confirm-cancel")),
 		chromedp.WaitNotPresent(css("#confirm-dialog")),
 	)
-	time.Sleep(300 * time.Millisecond)
-	shop.do("still seeing the PDF", step, chromedp.WaitVisible(css(".msg .att-file")))
+	holdsFor(t, 300*time.Millisecond, func() error {
+		if !get(shop, "looking for the PDF", chromedp.Evaluate[bool](`document.querySelector(".msg .att-file") !== null`)) {
+			return fmt.Errorf("the cancelled recall removed the PDF from the shop's page")
+		}
+		return nil
+	})
 	buyer.do("recalling", step,
 		chromedp.Click(css(pdfMsg+" .act-recall")),
 		chromedp.WaitVisible(css("#btn-confirm-ok")),

@@ -287,3 +287,24 @@ func appURL(t *testing.T, n testNode) string {
 	}
 	return base
 }
+
+// holdsFor checks every 20 ms for the window d that nothing went wrong
+// (check returns nil): an observation window for "this does not happen",
+// which no single check can prove.
+func holdsFor(t *testing.T, d time.Duration, check func() error) {
+	t.Helper()
+	end := time.NewTimer(d)
+	defer end.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := check(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-end.C:
+			return
+		case <-tick.C:
+		}
+	}
+}

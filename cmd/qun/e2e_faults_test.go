@@ -233,6 +233,17 @@ func mountTmpfs(t *testing.T, mib int) string {
 }
 
 // fillDisk writes zeros to path until the disk is full.
+// procOnTmpfs starts a node whose data folder is on a new 256 MB tmpfs
+// (with a 32 MB ballast) and returns it with the mount point.
+func procOnTmpfs(t *testing.T) (*proc, string) {
+	t.Helper()
+	mnt := mountTmpfs(t, 256)
+	if err := os.Mkdir(filepath.Join(mnt, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return startProc(t, filepath.Join(mnt, "data"), "--disk-ballast", "32000000"), mnt
+}
+
 func fillDisk(t *testing.T, path string) {
 	t.Helper()
 	f, err := os.Create(path)
@@ -254,11 +265,7 @@ func fillDisk(t *testing.T, path string) {
 // and every acknowledged event, and accepts again without a restart once
 // space is freed.
 func TestE2EDiskFull(t *testing.T) {
-	mnt := mountTmpfs(t, 256)
-	if err := os.Mkdir(filepath.Join(mnt, "data"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	a := startProc(t, filepath.Join(mnt, "data"), "--disk-ballast", "32000000")
+	a, mnt := procOnTmpfs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ca := a.client(t, a.adminKey(t))
@@ -346,12 +353,8 @@ func TestE2EDiskFull(t *testing.T) {
 // host goes on. Once space is freed the node accepts again without a
 // restart and catches up with every event it missed: identical logs.
 func TestE2EReplicaDiskFull(t *testing.T) {
-	mnt := mountTmpfs(t, 256)
-	if err := os.Mkdir(filepath.Join(mnt, "data"), 0o700); err != nil {
-		t.Fatal(err)
-	}
 	a := startProc(t, t.TempDir())
-	b := startProc(t, filepath.Join(mnt, "data"), "--disk-ballast", "32000000")
+	b, mnt := procOnTmpfs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ca := a.client(t, a.adminKey(t))

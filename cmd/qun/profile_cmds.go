@@ -6,7 +6,6 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/qunchat/qun/client"
@@ -167,13 +166,9 @@ func runSave(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	gid, err := parseGID(pos[0])
+	gid, seq, err := parseGIDSeq(pos)
 	if err != nil {
 		return err
-	}
-	seq, err := strconv.ParseUint(pos[1], 10, 64)
-	if err != nil || seq == 0 {
-		return usagef("SEQ %q is not a message's seq", pos[1])
 	}
 	c, err := x.client()
 	if err != nil {
@@ -227,13 +222,9 @@ func runReact(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	gid, err := parseGID(pos[0])
+	gid, seq, err := parseGIDSeq(pos)
 	if err != nil {
 		return err
-	}
-	seq, err := strconv.ParseUint(pos[1], 10, 64)
-	if err != nil || seq == 0 {
-		return usagef("SEQ %q is not a message's seq", pos[1])
 	}
 	human := "reacted " + pos[2]
 	if *remove {
@@ -251,16 +242,22 @@ func runEdit(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	gid, err := parseGID(pos[0])
+	gid, seq, err := parseGIDSeq(pos)
 	if err != nil {
 		return err
-	}
-	seq, err := strconv.ParseUint(pos[1], 10, 64)
-	if err != nil || seq == 0 {
-		return usagef("SEQ %q is not a message's seq", pos[1])
 	}
 	text := strings.Join(pos[2:], " ")
 	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
 		return c.Edit(x.ctx, gid, seq, text)
 	}, "edited")
+}
+
+// parseGIDSeq parses the GID and SEQ arguments of a command.
+func parseGIDSeq(pos []string) (protocol.GroupID, uint64, error) {
+	gid, err := parseGID(pos[0])
+	if err != nil {
+		return gid, 0, err
+	}
+	seq, err := parseSeq(pos[1])
+	return gid, seq, err
 }
