@@ -10,13 +10,14 @@ import (
 	"github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // CreateGroup creates a group hosted by the node host (usually the node's
 // own ID, from Node) with the client's key as its owner. The group ID is
 // the hash of the signed create submission; it is returned parsed, and as
 // resp.Group.
-func (c *Client) CreateGroup(ctx context.Context, host protocol.UserID, settings protocol.Settings) (protocol.GroupID, *protocol.SubmitResponse, error) {
+func (c *Client) CreateGroup(ctx context.Context, host protocol.UserID, settings protocol.Settings) (protocol.GroupID, *api.SubmitResponse, error) {
 	if host.IsZero() {
 		return protocol.GroupID{}, nil, fmt.Errorf("client: creating a group needs the host node's ID")
 	}
@@ -36,38 +37,38 @@ func (c *Client) CreateGroup(ctx context.Context, host protocol.UserID, settings
 }
 
 // Update changes a group's settings; nil fields stay as they are.
-func (c *Client) Update(ctx context.Context, gid protocol.GroupID, settings protocol.Settings) (*protocol.SubmitResponse, error) {
+func (c *Client) Update(ctx context.Context, gid protocol.GroupID, settings protocol.Settings) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindUpdate, gid, &protocol.UpdateBody{Settings: settings})
 }
 
 // Send posts a message to a group.
-func (c *Client) Send(ctx context.Context, gid protocol.GroupID, msg protocol.MessageBody) (*protocol.SubmitResponse, error) {
+func (c *Client) Send(ctx context.Context, gid protocol.GroupID, msg protocol.MessageBody) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindMessage, gid, &msg)
 }
 
 // Announce sets the group's announcement; an empty text clears it.
-func (c *Client) Announce(ctx context.Context, gid protocol.GroupID, text string) (*protocol.SubmitResponse, error) {
+func (c *Client) Announce(ctx context.Context, gid protocol.GroupID, text string) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindAnnounce, gid, &protocol.AnnounceBody{Text: text})
 }
 
 // Pin pins the message with seq.
-func (c *Client) Pin(ctx context.Context, gid protocol.GroupID, seq uint64) (*protocol.SubmitResponse, error) {
+func (c *Client) Pin(ctx context.Context, gid protocol.GroupID, seq uint64) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindPin, gid, protocol.NewTargetBody(protocol.KindPin, seq))
 }
 
 // Unpin unpins the message with seq.
-func (c *Client) Unpin(ctx context.Context, gid protocol.GroupID, seq uint64) (*protocol.SubmitResponse, error) {
+func (c *Client) Unpin(ctx context.Context, gid protocol.GroupID, seq uint64) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindUnpin, gid, protocol.NewTargetBody(protocol.KindUnpin, seq))
 }
 
 // Recall recalls the message with seq (one's own within
 // protocol.RecallWindow; admins any).
-func (c *Client) Recall(ctx context.Context, gid protocol.GroupID, seq uint64) (*protocol.SubmitResponse, error) {
+func (c *Client) Recall(ctx context.Context, gid protocol.GroupID, seq uint64) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindRecall, gid, protocol.NewTargetBody(protocol.KindRecall, seq))
 }
 
 // SetRole gives member a role. Granting RoleOwner transfers ownership.
-func (c *Client) SetRole(ctx context.Context, gid protocol.GroupID, member protocol.UserID, role protocol.Role) (*protocol.SubmitResponse, error) {
+func (c *Client) SetRole(ctx context.Context, gid protocol.GroupID, member protocol.UserID, role protocol.Role) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindRole, gid, &protocol.RoleBody{Member: member, Role: role})
 }
 
@@ -77,7 +78,7 @@ func (c *Client) SetRole(ctx context.Context, gid protocol.GroupID, member proto
 // optional external reference such as an order number. The token carries
 // the host's addresses from the node's view of the group, so a node that
 // does not know the group yet can find the host.
-func (c *Client) CreateInvite(ctx context.Context, gid protocol.GroupID, uses uint32, ttl time.Duration, ref string) (*protocol.SignedInvite, *protocol.SubmitResponse, error) {
+func (c *Client) CreateInvite(ctx context.Context, gid protocol.GroupID, uses uint32, ttl time.Duration, ref string) (*protocol.SignedInvite, *api.SubmitResponse, error) {
 	if c.key == nil {
 		return nil, nil, ErrNoKey
 	}
@@ -154,24 +155,24 @@ func inviteAddrs(addrs []string) [][]byte {
 }
 
 // RevokeInvite revokes an invite of a group.
-func (c *Client) RevokeInvite(ctx context.Context, gid protocol.GroupID, id protocol.InviteID) (*protocol.SubmitResponse, error) {
+func (c *Client) RevokeInvite(ctx context.Context, gid protocol.GroupID, id protocol.InviteID) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindInviteRevoke, gid, &protocol.InviteRevokeBody{Invite: id})
 }
 
 // Join joins the group of an invite token (or of a link that ends in one).
 // The answer's Group is the group joined.
-func (c *Client) Join(ctx context.Context, token string) (*protocol.SubmitResponse, error) {
+func (c *Client) Join(ctx context.Context, token string) (*api.SubmitResponse, error) {
 	return c.join(ctx, protocol.KindJoin, token, "")
 }
 
 // RequestJoin asks to join the group of an invite token with a note to its
 // admins: for groups that admit members after approval. It is answered
 // with the join request's event; an admin's approve admits the user later.
-func (c *Client) RequestJoin(ctx context.Context, token, note string) (*protocol.SubmitResponse, error) {
+func (c *Client) RequestJoin(ctx context.Context, token, note string) (*api.SubmitResponse, error) {
 	return c.join(ctx, protocol.KindJoinRequest, token, note)
 }
 
-func (c *Client) join(ctx context.Context, kind protocol.Kind, token, note string) (*protocol.SubmitResponse, error) {
+func (c *Client) join(ctx context.Context, kind protocol.Kind, token, note string) (*api.SubmitResponse, error) {
 	inv, err := protocol.ParseToken(token)
 	if err != nil {
 		if e := protocol.AsError(err); e.Code == protocol.CodeMalformed {
@@ -205,38 +206,38 @@ func HostAddrs(inv *protocol.SignedInvite) []string {
 }
 
 // Leave leaves a group.
-func (c *Client) Leave(ctx context.Context, gid protocol.GroupID) (*protocol.SubmitResponse, error) {
+func (c *Client) Leave(ctx context.Context, gid protocol.GroupID) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindLeave, gid, &protocol.LeaveBody{})
 }
 
 // Approve admits a user whose join request is open.
-func (c *Client) Approve(ctx context.Context, gid protocol.GroupID, user protocol.UserID) (*protocol.SubmitResponse, error) {
+func (c *Client) Approve(ctx context.Context, gid protocol.GroupID, user protocol.UserID) (*api.SubmitResponse, error) {
 	return c.member(ctx, protocol.KindApprove, gid, user, "")
 }
 
 // Reject refuses a user's open join request.
-func (c *Client) Reject(ctx context.Context, gid protocol.GroupID, user protocol.UserID, reason string) (*protocol.SubmitResponse, error) {
+func (c *Client) Reject(ctx context.Context, gid protocol.GroupID, user protocol.UserID, reason string) (*api.SubmitResponse, error) {
 	return c.member(ctx, protocol.KindReject, gid, user, reason)
 }
 
 // Kick removes a member; they may join again.
-func (c *Client) Kick(ctx context.Context, gid protocol.GroupID, user protocol.UserID, reason string) (*protocol.SubmitResponse, error) {
+func (c *Client) Kick(ctx context.Context, gid protocol.GroupID, user protocol.UserID, reason string) (*api.SubmitResponse, error) {
 	return c.member(ctx, protocol.KindKick, gid, user, reason)
 }
 
 // Ban removes a user (member or not) and refuses them until unbanned.
-func (c *Client) Ban(ctx context.Context, gid protocol.GroupID, user protocol.UserID, reason string) (*protocol.SubmitResponse, error) {
+func (c *Client) Ban(ctx context.Context, gid protocol.GroupID, user protocol.UserID, reason string) (*api.SubmitResponse, error) {
 	return c.member(ctx, protocol.KindBan, gid, user, reason)
 }
 
 // Unban lifts a ban.
-func (c *Client) Unban(ctx context.Context, gid protocol.GroupID, user protocol.UserID) (*protocol.SubmitResponse, error) {
+func (c *Client) Unban(ctx context.Context, gid protocol.GroupID, user protocol.UserID) (*api.SubmitResponse, error) {
 	return c.member(ctx, protocol.KindUnban, gid, user, "")
 }
 
 // Mute mutes a member, or everyone below admin if user is the zero UserID,
 // for d (0: until unmuted).
-func (c *Client) Mute(ctx context.Context, gid protocol.GroupID, user protocol.UserID, d time.Duration, reason string) (*protocol.SubmitResponse, error) {
+func (c *Client) Mute(ctx context.Context, gid protocol.GroupID, user protocol.UserID, d time.Duration, reason string) (*api.SubmitResponse, error) {
 	if d < 0 {
 		return nil, fmt.Errorf("client: mute duration %s is negative", d)
 	}
@@ -249,22 +250,22 @@ func (c *Client) Mute(ctx context.Context, gid protocol.GroupID, user protocol.U
 
 // Unmute lifts a member's mute, or the mute of everyone if user is the zero
 // UserID.
-func (c *Client) Unmute(ctx context.Context, gid protocol.GroupID, user protocol.UserID) (*protocol.SubmitResponse, error) {
+func (c *Client) Unmute(ctx context.Context, gid protocol.GroupID, user protocol.UserID) (*api.SubmitResponse, error) {
 	return c.member(ctx, protocol.KindUnmute, gid, user, "")
 }
 
-func (c *Client) member(ctx context.Context, kind protocol.Kind, gid protocol.GroupID, user protocol.UserID, reason string) (*protocol.SubmitResponse, error) {
+func (c *Client) member(ctx context.Context, kind protocol.Kind, gid protocol.GroupID, user protocol.UserID, reason string) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, kind, gid, protocol.NewMemberBody(kind, user, reason))
 }
 
 // React reacts to the message with seq with an emoji; remove takes the
 // user's reaction with that emoji back.
-func (c *Client) React(ctx context.Context, gid protocol.GroupID, seq uint64, emoji string, remove bool) (*protocol.SubmitResponse, error) {
+func (c *Client) React(ctx context.Context, gid protocol.GroupID, seq uint64, emoji string, remove bool) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindReaction, gid, &protocol.ReactionBody{Target: seq, Emoji: emoji, Remove: remove})
 }
 
 // Edit replaces the text of the user's own message with seq (within
 // protocol.EditWindow of sending).
-func (c *Client) Edit(ctx context.Context, gid protocol.GroupID, seq uint64, text string) (*protocol.SubmitResponse, error) {
+func (c *Client) Edit(ctx context.Context, gid protocol.GroupID, seq uint64, text string) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindEdit, gid, &protocol.EditBody{Target: seq, Text: text})
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // Upload stores an image or a file on the node for a message (POST
@@ -22,7 +23,7 @@ func (c *Client) Upload(ctx context.Context, mime, name string, data []byte) (*p
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var v protocol.AttachmentView
+	var v api.AttachmentView
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBytes)).Decode(&v); err != nil {
 		return nil, fmt.Errorf("the qun node at %s answered the upload with JSON this client does not understand: %w", c.base, err)
 	}
@@ -35,7 +36,7 @@ func (c *Client) Upload(ctx context.Context, mime, name string, data []byte) (*p
 
 // SendFiles posts a message with attachments made by Upload (text may be
 // empty).
-func (c *Client) SendFiles(ctx context.Context, gid protocol.GroupID, text string, atts ...protocol.Attachment) (*protocol.SubmitResponse, error) {
+func (c *Client) SendFiles(ctx context.Context, gid protocol.GroupID, text string, atts ...protocol.Attachment) (*api.SubmitResponse, error) {
 	return c.Send(ctx, gid, protocol.MessageBody{Text: text, Attachments: atts})
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // DefaultTimeout bounds one API request when no WithTimeout or
@@ -226,8 +227,8 @@ func (c *Client) URL() string { return c.base }
 func (c *Client) Key() *protocol.Key { return c.key }
 
 // Node returns the node's identity, addresses and admins.
-func (c *Client) Node(ctx context.Context) (*protocol.NodeInfo, error) {
-	var info protocol.NodeInfo
+func (c *Client) Node(ctx context.Context) (*api.NodeInfo, error) {
+	var info api.NodeInfo
 	if err := c.do(ctx, http.MethodGet, "/api/v1/node", noSession, nil, &info); err != nil {
 		return nil, err
 	}
@@ -236,8 +237,8 @@ func (c *Client) Node(ctx context.Context) (*protocol.NodeInfo, error) {
 
 // Groups lists every group the node holds. Only the node's admins may list
 // them; other users list their own groups with MyGroups.
-func (c *Client) Groups(ctx context.Context) ([]protocol.GroupSummary, error) {
-	var gs []protocol.GroupSummary
+func (c *Client) Groups(ctx context.Context) ([]api.GroupSummary, error) {
+	var gs []api.GroupSummary
 	if err := c.do(ctx, http.MethodGet, "/api/v1/groups", withSession, nil, &gs); err != nil {
 		return nil, err
 	}
@@ -247,8 +248,8 @@ func (c *Client) Groups(ctx context.Context) ([]protocol.GroupSummary, error) {
 // Group returns the state of a group as the node knows it. A group the
 // node does not know gives an error matching protocol.ErrUnknownGroup, a
 // group the user may not read one matching protocol.ErrPrivate.
-func (c *Client) Group(ctx context.Context, gid protocol.GroupID) (*protocol.GroupView, error) {
-	var v protocol.GroupView
+func (c *Client) Group(ctx context.Context, gid protocol.GroupID) (*api.GroupView, error) {
+	var v api.GroupView
 	if err := c.do(ctx, http.MethodGet, "/api/v1/groups/"+gid.String(), withSession, nil, &v); err != nil {
 		return nil, err
 	}
@@ -258,7 +259,7 @@ func (c *Client) Group(ctx context.Context, gid protocol.GroupID) (*protocol.Gro
 // Events returns one page of a group's events, from seq from (1 if 0), at
 // most limit of them (the node's default of 100 if 0; at most
 // MaxEventsLimit).
-func (c *Client) Events(ctx context.Context, gid protocol.GroupID, from uint64, limit int) (*protocol.EventsPage, error) {
+func (c *Client) Events(ctx context.Context, gid protocol.GroupID, from uint64, limit int) (*api.EventsPage, error) {
 	if limit < 0 || limit > MaxEventsLimit {
 		return nil, fmt.Errorf("client: events limit %d is not between 0 and %d", limit, MaxEventsLimit)
 	}
@@ -273,7 +274,7 @@ func (c *Client) Events(ctx context.Context, gid protocol.GroupID, from uint64, 
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var p protocol.EventsPage
+	var p api.EventsPage
 	if err := c.do(ctx, http.MethodGet, path, withSession, nil, &p); err != nil {
 		return nil, err
 	}
@@ -441,7 +442,7 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 // of an ErrorBody, or one derived from the status for anything else.
 func (c *Client) errorFromResponse(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
-	var eb protocol.ErrorBody
+	var eb api.ErrorBody
 	if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
 		e := eb.Error.Err()
 		if e.Msg == "" {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 func newTestClient(t *testing.T, f *fakeNode) *Client {
@@ -431,23 +432,23 @@ func TestModeration(t *testing.T) {
 	u := protocol.UserID{5}
 	calls := []struct {
 		kind protocol.Kind
-		do   func() (*protocol.SubmitResponse, error)
+		do   func() (*api.SubmitResponse, error)
 	}{
-		{protocol.KindMute, func() (*protocol.SubmitResponse, error) { return c.Mute(ctx, gid, u, time.Minute, "spam") }},
-		{protocol.KindMute, func() (*protocol.SubmitResponse, error) { return c.Mute(ctx, gid, protocol.UserID{}, 0, "") }},
-		{protocol.KindUnmute, func() (*protocol.SubmitResponse, error) { return c.Unmute(ctx, gid, protocol.UserID{}) }},
-		{protocol.KindKick, func() (*protocol.SubmitResponse, error) { return c.Kick(ctx, gid, u, "bye") }},
-		{protocol.KindBan, func() (*protocol.SubmitResponse, error) { return c.Ban(ctx, gid, u, "") }},
-		{protocol.KindUnban, func() (*protocol.SubmitResponse, error) { return c.Unban(ctx, gid, u) }},
-		{protocol.KindApprove, func() (*protocol.SubmitResponse, error) { return c.Approve(ctx, gid, u) }},
-		{protocol.KindReject, func() (*protocol.SubmitResponse, error) { return c.Reject(ctx, gid, u, "no") }},
-		{protocol.KindRole, func() (*protocol.SubmitResponse, error) { return c.SetRole(ctx, gid, u, protocol.RoleAdmin) }},
-		{protocol.KindPin, func() (*protocol.SubmitResponse, error) { return c.Pin(ctx, gid, 4) }},
-		{protocol.KindUnpin, func() (*protocol.SubmitResponse, error) { return c.Unpin(ctx, gid, 4) }},
-		{protocol.KindRecall, func() (*protocol.SubmitResponse, error) { return c.Recall(ctx, gid, 4) }},
-		{protocol.KindAnnounce, func() (*protocol.SubmitResponse, error) { return c.Announce(ctx, gid, "") }},
-		{protocol.KindInviteRevoke, func() (*protocol.SubmitResponse, error) { return c.RevokeInvite(ctx, gid, protocol.InviteID{1}) }},
-		{protocol.KindLeave, func() (*protocol.SubmitResponse, error) { return c.Leave(ctx, gid) }},
+		{protocol.KindMute, func() (*api.SubmitResponse, error) { return c.Mute(ctx, gid, u, time.Minute, "spam") }},
+		{protocol.KindMute, func() (*api.SubmitResponse, error) { return c.Mute(ctx, gid, protocol.UserID{}, 0, "") }},
+		{protocol.KindUnmute, func() (*api.SubmitResponse, error) { return c.Unmute(ctx, gid, protocol.UserID{}) }},
+		{protocol.KindKick, func() (*api.SubmitResponse, error) { return c.Kick(ctx, gid, u, "bye") }},
+		{protocol.KindBan, func() (*api.SubmitResponse, error) { return c.Ban(ctx, gid, u, "") }},
+		{protocol.KindUnban, func() (*api.SubmitResponse, error) { return c.Unban(ctx, gid, u) }},
+		{protocol.KindApprove, func() (*api.SubmitResponse, error) { return c.Approve(ctx, gid, u) }},
+		{protocol.KindReject, func() (*api.SubmitResponse, error) { return c.Reject(ctx, gid, u, "no") }},
+		{protocol.KindRole, func() (*api.SubmitResponse, error) { return c.SetRole(ctx, gid, u, protocol.RoleAdmin) }},
+		{protocol.KindPin, func() (*api.SubmitResponse, error) { return c.Pin(ctx, gid, 4) }},
+		{protocol.KindUnpin, func() (*api.SubmitResponse, error) { return c.Unpin(ctx, gid, 4) }},
+		{protocol.KindRecall, func() (*api.SubmitResponse, error) { return c.Recall(ctx, gid, 4) }},
+		{protocol.KindAnnounce, func() (*api.SubmitResponse, error) { return c.Announce(ctx, gid, "") }},
+		{protocol.KindInviteRevoke, func() (*api.SubmitResponse, error) { return c.RevokeInvite(ctx, gid, protocol.InviteID{1}) }},
+		{protocol.KindLeave, func() (*api.SubmitResponse, error) { return c.Leave(ctx, gid) }},
 	}
 	for i, call := range calls {
 		if _, err := call.do(); err != nil {

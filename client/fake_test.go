@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // fakeNode answers the node API the way the real node does for the client's
@@ -26,8 +27,8 @@ type fakeNode struct {
 
 	mu       sync.Mutex
 	subs     []*protocol.SignedSubmission // every accepted submission, in order
-	reqs     []protocol.SubmitRequest     // every submit request
-	answered map[protocol.SubmissionID]protocol.SubmitResponse
+	reqs     []api.SubmitRequest          // every submit request
+	answered map[protocol.SubmissionID]api.SubmitResponse
 	heads    map[protocol.GroupID]*protocol.SignedEvent
 	refuse   *protocol.Error // if set, submissions are refused with it
 	history  int             // number of synthetic events per group
@@ -53,25 +54,25 @@ func newFakeNode(t *testing.T) *fakeNode {
 		t.Fatal(err)
 	}
 	f := &fakeNode{
-		t: t, host: host, answered: map[protocol.SubmissionID]protocol.SubmitResponse{}, heads: map[protocol.GroupID]*protocol.SignedEvent{},
+		t: t, host: host, answered: map[protocol.SubmissionID]api.SubmitResponse{}, heads: map[protocol.GroupID]*protocol.SignedEvent{},
 		challenges: map[string]bool{}, tokens: map[string]protocol.UserID{},
 	}
 	f.ws = newFakeWS(f)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/node", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, protocol.NodeInfo{PeerID: host.ID().String(), Addrs: f.addrs(), Version: "test"})
+		writeJSON(w, http.StatusOK, api.NodeInfo{PeerID: host.ID().String(), Addrs: f.addrs(), Version: "test"})
 	})
 	mux.HandleFunc("POST /api/v1/auth/challenge", f.challenge)
 	mux.HandleFunc("POST /api/v1/auth/session", f.session)
 	mux.HandleFunc("GET /api/v1/invites/preview", f.preview)
 	mux.HandleFunc("POST /api/v1/submit", f.authed(f.submit))
 	mux.HandleFunc("GET /api/v1/groups", f.authed(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, []protocol.GroupSummary{{Group: "g", Name: "n", Host: host.ID().String(), Hosted: true, Head: 3, Members: 2}})
+		writeJSON(w, http.StatusOK, []api.GroupSummary{{Group: "g", Name: "n", Host: host.ID().String(), Hosted: true, Head: 3, Members: 2}})
 	}))
 	mux.HandleFunc("GET /api/v1/me/groups", f.authed(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, []protocol.MyGroup{
-			{GroupSummary: protocol.GroupSummary{Group: "g", Name: "n", Head: 3}, Role: "member", Announcement: "sale", Pins: []uint64{2}, UnreadFrom: 3},
-			{GroupSummary: protocol.GroupSummary{Group: "h", Name: "m"}, Pending: true},
+		writeJSON(w, http.StatusOK, []api.MyGroup{
+			{GroupSummary: api.GroupSummary{Group: "g", Name: "n", Head: 3}, Role: "member", Announcement: "sale", Pins: []uint64{2}, UnreadFrom: 3},
+			{GroupSummary: api.GroupSummary{Group: "h", Name: "m"}, Pending: true},
 		})
 	}))
 	mux.HandleFunc("GET /api/v1/groups/{gid}", f.authed(f.group))
@@ -123,7 +124,7 @@ func (f *fakeNode) expireSessions() {
 }
 
 func (f *fakeNode) challenge(w http.ResponseWriter, r *http.Request) {
-	var req protocol.ChallengeRequest
+	var req api.ChallengeRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		writeErr(w, protocol.Errorf(protocol.CodeMalformed, "bad JSON: %v", err))
 		return
@@ -141,11 +142,11 @@ func (f *fakeNode) challenge(w http.ResponseWriter, r *http.Request) {
 	enc := base64.StdEncoding.EncodeToString(b)
 	f.challenges[enc] = true
 	f.mu.Unlock()
-	writeJSON(w, http.StatusOK, protocol.ChallengeResponse{Challenge: enc, Expires: uint64(time.Now().Add(time.Minute).UnixMilli())})
+	writeJSON(w, http.StatusOK, api.ChallengeResponse{Challenge: enc, Expires: uint64(time.Now().Add(time.Minute).UnixMilli())})
 }
 
 func (f *fakeNode) session(w http.ResponseWriter, r *http.Request) {
-	var req protocol.SessionRequest
+	var req api.SessionRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		writeErr(w, protocol.Errorf(protocol.CodeMalformed, "bad JSON: %v", err))
 		return
@@ -173,7 +174,7 @@ func (f *fakeNode) session(w http.ResponseWriter, r *http.Request) {
 	token := base64.RawURLEncoding.EncodeToString(tok)
 	f.tokens[token] = user
 	f.logins++
-	writeJSON(w, http.StatusOK, protocol.SessionResponse{Token: token, User: user.String(), Expires: uint64(time.Now().Add(24 * time.Hour).UnixMilli())})
+	writeJSON(w, http.StatusOK, api.SessionResponse{Token: token, User: user.String(), Expires: uint64(time.Now().Add(24 * time.Hour).UnixMilli())})
 }
 
 func (f *fakeNode) preview(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +183,7 @@ func (f *fakeNode) preview(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, protocol.AsError(err))
 		return
 	}
-	writeJSON(w, http.StatusOK, protocol.InvitePreview{
+	writeJSON(w, http.StatusOK, api.InvitePreview{
 		Group: inv.Group.String(), Name: "shop", Members: 3, Cap: 500, Policy: "invite",
 		Host: inv.Host.String(), Inviter: inv.Inviter.String(), MaxUses: inv.MaxUses, Ref: inv.Ref, Valid: true,
 	})
@@ -199,11 +200,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, e *protocol.Error) {
-	writeJSON(w, e.Code.HTTPStatus(), protocol.ErrorBody{Error: protocol.ErrorJSON{Code: e.Code.String(), Message: e.Msg}})
+	writeJSON(w, api.HTTPStatus(e.Code), api.ErrorBody{Error: api.ErrorJSON{Code: e.Code.String(), Message: e.Msg}})
 }
 
 func (f *fakeNode) submit(w http.ResponseWriter, r *http.Request) {
-	var req protocol.SubmitRequest
+	var req api.SubmitRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		writeErr(w, protocol.Errorf(protocol.CodeMalformed, "bad JSON: %v", err))
 		return
@@ -247,7 +248,7 @@ func (f *fakeNode) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	f.heads[gid] = signed
 	f.subs = append(f.subs, sub)
-	resp := protocol.SubmitResponse{Group: gid.String(), Seq: signed.Seq, ID: signed.ID.String(), Time: signed.Time, Event: base64.StdEncoding.EncodeToString(signed.Raw)}
+	resp := api.SubmitResponse{Group: gid.String(), Seq: signed.Seq, ID: signed.ID.String(), Time: signed.Time, Event: base64.StdEncoding.EncodeToString(signed.Raw)}
 	f.answered[sub.ID] = resp
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -262,8 +263,8 @@ func (f *fakeNode) group(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid))
 		return
 	}
-	writeJSON(w, http.StatusOK, protocol.GroupView{
-		GroupSummary: protocol.GroupSummary{Group: gid.String(), Name: "shop", Host: f.host.ID().String(), Hosted: true},
+	writeJSON(w, http.StatusOK, api.GroupView{
+		GroupSummary: api.GroupSummary{Group: gid.String(), Name: "shop", Host: f.host.ID().String(), Hosted: true},
 		HostAddrs:    append(f.addrs(), "not a multiaddr"),
 		Policy:       "invite",
 	})
@@ -292,9 +293,9 @@ func (f *fakeNode) events(w http.ResponseWriter, r *http.Request) {
 		if before > uint64(limit) {
 			first = before - uint64(limit)
 		}
-		page := protocol.BackwardPage{Events: []protocol.EventView{}, Head: head}
+		page := api.BackwardPage{Events: []api.EventView{}, Head: head}
 		for s := first; s < before; s++ {
-			page.Events = append(page.Events, protocol.EventView{Seq: s, Kind: "message", Text: "m" + strconv.FormatUint(s, 10)})
+			page.Events = append(page.Events, api.EventView{Seq: s, Kind: "message", Text: "m" + strconv.FormatUint(s, 10)})
 		}
 		if first > 1 {
 			page.Prev = first
@@ -315,9 +316,9 @@ func (f *fakeNode) events(w http.ResponseWriter, r *http.Request) {
 	if pageCap > 0 && limit > pageCap {
 		limit = pageCap
 	}
-	page := protocol.EventsPage{Events: []protocol.EventView{}, Head: head, Next: from}
+	page := api.EventsPage{Events: []api.EventView{}, Head: head, Next: from}
 	for s := from; s <= head && len(page.Events) < limit; s++ {
-		page.Events = append(page.Events, protocol.EventView{Seq: s, Kind: "message", Text: "m" + strconv.FormatUint(s, 10)})
+		page.Events = append(page.Events, api.EventView{Seq: s, Kind: "message", Text: "m" + strconv.FormatUint(s, 10)})
 		page.Next = s + 1
 	}
 	writeJSON(w, http.StatusOK, page)

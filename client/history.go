@@ -6,6 +6,7 @@ import (
 	"iter"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // History iterates over a group's events in seq order, from seq from (1 if
@@ -19,8 +20,8 @@ import (
 //		}
 //		fmt.Println(ev.Seq, ev.Text)
 //	}
-func (c *Client) History(ctx context.Context, gid protocol.GroupID, from uint64, maxEvents int) iter.Seq2[protocol.EventView, error] {
-	return func(yield func(protocol.EventView, error) bool) {
+func (c *Client) History(ctx context.Context, gid protocol.GroupID, from uint64, maxEvents int) iter.Seq2[api.EventView, error] {
+	return func(yield func(api.EventView, error) bool) {
 		if from == 0 {
 			from = 1
 		}
@@ -32,7 +33,7 @@ func (c *Client) History(ctx context.Context, gid protocol.GroupID, from uint64,
 			}
 			page, err := c.Events(ctx, gid, from, limit)
 			if err != nil {
-				yield(protocol.EventView{}, err)
+				yield(api.EventView{}, err)
 				return
 			}
 			if len(page.Events) == 0 {
@@ -40,7 +41,7 @@ func (c *Client) History(ctx context.Context, gid protocol.GroupID, from uint64,
 			}
 			for _, ev := range page.Events {
 				if ev.Seq < from {
-					yield(protocol.EventView{}, fmt.Errorf("the qun node at %s answered events from %d with event %d", c.base, from, ev.Seq))
+					yield(api.EventView{}, fmt.Errorf("the qun node at %s answered events from %d with event %d", c.base, from, ev.Seq))
 					return
 				}
 				if !yield(ev, nil) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // Preview tells what an invite token (or a link that ends in one) leads to,
@@ -18,7 +19,7 @@ import (
 // client with a key sends its session (signing in if needed): a node asks
 // the host of a group it does not hold only for a signed-in user. Without a
 // key it needs no session and previews only groups the node holds.
-func (c *Client) Preview(ctx context.Context, token string) (*protocol.InvitePreview, error) {
+func (c *Client) Preview(ctx context.Context, token string) (*api.InvitePreview, error) {
 	token = strings.TrimSpace(token)
 	if i := strings.LastIndexAny(token, "#/"); i >= 0 {
 		token = token[i+1:]
@@ -26,7 +27,7 @@ func (c *Client) Preview(ctx context.Context, token string) (*protocol.InvitePre
 	if token == "" {
 		return nil, &protocol.Error{Code: protocol.CodeInvalid, Msg: "this is not a qun invite token (it is empty)"}
 	}
-	var p protocol.InvitePreview
+	var p api.InvitePreview
 	path := "/api/v1/invites/preview?" + url.Values{"token": {token}}.Encode()
 	auth := noSession
 	if c.key != nil {
@@ -41,8 +42,8 @@ func (c *Client) Preview(ctx context.Context, token string) (*protocol.InvitePre
 // MyGroups lists the groups of the node where the client's user is a member
 // (with its role, the announcement, the pins and the first unread seq), and
 // the groups where it has an open join request (Pending).
-func (c *Client) MyGroups(ctx context.Context) ([]protocol.MyGroup, error) {
-	var gs []protocol.MyGroup
+func (c *Client) MyGroups(ctx context.Context) ([]api.MyGroup, error) {
+	var gs []api.MyGroup
 	if err := c.do(ctx, http.MethodGet, "/api/v1/me/groups", withSession, nil, &gs); err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func (c *Client) MyGroups(ctx context.Context) ([]protocol.MyGroup, error) {
 // before (0: the newest events), in ascending seq order; page.Prev is the
 // before of the next older page, 0 when the page starts at seq 1. limit 0
 // means the node's default (100); at most MaxEventsLimit.
-func (c *Client) EventsBefore(ctx context.Context, gid protocol.GroupID, before uint64, limit int) (*protocol.BackwardPage, error) {
+func (c *Client) EventsBefore(ctx context.Context, gid protocol.GroupID, before uint64, limit int) (*api.BackwardPage, error) {
 	if limit < 0 || limit > MaxEventsLimit {
 		return nil, fmt.Errorf("client: events limit %d is not between 0 and %d", limit, MaxEventsLimit)
 	}
@@ -61,7 +62,7 @@ func (c *Client) EventsBefore(ctx context.Context, gid protocol.GroupID, before 
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	var p protocol.BackwardPage
+	var p api.BackwardPage
 	if err := c.do(ctx, http.MethodGet, "/api/v1/groups/"+gid.String()+"/events?"+q.Encode(), withSession, nil, &p); err != nil {
 		return nil, err
 	}
@@ -81,15 +82,15 @@ func (c *Client) EventsBefore(ctx context.Context, gid protocol.GroupID, before 
 // pageSize events (0: MaxEventsLimit) as it goes: what a chat shows when
 // its user scrolls up. An error ends the iteration after being yielded
 // once.
-func (c *Client) Backward(ctx context.Context, gid protocol.GroupID, before uint64, pageSize int) iter.Seq2[protocol.EventView, error] {
-	return func(yield func(protocol.EventView, error) bool) {
+func (c *Client) Backward(ctx context.Context, gid protocol.GroupID, before uint64, pageSize int) iter.Seq2[api.EventView, error] {
+	return func(yield func(api.EventView, error) bool) {
 		if pageSize <= 0 || pageSize > MaxEventsLimit {
 			pageSize = MaxEventsLimit
 		}
 		for {
 			page, err := c.EventsBefore(ctx, gid, before, pageSize)
 			if err != nil {
-				yield(protocol.EventView{}, err)
+				yield(api.EventView{}, err)
 				return
 			}
 			for i := len(page.Events) - 1; i >= 0; i-- {
@@ -107,11 +108,11 @@ func (c *Client) Backward(ctx context.Context, gid protocol.GroupID, before uint
 
 // Last returns the last n events of a group (all of them if it has fewer),
 // in seq order, reading backward pages from the newest.
-func (c *Client) Last(ctx context.Context, gid protocol.GroupID, n int) ([]protocol.EventView, error) {
+func (c *Client) Last(ctx context.Context, gid protocol.GroupID, n int) ([]api.EventView, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	var pages [][]protocol.EventView // newest page first
+	var pages [][]api.EventView // newest page first
 	got, before := 0, uint64(0)
 	for got < n {
 		page, err := c.EventsBefore(ctx, gid, before, min(n-got, MaxEventsLimit))
@@ -125,7 +126,7 @@ func (c *Client) Last(ctx context.Context, gid protocol.GroupID, n int) ([]proto
 		}
 		before = page.Prev
 	}
-	out := make([]protocol.EventView, 0, got)
+	out := make([]api.EventView, 0, got)
 	for i := len(pages) - 1; i >= 0; i-- {
 		out = append(out, pages[i]...)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 func TestPreviewAndMyGroups(t *testing.T) {
@@ -104,10 +105,10 @@ func TestBackwardPaging(t *testing.T) {
 func TestBackwardChecked(t *testing.T) {
 	f := newFakeNode(t)
 	key, _ := protocol.NewKey()
-	for name, page := range map[string]protocol.BackwardPage{
-		"at before":    {Events: []protocol.EventView{{Seq: 9}, {Seq: 10}}, Head: 20, Prev: 9},
-		"descending":   {Events: []protocol.EventView{{Seq: 8}, {Seq: 7}}, Head: 20, Prev: 7},
-		"prev too far": {Events: []protocol.EventView{{Seq: 8}, {Seq: 9}}, Head: 20, Prev: 9},
+	for name, page := range map[string]api.BackwardPage{
+		"at before":    {Events: []api.EventView{{Seq: 9}, {Seq: 10}}, Head: 20, Prev: 9},
+		"descending":   {Events: []api.EventView{{Seq: 8}, {Seq: 7}}, Head: 20, Prev: 7},
+		"prev too far": {Events: []api.EventView{{Seq: 8}, {Seq: 9}}, Head: 20, Prev: 9},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/events") {

@@ -6,29 +6,30 @@ import (
 	"net/http"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // MyProfile returns the profile the user keeps on the node (name and bio).
-func (c *Client) MyProfile(ctx context.Context) (protocol.MyProfile, error) {
-	var p protocol.MyProfile
+func (c *Client) MyProfile(ctx context.Context) (api.MyProfile, error) {
+	var p api.MyProfile
 	err := c.do(ctx, http.MethodGet, "/api/v1/me/profile", withSession, nil, &p)
 	return p, err
 }
 
 // SetMyProfile stores the user's profile on the node. It signs nothing:
 // ShareProfile puts it into the user's groups.
-func (c *Client) SetMyProfile(ctx context.Context, p protocol.MyProfile) (protocol.MyProfile, error) {
+func (c *Client) SetMyProfile(ctx context.Context, p api.MyProfile) (api.MyProfile, error) {
 	if err := protocol.NewProfileBody(protocol.Profile{Name: p.Name, Bio: p.Bio}).Check(); err != nil {
-		return protocol.MyProfile{}, err
+		return api.MyProfile{}, err
 	}
-	var out protocol.MyProfile
+	var out api.MyProfile
 	err := c.do(ctx, http.MethodPut, "/api/v1/me/profile", withSession, p, &out)
 	return out, err
 }
 
 // SetProfile signs and submits the user's whole profile in one group (a
 // profile event replaces the previous one: fields left empty are cleared).
-func (c *Client) SetProfile(ctx context.Context, gid protocol.GroupID, p protocol.Profile) (*protocol.SubmitResponse, error) {
+func (c *Client) SetProfile(ctx context.Context, gid protocol.GroupID, p protocol.Profile) (*api.SubmitResponse, error) {
 	body := protocol.NewProfileBody(p)
 	if err := body.Check(); err != nil {
 		return nil, err
@@ -72,7 +73,7 @@ func (c *Client) ShareProfile(ctx context.Context, progress func(done, total int
 	if err != nil {
 		return nil, err
 	}
-	var member []protocol.MyGroup
+	var member []api.MyGroup
 	for _, g := range groups {
 		if !g.Pending {
 			member = append(member, g)
@@ -92,7 +93,7 @@ func (c *Client) ShareProfile(ctx context.Context, progress func(done, total int
 	return out, nil
 }
 
-func (c *Client) shareIn(ctx context.Context, gid protocol.GroupID, kept protocol.MyProfile) error {
+func (c *Client) shareIn(ctx context.Context, gid protocol.GroupID, kept api.MyProfile) error {
 	cur, err := c.ProfileIn(ctx, gid)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // Sessions (docs/API.md, "Sessions: prove your key"). The client signs in
@@ -95,8 +96,8 @@ func (c *Client) Login(ctx context.Context) (*Session, error) {
 // login signs in; the caller holds loginSem.
 func (c *Client) login(ctx context.Context) (*Session, error) {
 	user := c.key.ID()
-	var ch protocol.ChallengeResponse
-	if err := c.do(ctx, http.MethodPost, "/api/v1/auth/challenge", noSession, protocol.ChallengeRequest{User: user.String()}, &ch); err != nil {
+	var ch api.ChallengeResponse
+	if err := c.do(ctx, http.MethodPost, "/api/v1/auth/challenge", noSession, api.ChallengeRequest{User: user.String()}, &ch); err != nil {
 		return nil, fmt.Errorf("signing in to the qun node at %s: %w", c.base, err)
 	}
 	challenge, err := base64.StdEncoding.DecodeString(ch.Challenge)
@@ -113,12 +114,12 @@ func (c *Client) login(ctx context.Context) (*Session, error) {
 	if got := protocol.UserID(challenge[:32]); got != want {
 		return nil, &NodeMismatchError{URL: c.base, Want: want, Got: got, Source: source}
 	}
-	req := protocol.SessionRequest{
+	req := api.SessionRequest{
 		User:      user.String(),
 		Challenge: ch.Challenge,
 		Signature: base64.StdEncoding.EncodeToString(c.key.SignRaw(protocol.DomainAuth, challenge)),
 	}
-	var resp protocol.SessionResponse
+	var resp api.SessionResponse
 	if err := c.do(ctx, http.MethodPost, "/api/v1/auth/session", noSession, req, &resp); err != nil {
 		return nil, fmt.Errorf("signing in to the qun node at %s: %w", c.base, err)
 	}

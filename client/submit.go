@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // NonceBytes is the size of the random nonce of each submission and invite.
@@ -56,7 +57,7 @@ func (c *Client) Sign(kind protocol.Kind, group protocol.GroupID, body protocol.
 // Submit signs a submission (see Sign) and posts it to the node, which
 // forwards it to the group's host. It answers the event the host sequenced,
 // or the host's refusal as a *protocol.Error.
-func (c *Client) Submit(ctx context.Context, kind protocol.Kind, group protocol.GroupID, body protocol.Body) (*protocol.SubmitResponse, error) {
+func (c *Client) Submit(ctx context.Context, kind protocol.Kind, group protocol.GroupID, body protocol.Body) (*api.SubmitResponse, error) {
 	s, err := c.Sign(kind, group, body)
 	if err != nil {
 		return nil, err
@@ -70,12 +71,12 @@ func (c *Client) Submit(ctx context.Context, kind protocol.Kind, group protocol.
 // again returns the same event: it is the way to retry after an error.
 //
 // The answer is checked: its event must carry exactly these bytes.
-func (c *Client) SubmitSigned(ctx context.Context, raw []byte, hostAddrs []string) (*protocol.SubmitResponse, error) {
+func (c *Client) SubmitSigned(ctx context.Context, raw []byte, hostAddrs []string) (*api.SubmitResponse, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("client: empty submission")
 	}
-	req := protocol.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(raw), HostAddrs: hostAddrs}
-	var resp protocol.SubmitResponse
+	req := api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(raw), HostAddrs: hostAddrs}
+	var resp api.SubmitResponse
 	if err := c.do(ctx, http.MethodPost, "/api/v1/submit", withSession, req, &resp); err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (c *Client) SubmitSigned(ctx context.Context, raw []byte, hostAddrs []strin
 // checkResponse checks that the event in resp is well formed, carries the
 // submission raw verbatim and agrees with the other fields of resp. It does
 // not verify the host's signature (that needs the group's host key).
-func checkResponse(resp *protocol.SubmitResponse, raw []byte) error {
+func checkResponse(resp *api.SubmitResponse, raw []byte) error {
 	if resp.Event == "" {
 		return errors.New("no event")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"golang.org/x/time/rate"
 )
 
@@ -55,7 +56,7 @@ const (
 // Event is an event of a subscribed group, as a Subscription delivers it.
 type Event struct {
 	Group protocol.GroupID
-	protocol.EventView
+	api.EventView
 }
 
 // CloseError reports that the node closed the WebSocket, with the status
@@ -187,9 +188,9 @@ type groupSub struct {
 // wsConn is one connection; its queue is written by one writer goroutine.
 type wsConn struct {
 	c     *websocket.Conn
-	queue []protocol.WSClientMessage // guarded by Subscription.mu
-	wake  chan struct{}              // capacity 1
-	read  chan struct{}              // capacity 1: the reader heard something
+	queue []api.WSClientMessage // guarded by Subscription.mu
+	wake  chan struct{}         // capacity 1
+	read  chan struct{}         // capacity 1: the reader heard something
 }
 
 // Subscribe opens the WebSocket of the node, signing in if needed, and
@@ -298,7 +299,7 @@ func (s *Subscription) Add(gid protocol.GroupID, from uint64) error {
 	}
 	g := newGroupSub(from)
 	s.groups[gid] = g
-	s.enqueueLocked(protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: from})
+	s.enqueueLocked(api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: from})
 	return nil
 }
 
@@ -310,7 +311,7 @@ func (s *Subscription) Remove(gid protocol.GroupID) {
 		return
 	}
 	delete(s.groups, gid)
-	s.enqueueLocked(protocol.WSClientMessage{Type: "unsubscribe", Group: gid.String()})
+	s.enqueueLocked(api.WSClientMessage{Type: "unsubscribe", Group: gid.String()})
 }
 
 // Ack stores seq as the user's cursor of a group on the node (a
@@ -338,7 +339,7 @@ func (s *Subscription) Close() error {
 
 // enqueueLocked queues a message for the live connection, if any; a new
 // connection subscribes from the state, so nothing is lost without one.
-func (s *Subscription) enqueueLocked(m protocol.WSClientMessage) {
+func (s *Subscription) enqueueLocked(m api.WSClientMessage) {
 	if s.conn == nil {
 		return
 	}
@@ -447,7 +448,7 @@ func (s *Subscription) serve(c *websocket.Conn) error {
 	s.conn = wc
 	for gid, g := range s.groups {
 		g.active = false
-		wc.queue = append(wc.queue, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: g.next})
+		wc.queue = append(wc.queue, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: g.next})
 	}
 	s.queueAcksLocked(wc)
 	wc.wake <- struct{}{}
@@ -501,7 +502,7 @@ func (s *Subscription) readLoop(ctx context.Context, wc *wsConn) error {
 		case wc.read <- struct{}{}:
 		default:
 		}
-		var m protocol.WSServerMessage
+		var m api.WSServerMessage
 		if err := json.Unmarshal(data, &m); err != nil {
 			return fmt.Errorf("the qun node at %s sent a WebSocket message this client does not understand: %w", s.c.base, err)
 		}
@@ -512,7 +513,7 @@ func (s *Subscription) readLoop(ctx context.Context, wc *wsConn) error {
 }
 
 // handle acts on one message of the node.
-func (s *Subscription) handle(m protocol.WSServerMessage) error {
+func (s *Subscription) handle(m api.WSServerMessage) error {
 	switch m.Type {
 	case "subscribed", "event", "error", "ended":
 	default:
@@ -589,7 +590,7 @@ func (s *Subscription) handle(m protocol.WSServerMessage) error {
 }
 
 // serverError is the refusal carried by an error or ended message.
-func serverError(m protocol.WSServerMessage) *protocol.Error {
+func serverError(m api.WSServerMessage) *protocol.Error {
 	e := &protocol.Error{Code: protocol.ParseCode(m.Code), Msg: m.Message}
 	if e.Msg == "" {
 		e.Msg = strings.ReplaceAll(m.Code, "_", " ")
@@ -632,7 +633,7 @@ func (s *Subscription) writeLoop(ctx context.Context, wc *wsConn) {
 			}
 			if silent == 1 {
 				s.mu.Lock()
-				wc.queue = append(wc.queue, protocol.WSClientMessage{Type: "ping"})
+				wc.queue = append(wc.queue, api.WSClientMessage{Type: "ping"})
 				s.mu.Unlock()
 			}
 		}
@@ -661,7 +662,7 @@ func (s *Subscription) queueAcksLocked(wc *wsConn) {
 	for gid, g := range s.groups {
 		if g.ackDirty {
 			g.ackDirty = false
-			wc.queue = append(wc.queue, protocol.WSClientMessage{Type: "ack", Group: gid.String(), Seq: g.ack})
+			wc.queue = append(wc.queue, api.WSClientMessage{Type: "ack", Group: gid.String(), Seq: g.ack})
 		}
 	}
 }
@@ -669,11 +670,11 @@ func (s *Subscription) queueAcksLocked(wc *wsConn) {
 // sendAcks sends the acks not sent yet, briefly, before a clean close.
 func (s *Subscription) sendAcks(c *websocket.Conn) {
 	s.mu.Lock()
-	var msgs []protocol.WSClientMessage
+	var msgs []api.WSClientMessage
 	for gid, g := range s.groups {
 		if g.ackDirty {
 			g.ackDirty = false
-			msgs = append(msgs, protocol.WSClientMessage{Type: "ack", Group: gid.String(), Seq: g.ack})
+			msgs = append(msgs, api.WSClientMessage{Type: "ack", Group: gid.String(), Seq: g.ack})
 		}
 	}
 	s.mu.Unlock()
@@ -686,7 +687,7 @@ func (s *Subscription) sendAcks(c *websocket.Conn) {
 	}
 }
 
-func writeMsg(ctx context.Context, c *websocket.Conn, m protocol.WSClientMessage) error {
+func writeMsg(ctx context.Context, c *websocket.Conn, m api.WSClientMessage) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err

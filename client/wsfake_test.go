@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // fakeWS is the WebSocket of fakeNode: it serves each group's log as the
@@ -19,7 +20,7 @@ type fakeWS struct {
 	f *fakeNode
 
 	mu        sync.Mutex
-	logs      map[protocol.GroupID][]protocol.EventView
+	logs      map[protocol.GroupID][]api.EventView
 	changed   chan struct{} // closed and replaced on every append
 	subs      []wsRecord    // every subscribe received
 	acks      []wsRecord    // every ack received
@@ -41,7 +42,7 @@ type wsRecord struct {
 
 func newFakeWS(f *fakeNode) *fakeWS {
 	return &fakeWS{
-		f: f, logs: map[protocol.GroupID][]protocol.EventView{}, changed: make(chan struct{}),
+		f: f, logs: map[protocol.GroupID][]api.EventView{}, changed: make(chan struct{}),
 		cursors: map[protocol.GroupID]uint64{}, live: map[*websocket.Conn]bool{}, private: map[protocol.GroupID]bool{},
 	}
 }
@@ -52,7 +53,7 @@ func (w *fakeWS) append(gid protocol.GroupID, n int) {
 	defer w.mu.Unlock()
 	for range n {
 		seq := uint64(len(w.logs[gid]) + 1)
-		w.logs[gid] = append(w.logs[gid], protocol.EventView{Seq: seq, Kind: "message", Text: gid.String()[:4] + "-" + strconv.FormatUint(seq, 10)})
+		w.logs[gid] = append(w.logs[gid], api.EventView{Seq: seq, Kind: "message", Text: gid.String()[:4] + "-" + strconv.FormatUint(seq, 10)})
 	}
 	close(w.changed)
 	w.changed = make(chan struct{})
@@ -95,7 +96,7 @@ func (w *fakeWS) serve(rw http.ResponseWriter, r *http.Request) {
 		subs = map[protocol.GroupID]context.CancelFunc{}
 	)
 	var dropped bool
-	send := func(m protocol.WSServerMessage) bool {
+	send := func(m api.WSServerMessage) bool {
 		wmu.Lock()
 		if ctx.Err() != nil || dropped {
 			wmu.Unlock()
@@ -138,7 +139,7 @@ func (w *fakeWS) serve(rw http.ResponseWriter, r *http.Request) {
 				if skip {
 					continue
 				}
-				if pctx.Err() != nil || !send(protocol.WSServerMessage{Type: "event", Group: gid.String(), Event: &ev}) {
+				if pctx.Err() != nil || !send(api.WSServerMessage{Type: "event", Group: gid.String(), Event: &ev}) {
 					return
 				}
 			}
@@ -154,7 +155,7 @@ func (w *fakeWS) serve(rw http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			break
 		}
-		var m protocol.WSClientMessage
+		var m api.WSClientMessage
 		if json.Unmarshal(data, &m) != nil {
 			continue
 		}
@@ -162,12 +163,12 @@ func (w *fakeWS) serve(rw http.ResponseWriter, r *http.Request) {
 		w.msgs++
 		w.mu.Unlock()
 		if m.Type == "ping" {
-			send(protocol.WSServerMessage{Type: "pong"})
+			send(api.WSServerMessage{Type: "pong"})
 			continue
 		}
 		gid, err := protocol.ParseGroupID(m.Group)
 		if err != nil {
-			send(protocol.WSServerMessage{Type: "error", Code: "invalid", Message: err.Error()})
+			send(api.WSServerMessage{Type: "error", Code: "invalid", Message: err.Error()})
 			continue
 		}
 		w.mu.Lock()
@@ -189,7 +190,7 @@ func (w *fakeWS) serve(rw http.ResponseWriter, r *http.Request) {
 			}
 			w.mu.Unlock()
 			if private {
-				send(protocol.WSServerMessage{Type: "error", Group: m.Group, Code: "private", Message: "only members can read this group"})
+				send(api.WSServerMessage{Type: "error", Group: m.Group, Code: "private", Message: "only members can read this group"})
 				continue
 			}
 			if stop := subs[gid]; stop != nil {
@@ -197,7 +198,7 @@ func (w *fakeWS) serve(rw http.ResponseWriter, r *http.Request) {
 			}
 			pctx, stop := context.WithCancel(ctx)
 			subs[gid] = stop
-			send(protocol.WSServerMessage{Type: "subscribed", Group: m.Group, From: from, Head: head})
+			send(api.WSServerMessage{Type: "subscribed", Group: m.Group, From: from, Head: head})
 			pwg.Add(1)
 			go pump(pctx, gid, start)
 		case "unsubscribe":

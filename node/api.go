@@ -17,6 +17,7 @@ import (
 
 	"github.com/multiformats/go-multiaddr"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"github.com/qunchat/qun/web"
 )
 
@@ -158,12 +159,12 @@ func writeError(w http.ResponseWriter, err error) {
 	if pe.Code == protocol.CodeRateLimited && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, pe.Code.HTTPStatus(), protocol.ErrorBody{Error: protocol.ErrorJSON{Code: pe.Code.String(), Message: pe.Msg}})
+	writeJSON(w, api.HTTPStatus(pe.Code), api.ErrorBody{Error: api.ErrorJSON{Code: pe.Code.String(), Message: pe.Msg}})
 }
 
 // NodeInfo describes the node.
-func (n *Node) NodeInfo() protocol.NodeInfo {
-	info := protocol.NodeInfo{PeerID: n.host.ID().String(), Version: Version, Addrs: []string{}, Admins: []string{}}
+func (n *Node) NodeInfo() api.NodeInfo {
+	info := api.NodeInfo{PeerID: n.host.ID().String(), Version: Version, Addrs: []string{}, Admins: []string{}}
 	for _, a := range n.Addrs() {
 		info.Addrs = append(info.Addrs, a.String())
 	}
@@ -179,7 +180,7 @@ func (n *Node) apiNode(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (n *Node) apiSubmit(w http.ResponseWriter, r *http.Request, s *session) {
-	var req protocol.SubmitRequest
+	var req api.SubmitRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -220,7 +221,7 @@ func (n *Node) apiSubmit(w http.ResponseWriter, r *http.Request, s *session) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, protocol.SubmitResponse{
+	writeJSON(w, http.StatusOK, api.SubmitResponse{
 		Group: ev.Group.String(), Seq: ev.Seq, ID: ev.ID.String(), Time: ev.Time,
 		Event: base64.StdEncoding.EncodeToString(ev.Raw),
 	})
@@ -258,7 +259,7 @@ func (n *Node) apiGroups(w http.ResponseWriter, _ *http.Request, s *session) {
 		return
 	}
 	gids := n.heldGroups()
-	out := make([]protocol.GroupSummary, 0, len(gids))
+	out := make([]api.GroupSummary, 0, len(gids))
 	for _, gid := range gids {
 		if _, d, ok := n.held(gid); ok && d.known {
 			out = append(out, d.summary) // asleep: its summary cannot have changed
@@ -271,9 +272,9 @@ func (n *Node) apiGroups(w http.ResponseWriter, _ *http.Request, s *session) {
 }
 
 // summary describes the group. Called with g.mu held.
-func (g *group) summary() protocol.GroupSummary {
+func (g *group) summary() api.GroupSummary {
 	status, reason := g.status()
-	return protocol.GroupSummary{
+	return api.GroupSummary{
 		Group: g.id.String(), Name: g.state.Name, Host: g.host.String(), Hosted: g.hosted,
 		Head: g.committed, Members: len(g.state.Members), Status: status, StatusReason: reason,
 	}
@@ -292,15 +293,15 @@ func (n *Node) pathGroup(r *http.Request) (*group, error) {
 }
 
 // GroupView describes the current state of a group held here.
-func (n *Node) GroupView(gid protocol.GroupID) (protocol.GroupView, error) {
+func (n *Node) GroupView(gid protocol.GroupID) (api.GroupView, error) {
 	g := n.group(gid)
 	if g == nil {
-		return protocol.GroupView{}, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+		return api.GroupView{}, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
 	}
 	return g.view(), nil
 }
 
-func (g *group) view() protocol.GroupView {
+func (g *group) view() api.GroupView {
 	hostAddrs := []string{}
 	if g.hosted {
 		for _, a := range g.n.Addrs() {
@@ -314,18 +315,18 @@ func (g *group) view() protocol.GroupView {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s := g.state
-	v := protocol.GroupView{
+	v := api.GroupView{
 		GroupSummary: g.summary(), HostAddrs: hostAddrs, Owner: s.Owner.String(),
 		Description: s.Description, Avatar: s.Avatar, Policy: s.Policy.String(), Cap: s.Cap,
 		Public: s.Public, Announcement: s.Announcement, Pins: append([]uint64{}, s.Pins...),
-		MuteAllUntil: protocol.JSONTime(s.MuteAllUntil), MutedAll: s.MuteAllUntil > nowMS(), HeadID: s.HeadID.String(),
-		MemberList: []protocol.MemberView{}, Banned: []string{}, Requests: []protocol.RequestView{},
-		Invites: []protocol.InviteView{},
+		MuteAllUntil: api.JSONTime(s.MuteAllUntil), MutedAll: s.MuteAllUntil > nowMS(), HeadID: s.HeadID.String(),
+		MemberList: []api.MemberView{}, Banned: []string{}, Requests: []api.RequestView{},
+		Invites: []api.InviteView{},
 	}
 	for u, m := range s.Members {
-		v.MemberList = append(v.MemberList, protocol.MemberView{
+		v.MemberList = append(v.MemberList, api.MemberView{
 			User: u.String(), Role: m.Role.String(), Home: m.Home.String(), Joined: m.Joined,
-			MutedUntil: protocol.JSONTime(m.MutedUntil), Muted: m.MutedUntil > nowMS(),
+			MutedUntil: api.JSONTime(m.MutedUntil), Muted: m.MutedUntil > nowMS(),
 		})
 		v.MemberList[len(v.MemberList)-1].SetProfile(m.Profile)
 	}
@@ -335,11 +336,11 @@ func (g *group) view() protocol.GroupView {
 	}
 	sort.Strings(v.Banned)
 	for u, r := range s.Requests {
-		v.Requests = append(v.Requests, protocol.RequestView{User: u.String(), Seq: r.Seq, Note: r.Note})
+		v.Requests = append(v.Requests, api.RequestView{User: u.String(), Seq: r.Seq, Note: r.Note})
 	}
 	sort.Slice(v.Requests, func(i, j int) bool { return v.Requests[i].Seq < v.Requests[j].Seq })
 	for id, inv := range s.Invites {
-		v.Invites = append(v.Invites, protocol.InviteView{
+		v.Invites = append(v.Invites, api.InviteView{
 			ID: id.String(), Inviter: inv.Inviter.String(), Expires: inv.Expires, MaxUses: inv.MaxUses,
 			Uses: inv.Uses, Ref: inv.Ref,
 		})
@@ -361,7 +362,7 @@ func (n *Node) apiGroup(w http.ResponseWriter, r *http.Request, s *session) {
 	if !admin {
 		// Invites carry external references (other buyers' order numbers),
 		// requests their notes: for the group's admins only.
-		v.Invites, v.Requests, v.Banned = []protocol.InviteView{}, []protocol.RequestView{}, []string{}
+		v.Invites, v.Requests, v.Banned = []api.InviteView{}, []api.RequestView{}, []string{}
 	}
 	writeJSON(w, http.StatusOK, v)
 }
@@ -424,7 +425,7 @@ func (n *Node) apiEvents(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	head := g.committedHead()
-	page := protocol.EventsPage{Events: []protocol.EventView{}, Head: head, Next: from}
+	page := api.EventsPage{Events: []api.EventView{}, Head: head, Next: from}
 	if from <= head {
 		evs, err := n.Events(g.id, from, int(min(limit, head-from+1)))
 		if err != nil {

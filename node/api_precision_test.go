@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // rawCall sends body as is and returns the status and the answer's bytes.
-func (a *api) rawCall(method, path, body string) (int, []byte) {
+func (a *apiClient) rawCall(method, path, body string) (int, []byte) {
 	a.t.Helper()
 	req, _ := http.NewRequest(method, a.base+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -33,9 +34,9 @@ func (a *api) rawCall(method, path, body string) (int, []byte) {
 	return resp.StatusCode, data
 }
 
-func errorBodyOf(t *testing.T, data []byte) protocol.ErrorJSON {
+func errorBodyOf(t *testing.T, data []byte) api.ErrorJSON {
 	t.Helper()
-	var eb protocol.ErrorBody
+	var eb api.ErrorBody
 	if err := json.Unmarshal(data, &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
 		t.Fatalf("answer is not an error body: %s", data)
 	}
@@ -226,8 +227,8 @@ func TestAPIStatusTable(t *testing.T) {
 			t.Errorf("docs/API.md does not list code %s", c)
 			continue
 		}
-		if row[0] != int(c) || row[1] != c.HTTPStatus() {
-			t.Errorf("docs/API.md: %s is %d with status %d; the code says %d with %d", c, row[0], row[1], c, c.HTTPStatus())
+		if row[0] != int(c) || row[1] != api.HTTPStatus(c) {
+			t.Errorf("docs/API.md: %s is %d with status %d; the code says %d with %d", c, row[0], row[1], c, api.HTTPStatus(c))
 		}
 	}
 	if len(table) != len(codes) {
@@ -243,8 +244,8 @@ func TestAPIStatusTable(t *testing.T) {
 	for _, m := range row.FindAllStringSubmatch(string(data), -1) {
 		num, _ := strconv.Atoi(m[1])
 		status, _ := strconv.Atoi(m[3])
-		if c := protocol.Code(num); c.String() != m[2] || c.HTTPStatus() != status {
-			t.Errorf("docs/PROTOCOL.md: %s is %d with status %d; the code says %d is %s with %d", m[2], num, status, num, c, c.HTTPStatus())
+		if c := protocol.Code(num); c.String() != m[2] || api.HTTPStatus(c) != status {
+			t.Errorf("docs/PROTOCOL.md: %s is %d with status %d; the code says %d is %s with %d", m[2], num, status, num, c, api.HTTPStatus(c))
 		}
 		seen++
 	}

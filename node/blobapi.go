@@ -17,6 +17,7 @@ import (
 
 	"github.com/qunchat/qun/internal/media"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"github.com/qunchat/qun/storage"
 )
 
@@ -92,7 +93,7 @@ func (n *Node) apiUpload(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, protocol.AttachmentView{BlobRefView: *protocol.NewBlobRefView(&att.Blob), Name: att.Name, Thumb: att.Thumb})
+	writeJSON(w, http.StatusOK, api.AttachmentView{BlobRefView: *api.NewBlobRefView(&att.Blob), Name: att.Name, Thumb: att.Thumb})
 }
 
 // refusalText is the reason of a media refusal without its prefix.

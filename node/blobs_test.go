@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // photo is a phone's JPEG: with an EXIF segment naming where it was taken.
@@ -39,7 +40,7 @@ func photo(t *testing.T) []byte {
 }
 
 // upload posts raw bytes to /api/v1/blobs.
-func (a *api) upload(mime string, data []byte) (protocol.AttachmentView, int, *protocol.ErrorJSON) {
+func (a *apiClient) upload(mime string, data []byte) (api.AttachmentView, int, *api.ErrorJSON) {
 	a.t.Helper()
 	req, _ := http.NewRequest("POST", a.base+"/api/v1/blobs?name=tea.jpg", bytes.NewReader(data))
 	req.Header.Set("Content-Type", mime)
@@ -52,9 +53,9 @@ func (a *api) upload(mime string, data []byte) (protocol.AttachmentView, int, *p
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var v protocol.AttachmentView
+	var v api.AttachmentView
 	if resp.StatusCode != 200 {
-		var eb protocol.ErrorBody
+		var eb api.ErrorBody
 		if err := json.Unmarshal(body, &eb); err != nil || eb.Error.Message == "" {
 			a.t.Fatalf("upload: status %d without a readable error: %s", resp.StatusCode, body)
 		}
@@ -67,7 +68,7 @@ func (a *api) upload(mime string, data []byte) (protocol.AttachmentView, int, *p
 }
 
 // download gets a group's blob.
-func (a *api) download(gid protocol.GroupID, hash string) ([]byte, int, http.Header) {
+func (a *apiClient) download(gid protocol.GroupID, hash string) ([]byte, int, http.Header) {
 	a.t.Helper()
 	req, _ := http.NewRequest("GET", a.base+"/api/v1/groups/"+gid.String()+"/blobs/"+hash, nil)
 	req.Header.Set("Authorization", "Bearer "+a.token)
@@ -118,8 +119,8 @@ func TestBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := &protocol.MessageBody{Text: "这个茶叶", Attachments: []protocol.Attachment{{Blob: *ref, Name: att.Name, Thumb: att.Thumb}}}
-	var sr protocol.SubmitResponse
-	cb.mustCall("POST", "/api/v1/submit", protocol.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(sign(t, bob, gid, msg).Raw)}, &sr)
+	var sr api.SubmitResponse
+	cb.mustCall("POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(sign(t, bob, gid, msg).Raw)}, &sr)
 	waitHead(t, 10*time.Second, gid, sr.Seq, a, c)
 	waitFor(t, 10*time.Second, "the host to fetch the photo from the sender's node", func() bool { return a.blobs.has(ref.Hash) })
 
@@ -133,7 +134,7 @@ func TestBlobs(t *testing.T) {
 	if hdr.Get("Content-Type") != "image/jpeg" || hdr.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("headers %v", hdr)
 	}
-	var page protocol.EventsPage
+	var page api.EventsPage
 	cc.mustCall("GET", "/api/v1/groups/"+gid.String()+"/events?from="+jsonUint(sr.Seq), nil, &page)
 	if len(page.Events) != 1 || len(page.Events[0].Attachments) != 1 || page.Events[0].Attachments[0].Hash != att.Hash {
 		t.Fatalf("the event view lacks the attachment: %+v", page.Events)
@@ -229,7 +230,7 @@ func TestBlobs(t *testing.T) {
 	if _, err := c.fetchBlobFrom(context.Background(), a.PeerID(), gid, *avRef); protocol.AsError(err).Code != protocol.CodePrivate {
 		t.Fatalf("a kicked member's node fetching: %v, want private", err)
 	}
-	anon := &api{t: t, base: b.APIURL()}
+	anon := &apiClient{t: t, base: b.APIURL()}
 	if _, status, _ := anon.upload("image/jpeg", photo(t)); status != 401 {
 		t.Fatalf("an upload without session: %d", status)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"github.com/qunchat/qun/storage"
 )
 
@@ -45,7 +46,7 @@ func TestEquivocationDetected(t *testing.T) {
 	// A member with the chat open is told at once, over the WebSocket.
 	conn := wsDial(t, newAPI(t, b, keys[1]).signIn())
 	defer conn.CloseNow()
-	wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: last + 1})
+	wsSend(t, conn, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: last + 1})
 	if m := wsRead(t, conn); m.Type != "subscribed" {
 		t.Fatalf("subscribe: %+v", m)
 	}

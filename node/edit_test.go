@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestEditsAndReactions: an edit shows in every answer as the message's
@@ -29,7 +30,7 @@ func TestEditsAndReactions(t *testing.T) {
 	// the edit and the reaction arrive.
 	live := wsDial(t, cc)
 	defer live.CloseNow()
-	wsSend(t, live, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: msg})
+	wsSend(t, live, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: msg})
 	if m := wsRead(t, live); m.Type != "subscribed" {
 		t.Fatalf("subscribe: %+v", m)
 	}
@@ -57,15 +58,15 @@ func TestEditsAndReactions(t *testing.T) {
 		}
 	}
 	waitHead(t, 10*time.Second, gid, re.Seq, a, b)
-	for _, c := range []*api{cc, cb} {
-		var page protocol.EventsPage
+	for _, c := range []*apiClient{cc, cb} {
+		var page api.EventsPage
 		c.mustCall("GET", fmt.Sprintf("/api/v1/groups/%s/events?from=%d&limit=1", gid, msg), nil, &page)
 		ws := wsDial(t, c)
-		wsSend(t, ws, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: msg})
+		wsSend(t, ws, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: msg})
 		wsRead(t, ws)
 		m := wsRead(t, ws)
 		ws.CloseNow()
-		for _, v := range []protocol.EventView{page.Events[0], *m.Event} {
+		for _, v := range []api.EventView{page.Events[0], *m.Event} {
 			if v.Text != "oolong 29.9 CNY" || v.Edited == nil || v.Edited.Seq != ed.Seq {
 				t.Fatalf("%s: the edited message reads %q, edited %+v", c.base, v.Text, v.Edited)
 			}

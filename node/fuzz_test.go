@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // Fuzz targets for every decoder of bytes that arrive from the network in
@@ -113,7 +114,7 @@ func FuzzAPISubmit(f *testing.F) {
 	n := startNode(f, "")
 	handler := n.apiHandler()
 	valid := sign(f, n.admin, protocol.GroupID{}, &protocol.CreateBody{Host: n.ID(), Settings: protocol.Settings{Name: ptr("g")}})
-	body, _ := json.Marshal(protocol.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(valid.Raw)})
+	body, _ := json.Marshal(api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(valid.Raw)})
 	f.Add(string(body))
 	f.Add(`{"submission":"AAAA"}`)
 	f.Add(`{"submission":"` + strings.Repeat("A", 100) + `","host_addrs":["/ip4/1.2.3.4"]}`)
@@ -122,14 +123,14 @@ func FuzzAPISubmit(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/submit", strings.NewReader(body))
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)
-		var resp protocol.SubmitResponse
+		var resp api.SubmitResponse
 		if rec.Code == http.StatusOK {
 			if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || resp.Seq == 0 {
 				t.Fatalf("200 without an event: %s", rec.Body)
 			}
 			return
 		}
-		var eb protocol.ErrorBody
+		var eb api.ErrorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Message == "" {
 			t.Fatalf("status %d without a readable error: %s", rec.Code, rec.Body)
 		}

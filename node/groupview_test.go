@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestGroupViewHidesAdminData: the invites (with their external
@@ -28,7 +29,7 @@ func TestGroupViewHidesAdminData(t *testing.T) {
 		t.Fatal(e.Message)
 	}
 
-	var full, member protocol.GroupView
+	var full, member api.GroupView
 	owner.mustCall("GET", "/api/v1/groups/"+gid.String(), nil, &full)
 	newAPI(t, a, buyer).signIn().mustCall("GET", "/api/v1/groups/"+gid.String(), nil, &member)
 	refs := 0

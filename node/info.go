@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // InfoProtocol lets a node preview an invite of a group it does not hold:
@@ -31,7 +32,7 @@ var errHostUnreachable = protocol.Errorf(protocol.CodeUnavailable, "the group's 
 // InfoProtocol when this node does not hold the group. The only peer it
 // dials is the invite's host, at the addresses the invite gives; the API
 // lets only signed-in users get here.
-func (n *Node) Preview(ctx context.Context, inv *protocol.SignedInvite) (*protocol.InvitePreview, error) {
+func (n *Node) Preview(ctx context.Context, inv *protocol.SignedInvite) (*api.InvitePreview, error) {
 	if g := n.group(inv.Group); g != nil {
 		return g.preview(inv)
 	}
@@ -73,7 +74,7 @@ func (n *Node) Preview(ctx context.Context, inv *protocol.SignedInvite) (*protoc
 	if reply.code != 0 {
 		return nil, &protocol.Error{Code: reply.code, Msg: reply.msg}
 	}
-	var p protocol.InvitePreview
+	var p api.InvitePreview
 	if err := json.Unmarshal(reply.event, &p); err != nil || p.Group != inv.Group.String() {
 		return nil, protocol.Errorf(protocol.CodeMalformed, "the host answered with a malformed preview")
 	}
@@ -81,7 +82,7 @@ func (n *Node) Preview(ctx context.Context, inv *protocol.SignedInvite) (*protoc
 }
 
 // preview describes the group for the holder of inv.
-func (g *group) preview(inv *protocol.SignedInvite) (*protocol.InvitePreview, error) {
+func (g *group) preview(inv *protocol.SignedInvite) (*api.InvitePreview, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st := g.state
@@ -97,14 +98,14 @@ func (g *group) preview(inv *protocol.SignedInvite) (*protocol.InvitePreview, er
 		if errors.Is(err, protocol.ErrInviteUsedUp) {
 			uses = inv.MaxUses
 		}
-		return &protocol.InvitePreview{
+		return &api.InvitePreview{
 			Group: g.id.String(), Name: st.Name, Description: st.Description, Avatar: st.Avatar,
 			Members: len(st.Members), Cap: st.Cap, Policy: st.Policy.String(), Host: g.host.String(),
 			Inviter: inv.Inviter.String(), Expires: inv.Expires, MaxUses: inv.MaxUses, Uses: uses, Ref: inv.Ref,
 			Reason: err.Error(),
 		}, nil
 	}
-	p := &protocol.InvitePreview{
+	p := &api.InvitePreview{
 		Group: g.id.String(), Name: st.Name, Description: st.Description, Avatar: st.Avatar,
 		Members: len(st.Members), Cap: st.Cap, Policy: st.Policy.String(), Host: g.host.String(),
 		Inviter: reg.Inviter.String(), Expires: reg.Expires, MaxUses: reg.MaxUses, Uses: reg.Uses, Ref: reg.Ref,
@@ -137,7 +138,7 @@ func (n *Node) handleInfo(s network.Stream) {
 	})
 }
 
-func (n *Node) previewRaw(raw []byte) (*protocol.InvitePreview, error) {
+func (n *Node) previewRaw(raw []byte) (*api.InvitePreview, error) {
 	inv, err := protocol.DecodeInvite(raw)
 	if err != nil {
 		return nil, err

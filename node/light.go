@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // The light-client part of the HTTP API (docs/API.md, "Light-client API"):
@@ -75,7 +76,7 @@ func (n *Node) authed(h sessionHandler) http.HandlerFunc {
 }
 
 func (n *Node) apiChallenge(w http.ResponseWriter, r *http.Request) {
-	var req protocol.ChallengeRequest
+	var req api.ChallengeRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -89,13 +90,13 @@ func (n *Node) apiChallenge(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, protocol.ChallengeResponse{
+	writeJSON(w, http.StatusOK, api.ChallengeResponse{
 		Challenge: base64.StdEncoding.EncodeToString(ch), Expires: uint64(exp.UnixMilli()),
 	})
 }
 
 func (n *Node) apiSession(w http.ResponseWriter, r *http.Request) {
-	var req protocol.SessionRequest
+	var req api.SessionRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -116,7 +117,7 @@ func (n *Node) apiSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, protocol.SessionResponse{Token: s.token, User: user.String(), Expires: uint64(s.expires.UnixMilli())})
+	writeJSON(w, http.StatusOK, api.SessionResponse{Token: s.token, User: user.String(), Expires: uint64(s.expires.UnixMilli())})
 }
 
 // canRead reports whether user may read group g here: a member, a node
@@ -163,7 +164,7 @@ func (n *Node) apiMyGroups(w http.ResponseWriter, _ *http.Request, s *session) {
 		writeError(w, protocol.Errorf(protocol.CodeInternal, "reading your groups: %v", err))
 		return
 	}
-	out := []protocol.MyGroup{}
+	out := []api.MyGroup{}
 	for _, gid := range gids {
 		cursor, hasCursor, _ := n.store.Cursor(s.user.String(), gid)
 		n.withState(gid, func(g *group) { out = g.appendMine(out, s.user, cursor, hasCursor) })
@@ -174,11 +175,11 @@ func (n *Node) apiMyGroups(w http.ResponseWriter, _ *http.Request, s *session) {
 
 // appendMine appends the group to a member's or requester's list. Called
 // with g.mu held.
-func (g *group) appendMine(out []protocol.MyGroup, user protocol.UserID, cursor uint64, hasCursor bool) []protocol.MyGroup {
+func (g *group) appendMine(out []api.MyGroup, user protocol.UserID, cursor uint64, hasCursor bool) []api.MyGroup {
 	m := g.state.Members[user]
 	switch {
 	case m != nil:
-		mg := protocol.MyGroup{
+		mg := api.MyGroup{
 			GroupSummary: g.summary(), Role: m.Role.String(), Announcement: g.state.Announcement,
 			Pins: append([]uint64{}, g.state.Pins...),
 		}
@@ -187,7 +188,7 @@ func (g *group) appendMine(out []protocol.MyGroup, user protocol.UserID, cursor 
 		}
 		out = append(out, mg)
 	case g.state.Requests[user] != nil:
-		out = append(out, protocol.MyGroup{GroupSummary: g.summary(), Pending: true})
+		out = append(out, api.MyGroup{GroupSummary: g.summary(), Pending: true})
 	}
 	return out
 }
@@ -241,7 +242,7 @@ func (n *Node) apiPreview(w http.ResponseWriter, r *http.Request) {
 }
 
 // backwardPage serves events?before=SEQ: the limit events before seq.
-func (n *Node) backwardPage(g *group, before, limit uint64) (protocol.BackwardPage, error) {
+func (n *Node) backwardPage(g *group, before, limit uint64) (api.BackwardPage, error) {
 	head := g.committedHead()
 	if before == 0 || before > head+1 {
 		before = head + 1
@@ -250,7 +251,7 @@ func (n *Node) backwardPage(g *group, before, limit uint64) (protocol.BackwardPa
 	if before > limit {
 		from = before - limit
 	}
-	page := protocol.BackwardPage{Events: []protocol.EventView{}, Head: head}
+	page := api.BackwardPage{Events: []api.EventView{}, Head: head}
 	if from < before {
 		evs, err := n.Events(g.id, from, int(before-from))
 		if err != nil {

@@ -81,7 +81,7 @@ func craftedInvite(t *testing.T, ports ...int) *protocol.SignedInvite {
 }
 
 // rawPreview returns the status and the body of a preview.
-func rawPreview(t *testing.T, a *api, inv *protocol.SignedInvite) (int, []byte) {
+func rawPreview(t *testing.T, a *apiClient, inv *protocol.SignedInvite) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", a.base+"/api/v1/invites/preview?token="+inv.Token(), nil)
 	if a.token != "" {

@@ -11,11 +11,12 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // wsCollect reads a WebSocket's messages into a channel until it closes.
-func wsCollect(conn *websocket.Conn) <-chan protocol.WSServerMessage {
-	ch := make(chan protocol.WSServerMessage, 4096)
+func wsCollect(conn *websocket.Conn) <-chan api.WSServerMessage {
+	ch := make(chan api.WSServerMessage, 4096)
 	go func() {
 		defer close(ch)
 		for {
@@ -23,7 +24,7 @@ func wsCollect(conn *websocket.Conn) <-chan protocol.WSServerMessage {
 			if err != nil {
 				return
 			}
-			var m protocol.WSServerMessage
+			var m api.WSServerMessage
 			if json.Unmarshal(b, &m) == nil {
 				ch <- m
 			}
@@ -34,9 +35,9 @@ func wsCollect(conn *websocket.Conn) <-chan protocol.WSServerMessage {
 
 // wsUntil reads messages until one satisfies stop, within the deadline,
 // and returns every message read.
-func wsUntil(t *testing.T, ch <-chan protocol.WSServerMessage, d time.Duration, stop func(protocol.WSServerMessage) bool) []protocol.WSServerMessage {
+func wsUntil(t *testing.T, ch <-chan api.WSServerMessage, d time.Duration, stop func(api.WSServerMessage) bool) []api.WSServerMessage {
 	t.Helper()
-	var got []protocol.WSServerMessage
+	var got []api.WSServerMessage
 	timeout := time.After(d)
 	for {
 		select {
@@ -63,8 +64,8 @@ func TestRemovedMembersWebSocketEnds(t *testing.T) {
 	gid := createGroup(t, a, "private shop", protocol.PolicyOpen) // anyone may join; only members read
 	admin := newAPI(t, a, a.admin).signIn()
 	type member struct {
-		api *api
-		ch  <-chan protocol.WSServerMessage
+		api *apiClient
+		ch  <-chan api.WSServerMessage
 	}
 	members := map[string]*member{}
 	for _, name := range []string{"kicked", "banned", "left", "stays"} {
@@ -73,7 +74,7 @@ func TestRemovedMembersWebSocketEnds(t *testing.T) {
 			t.Fatalf("%s joins: %s", name, e.Message)
 		}
 		conn := wsDial(t, c)
-		wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
+		wsSend(t, conn, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
 		members[name] = &member{api: c, ch: wsCollect(conn)}
 	}
 	// Traffic keeps flowing while members are removed.
@@ -117,7 +118,7 @@ func TestRemovedMembersWebSocketEnds(t *testing.T) {
 	last := a.headNow(t, gid)
 
 	// The member who stays receives every event, in order.
-	got := wsUntil(t, members["stays"].ch, 20*time.Second, func(m protocol.WSServerMessage) bool {
+	got := wsUntil(t, members["stays"].ch, 20*time.Second, func(m api.WSServerMessage) bool {
 		return m.Type == "event" && m.Event.Seq == last
 	})
 	next := uint64(1)
@@ -145,7 +146,7 @@ func TestRemovedMembersWebSocketEnds(t *testing.T) {
 		{"left", leave.Seq, protocol.CodeNotMember, protocol.CodePrivate, "left"},
 	} {
 		m := members[c.name]
-		got := wsUntil(t, m.ch, 20*time.Second, func(m protocol.WSServerMessage) bool { return m.Type == "ended" })
+		got := wsUntil(t, m.ch, 20*time.Second, func(m api.WSServerMessage) bool { return m.Type == "ended" })
 		var lastSeen uint64
 		for _, msg := range got {
 			if msg.Type == "event" {
@@ -175,7 +176,7 @@ func TestRemovedMembersWebSocketEnds(t *testing.T) {
 			status, e := m.api.call("GET", path, nil, nil)
 			wantError(t, c.name+" reads "+path, status, e, 403, c.read)
 		}
-		var mine []protocol.MyGroup
+		var mine []api.MyGroup
 		m.api.mustCall("GET", "/api/v1/me/groups", nil, &mine)
 		if len(mine) != 0 {
 			t.Errorf("%s: my groups %+v", c.name, mine)

@@ -17,23 +17,24 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // api is a minimal HTTP client of a node's API for these tests.
-type api struct {
+type apiClient struct {
 	t     testing.TB
 	base  string
 	key   *protocol.Key
 	token string
 }
 
-func newAPI(t testing.TB, n *testNode, k *protocol.Key) *api {
-	return &api{t: t, base: n.APIURL(), key: k}
+func newAPI(t testing.TB, n *testNode, k *protocol.Key) *apiClient {
+	return &apiClient{t: t, base: n.APIURL(), key: k}
 }
 
 // call sends a request and decodes a 2xx answer into out; it returns the
 // status and, for errors, the decoded error.
-func (a *api) call(method, path string, in, out any) (int, *protocol.ErrorJSON) {
+func (a *apiClient) call(method, path string, in, out any) (int, *api.ErrorJSON) {
 	a.t.Helper()
 	var body io.Reader
 	if in != nil {
@@ -51,7 +52,7 @@ func (a *api) call(method, path string, in, out any) (int, *protocol.ErrorJSON) 
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
-		var eb protocol.ErrorBody
+		var eb api.ErrorBody
 		if err := json.Unmarshal(data, &eb); err != nil || eb.Error.Message == "" {
 			a.t.Fatalf("%s %s: status %d without a readable error: %s", method, path, resp.StatusCode, data)
 		}
@@ -65,24 +66,24 @@ func (a *api) call(method, path string, in, out any) (int, *protocol.ErrorJSON) 
 	return resp.StatusCode, nil
 }
 
-func (a *api) mustCall(method, path string, in, out any) {
+func (a *apiClient) mustCall(method, path string, in, out any) {
 	a.t.Helper()
 	if status, e := a.call(method, path, in, out); e != nil {
 		a.t.Fatalf("%s %s: %d %s: %s", method, path, status, e.Code, e.Message)
 	}
 }
 
-func (a *api) challenge() []byte {
+func (a *apiClient) challenge() []byte {
 	a.t.Helper()
-	var ch protocol.ChallengeResponse
-	a.mustCall("POST", "/api/v1/auth/challenge", protocol.ChallengeRequest{User: a.key.ID().String()}, &ch)
+	var ch api.ChallengeResponse
+	a.mustCall("POST", "/api/v1/auth/challenge", api.ChallengeRequest{User: a.key.ID().String()}, &ch)
 	raw, _ := base64.StdEncoding.DecodeString(ch.Challenge)
 	return raw
 }
 
-func (a *api) sessionWith(ch, sig []byte) (int, *protocol.ErrorJSON) {
-	var sr protocol.SessionResponse
-	status, e := a.call("POST", "/api/v1/auth/session", protocol.SessionRequest{
+func (a *apiClient) sessionWith(ch, sig []byte) (int, *api.ErrorJSON) {
+	var sr api.SessionResponse
+	status, e := a.call("POST", "/api/v1/auth/session", api.SessionRequest{
 		User: a.key.ID().String(), Challenge: base64.StdEncoding.EncodeToString(ch), Signature: base64.StdEncoding.EncodeToString(sig),
 	}, &sr)
 	if e == nil {
@@ -92,7 +93,7 @@ func (a *api) sessionWith(ch, sig []byte) (int, *protocol.ErrorJSON) {
 }
 
 // signIn opens a session.
-func (a *api) signIn() *api {
+func (a *apiClient) signIn() *apiClient {
 	a.t.Helper()
 	ch := a.challenge()
 	if status, e := a.sessionWith(ch, a.key.SignRaw(protocol.DomainAuth, ch)); e != nil {
@@ -101,14 +102,14 @@ func (a *api) signIn() *api {
 	return a
 }
 
-func (a *api) submit(gid protocol.GroupID, body protocol.Body) (*protocol.SubmitResponse, *protocol.ErrorJSON) {
+func (a *apiClient) submit(gid protocol.GroupID, body protocol.Body) (*api.SubmitResponse, *api.ErrorJSON) {
 	ss := sign(a.t, a.key, gid, body)
-	var resp protocol.SubmitResponse
-	_, e := a.call("POST", "/api/v1/submit", protocol.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw)}, &resp)
+	var resp api.SubmitResponse
+	_, e := a.call("POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw)}, &resp)
 	return &resp, e
 }
 
-func wantError(t testing.TB, what string, status int, e *protocol.ErrorJSON, wantStatus int, wantCode protocol.Code) {
+func wantError(t testing.TB, what string, status int, e *api.ErrorJSON, wantStatus int, wantCode protocol.Code) {
 	t.Helper()
 	if e == nil || status != wantStatus || e.Code != wantCode.String() {
 		t.Fatalf("%s: got %d %+v, want %d %s", what, status, e, wantStatus, wantCode)
@@ -149,7 +150,7 @@ func TestLightAPIRefusals(t *testing.T) {
 	wantError(t, "group list by a non-admin", status, e, 403, protocol.CodeForbidden)
 
 	// A submission by someone else than the signed-in user.
-	other := &api{t: t, base: c.base, key: newKey(t), token: c.token}
+	other := &apiClient{t: t, base: c.base, key: newKey(t), token: c.token}
 	_, e = other.submit(gid, text("hi"))
 	if e == nil || e.Code != protocol.CodeForbidden.String() {
 		t.Fatalf("foreign submission: %+v", e)
@@ -180,7 +181,7 @@ func TestLightAPIRefusals(t *testing.T) {
 
 	// Too many requests.
 	c.signIn()
-	var limited *protocol.ErrorJSON
+	var limited *api.ErrorJSON
 	for i := 0; i < 3*defaultRequestBurst && limited == nil; i++ {
 		status, limited = c.call("GET", "/api/v1/node", nil, nil)
 	}
@@ -196,7 +197,7 @@ func TestLightAPIReads(t *testing.T) {
 
 	// Preview through B, which does not hold the group: B asks the host
 	// for a signed-in user.
-	var p protocol.InvitePreview
+	var p api.InvitePreview
 	bob := newKey(t)
 	cb := newAPI(t, b, bob).signIn()
 	cb.mustCall("GET", "/api/v1/invites/preview?token="+inv.Token(), nil, &p)
@@ -222,7 +223,7 @@ func TestLightAPIReads(t *testing.T) {
 		}
 		last = r.Seq
 	}
-	var mine []protocol.MyGroup
+	var mine []api.MyGroup
 	cb.mustCall("GET", "/api/v1/me/groups", nil, &mine)
 	if len(mine) != 1 || mine[0].Role != "member" || mine[0].Head != last {
 		t.Fatalf("my groups %+v", mine)
@@ -230,7 +231,7 @@ func TestLightAPIReads(t *testing.T) {
 	// Backward pages of 10 cover the whole log once, newest first.
 	var seen []uint64
 	for before := uint64(0); ; {
-		var page protocol.BackwardPage
+		var page api.BackwardPage
 		cb.mustCall("GET", fmt.Sprintf("/api/v1/groups/%s/events?before=%d&limit=10", gid, before), nil, &page)
 		for i := len(page.Events) - 1; i >= 0; i-- {
 			seen = append(seen, page.Events[i].Seq)
@@ -253,7 +254,7 @@ func TestLightAPIReads(t *testing.T) {
 // wsDial opens the WebSocket of a signed-in client. With rcvbuf > 0 the
 // client's socket gets that small a receive buffer, so that a client that
 // does not read fills it quickly (Linux otherwise grows it to tens of MB).
-func wsDial(t testing.TB, c *api, rcvbuf ...int) *websocket.Conn {
+func wsDial(t testing.TB, c *apiClient, rcvbuf ...int) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -276,7 +277,7 @@ func wsDial(t testing.TB, c *api, rcvbuf ...int) *websocket.Conn {
 	return conn
 }
 
-func wsSend(t testing.TB, conn *websocket.Conn, m protocol.WSClientMessage) {
+func wsSend(t testing.TB, conn *websocket.Conn, m api.WSClientMessage) {
 	t.Helper()
 	b, _ := json.Marshal(m)
 	if err := conn.Write(context.Background(), websocket.MessageText, b); err != nil {
@@ -284,7 +285,7 @@ func wsSend(t testing.TB, conn *websocket.Conn, m protocol.WSClientMessage) {
 	}
 }
 
-func wsRead(t testing.TB, conn *websocket.Conn) protocol.WSServerMessage {
+func wsRead(t testing.TB, conn *websocket.Conn) api.WSServerMessage {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -292,7 +293,7 @@ func wsRead(t testing.TB, conn *websocket.Conn) protocol.WSServerMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m protocol.WSServerMessage
+	var m api.WSServerMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestWebSocket(t *testing.T) {
 		}
 	}
 	conn := wsDial(t, admin)
-	wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
+	wsSend(t, conn, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
 	if m := wsRead(t, conn); m.Type != "subscribed" || m.Head != 6 {
 		t.Fatalf("first message %+v", m)
 	}
@@ -330,8 +331,8 @@ func TestWebSocket(t *testing.T) {
 		}
 	}
 	// Cursor: ack 8, then a subscription without from starts at 9.
-	wsSend(t, conn, protocol.WSClientMessage{Type: "ack", Group: gid.String(), Seq: 8})
-	wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String()})
+	wsSend(t, conn, api.WSClientMessage{Type: "ack", Group: gid.String(), Seq: 8})
+	wsSend(t, conn, api.WSClientMessage{Type: "subscribe", Group: gid.String()})
 	if m := wsRead(t, conn); m.Type != "subscribed" || m.From != 9 {
 		t.Fatalf("resubscribe from cursor: %+v", m)
 	}
@@ -342,7 +343,7 @@ func TestWebSocket(t *testing.T) {
 	priv := createGroup(t, a, "private", protocol.PolicyInvite)
 	stranger := newAPI(t, a, newKey(t)).signIn()
 	sc := wsDial(t, stranger)
-	wsSend(t, sc, protocol.WSClientMessage{Type: "subscribe", Group: priv.String()})
+	wsSend(t, sc, api.WSClientMessage{Type: "subscribe", Group: priv.String()})
 	if m := wsRead(t, sc); m.Type != "error" || m.Code != "private" {
 		t.Fatalf("stranger subscribe: %+v", m)
 	}
@@ -363,7 +364,7 @@ func TestWebSocket(t *testing.T) {
 		}
 	}
 	slow := wsDial(t, admin, 8<<10) // 800 events of ~10 KB: more than the socket buffers hold
-	wsSend(t, slow, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
+	wsSend(t, slow, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
 	select {
 	case reason := <-dropped:
 		if !strings.Contains(reason, "too slow") {

@@ -23,6 +23,7 @@ import (
 	"github.com/pb33f/libopenapi-validator/schema_validation"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // oaSpecPath is the OpenAPI document of the HTTP API.
@@ -266,7 +267,7 @@ func TestOpenAPI(t *testing.T) {
 	var names []string
 	for _, c := range allCodes() {
 		names = append(names, c.String())
-		byStatus[c.HTTPStatus()] = append(byStatus[c.HTTPStatus()], c.String())
+		byStatus[api.HTTPStatus(c)] = append(byStatus[api.HTTPStatus(c)], c.String())
 	}
 	if !slices.Equal(enum, names) {
 		t.Errorf("ErrorCode enum %v\nprotocol's codes %v", enum, names)
@@ -302,10 +303,10 @@ func TestOpenAPI(t *testing.T) {
 	// Sign-in, through the oaRecorder.
 	signIn := func(n *testNode, k *protocol.Key) string {
 		t.Helper()
-		var ch protocol.ChallengeResponse
+		var ch api.ChallengeResponse
 		oaJSON(t, client, "POST", n.APIURL()+"/api/v1/auth/challenge", "", fmt.Sprintf(`{"user":%q}`, k.ID()), &ch)
 		raw, _ := base64.StdEncoding.DecodeString(ch.Challenge)
-		var sr protocol.SessionResponse
+		var sr api.SessionResponse
 		oaJSON(t, client, "POST", n.APIURL()+"/api/v1/auth/session", "", fmt.Sprintf(`{"user":%q,"challenge":%q,"signature":%q}`,
 			k.ID(), ch.Challenge, base64.StdEncoding.EncodeToString(k.SignRaw(protocol.DomainAuth, raw))), &sr)
 		return sr.Token
@@ -318,9 +319,9 @@ func TestOpenAPI(t *testing.T) {
 	sub := func(k *protocol.Key, gid protocol.GroupID, body protocol.Body) string {
 		return fmt.Sprintf(`{"submission":%q}`, base64.StdEncoding.EncodeToString(sign(t, k, gid, body).Raw))
 	}
-	submitOK := func(n *testNode, tok string, body string) protocol.SubmitResponse {
+	submitOK := func(n *testNode, tok string, body string) api.SubmitResponse {
 		t.Helper()
-		var r protocol.SubmitResponse
+		var r api.SubmitResponse
 		oaJSON(t, client, "POST", n.APIURL()+"/api/v1/submit", tok, body, &r)
 		return r
 	}
@@ -353,7 +354,7 @@ func TestOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var up protocol.AttachmentView
+	var up api.AttachmentView
 	if err := json.NewDecoder(upResp.Body).Decode(&up); err != nil || upResp.StatusCode != 200 {
 		t.Fatalf("upload: %d %v", upResp.StatusCode, err)
 	}
@@ -363,7 +364,7 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	submitOK(b, bobTok, sub(bob, shop, &protocol.MessageBody{Attachments: []protocol.Attachment{{Blob: *upRef, Name: up.Name, Thumb: up.Thumb}}}))
-	var short protocol.ShortInvite
+	var short api.ShortInvite
 	oaJSON(t, client, "POST", a.APIURL()+"/api/v1/invites/short", adminTok, fmt.Sprintf(`{"token":%q}`, inv.Token()), &short)
 	waitHead(t, 10*time.Second, shop, oaHead(t, a, shop), b)
 	checkAll(true)
@@ -501,7 +502,7 @@ func TestOpenAPI(t *testing.T) {
 		if resp.StatusCode != c.status {
 			failures = append(failures, fmt.Sprintf("%s: status %d, want %d: %s", c.name, resp.StatusCode, c.status, oaTrim(data)))
 		} else if c.code != 0 {
-			var eb protocol.ErrorBody
+			var eb api.ErrorBody
 			if json.Unmarshal(data, &eb) != nil || eb.Error.Code != c.code.String() {
 				failures = append(failures, fmt.Sprintf("%s: answer %s, want code %s", c.name, oaTrim(data), c.code))
 			}
@@ -517,7 +518,7 @@ func TestOpenAPI(t *testing.T) {
 	// (signed in: only a session may make a node dial out).
 	limited := startNode(t, "", func(c *Config) { c.APIRatePerSecond = 0 })
 	limited.Host().Peerstore().AddAddrs(a.PeerID(), a.Host().Addrs(), time.Hour)
-	var p protocol.InvitePreview
+	var p api.InvitePreview
 	oaJSON(t, client, "GET", limited.APIURL()+"/api/v1/invites/preview?token="+inv.Token(), signIn(limited, eve), "", &p)
 	if p.Group != gid || !p.Valid {
 		failures = append(failures, fmt.Sprintf("remote preview %+v", p))
@@ -584,8 +585,8 @@ func oaWebSocket(t *testing.T, s *oaSpec, client *http.Client, b *testNode, tok 
 			t.Fatal(err)
 		}
 	}
-	var got []protocol.WSServerMessage
-	read := func(stop func(protocol.WSServerMessage) bool) {
+	var got []api.WSServerMessage
+	read := func(stop func(api.WSServerMessage) bool) {
 		t.Helper()
 		for {
 			_, data, err := conn.Read(ctx)
@@ -595,7 +596,7 @@ func oaWebSocket(t *testing.T, s *oaSpec, client *http.Client, b *testNode, tok 
 			if errs := s.validateValue("WSServerMessage", data); errs != nil {
 				failures = append(failures, fmt.Sprintf("server message %s does not match the document:\n%s", oaTrim(data), oaFormat(errs)))
 			}
-			var m protocol.WSServerMessage
+			var m api.WSServerMessage
 			if err := json.Unmarshal(data, &m); err != nil {
 				t.Fatal(err)
 			}
@@ -609,7 +610,7 @@ func oaWebSocket(t *testing.T, s *oaSpec, client *http.Client, b *testNode, tok 
 	// events of the subscription) is an error message.
 	refusedNext := func(msg string) {
 		t.Helper()
-		read(func(m protocol.WSServerMessage) bool { return m.Type != "event" })
+		read(func(m api.WSServerMessage) bool { return m.Type != "event" })
 		if last := got[len(got)-1]; last.Type != "error" {
 			failures = append(failures, fmt.Sprintf("client message %s: answered %+v, want an error", msg, last))
 			if last.Type == "subscribed" {
@@ -619,9 +620,9 @@ func oaWebSocket(t *testing.T, s *oaSpec, client *http.Client, b *testNode, tok 
 	}
 	head, _ := b.Head(gid)
 	send(fmt.Sprintf(`{"type":"subscribe","group":%q,"from":1}`, gid), true)
-	read(func(m protocol.WSServerMessage) bool { return m.Type == "event" && m.Event.Seq == head })
+	read(func(m api.WSServerMessage) bool { return m.Type == "event" && m.Event.Seq == head })
 	send(`{"type":"ping"}`, true)
-	read(func(m protocol.WSServerMessage) bool { return m.Type == "pong" })
+	read(func(m api.WSServerMessage) bool { return m.Type == "pong" })
 	send(fmt.Sprintf(`{"type":"ack","group":%q,"seq":%d}`, gid, head), true)
 	for _, bad := range []string{
 		`not json`,
@@ -643,10 +644,10 @@ func oaWebSocket(t *testing.T, s *oaSpec, client *http.Client, b *testNode, tok 
 	}
 	send(fmt.Sprintf(`{"type":"unsubscribe","group":%q}`, gid), true)
 	send(fmt.Sprintf(`{"type":"subscribe","group":%q}`, gid), true)
-	read(func(m protocol.WSServerMessage) bool { return m.Type == "subscribed" })
+	read(func(m api.WSServerMessage) bool { return m.Type == "subscribed" })
 	// Removed from the group: the subscription ends.
 	mustSubmit(t, a, a.admin, gid, protocol.NewMemberBody(protocol.KindKick, b.oaUser(t, tok), "bye"))
-	read(func(m protocol.WSServerMessage) bool { return m.Type == "ended" })
+	read(func(m api.WSServerMessage) bool { return m.Type == "ended" })
 	seen := map[string]bool{}
 	for _, m := range got {
 		seen[m.Type] = true

@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"github.com/qunchat/qun/storage"
 )
 
@@ -28,8 +29,8 @@ func (n *Node) apiMyProfile(w http.ResponseWriter, _ *http.Request, s *session) 
 	writeJSON(w, http.StatusOK, p)
 }
 
-func (n *Node) myProfile(u protocol.UserID) (protocol.MyProfile, error) {
-	var p protocol.MyProfile
+func (n *Node) myProfile(u protocol.UserID) (api.MyProfile, error) {
+	var p api.MyProfile
 	raw, ok, err := n.store.Meta(storage.NodeScope, profileKey(u))
 	if err != nil {
 		return p, protocol.Errorf(protocol.CodeInternal, "reading your profile: %v", err)
@@ -46,7 +47,7 @@ func (n *Node) myProfile(u protocol.UserID) (protocol.MyProfile, error) {
 // profile event, so that every group accepts what the client builds from
 // it.
 func (n *Node) apiSetMyProfile(w http.ResponseWriter, r *http.Request, s *session) {
-	var p protocol.MyProfile
+	var p api.MyProfile
 	if err := decodeBody(w, r, &p); err != nil {
 		writeError(w, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestMyProfile: the profile a user keeps on their home node is checked
@@ -15,34 +16,34 @@ func TestMyProfile(t *testing.T) {
 	n := startNode(t, dir)
 	mei, bob := newKey(t), newKey(t)
 	cm := newAPI(t, n, mei).signIn()
-	var p protocol.MyProfile
+	var p api.MyProfile
 	cm.mustCall("GET", "/api/v1/me/profile", nil, &p)
-	if p != (protocol.MyProfile{}) {
+	if p != (api.MyProfile{}) {
 		t.Fatalf("a new user's profile: %+v", p)
 	}
-	want := protocol.MyProfile{Name: "王小明", Bio: "喜欢喝茶"}
+	want := api.MyProfile{Name: "王小明", Bio: "喜欢喝茶"}
 	cm.mustCall("PUT", "/api/v1/me/profile", want, &p)
 	for _, bad := range []struct {
 		what string
-		p    protocol.MyProfile
+		p    api.MyProfile
 	}{
-		{"a control character", protocol.MyProfile{Name: "a\x07b"}},
-		{"a leading space", protocol.MyProfile{Name: " Mei"}},
-		{"33 characters", protocol.MyProfile{Name: strings.Repeat("名", 33)}},
-		{"a bio of 161 characters", protocol.MyProfile{Bio: strings.Repeat("x", 161)}},
+		{"a control character", api.MyProfile{Name: "a\x07b"}},
+		{"a leading space", api.MyProfile{Name: " Mei"}},
+		{"33 characters", api.MyProfile{Name: strings.Repeat("名", 33)}},
+		{"a bio of 161 characters", api.MyProfile{Bio: strings.Repeat("x", 161)}},
 	} {
 		status, e := cm.call("PUT", "/api/v1/me/profile", bad.p, nil)
 		wantError(t, bad.what, status, e, 400, protocol.CodeInvalid)
 	}
 	cb := newAPI(t, n, bob).signIn()
-	p = protocol.MyProfile{}
+	p = api.MyProfile{}
 	cb.mustCall("GET", "/api/v1/me/profile", nil, &p)
-	if p != (protocol.MyProfile{}) {
+	if p != (api.MyProfile{}) {
 		t.Fatalf("another user sees %+v", p)
 	}
 	n.Close()
 	n = startNode(t, dir)
-	p = protocol.MyProfile{}
+	p = api.MyProfile{}
 	newAPI(t, n, mei).signIn().mustCall("GET", "/api/v1/me/profile", nil, &p)
 	if p != want {
 		t.Fatalf("after a restart: %+v, want %+v", p, want)
@@ -54,8 +55,8 @@ func TestPreviewInviterName(t *testing.T) {
 	a := startNode(t, "")
 	gid := createGroup(t, a, "shop", protocol.PolicyInvite)
 	inv := invite(t, a, a.admin, gid, a, 0, 0)
-	var p protocol.InvitePreview
-	anon := &api{t: t, base: a.APIURL()}
+	var p api.InvitePreview
+	anon := &apiClient{t: t, base: a.APIURL()}
 	anon.mustCall("GET", "/api/v1/invites/preview?token="+inv.Token(), nil, &p)
 	if p.InviterName != "" {
 		t.Fatalf("inviter name without a profile: %q", p.InviterName)

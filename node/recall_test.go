@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestRecallHidesText: once a message is recalled, no answer of the
@@ -33,7 +34,7 @@ func TestRecallHidesText(t *testing.T) {
 	waitHead(t, 10*time.Second, gid, msg+1, a, b)
 	// The WebSocket renders (and caches) the message before the recall.
 	conn := wsDial(t, owner)
-	wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: msg})
+	wsSend(t, conn, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: msg})
 	if m := wsRead(t, conn); m.Type != "subscribed" {
 		t.Fatalf("subscribe: %+v", m)
 	}
@@ -51,17 +52,17 @@ func TestRecallHidesText(t *testing.T) {
 	check := func(where string, n *testNode, k *protocol.Key) {
 		t.Helper()
 		c := newAPI(t, n, k).signIn()
-		var views []protocol.EventView
-		var page protocol.EventsPage
+		var views []api.EventView
+		var page api.EventsPage
 		c.mustCall("GET", fmt.Sprintf("/api/v1/groups/%s/events?from=1&limit=100", gid), nil, &page)
 		views = append(views, page.Events...)
-		var back protocol.BackwardPage
+		var back api.BackwardPage
 		c.mustCall("GET", fmt.Sprintf("/api/v1/groups/%s/events?before=0&limit=100", gid), nil, &back)
 		views = append(views, back.Events...)
 		ws := wsDial(t, c)
 		defer ws.CloseNow()
 		// From the message on: the frames rendered before the recall are cached.
-		wsSend(t, ws, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: msg})
+		wsSend(t, ws, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: msg})
 		if m := wsRead(t, ws); m.Type != "subscribed" {
 			t.Fatalf("%s: subscribe: %+v", where, m)
 		}

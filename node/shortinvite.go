@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"github.com/qunchat/qun/storage"
 )
 
@@ -123,7 +124,7 @@ func shortLink(r *http.Request, handle string) string {
 }
 
 func (n *Node) apiShortCreate(w http.ResponseWriter, r *http.Request, s *session) {
-	var req protocol.ShortInviteRequest
+	var req api.ShortInviteRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -138,7 +139,7 @@ func (n *Node) apiShortCreate(w http.ResponseWriter, r *http.Request, s *session
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, protocol.ShortInvite{Handle: h, Link: shortLink(r, h), Token: inv.Token()})
+	writeJSON(w, http.StatusOK, api.ShortInvite{Handle: h, Link: shortLink(r, h), Token: inv.Token()})
 }
 
 func (n *Node) apiShortGet(w http.ResponseWriter, r *http.Request) {
@@ -148,7 +149,7 @@ func (n *Node) apiShortGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, protocol.ShortInvite{Handle: h, Link: shortLink(r, h), Token: inv.Token()})
+	writeJSON(w, http.StatusOK, api.ShortInvite{Handle: h, Link: shortLink(r, h), Token: inv.Token()})
 }
 
 // webShort sends a browser from a short link to the web client's join

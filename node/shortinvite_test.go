@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestShortInvites: the host gives an open invite a short handle (the same
@@ -19,9 +20,9 @@ func TestShortInvites(t *testing.T) {
 	gid := createGroup(t, a, "shop", protocol.PolicyInvite)
 	inv := invite(t, a, a.admin, gid, a, 0, time.Hour)
 	owner := newAPI(t, a, a.admin).signIn()
-	var s1, s2 protocol.ShortInvite
-	owner.mustCall("POST", "/api/v1/invites/short", protocol.ShortInviteRequest{Token: inv.Token()}, &s1)
-	owner.mustCall("POST", "/api/v1/invites/short", protocol.ShortInviteRequest{Token: "https://x.example/join#" + inv.Token()}, &s2)
+	var s1, s2 api.ShortInvite
+	owner.mustCall("POST", "/api/v1/invites/short", api.ShortInviteRequest{Token: inv.Token()}, &s1)
+	owner.mustCall("POST", "/api/v1/invites/short", api.ShortInviteRequest{Token: "https://x.example/join#" + inv.Token()}, &s2)
 	if len(s1.Handle) != ShortHandleLen || s2.Handle != s1.Handle || s1.Token != inv.Token() {
 		t.Fatalf("short invites %+v and %+v", s1, s2)
 	}
@@ -30,7 +31,7 @@ func TestShortInvites(t *testing.T) {
 	}
 
 	// Anyone resolves it (no session) and joins with the token.
-	var got protocol.ShortInvite
+	var got api.ShortInvite
 	st, e := newAPI(t, b, nil).call("GET", "/api/v1/invites/short/"+s1.Handle, nil, nil)
 	wantError(t, "a short link of another node", st, e, 404, protocol.CodeInviteUnknown) // handles live on the host
 	newAPI(t, a, nil).mustCall("GET", "/api/v1/invites/short/"+s1.Handle, nil, &got)
@@ -65,18 +66,18 @@ func TestShortInvites(t *testing.T) {
 
 	// Refusals.
 	member := newAPI(t, b, buyer).signIn()
-	st, e = newAPI(t, a, buyer).signIn().call("POST", "/api/v1/invites/short", protocol.ShortInviteRequest{Token: inv.Token()}, nil)
+	st, e = newAPI(t, a, buyer).signIn().call("POST", "/api/v1/invites/short", api.ShortInviteRequest{Token: inv.Token()}, nil)
 	wantError(t, "a member who is not the inviter", st, e, 403, protocol.CodeForbidden)
-	st, e = member.call("POST", "/api/v1/invites/short", protocol.ShortInviteRequest{Token: inv.Token()}, nil)
+	st, e = member.call("POST", "/api/v1/invites/short", api.ShortInviteRequest{Token: inv.Token()}, nil)
 	wantError(t, "on a member's node", st, e, 403, protocol.CodeForbidden)
 	unreg := protocol.Invite{Group: gid, Host: a.ID(), Inviter: a.admin.ID(), Nonce: nonce()}
 	si, err := unreg.Sign(a.admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, e = owner.call("POST", "/api/v1/invites/short", protocol.ShortInviteRequest{Token: si.Token()}, nil)
+	st, e = owner.call("POST", "/api/v1/invites/short", api.ShortInviteRequest{Token: si.Token()}, nil)
 	wantError(t, "an unregistered invite", st, e, 404, protocol.CodeInviteUnknown)
-	st, e = owner.call("POST", "/api/v1/invites/short", protocol.ShortInviteRequest{Token: "garbage"}, nil)
+	st, e = owner.call("POST", "/api/v1/invites/short", api.ShortInviteRequest{Token: "garbage"}, nil)
 	wantError(t, "a garbage token", st, e, 400, protocol.CodeMalformed)
 	st, e = newAPI(t, a, nil).call("GET", "/api/v1/invites/short/0OIl0OIl", nil, nil)
 	wantError(t, "a malformed handle", st, e, 400, protocol.CodeInvalid)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"github.com/qunchat/qun/storage"
 )
 
@@ -28,7 +29,7 @@ type dormant struct {
 	known   bool
 	head    uint64
 	allowed *allowSet
-	summary protocol.GroupSummary
+	summary api.GroupSummary
 }
 
 // group returns the group, loading it when it sleeps, or nil when the node

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestGroupsSleep: a hosted group unused for IdleAfter sleeps, and stays
@@ -46,7 +47,7 @@ func TestGroupsSleep(t *testing.T) {
 	// A WebSocket subscriber keeps it awake.
 	c := newAPI(t, a, a.admin).signIn()
 	conn := wsDial(t, c)
-	wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String()})
+	wsSend(t, conn, api.WSClientMessage{Type: "subscribe", Group: gid.String()})
 	if m := wsRead(t, conn); m.Type != "subscribed" {
 		t.Fatalf("got %+v, want subscribed", m)
 	}
@@ -70,12 +71,12 @@ func TestGroupsSleep(t *testing.T) {
 		t.Fatal("hosted groups were loaded at start")
 	}
 	c = newAPI(t, a, a.admin).signIn()
-	var mine []protocol.MyGroup
+	var mine []api.MyGroup
 	c.mustCall("GET", "/api/v1/me/groups", nil, &mine)
 	if len(mine) != 2 || mine[0].Name != "order 1" || mine[0].Role != "owner" || mine[0].Members != 2 || mine[1].Name != "order 2" {
 		t.Fatalf("me/groups of the owner: %+v", mine)
 	}
-	var all []protocol.GroupSummary
+	var all []api.GroupSummary
 	c.mustCall("GET", "/api/v1/groups", nil, &all)
 	if len(all) != 2 {
 		t.Fatalf("groups: %+v", all)
@@ -100,7 +101,7 @@ func TestMemberIndex(t *testing.T) {
 	dir := t.TempDir()
 	a := startNode(t, dir)
 	mine := func(k *protocol.Key) map[string]bool {
-		var out []protocol.MyGroup
+		var out []api.MyGroup
 		newAPI(t, a, k).signIn().mustCall("GET", "/api/v1/me/groups", nil, &out)
 		m := map[string]bool{}
 		for _, g := range out {

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key as PEM files.
@@ -64,7 +64,7 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var info protocol.NodeInfo
+	var info api.NodeInfo
 	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || info.PeerID != n.PeerID().String() {
 		t.Fatalf("node info over TLS: %+v, %v", info, err)
 	}

@@ -1,6 +1,9 @@
 package node
 
-import "github.com/qunchat/qun/protocol"
+import (
+	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
+)
 
 // Views: how events are rendered for light clients. The log keeps every
 // event as signed; what a light client may read of it is decided here, at
@@ -11,8 +14,8 @@ import "github.com/qunchat/qun/protocol"
 // "edited" naming that edit; the cache forgets it at each edit too.
 
 // eventView renders ev for light clients.
-func (g *group) eventView(ev *protocol.SignedEvent) protocol.EventView {
-	v := protocol.NewEventView(ev)
+func (g *group) eventView(ev *protocol.SignedEvent) api.EventView {
+	v := api.NewEventView(ev)
 	if ev.Sub.Kind != protocol.KindMessage {
 		return v
 	}
@@ -26,7 +29,7 @@ func (g *group) eventView(ev *protocol.SignedEvent) protocol.EventView {
 	if edit != 0 {
 		if e, err := g.storedEvent(edit); err == nil {
 			if b, ok := e.Sub.DecodedBody().(*protocol.EditBody); ok {
-				v.Text, v.Edited = b.Text, &protocol.EditedView{Seq: e.Seq, Time: e.Time}
+				v.Text, v.Edited = b.Text, &api.EditedView{Seq: e.Seq, Time: e.Time}
 			}
 		}
 	}

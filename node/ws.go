@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"golang.org/x/time/rate"
 )
 
@@ -122,24 +123,24 @@ func (wc *wsConn) readLoop() error {
 			return &closeError{websocket.StatusPolicyViolation, "too many messages"}
 		}
 		if typ != websocket.MessageText {
-			wc.send(protocol.WSServerMessage{Type: "error", Code: protocol.CodeMalformed.String(), Message: "send JSON text messages"})
+			wc.send(api.WSServerMessage{Type: "error", Code: protocol.CodeMalformed.String(), Message: "send JSON text messages"})
 			continue
 		}
-		var m protocol.WSClientMessage
+		var m api.WSClientMessage
 		if err := json.Unmarshal(data, &m); err != nil {
-			wc.send(protocol.WSServerMessage{Type: "error", Code: protocol.CodeMalformed.String(), Message: "a message is one JSON object: " + err.Error()})
+			wc.send(api.WSServerMessage{Type: "error", Code: protocol.CodeMalformed.String(), Message: "a message is one JSON object: " + err.Error()})
 			continue
 		}
 		if err := wc.handle(m); err != nil {
 			pe := protocol.AsError(err)
-			wc.send(protocol.WSServerMessage{Type: "error", Group: m.Group, Code: pe.Code.String(), Message: pe.Msg})
+			wc.send(api.WSServerMessage{Type: "error", Group: m.Group, Code: pe.Code.String(), Message: pe.Msg})
 		}
 	}
 }
 
-func (wc *wsConn) handle(m protocol.WSClientMessage) error {
+func (wc *wsConn) handle(m api.WSClientMessage) error {
 	if m.Type == "ping" {
-		wc.send(protocol.WSServerMessage{Type: "pong"})
+		wc.send(api.WSServerMessage{Type: "pong"})
 		return nil
 	}
 	gid, err := protocol.ParseGroupID(m.Group)
@@ -207,7 +208,7 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 	wc.mu.Lock()
 	wc.subs[gid] = sub
 	wc.mu.Unlock()
-	wc.send(protocol.WSServerMessage{Type: "subscribed", Group: gid.String(), From: from, Head: head})
+	wc.send(api.WSServerMessage{Type: "subscribed", Group: gid.String(), From: from, Head: head})
 	wc.wg.Add(1)
 	g.watchers.Add(1) // a watched group stays loaded (table.go)
 	go func() {
@@ -220,7 +221,7 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 			}
 			wc.mu.Unlock()
 			wc.n.log.Info("ending a light client's subscription", "user", wc.s.user, "group", gid, "code", end.Code)
-			wc.sendCtx(ctx, protocol.WSServerMessage{Type: "ended", Group: gid.String(), Code: end.Code.String(), Message: end.Msg})
+			wc.sendCtx(ctx, api.WSServerMessage{Type: "ended", Group: gid.String(), Code: end.Code.String(), Message: end.Msg})
 		}
 	}()
 	return nil
@@ -283,7 +284,7 @@ func (wc *wsConn) pump(ctx context.Context, g *group, from, clear uint64) *proto
 // condition: "ok" again, or "quarantined", "forked" or "recovering" with
 // the reason.
 func statusMessage(gid protocol.GroupID, status, reason string) []byte {
-	data, _ := json.Marshal(protocol.WSServerMessage{Type: "status", Group: gid.String(), Status: status, Message: reason})
+	data, _ := json.Marshal(api.WSServerMessage{Type: "status", Group: gid.String(), Status: status, Message: reason})
 	return data
 }
 
@@ -328,7 +329,7 @@ func endReason(f *cachedFrame, user protocol.UserID) *protocol.Error {
 }
 
 // send queues a control message; it gives up when the connection ends.
-func (wc *wsConn) send(m protocol.WSServerMessage) {
+func (wc *wsConn) send(m api.WSServerMessage) {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return
@@ -340,7 +341,7 @@ func (wc *wsConn) send(m protocol.WSServerMessage) {
 }
 
 // sendCtx is send that also gives up when ctx ends.
-func (wc *wsConn) sendCtx(ctx context.Context, m protocol.WSServerMessage) {
+func (wc *wsConn) sendCtx(ctx context.Context, m api.WSServerMessage) {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return

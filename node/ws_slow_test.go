@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // apiSocketPages returns the kernel memory, in 4 KiB pages, held by the
@@ -137,7 +138,7 @@ func TestWebSocketNonReadersDropped(t *testing.T) {
 		r := &reader{next: 1}
 		readers[i] = r
 		conn := wsDial(t, admin)
-		wsSend(t, conn, protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
+		wsSend(t, conn, api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
 		rwg.Add(1)
 		go func() {
 			defer rwg.Done()
@@ -208,7 +209,7 @@ func TestWebSocketNonReadersDropped(t *testing.T) {
 	conns := make([]*websocket.Conn, nonReaders)
 	for i := range conns {
 		conns[i] = wsDial(t, admin)
-		wsSend(t, conns[i], protocol.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
+		wsSend(t, conns[i], api.WSClientMessage{Type: "subscribe", Group: gid.String(), From: 1})
 	}
 	dialed := time.Since(start)
 	peakMem := 0
@@ -265,8 +266,8 @@ func TestWebSocketNonReadersDropped(t *testing.T) {
 }
 
 // wsReadCtx reads one message.
-func wsReadCtx(ctx context.Context, conn *websocket.Conn) (protocol.WSServerMessage, error) {
-	var m protocol.WSServerMessage
+func wsReadCtx(ctx context.Context, conn *websocket.Conn) (api.WSServerMessage, error) {
+	var m api.WSServerMessage
 	_, b, err := conn.Read(ctx)
 	if err != nil {
 		return m, err

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // wsFrameCache is the size of a group's cache of rendered WebSocket event
@@ -54,7 +55,7 @@ func (c *frameCache) forget(seq uint64, gen *atomic.Uint64) {
 // frameOf renders ev.
 func (g *group) frameOf(gid string, ev *protocol.SignedEvent) (cachedFrame, error) {
 	v := g.eventView(ev)
-	data, err := json.Marshal(protocol.WSServerMessage{Type: "event", Group: gid, Event: &v})
+	data, err := json.Marshal(api.WSServerMessage{Type: "event", Group: gid, Event: &v})
 	if err != nil {
 		return cachedFrame{}, err
 	}

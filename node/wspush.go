@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // wsHub knows the open WebSockets of each user.
@@ -80,7 +81,7 @@ func (g *group) pushMembership(ev *protocol.SignedEvent) {
 	if !ok {
 		return
 	}
-	msg, err := json.Marshal(protocol.WSServerMessage{Type: "membership", Group: g.id.String(), Change: ev.Sub.Kind.String(), Head: ev.Seq})
+	msg, err := json.Marshal(api.WSServerMessage{Type: "membership", Group: g.id.String(), Change: ev.Sub.Kind.String(), Head: ev.Seq})
 	if err == nil {
 		g.n.hub.push(u, msg)
 	}

@@ -3,8 +3,6 @@ package protocol
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -292,29 +290,7 @@ func TestProfileStateIsACopy(t *testing.T) {
 	}
 }
 
-func TestProfileViews(t *testing.T) {
-	h := newGroup(t)
-	h.must(kMember, NewProfileBody(testProfile))
-	v := NewEventView(h.events[h.st.Head])
-	if v.Kind != "profile" || v.Name != testProfile.Name || v.Nick != testProfile.Nick || v.Text != testProfile.Bio ||
-		v.Avatar == nil || v.Avatar.MIME != "image/jpeg" || v.Avatar.Width != 256 {
-		t.Fatalf("profile event view %+v", v)
-	}
-	var mv MemberView
-	mv.SetProfile(h.member(kMember).Profile)
-	b, err := json.Marshal(mv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"user":"","role":"","home":"","joined":0,"name":"Mei Lin","nick":"梅 (VIP)","bio":"tea lover 🍵 · 杭州",` +
-		`"avatar":{"hash":"` + hex.EncodeToString(testProfile.Avatar.Hash[:]) + `","mime":"image/jpeg","size":20480,"width":256,"height":256}}`
-	if string(b) != want {
-		t.Errorf("member view\n got %s\nwant %s", b, want)
-	}
-	mv.SetProfile(Profile{})
-	if b, _ := json.Marshal(mv); string(b) != `{"user":"","role":"","home":"","joined":0}` {
-		t.Errorf("member view without a profile: %s", b)
-	}
+func TestProfileDisplayName(t *testing.T) {
 	if (Profile{Name: "a", Nick: "b"}).DisplayName() != "b" || (Profile{Name: "a"}).DisplayName() != "a" || !(Profile{}).IsZero() || testProfile.IsZero() {
 		t.Error("DisplayName or IsZero")
 	}

@@ -126,12 +126,3 @@ func BenchmarkCheckAndApply(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkEventView: rendering an event for the light-client API.
-func BenchmarkEventView(b *testing.B) {
-	_, _, ev := benchMessage(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = NewEventView(ev)
-	}
-}

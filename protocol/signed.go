@@ -93,3 +93,7 @@ func VerifyRaw(key UserID, domain string, payload, sig []byte) bool {
 }
 
 func sum(b []byte) Hash { return sha256.Sum256(b) }
+
+// ChallengeSize is the size of a challenge: the node's key, 32 random bytes
+// and the expiry (8 bytes, big-endian unix ms).
+const ChallengeSize = 32 + 32 + 8

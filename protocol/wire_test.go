@@ -966,15 +966,9 @@ func TestNames(t *testing.T) {
 		if ParseCode(c.String()) != c || strings.HasPrefix(c.String(), "code_") {
 			t.Errorf("code %d: %q", c, c.String())
 		}
-		if st := c.HTTPStatus(); st < 400 || st > 599 {
-			t.Errorf("code %s: HTTP status %d", c, st)
-		}
 		e := Errorf(c, "sentence %d", c)
 		if !errors.Is(e, &Error{Code: c}) || errors.Is(e, &Error{Code: c + 1}) || AsError(fmt.Errorf("wrapped: %w", e)) != e {
 			t.Errorf("code %s: errors.Is/As", c)
-		}
-		if j := (ErrorJSON{Code: c.String(), Message: "m"}).Err(); j.Code != c {
-			t.Errorf("code %s: ErrorJSON", c)
 		}
 	}
 	if ParseCode("nonsense") != CodeInternal || Code(99).String() != "code_99" {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestBrowserMessageBody encodes message bodies (kind 19) with images and
@@ -35,17 +36,17 @@ func TestBrowserMessageBody(t *testing.T) {
 		{Attachments: nine},
 	}
 	type jsMsg struct {
-		Text        string                    `json:"text,omitempty"`
-		ReplyTo     uint64                    `json:"replyTo,omitempty"`
-		Link        string                    `json:"link,omitempty"`
-		Attachments []protocol.AttachmentView `json:"attachments,omitempty"`
+		Text        string               `json:"text,omitempty"`
+		ReplyTo     uint64               `json:"replyTo,omitempty"`
+		Link        string               `json:"link,omitempty"`
+		Attachments []api.AttachmentView `json:"attachments,omitempty"`
 	}
 	var in []jsMsg
 	for _, m := range bodies {
 		j := jsMsg{Text: m.Text, ReplyTo: m.ReplyTo, Link: m.Link}
 		for i := range m.Attachments {
 			a := &m.Attachments[i]
-			j.Attachments = append(j.Attachments, protocol.AttachmentView{BlobRefView: *protocol.NewBlobRefView(&a.Blob), Name: a.Name, Thumb: a.Thumb})
+			j.Attachments = append(j.Attachments, api.AttachmentView{BlobRefView: *api.NewBlobRefView(&a.Blob), Name: a.Name, Thumb: a.Thumb})
 		}
 		in = append(in, j)
 		if _, err := protocol.DecodeBody(protocol.KindMessage, m.Encode()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestBrowserProfileBody encodes profile bodies (kind 21) with the page's
@@ -30,14 +31,14 @@ func TestBrowserProfileBody(t *testing.T) {
 		{Name: "Mei", Avatar: avatar},
 	}
 	type jsProfile struct {
-		Name   string                `json:"name,omitempty"`
-		Bio    string                `json:"bio,omitempty"`
-		Nick   string                `json:"nick,omitempty"`
-		Avatar *protocol.BlobRefView `json:"avatar,omitempty"`
+		Name   string           `json:"name,omitempty"`
+		Bio    string           `json:"bio,omitempty"`
+		Nick   string           `json:"nick,omitempty"`
+		Avatar *api.BlobRefView `json:"avatar,omitempty"`
 	}
 	var in []jsProfile
 	for _, p := range profiles {
-		in = append(in, jsProfile{p.Name, p.Bio, p.Nick, protocol.NewBlobRefView(p.Avatar)})
+		in = append(in, jsProfile{p.Name, p.Bio, p.Nick, api.NewBlobRefView(p.Avatar)})
 	}
 	js, _ := json.Marshal(in)
 	got := eval[[]string](b, "encoding profiles", `(async () => {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // The input line of `qun chat`: a message, or a slash command for the
@@ -162,7 +163,7 @@ func parseChatLine(line string) (chatCmd, error) {
 
 // resolveUser finds the member meant by arg: a full user ID, "you"/"me",
 // or the end of a member's ID as the chat shows it.
-func resolveUser(arg, me string, members []protocol.MemberView) (protocol.UserID, error) {
+func resolveUser(arg, me string, members []api.MemberView) (protocol.UserID, error) {
 	switch strings.ToLower(arg) {
 	case "you", "me":
 		arg = me

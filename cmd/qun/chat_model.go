@@ -8,6 +8,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"github.com/rivo/uniseg"
 )
 
@@ -27,8 +28,8 @@ const (
 // chatItem is one entry of the chat, an event or a local line.
 type chatItem struct {
 	kind chatItemKind
-	ev   protocol.EventView // itemEvent
-	text string             // itemNotice, itemRefusal
+	ev   api.EventView // itemEvent
+	text string        // itemNotice, itemRefusal
 }
 
 // chatRow is one screen row of the chat.
@@ -66,7 +67,7 @@ func newChatModel(me string, now func() time.Time) *chatModel {
 }
 
 // setView takes the header's facts from the group's view.
-func (m *chatModel) setView(v *protocol.GroupView) {
+func (m *chatModel) setView(v *api.GroupView) {
 	m.name, m.members, m.announcement = v.Name, v.Members, v.Announcement
 	m.pins = append([]uint64(nil), v.Pins...)
 	m.role, m.mutedUntil = "", 0
@@ -87,7 +88,7 @@ func (m *chatModel) setView(v *protocol.GroupView) {
 
 // prepend adds a page of older events (ascending) before the loaded ones;
 // more says whether still older ones exist.
-func (m *chatModel) prepend(evs []protocol.EventView, more bool) {
+func (m *chatModel) prepend(evs []api.EventView, more bool) {
 	var add []chatItem
 	for _, ev := range evs {
 		if m.lo != 0 && ev.Seq >= m.lo {
@@ -109,7 +110,7 @@ func (m *chatModel) prepend(evs []protocol.EventView, more bool) {
 
 // appendEvent adds a live event after the loaded ones and applies it to
 // the header. Events not newer than the newest loaded are ignored.
-func (m *chatModel) appendEvent(ev protocol.EventView) bool {
+func (m *chatModel) appendEvent(ev api.EventView) bool {
 	if ev.Seq <= m.hi {
 		return false
 	}
@@ -126,7 +127,7 @@ func (m *chatModel) appendEvent(ev protocol.EventView) bool {
 
 // learn notes what an event says about other events; live events also
 // change the header.
-func (m *chatModel) learn(ev protocol.EventView, live bool) {
+func (m *chatModel) learn(ev api.EventView, live bool) {
 	switch ev.Kind {
 	case "message":
 		m.texts[ev.Seq] = ev.Text

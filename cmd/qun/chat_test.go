@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 	"github.com/rivo/uniseg"
 )
 
@@ -71,10 +72,10 @@ func TestParseChatLine(t *testing.T) {
 
 func TestResolveUser(t *testing.T) {
 	keys := make([]*protocol.Key, 3)
-	var members []protocol.MemberView
+	var members []api.MemberView
 	for i := range keys {
 		keys[i], _ = protocol.NewKey()
-		members = append(members, protocol.MemberView{User: keys[i].ID().String()})
+		members = append(members, api.MemberView{User: keys[i].ID().String()})
 	}
 	me := members[0].User
 	id := func(i int) protocol.UserID { return keys[i].ID() }
@@ -101,7 +102,7 @@ func TestResolveUser(t *testing.T) {
 		}
 	}
 	// Two members with the same ending.
-	dup := []protocol.MemberView{{User: "12D3KooWaaaaXYZW"}, {User: "12D3KooWbbbbXYZW"}}
+	dup := []api.MemberView{{User: "12D3KooWaaaaXYZW"}, {User: "12D3KooWbbbbXYZW"}}
 	if _, err := resolveUser("XYZW", me, dup); err == nil || !strings.Contains(err.Error(), "matches 2 members") {
 		t.Errorf("ambiguous: %v", err)
 	}
@@ -161,26 +162,26 @@ func TestChatModel(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.Local)
 	m := newChatModel(me, func() time.Time { return now })
 	at := uint64(now.Add(-time.Minute).UnixMilli())
-	m.setView(&protocol.GroupView{
-		GroupSummary: protocol.GroupSummary{Name: "Tea shop", Members: 2},
+	m.setView(&api.GroupView{
+		GroupSummary: api.GroupSummary{Name: "Tea shop", Members: 2},
 		Announcement: "Sale", Pins: []uint64{2},
-		MemberList: []protocol.MemberView{{User: me, Role: "member"}, {User: other, Role: "owner"}},
+		MemberList: []api.MemberView{{User: me, Role: "member"}, {User: other, Role: "owner"}},
 	})
-	m.prepend([]protocol.EventView{
+	m.prepend([]api.EventView{
 		{Seq: 2, Time: at, Author: other, Kind: "message", Text: "welcome"},
 		{Seq: 3, Time: at, Author: me, Kind: "message", Text: "hi"},
 	}, true)
 	if m.lo != 2 || m.hi != 3 || !m.hasOlder {
 		t.Fatalf("after the first page: lo %d hi %d older %v", m.lo, m.hi, m.hasOlder)
 	}
-	m.prepend([]protocol.EventView{{Seq: 1, Time: at, Author: other, Kind: "create", Name: "Tea shop"}}, false)
+	m.prepend([]api.EventView{{Seq: 1, Time: at, Author: other, Kind: "create", Name: "Tea shop"}}, false)
 	if m.lo != 1 || m.hasOlder {
 		t.Errorf("after the oldest page: lo %d older %v", m.lo, m.hasOlder)
 	}
-	if m.appendEvent(protocol.EventView{Seq: 3, Kind: "message"}) {
+	if m.appendEvent(api.EventView{Seq: 3, Kind: "message"}) {
 		t.Error("an event already shown was added again")
 	}
-	for _, ev := range []protocol.EventView{
+	for _, ev := range []api.EventView{
 		{Seq: 4, Time: at, Author: other, Kind: "mute", Member: me, Until: uint64(now.Add(time.Hour).UnixMilli())},
 		{Seq: 5, Time: at, Author: other, Kind: "announce", Text: "New teas"},
 		{Seq: 6, Time: at, Author: me, Kind: "recall", Target: 3},
@@ -217,7 +218,7 @@ func TestChatModel(t *testing.T) {
 	if h[1] != "Announcement: New teas" || h[2] != "Pinned: #3 (recalled)" {
 		t.Errorf("header %q", h)
 	}
-	m.appendEvent(protocol.EventView{Seq: 9, Time: at, Author: other, Kind: "unmute", Member: me})
+	m.appendEvent(api.EventView{Seq: 9, Time: at, Author: other, Kind: "unmute", Member: me})
 	if h := m.header(true); strings.Contains(h[0], "muted") || !strings.HasSuffix(h[0], "live") {
 		t.Errorf("header after unmute %q", h[0])
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // defaultInviteTTL is how long an invite is valid without --ttl.
@@ -111,7 +112,7 @@ func runGroupCreate(x *cli, args []string) error {
 	out := struct {
 		Group string `json:"group"`
 		Name  string `json:"name"`
-		protocol.SubmitResponse
+		api.SubmitResponse
 	}{gid.String(), *set.Name, *resp}
 	return x.emit(out, fmt.Sprintf("created group %q: %s", *set.Name, gid))
 }
@@ -158,7 +159,7 @@ func runGroupUpdate(x *cli, args []string) error {
 	if set.Name != nil && strings.TrimSpace(*set.Name) == "" {
 		return usagef("--name must not be empty")
 	}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		return c.Update(x.ctx, gid, set)
 	}, "updated the group's settings")
 }
@@ -258,7 +259,7 @@ func runInviteRevoke(x *cli, args []string) error {
 	if err != nil {
 		return usagef("INVITE_ID %q is not an invite ID (64 hex digits)", pos[1])
 	}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		return c.RevokeInvite(x.ctx, gid, id)
 	}, "revoked invite "+id.String())
 }
@@ -278,7 +279,7 @@ func runJoin(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var resp *protocol.SubmitResponse
+	var resp *api.SubmitResponse
 	if *request {
 		resp, err = c.RequestJoin(x.ctx, pos[0], *note)
 	} else {
@@ -290,7 +291,7 @@ func runJoin(x *cli, args []string) error {
 	out := struct {
 		Status string `json:"status"` // joined or requested
 		Name   string `json:"name,omitempty"`
-		protocol.SubmitResponse
+		api.SubmitResponse
 	}{Status: "joined", SubmitResponse: *resp}
 	if *request {
 		out.Status = "requested"
@@ -341,7 +342,7 @@ func runSend(x *cli, args []string) error {
 		return usagef("at most %d --file", protocol.MaxAttachments)
 	}
 	msg := protocol.MessageBody{Text: text, Mentions: mentions, MentionAll: *all, ReplyTo: *reply}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		for _, path := range files {
 			att, err := uploadFile(x, c, path)
 			if err != nil {
@@ -378,7 +379,7 @@ func runHistory(x *cli, args []string) error {
 			nm = newNames(v.MemberList)
 		}
 	}
-	print := func(ev protocol.EventView) error {
+	print := func(ev api.EventView) error {
 		return x.emit(ev, formatEvent(ev, nm))
 	}
 	if *from == 0 && *limit > 0 {
@@ -419,7 +420,7 @@ func runAnnounce(x *cli, args []string) error {
 	if text == "" {
 		human = "announcement cleared"
 	}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		return c.Announce(x.ctx, gid, text)
 	}, human)
 }
@@ -440,7 +441,7 @@ func runTarget(kind protocol.Kind) func(x *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+		return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 			switch kind {
 			case protocol.KindPin:
 				return c.Pin(x.ctx, gid, seq)
@@ -470,7 +471,7 @@ func runRole(x *cli, args []string) error {
 	if !ok {
 		return usagef("ROLE must be owner, admin, member or bridge, not %q", pos[2])
 	}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		return c.SetRole(x.ctx, gid, user, role)
 	}, fmt.Sprintf("%s is now %s", user, role))
 }
@@ -500,7 +501,7 @@ func runMute(x *cli, args []string) error {
 	if d > 0 {
 		until = "for " + formatDuration(d)
 	}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		return c.Mute(x.ctx, gid, user, d, *reason)
 	}, fmt.Sprintf("muted %s %s", who, until))
 }
@@ -523,7 +524,7 @@ func runUnmute(x *cli, args []string) error {
 		}
 		who = user.String()
 	}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		return c.Unmute(x.ctx, gid, user)
 	}, "unmuted "+who)
 }
@@ -552,7 +553,7 @@ func runMember(kind protocol.Kind, withReason bool) func(x *cli, args []string) 
 		if reason != nil {
 			r = *reason
 		}
-		return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+		return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 			switch kind {
 			case protocol.KindKick:
 				return c.Kick(x.ctx, gid, user, r)
@@ -578,7 +579,7 @@ func runLeave(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		return c.Leave(x.ctx, gid)
 	}, "left group "+gid.String())
 }
@@ -642,7 +643,7 @@ func runKeyNew(x *cli, args []string) error {
 
 // submit runs a submission with a keyed client and prints its answer: the
 // SubmitResponse with --json, else "HUMAN, seq N".
-func (x *cli) submit(do func(c *client.Client) (*protocol.SubmitResponse, error), human string) error {
+func (x *cli) submit(do func(c *client.Client) (*api.SubmitResponse, error), human string) error {
 	c, err := x.client()
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // fakeAPI answers the node API well enough to test the command line's
@@ -44,7 +45,7 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	f := &fakeAPI{t: t, host: host, events: map[protocol.GroupID][]*protocol.SignedEvent{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/node", func(w http.ResponseWriter, r *http.Request) {
-		fakeJSON(w, http.StatusOK, protocol.NodeInfo{PeerID: host.ID().String(), Addrs: []string{f.addr()}, Version: "test"})
+		fakeJSON(w, http.StatusOK, api.NodeInfo{PeerID: host.ID().String(), Addrs: []string{f.addr()}, Version: "test"})
 	})
 	// Sign-in as the node does it, without keeping the sessions: any
 	// bearer token is accepted.
@@ -53,10 +54,10 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		id := host.ID()
 		copy(ch, id[:])
 		binenc.BigEndian.PutUint64(ch[64:], uint64(time.Now().Add(time.Minute).UnixMilli()))
-		fakeJSON(w, http.StatusOK, protocol.ChallengeResponse{Challenge: base64.StdEncoding.EncodeToString(ch), Expires: binenc.BigEndian.Uint64(ch[64:])})
+		fakeJSON(w, http.StatusOK, api.ChallengeResponse{Challenge: base64.StdEncoding.EncodeToString(ch), Expires: binenc.BigEndian.Uint64(ch[64:])})
 	})
 	mux.HandleFunc("POST /api/v1/auth/session", func(w http.ResponseWriter, r *http.Request) {
-		var req protocol.SessionRequest
+		var req api.SessionRequest
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		user, err := protocol.ParseUserID(req.User)
 		ch, _ := base64.StdEncoding.DecodeString(req.Challenge)
@@ -65,15 +66,15 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 			fakeError(w, protocol.Errorf(protocol.CodeBadSignature, "the signature of the challenge does not verify"))
 			return
 		}
-		fakeJSON(w, http.StatusOK, protocol.SessionResponse{Token: "t-" + req.User, User: req.User, Expires: uint64(time.Now().Add(time.Hour).UnixMilli())})
+		fakeJSON(w, http.StatusOK, api.SessionResponse{Token: "t-" + req.User, User: req.User, Expires: uint64(time.Now().Add(time.Hour).UnixMilli())})
 	})
 	mux.HandleFunc("POST /api/v1/submit", f.submit)
 	mux.HandleFunc("GET /api/v1/groups", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		out := []protocol.GroupSummary{}
+		out := []api.GroupSummary{}
 		for gid, evs := range f.events {
-			out = append(out, protocol.GroupSummary{Group: gid.String(), Name: "Tea", Host: host.ID().String(), Hosted: true, Head: uint64(len(evs)), Members: 1})
+			out = append(out, api.GroupSummary{Group: gid.String(), Name: "Tea", Host: host.ID().String(), Hosted: true, Head: uint64(len(evs)), Members: 1})
 		}
 		fakeJSON(w, http.StatusOK, out)
 	})
@@ -86,13 +87,13 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 			fakeError(w, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid))
 			return
 		}
-		fakeJSON(w, http.StatusOK, protocol.GroupView{
-			GroupSummary: protocol.GroupSummary{Group: gid.String(), Name: "Tea", Host: host.ID().String(), Hosted: true, Head: uint64(len(evs)), Members: 1},
+		fakeJSON(w, http.StatusOK, api.GroupView{
+			GroupSummary: api.GroupSummary{Group: gid.String(), Name: "Tea", Host: host.ID().String(), Hosted: true, Head: uint64(len(evs)), Members: 1},
 			HostAddrs:    []string{f.addr()},
 			Owner:        host.ID().String(), Policy: "invite", Cap: 500,
 			Pins:       []uint64{2},
-			MemberList: []protocol.MemberView{{User: host.ID().String(), Role: "owner", Joined: 1}},
-			Invites:    []protocol.InviteView{{ID: strings.Repeat("ab", 32), Inviter: host.ID().String(), MaxUses: 5, Uses: 1, Ref: "ORDER-1"}},
+			MemberList: []api.MemberView{{User: host.ID().String(), Role: "owner", Joined: 1}},
+			Invites:    []api.InviteView{{ID: strings.Repeat("ab", 32), Inviter: host.ID().String(), MaxUses: 5, Uses: 1, Ref: "ORDER-1"}},
 		})
 	})
 	mux.HandleFunc("GET /api/v1/groups/{gid}/events", func(w http.ResponseWriter, r *http.Request) {
@@ -118,9 +119,9 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 			if before > uint64(limit) {
 				first = before - uint64(limit)
 			}
-			page := protocol.BackwardPage{Events: []protocol.EventView{}, Head: head}
+			page := api.BackwardPage{Events: []api.EventView{}, Head: head}
 			for s := first; s < before; s++ {
-				page.Events = append(page.Events, protocol.NewEventView(evs[s-1]))
+				page.Events = append(page.Events, api.NewEventView(evs[s-1]))
 			}
 			if first > 1 {
 				page.Prev = first
@@ -128,9 +129,9 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 			fakeJSON(w, http.StatusOK, page)
 			return
 		}
-		page := protocol.EventsPage{Events: []protocol.EventView{}, Head: uint64(len(evs)), Next: from}
+		page := api.EventsPage{Events: []api.EventView{}, Head: uint64(len(evs)), Next: from}
 		for s := from; s <= uint64(len(evs)) && len(page.Events) < limit; s++ {
-			page.Events = append(page.Events, protocol.NewEventView(evs[s-1]))
+			page.Events = append(page.Events, api.NewEventView(evs[s-1]))
 			page.Next = s + 1
 		}
 		fakeJSON(w, http.StatusOK, page)
@@ -149,11 +150,11 @@ func fakeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func fakeError(w http.ResponseWriter, e *protocol.Error) {
-	fakeJSON(w, e.Code.HTTPStatus(), protocol.ErrorBody{Error: protocol.ErrorJSON{Code: e.Code.String(), Message: e.Msg}})
+	fakeJSON(w, api.HTTPStatus(e.Code), api.ErrorBody{Error: api.ErrorJSON{Code: e.Code.String(), Message: e.Msg}})
 }
 
 func (f *fakeAPI) submit(w http.ResponseWriter, r *http.Request) {
-	var req protocol.SubmitRequest
+	var req api.SubmitRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		fakeError(w, protocol.Errorf(protocol.CodeMalformed, "bad JSON"))
 		return
@@ -190,7 +191,7 @@ func (f *fakeAPI) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	f.events[gid] = append(evs, signed)
 	f.subs = append(f.subs, sub)
-	fakeJSON(w, http.StatusOK, protocol.SubmitResponse{Group: gid.String(), Seq: signed.Seq, ID: signed.ID.String(), Time: signed.Time, Event: base64.StdEncoding.EncodeToString(signed.Raw)})
+	fakeJSON(w, http.StatusOK, api.SubmitResponse{Group: gid.String(), Seq: signed.Seq, ID: signed.ID.String(), Time: signed.Time, Event: base64.StdEncoding.EncodeToString(signed.Raw)})
 }
 
 func (f *fakeAPI) last() *protocol.SignedSubmission {
@@ -536,7 +537,7 @@ func TestOutput(t *testing.T) {
 	if len(evLines) != 2 {
 		t.Fatalf("history --limit 2 printed %q", r.stdout)
 	}
-	var ev protocol.EventView
+	var ev api.EventView
 	if err := json.Unmarshal([]byte(evLines[0]), &ev); err != nil || ev.Seq != 11 || ev.Kind != "role" || ev.Role != "admin" || ev.Author == "" || ev.ID == "" || ev.Time == 0 {
 		t.Errorf("history --json line %q (%v)", evLines[0], err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // ack is an acknowledged submission.
@@ -93,7 +94,7 @@ func (s *senders) wait(t *testing.T) {
 // checkExactlyOnce checks that every acknowledged submission is in the log
 // once, at its acknowledged seq with its acknowledged ID, and that every
 // sent message is in the log.
-func (s *senders) checkExactlyOnce(t *testing.T, log []protocol.EventView) {
+func (s *senders) checkExactlyOnce(t *testing.T, log []api.EventView) {
 	t.Helper()
 	inLog := map[protocol.SubmissionID][]uint64{}
 	for _, ev := range log {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // The end-to-end tests run the real qun binary as separate processes on
@@ -253,10 +254,10 @@ func waitHeads(t testing.TB, timeout time.Duration, gid protocol.GroupID, seq ui
 }
 
 // logIDs reads a group's whole log through a node's API.
-func logIDs(t testing.TB, p *proc, gid protocol.GroupID) []protocol.EventView {
+func logIDs(t testing.TB, p *proc, gid protocol.GroupID) []api.EventView {
 	t.Helper()
 	c := p.client(t, p.adminKey(t))
-	var out []protocol.EventView
+	var out []api.EventView
 	for ev, err := range c.History(context.Background(), gid, 1, 0) {
 		if err != nil {
 			t.Fatal(err)
@@ -271,7 +272,7 @@ func logIDs(t testing.TB, p *proc, gid protocol.GroupID) []protocol.EventView {
 	return out
 }
 
-func sameLogs(t testing.TB, gid protocol.GroupID, want uint64, procs ...*proc) []protocol.EventView {
+func sameLogs(t testing.TB, gid protocol.GroupID, want uint64, procs ...*proc) []api.EventView {
 	t.Helper()
 	ref := logIDs(t, procs[0], gid)
 	if uint64(len(ref)) != want {

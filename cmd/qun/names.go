@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // names shows people in a group by their profile: the group nickname, else
@@ -12,7 +12,7 @@ type names struct {
 }
 
 // newNames builds the names of a group's members.
-func newNames(members []protocol.MemberView) *names {
+func newNames(members []api.MemberView) *names {
 	n := &names{shown: map[string]string{}}
 	count := map[string]int{}
 	for _, m := range members {
@@ -49,7 +49,7 @@ func (n *names) of(user string) string {
 // learn takes a profile event into account (live updates in the chat);
 // it reports whether anything changed. A name that clashes with another
 // member's gets the end of the ID.
-func (n *names) learn(ev protocol.EventView) bool {
+func (n *names) learn(ev api.EventView) bool {
 	if ev.Kind != "profile" || n == nil {
 		return false
 	}

@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // People are shown by nick, then name, then short ID; two members with one
 // name are told apart by the end of their IDs, also after a live rename.
 func TestNames(t *testing.T) {
 	const a, b, c = "12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1111", "12D3KooWBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2222", "12D3KooWCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC3333"
-	nm := newNames([]protocol.MemberView{{User: a, Name: "王小明", Nick: "老王"}, {User: b, Name: "Mei"}, {User: c}})
+	nm := newNames([]api.MemberView{{User: a, Name: "王小明", Nick: "老王"}, {User: b, Name: "Mei"}, {User: c}})
 	if got := nm.of(a); got != "老王" {
 		t.Errorf("nick first: %q", got)
 	}
@@ -22,21 +22,21 @@ func TestNames(t *testing.T) {
 		t.Errorf("no profile: %q", got)
 	}
 	// c renames itself to Mei: both Meis get their ID ends.
-	if !nm.learn(protocol.EventView{Kind: "profile", Author: c, Name: "Mei"}) {
+	if !nm.learn(api.EventView{Kind: "profile", Author: c, Name: "Mei"}) {
 		t.Error("a rename did not count as a change")
 	}
 	if nm.of(b) == nm.of(c) || !strings.Contains(nm.of(b), "2222") || !strings.Contains(nm.of(c), "3333") {
 		t.Errorf("two Meis: %q and %q", nm.of(b), nm.of(c))
 	}
-	same := newNames([]protocol.MemberView{{User: b, Name: "Mei"}, {User: c, Name: "Mei"}})
+	same := newNames([]api.MemberView{{User: b, Name: "Mei"}, {User: c, Name: "Mei"}})
 	if same.of(b) == same.of(c) {
 		t.Errorf("shared name not told apart: %q", same.of(b))
 	}
-	line := formatEvent(protocol.EventView{Seq: 7, Kind: "kick", Author: a, Member: b, Time: 1}, nm)
+	line := formatEvent(api.EventView{Seq: 7, Kind: "kick", Author: a, Member: b, Time: 1}, nm)
 	if !strings.Contains(line, "老王 removed Mei") {
 		t.Errorf("history line: %q", line)
 	}
-	if got := describeEvent(protocol.EventView{Kind: "profile", Author: b, Nick: "小美"}, nm); got != ` is now called "小美"` {
+	if got := describeEvent(api.EventView{Kind: "profile", Author: b, Nick: "小美"}, nm); got != ` is now called "小美"` {
 		t.Errorf("profile line: %q", got)
 	}
 }

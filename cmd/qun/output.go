@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // emit prints v as one line of JSON with --json, else the human text.
@@ -68,11 +69,11 @@ func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
 //	#SEQ YYYY-MM-DD HH:MM:SS UTC …AUTHOR pinned #5
 //
 // People are shown by their names in the group (nm; nil: short IDs).
-func formatEvent(ev protocol.EventView, nm *names) string {
+func formatEvent(ev api.EventView, nm *names) string {
 	return fmt.Sprintf("#%d %s %s%s", ev.Seq, formatTime(ev.Time), nm.of(ev.Author), describeEvent(ev, nm))
 }
 
-func describeEvent(ev protocol.EventView, nm *names) string {
+func describeEvent(ev api.EventView, nm *names) string {
 	member := nm.of(ev.Member)
 	reason := ""
 	if ev.Text != "" {
@@ -171,7 +172,7 @@ func describeEvent(ev protocol.EventView, nm *names) string {
 }
 
 // formatSummary renders one line of `qun groups`.
-func formatSummary(g protocol.GroupSummary) string {
+func formatSummary(g api.GroupSummary) string {
 	where := "replica"
 	if g.Hosted {
 		where = "hosted here"
@@ -199,7 +200,7 @@ func formatInvite(o inviteOutput) string {
 }
 
 // formatGroup renders `qun group info`.
-func formatGroup(v *protocol.GroupView) string {
+func formatGroup(v *api.GroupView) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	line("group %s %q", v.Group, v.Name)
@@ -285,7 +286,7 @@ func formatGroup(v *protocol.GroupView) string {
 
 // attachmentText renders an image or file of a message for the terminal:
 // [image 1024×768 tea.jpg] or [file receipt.pdf 12 KB]; `qun save` gets it.
-func attachmentText(a protocol.AttachmentView) string {
+func attachmentText(a api.AttachmentView) string {
 	name := a.Name
 	if name != "" {
 		name = " " + name

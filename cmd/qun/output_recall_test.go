@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestHistoryShowsTombstones: `qun history` and `qun chat` show a recalled
@@ -12,12 +13,12 @@ import (
 // recalled it when it was not its author.
 func TestHistoryShowsTombstones(t *testing.T) {
 	author, admin := newTestKey(t).ID().String(), newTestKey(t).ID().String()
-	own := protocol.EventView{Seq: 7, Kind: "message", Author: author, Recalled: &protocol.RecalledView{Seq: 9, By: author}}
+	own := api.EventView{Seq: 7, Kind: "message", Author: author, Recalled: &api.RecalledView{Seq: 9, By: author}}
 	if got := formatEvent(own, nil); !strings.Contains(got, "recalled this message") {
 		t.Fatalf("own recall: %q", got)
 	}
 	other := own
-	other.Recalled = &protocol.RecalledView{Seq: 9, By: admin}
+	other.Recalled = &api.RecalledView{Seq: 9, By: admin}
 	if got := formatEvent(other, nil); !strings.Contains(got, "recalled by "+shortID(admin)) {
 		t.Fatalf("recalled by an admin: %q", got)
 	}

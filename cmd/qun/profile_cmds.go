@@ -10,6 +10,7 @@ import (
 
 	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // runProfileShow prints the profile the user keeps on the node.
@@ -26,7 +27,7 @@ func runProfileShow(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if p == (protocol.MyProfile{}) {
+	if p == (api.MyProfile{}) {
 		return x.emit(p, "no profile set: qun profile set --name NAME [--bio TEXT]")
 	}
 	return x.emit(p, fmt.Sprintf("name: %s\nbio:  %s", orDash(p.Name), orDash(p.Bio)))
@@ -85,7 +86,7 @@ func runProfileSet(x *cli, args []string) error {
 		human = fmt.Sprintf("profile saved; %d of %d groups show it; not updated:\n%s", len(shared)-len(failed), len(shared), strings.Join(failed, "\n"))
 	}
 	out := struct {
-		protocol.MyProfile
+		api.MyProfile
 		Groups int `json:"groups"`
 		Failed int `json:"failed"`
 	}{p, len(shared), len(failed)}
@@ -114,7 +115,7 @@ func runNick(x *cli, args []string) error {
 	if nick == "" {
 		human = "nickname cleared"
 	}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		p, err := c.ProfileIn(x.ctx, gid)
 		if err != nil {
 			return nil, err
@@ -230,7 +231,7 @@ func runReact(x *cli, args []string) error {
 	if *remove {
 		human = "took back " + pos[2]
 	}
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		return c.React(x.ctx, gid, seq, pos[2], *remove)
 	}, human)
 }
@@ -247,7 +248,7 @@ func runEdit(x *cli, args []string) error {
 		return err
 	}
 	text := strings.Join(pos[2:], " ")
-	return x.submit(func(c *client.Client) (*protocol.SubmitResponse, error) {
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
 		return c.Edit(x.ctx, gid, seq, text)
 	}, "edited")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // lightClient is the minimum of a light client the workloads need: sign in
@@ -34,8 +35,8 @@ var sharedHTTP = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 // signIn gets a session for key at the node's API.
 func signIn(ctx context.Context, base string, key *protocol.Key) (*lightClient, error) {
 	c := &lightClient{base: base, hc: sharedHTTP, key: key}
-	var ch protocol.ChallengeResponse
-	if err := c.do(ctx, "POST", "/api/v1/auth/challenge", protocol.ChallengeRequest{User: key.ID().String()}, &ch); err != nil {
+	var ch api.ChallengeResponse
+	if err := c.do(ctx, "POST", "/api/v1/auth/challenge", api.ChallengeRequest{User: key.ID().String()}, &ch); err != nil {
 		return nil, fmt.Errorf("asking for a challenge: %w", err)
 	}
 	raw, err := base64.StdEncoding.DecodeString(ch.Challenge)
@@ -43,8 +44,8 @@ func signIn(ctx context.Context, base string, key *protocol.Key) (*lightClient, 
 		return nil, fmt.Errorf("challenge: %w", err)
 	}
 	sig := key.SignRaw(protocol.DomainAuth, raw)
-	var s protocol.SessionResponse
-	req := protocol.SessionRequest{User: key.ID().String(), Challenge: ch.Challenge, Signature: base64.StdEncoding.EncodeToString(sig)}
+	var s api.SessionResponse
+	req := api.SessionRequest{User: key.ID().String(), Challenge: ch.Challenge, Signature: base64.StdEncoding.EncodeToString(sig)}
 	if err := c.do(ctx, "POST", "/api/v1/auth/session", req, &s); err != nil {
 		return nil, fmt.Errorf("signing in: %w", err)
 	}
@@ -78,7 +79,7 @@ func (c *lightClient) do(ctx context.Context, method, path string, in, out any) 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		var eb protocol.ErrorBody
+		var eb api.ErrorBody
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		if json.Unmarshal(b, &eb) == nil && eb.Error.Message != "" {
 			return eb.Error.Err()
@@ -89,15 +90,15 @@ func (c *lightClient) do(ctx context.Context, method, path string, in, out any) 
 }
 
 // submit posts a signed submission.
-func (c *lightClient) submit(ctx context.Context, raw []byte) (*protocol.SubmitResponse, error) {
-	var r protocol.SubmitResponse
-	err := c.do(ctx, "POST", "/api/v1/submit", protocol.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(raw)}, &r)
+func (c *lightClient) submit(ctx context.Context, raw []byte) (*api.SubmitResponse, error) {
+	var r api.SubmitResponse
+	err := c.do(ctx, "POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(raw)}, &r)
 	return &r, err
 }
 
 // events reads one forward page of history.
-func (c *lightClient) events(ctx context.Context, gid protocol.GroupID, from uint64, limit int) (*protocol.EventsPage, int, error) {
-	var page protocol.EventsPage
+func (c *lightClient) events(ctx context.Context, gid protocol.GroupID, from uint64, limit int) (*api.EventsPage, int, error) {
+	var page api.EventsPage
 	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/groups/%s/events?from=%d&limit=%d", c.base, gid, from, limit), nil)
 	if err != nil {
 		return nil, 0, err

@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/qunchat/qun/node"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // fanoutRate and fanoutFor are W4's sending rate and duration.
@@ -261,12 +262,12 @@ type fanClient struct {
 	stopped  chan struct{} // closed when the reader ends
 }
 
-func newFanClient(ctx context.Context, api string, gid protocol.GroupID, want int) (*fanClient, error) {
+func newFanClient(ctx context.Context, apiURL string, gid protocol.GroupID, want int) (*fanClient, error) {
 	key, err := protocol.NewKey()
 	if err != nil {
 		return nil, err
 	}
-	lc, err := signIn(ctx, api, key)
+	lc, err := signIn(ctx, apiURL, key)
 	if err != nil {
 		return nil, err
 	}
@@ -274,13 +275,13 @@ func newFanClient(ctx context.Context, api string, gid protocol.GroupID, want in
 	if err != nil {
 		return nil, err
 	}
-	b, _ := json.Marshal(protocol.WSClientMessage{Type: "subscribe", Group: gid.String()})
+	b, _ := json.Marshal(api.WSClientMessage{Type: "subscribe", Group: gid.String()})
 	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
 		conn.CloseNow()
 		return nil, err
 	}
 	_, data, err := conn.Read(ctx)
-	var m protocol.WSServerMessage
+	var m api.WSServerMessage
 	if err == nil {
 		err = json.Unmarshal(data, &m)
 	}

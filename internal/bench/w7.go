@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // w7 measures images: the shop uploads photos of about 1 MB through its
@@ -43,7 +44,7 @@ func (e *env) w7(ctx context.Context) (r Result) {
 	}
 	fmt.Fprintf(e.progress, "W7: uploading %d photos of ~%d KB…\n", len(photos), len(photos[0])>>10)
 	var total int
-	var atts []protocol.AttachmentView
+	var atts []api.AttachmentView
 	start := time.Now()
 	for i, p := range photos {
 		a, err := shop.upload(ctx, p, fmt.Sprintf("photo-%d.jpg", i))
@@ -146,8 +147,8 @@ func noisePhoto(seed int) []byte {
 }
 
 // upload posts an image to /api/v1/blobs.
-func (c *lightClient) upload(ctx context.Context, data []byte, name string) (protocol.AttachmentView, error) {
-	var a protocol.AttachmentView
+func (c *lightClient) upload(ctx context.Context, data []byte, name string) (api.AttachmentView, error) {
+	var a api.AttachmentView
 	req, err := http.NewRequestWithContext(ctx, "POST", c.base+"/api/v1/blobs?name="+name, bytes.NewReader(data))
 	if err != nil {
 		return a, err

@@ -1,9 +1,11 @@
-package protocol
+package api
 
 import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+
+	"github.com/qunchat/qun/protocol"
 )
 
 // JSON types of the node's HTTP API (docs/API.md). Binary values are
@@ -45,35 +47,37 @@ type ErrorJSON struct {
 }
 
 // Err converts the JSON back into an *Error.
-func (e ErrorJSON) Err() *Error { return &Error{Code: ParseCode(e.Code), Msg: e.Message} }
+func (e ErrorJSON) Err() *protocol.Error {
+	return &protocol.Error{Code: protocol.ParseCode(e.Code), Msg: e.Message}
+}
 
 // HTTPStatus maps a code to the HTTP status the API answers with.
-func (c Code) HTTPStatus() int {
+func HTTPStatus(c protocol.Code) int {
 	switch c {
-	case CodeInternal:
+	case protocol.CodeInternal:
 		return http.StatusInternalServerError
-	case CodeUnavailable:
+	case protocol.CodeUnavailable:
 		return http.StatusServiceUnavailable
-	case CodeUnknownGroup, CodeNotFound, CodeInviteUnknown:
+	case protocol.CodeUnknownGroup, protocol.CodeNotFound, protocol.CodeInviteUnknown:
 		return http.StatusNotFound
-	case CodeNotMember, CodeForbidden, CodeMuted, CodeBanned, CodePrivate, CodeNotHost,
-		CodeInviteRequired, CodeApprovalNeeded:
+	case protocol.CodeNotMember, protocol.CodeForbidden, protocol.CodeMuted, protocol.CodeBanned, protocol.CodePrivate, protocol.CodeNotHost,
+		protocol.CodeInviteRequired, protocol.CodeApprovalNeeded:
 		return http.StatusForbidden
-	case CodeConflict, CodeGroupFull:
+	case protocol.CodeConflict, protocol.CodeGroupFull:
 		return http.StatusConflict
-	case CodeInviteExpired, CodeInviteUsedUp, CodeInviteRevoked, CodeRecallWindow:
+	case protocol.CodeInviteExpired, protocol.CodeInviteUsedUp, protocol.CodeInviteRevoked, protocol.CodeRecallWindow:
 		return http.StatusGone
-	case CodeRateLimited:
+	case protocol.CodeRateLimited:
 		return http.StatusTooManyRequests
-	case CodeTooLarge:
+	case protocol.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case CodeUnauthenticated, CodeBadSignature:
+	case protocol.CodeUnauthenticated, protocol.CodeBadSignature:
 		return http.StatusUnauthorized
-	case CodeStorageFull:
+	case protocol.CodeStorageFull:
 		return http.StatusInsufficientStorage
-	case CodeForked:
+	case protocol.CodeForked:
 		return http.StatusConflict
-	case CodeQuarantined, CodeRecovering, CodeUpgradeNeeded:
+	case protocol.CodeQuarantined, protocol.CodeRecovering, protocol.CodeUpgradeNeeded:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
@@ -131,18 +135,18 @@ type MemberView struct {
 }
 
 // SetProfile fills the profile fields of v from p.
-func (v *MemberView) SetProfile(p Profile) {
+func (v *MemberView) SetProfile(p protocol.Profile) {
 	v.Name, v.Nick, v.Bio, v.Avatar = p.Name, p.Nick, p.Bio, NewBlobRefView(p.Avatar)
 }
 
 // Profile returns the member's profile from the view (the inverse of
 // SetProfile); an avatar whose hash is not 64 hex digits is an error.
-func (v MemberView) Profile() (Profile, error) {
-	p := Profile{Name: v.Name, Nick: v.Nick, Bio: v.Bio}
+func (v MemberView) Profile() (protocol.Profile, error) {
+	p := protocol.Profile{Name: v.Name, Nick: v.Nick, Bio: v.Bio}
 	if v.Avatar != nil {
 		r, err := v.Avatar.Ref()
 		if err != nil {
-			return Profile{}, err
+			return protocol.Profile{}, err
 		}
 		p.Avatar = r
 	}
@@ -150,12 +154,12 @@ func (v MemberView) Profile() (Profile, error) {
 }
 
 // Ref returns the blob reference the view shows.
-func (v *BlobRefView) Ref() (*BlobRef, error) {
+func (v *BlobRefView) Ref() (*protocol.BlobRef, error) {
 	h, err := hex.DecodeString(v.Hash)
-	if err != nil || len(h) != len(Hash{}) {
-		return nil, Errorf(CodeMalformed, "blob hash %q is not 64 hex digits", v.Hash)
+	if err != nil || len(h) != len(protocol.Hash{}) {
+		return nil, protocol.Errorf(protocol.CodeMalformed, "blob hash %q is not 64 hex digits", v.Hash)
 	}
-	r := &BlobRef{MIME: v.MIME, Size: v.Size, Width: v.Width, Height: v.Height}
+	r := &protocol.BlobRef{MIME: v.MIME, Size: v.Size, Width: v.Width, Height: v.Height}
 	copy(r.Hash[:], h)
 	return r, nil
 }
@@ -172,7 +176,7 @@ type BlobRefView struct {
 }
 
 // NewBlobRefView renders r; nil gives nil.
-func NewBlobRefView(r *BlobRef) *BlobRefView {
+func NewBlobRefView(r *protocol.BlobRef) *BlobRefView {
 	if r == nil {
 		return nil
 	}
@@ -258,7 +262,7 @@ type RecalledView struct {
 
 // Tombstone is v with everything of a recalled message withheld but its
 // place in the log (seq, ID, time, author) and who recalled it.
-func (v EventView) Tombstone(r Recall) EventView {
+func (v EventView) Tombstone(r protocol.Recall) EventView {
 	return EventView{Seq: v.Seq, ID: v.ID, Time: v.Time, Author: v.Author, Via: v.Via, Kind: v.Kind,
 		Recalled: &RecalledView{Seq: r.Seq, By: r.By.String()}}
 }
@@ -290,57 +294,57 @@ type ProductView struct {
 // JSONTime renders a protocol time for JSON: Forever (2^64-1) does not fit
 // a JavaScript number, so it becomes 0 (absent) and a flag says "muted".
 func JSONTime(t uint64) uint64 {
-	if t == Forever {
+	if t == protocol.Forever {
 		return 0
 	}
 	return t
 }
 
 // NewEventView renders a decoded event.
-func NewEventView(ev *SignedEvent) EventView {
+func NewEventView(ev *protocol.SignedEvent) EventView {
 	v := EventView{
 		Seq: ev.Seq, ID: ev.ID.String(), Time: ev.Time, Author: ev.Sub.Author.String(),
 		Via: ev.Via.String(), Kind: ev.Sub.Kind.String(), Raw: base64.StdEncoding.EncodeToString(ev.Raw),
 	}
-	member := func(u UserID) {
+	member := func(u protocol.UserID) {
 		if !u.IsZero() {
 			v.Member = u.String()
 		}
 	}
 	switch b := ev.Sub.DecodedBody().(type) {
-	case *CreateBody:
+	case *protocol.CreateBody:
 		v.Name = deref(b.Name)
-	case *UpdateBody:
+	case *protocol.UpdateBody:
 		v.Name = deref(b.Name)
-	case *AnnounceBody:
+	case *protocol.AnnounceBody:
 		v.Text = b.Text
-	case *TargetBody:
+	case *protocol.TargetBody:
 		v.Target = b.Seq
-	case *ReactionBody:
+	case *protocol.ReactionBody:
 		v.Target, v.Emoji, v.Remove = b.Target, b.Emoji, b.Remove
-	case *EditBody:
+	case *protocol.EditBody:
 		v.Target, v.Text = b.Target, b.Text
-	case *RoleBody:
+	case *protocol.RoleBody:
 		member(b.Member)
 		v.Role = b.Role.String()
-	case *JoinBody:
+	case *protocol.JoinBody:
 		v.Text = b.Note
 		if b.Invite != nil {
 			v.Invite, v.Ref = b.Invite.ID.String(), b.Invite.Ref
 		}
-	case *InviteCreateBody:
+	case *protocol.InviteCreateBody:
 		v.Invite, v.Ref = b.Invite.ID.String(), b.Invite.Ref
-	case *InviteRevokeBody:
+	case *protocol.InviteRevokeBody:
 		v.Invite = b.Invite.String()
-	case *MemberBody:
+	case *protocol.MemberBody:
 		member(b.Member)
 		v.Text = b.Reason
-	case *MuteBody:
+	case *protocol.MuteBody:
 		member(b.Member)
 		v.Until, v.Text = JSONTime(b.Until), b.Reason
-	case *ProfileBody:
+	case *protocol.ProfileBody:
 		v.Name, v.Nick, v.Text, v.Avatar = b.Name, b.Nick, b.Bio, NewBlobRefView(b.Avatar)
-	case *MessageBody:
+	case *protocol.MessageBody:
 		v.Text, v.Target, v.Link, v.MentionAll = b.Text, b.ReplyTo, b.Link, b.MentionAll
 		for _, m := range b.Mentions {
 			v.Mentions = append(v.Mentions, m.String())
@@ -389,10 +393,6 @@ type ChallengeResponse struct {
 	Challenge string `json:"challenge"`
 	Expires   uint64 `json:"expires"`
 }
-
-// ChallengeSize is the size of a challenge: the node's key, 32 random bytes
-// and the expiry (8 bytes, big-endian unix ms).
-const ChallengeSize = 32 + 32 + 8
 
 // SessionRequest is the body of POST /api/v1/auth/session: the challenge
 // and the user's signature of SigningBytes(DomainAuth, challenge).
