@@ -75,9 +75,12 @@ func (c *Client) SetRole(ctx context.Context, gid protocol.GroupID, member proto
 // CreateInvite makes an invite token for a group, signed by the client's
 // key, and registers it with the group. uses bounds how many people it
 // admits (0: unlimited), ttl how long it is valid (0: forever), ref is an
-// optional external reference such as an order number. The token carries
-// the host's addresses from the node's view of the group, so a node that
-// does not know the group yet can find the host.
+// optional external reference such as an order number: it is not put into
+// the token (everyone given the token could read it) but kept by the host
+// for the group's admins (SetInviteRef), so the client must talk to the
+// host's node for it. The token carries the host's addresses from the
+// node's view of the group, so a node that does not know the group yet can
+// find the host.
 func (c *Client) CreateInvite(ctx context.Context, gid protocol.GroupID, uses uint32, ttl time.Duration, ref string) (*protocol.SignedInvite, *api.SubmitResponse, error) {
 	if c.key == nil {
 		return nil, nil, ErrNoKey
@@ -104,7 +107,6 @@ func (c *Client) CreateInvite(ctx context.Context, gid protocol.GroupID, uses ui
 		Inviter: c.key.ID(),
 		MaxUses: uses,
 		Nonce:   nonce,
-		Ref:     ref,
 	}
 	if ttl > 0 {
 		inv.Expires = uint64(c.now().Add(ttl).UnixMilli())
@@ -117,7 +119,20 @@ func (c *Client) CreateInvite(ctx context.Context, gid protocol.GroupID, uses ui
 	if err != nil {
 		return nil, nil, err
 	}
+	if ref != "" {
+		if err := c.SetInviteRef(ctx, gid, signed.ID, ref); err != nil {
+			return signed, resp, fmt.Errorf("the invite is registered, but its reference was not kept: %w", err)
+		}
+	}
 	return signed, resp, nil
+}
+
+// SetInviteRef keeps the reference (an order number) of a registered
+// invite on the group's host, shown to the group's admins only ("" clears
+// it). The client's node must be the host.
+func (c *Client) SetInviteRef(ctx context.Context, gid protocol.GroupID, id protocol.InviteID, ref string) error {
+	var kept api.InviteRefRequest
+	return c.do(ctx, "PUT", "/api/v1/groups/"+gid.String()+"/invites/"+id.String()+"/ref", withSession, api.InviteRefRequest{Ref: ref}, &kept)
 }
 
 // inviteAddrs converts the host's multiaddr strings to the binary form an

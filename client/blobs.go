@@ -40,6 +40,19 @@ func (c *Client) SendFiles(ctx context.Context, gid protocol.GroupID, text strin
 	return c.Send(ctx, gid, protocol.MessageBody{Text: text, Attachments: atts})
 }
 
+// SendProduct posts a product card. picture, when not nil (made by
+// Upload), is the card's image: it goes as the message's first image
+// attachment, which clients show in the card, because the web client
+// loads no image from other origins (the product's Image URL is shown only
+// when it is on the node's own origin).
+func (c *Client) SendProduct(ctx context.Context, gid protocol.GroupID, text string, p protocol.Product, picture *protocol.Attachment) (*api.SubmitResponse, error) {
+	msg := protocol.MessageBody{Text: text, Product: &p}
+	if picture != nil {
+		msg.Attachments = []protocol.Attachment{*picture}
+	}
+	return c.Send(ctx, gid, msg)
+}
+
 // Blob returns the bytes of an attachment of a group's message, checked
 // against its hash.
 func (c *Client) Blob(ctx context.Context, gid protocol.GroupID, ref protocol.BlobRef) ([]byte, error) {

@@ -370,8 +370,14 @@ func TestInviteAndJoin(t *testing.T) {
 	if resp.Group != gid.String() {
 		t.Errorf("response %+v", resp)
 	}
-	if inv.Group != gid || inv.Host != f.host.ID() || inv.Inviter != c.Key().ID() || inv.MaxUses != 3 || inv.Ref != "ORDER-42" {
-		t.Errorf("invite %+v", inv.Invite)
+	if inv.Group != gid || inv.Host != f.host.ID() || inv.Inviter != c.Key().ID() || inv.MaxUses != 3 || inv.Ref != "" {
+		t.Errorf("invite %+v (the token must not carry the reference)", inv.Invite)
+	}
+	f.mu.Lock()
+	kept := f.refs[inv.ID.String()]
+	f.mu.Unlock()
+	if kept != "ORDER-42" {
+		t.Errorf("the reference kept by the host: %q", kept)
 	}
 	if exp := time.UnixMilli(int64(inv.Expires)); exp.Before(before.Add(time.Hour)) || exp.After(time.Now().Add(time.Hour)) {
 		t.Errorf("expires %s", exp)

@@ -30,10 +30,11 @@ type fakeNode struct {
 	reqs     []api.SubmitRequest          // every submit request
 	answered map[protocol.SubmissionID]api.SubmitResponse
 	heads    map[protocol.GroupID]*protocol.SignedEvent
-	refuse   *protocol.Error // if set, submissions are refused with it
-	history  int             // number of synthetic events per group
-	pageCap  int             // if set, pages hold at most this many events (as a byte bound does)
-	queries  []string        // raw queries of events requests
+	refuse   *protocol.Error   // if set, submissions are refused with it
+	history  int               // number of synthetic events per group
+	pageCap  int               // if set, pages hold at most this many events (as a byte bound does)
+	queries  []string          // raw queries of events requests
+	refs     map[string]string // invite ID → reference set with PUT .../ref
 
 	// Sessions, as the node's: challenges, tokens and who they are for.
 	challenges map[string]bool            // base64 challenges not used yet
@@ -77,6 +78,20 @@ func newFakeNode(t *testing.T) *fakeNode {
 	}))
 	mux.HandleFunc("GET /api/v1/groups/{gid}", f.authed(f.group))
 	mux.HandleFunc("GET /api/v1/groups/{gid}/events", f.authed(f.events))
+	mux.HandleFunc("PUT /api/v1/groups/{gid}/invites/{invite}/ref", f.authed(func(w http.ResponseWriter, r *http.Request) {
+		var req api.InviteRefRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeErr(w, protocol.Errorf(protocol.CodeMalformed, "%v", err))
+			return
+		}
+		f.mu.Lock()
+		if f.refs == nil {
+			f.refs = map[string]string{}
+		}
+		f.refs[r.PathValue("invite")] = req.Ref
+		f.mu.Unlock()
+		writeJSON(w, http.StatusOK, req)
+	}))
 	mux.HandleFunc("GET /api/v1/ws", f.authed(f.ws.serve))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
@@ -185,7 +200,7 @@ func (f *fakeNode) preview(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, api.InvitePreview{
 		Group: inv.Group.String(), Name: "shop", Members: 3, Cap: 500, Policy: "invite",
-		Host: inv.Host.String(), Inviter: inv.Inviter.String(), MaxUses: inv.MaxUses, Ref: inv.Ref, Valid: true,
+		Host: inv.Host.String(), Inviter: inv.Inviter.String(), MaxUses: inv.MaxUses, Valid: true,
 	})
 }
 

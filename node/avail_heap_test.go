@@ -82,3 +82,50 @@ func settle(t *testing.T) {
 		return same >= 3
 	})
 }
+
+// TestSleepingReplicaHeap: a member's node that holds many groups hosted
+// elsewhere pays at most 10 KB of heap for each once they sleep (they stay
+// in their gossip topics as relays, topics.go), as a host does for its own.
+func TestSleepingReplicaHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("joins 100 groups")
+	}
+	idle := func(c *Config) { c.IdleAfter = time.Second }
+	a := startNode(t, "", idle)
+	b := startNode(t, "", idle)
+	const n = 100
+	fan := newKey(t)
+	allAsleep := func(nodes ...*testNode) func() bool {
+		return func() bool {
+			for _, x := range nodes {
+				x.mu.Lock()
+				loaded := len(x.groups)
+				x.mu.Unlock()
+				if loaded > 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	gids := make([]protocol.GroupID, n)
+	for i := range gids {
+		gids[i] = createGroup(t, a, fmt.Sprintf("order %d", i), protocol.PolicyInvite)
+	}
+	waitFor(t, 30*time.Second, "the host's groups to sleep", allAsleep(a))
+	settle(t)
+	before := heapAlloc()
+	for _, gid := range gids {
+		join(t, b, fan, invite(t, a, a.admin, gid, a, 0, 0))
+	}
+	awake := heapAlloc()
+	waitFor(t, 60*time.Second, "every group to sleep on both nodes", allAsleep(a, b))
+	settle(t)
+	after := heapAlloc()
+	per := (int64(after) - int64(before)) / n
+	t.Logf("%d groups replicated on B: heap %d KB before the joins, %d KB awake, %d KB asleep: %d bytes per sleeping replica (%d awake)",
+		n, before>>10, awake>>10, after>>10, per, (int64(awake)-int64(before))/n)
+	if per > maxIdleGroupHeap {
+		t.Fatalf("a sleeping replica costs %d bytes of heap, want <= %d", per, maxIdleGroupHeap)
+	}
+}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/storage"
 )

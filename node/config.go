@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/multiformats/go-multiaddr"
+	"github.com/qunchat/qun/node/light"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -50,6 +51,12 @@ type Config struct {
 	// negative rate turns the limit off (benchmarks and tests).
 	APIRatePerSecond float64
 	APIBurst         int
+	// WSWriteTimeout is how long a WebSocket client may take no write
+	// before it is dropped. Default 10 s.
+	WSWriteTimeout time.Duration
+	// OnWSDrop, when set, is told why the node closed a light client's
+	// WebSocket (monitoring and tests).
+	OnWSDrop func(reason string)
 	// SyncInterval is how often a replica compares its head with the host's.
 	// Default 10 s.
 	SyncInterval time.Duration
@@ -103,10 +110,10 @@ func (c Config) withDefaults() (Config, error) {
 		c.RateBurst = protocol.DefaultRateBurst
 	}
 	if c.APIRatePerSecond == 0 {
-		c.APIRatePerSecond = defaultRequestRate
+		c.APIRatePerSecond = light.DefaultRequestRate
 	}
 	if c.APIBurst == 0 {
-		c.APIBurst = defaultRequestBurst
+		c.APIBurst = light.DefaultRequestBurst
 	}
 	if c.SyncInterval == 0 {
 		c.SyncInterval = 10 * time.Second

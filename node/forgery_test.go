@@ -93,7 +93,7 @@ func testForgeries(t *testing.T, public bool) {
 				t.Fatal(err)
 			}
 		}
-		topic := d.group(gid).topic
+		topic := d.group(gid).topic.topic
 		waitFor(t, 20*time.Second, "the forger to see every node in the topic", func() bool {
 			seen := map[string]bool{}
 			for _, p := range topic.ListPeers() {

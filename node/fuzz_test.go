@@ -112,7 +112,7 @@ func FuzzServeSync(f *testing.F) {
 // never a panic, never a 2xx for bytes that are not a valid submission.
 func FuzzAPISubmit(f *testing.F) {
 	n := startNode(f, "")
-	handler := n.apiHandler()
+	handler := n.light.Handler()
 	valid := sign(f, n.admin, protocol.GroupID{}, &protocol.CreateBody{Host: n.ID(), Settings: protocol.Settings{Name: ptr("g")}})
 	body, _ := json.Marshal(api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(valid.Raw)})
 	f.Add(string(body))

@@ -12,6 +12,7 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	lp "github.com/libp2p/go-libp2p/core/protocol"
+
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -29,7 +30,7 @@ func (g *group) publishLoop() {
 			if g.topic == nil || g.ctx.Err() != nil {
 				break
 			}
-			if err := g.topic.Publish(g.ctx, raw); err != nil && g.ctx.Err() == nil {
+			if err := g.topic.topic.Publish(g.ctx, raw); err != nil && g.ctx.Err() == nil {
 				g.log.Debug("publish failed; replicas will sync", "err", err)
 			}
 		}

@@ -73,8 +73,14 @@ type group struct {
 	syncKick chan struct{} // sync now
 	gapKick  chan struct{} // a gap was seen: sync if gossip does not fill it
 
-	topic *pubsub.Topic
-	sub   *pubsub.Subscription
+	topic *groupTopic // nil when joining failed (sync still works)
+	// keepTopic is set before a replicated group is put to sleep: it stays
+	// in its topic as a relay (topics.go).
+	keepTopic bool
+	// hostHead is the highest seq the host is known to have (head notices
+	// and syncs); a replica behind it does not sleep.
+	hostHead atomic.Uint64
+	sub      *pubsub.Subscription
 
 	// loop-owned
 	claims        chan claim            // replicas that asked beyond the host's head (recovery.go)
@@ -189,18 +195,14 @@ func (g *group) load() error {
 
 // start joins the topic and starts the group's goroutines.
 func (g *group) start() {
-	topic, err := g.n.ps.Join(protocol.Topic(g.id))
+	t, err := g.n.joinTopic(g)
 	if err == nil {
-		_ = topic.SetScoreParams(topicScoreParams())
-		err = g.n.ps.RegisterTopicValidator(protocol.Topic(g.id), g.validate)
-	}
-	if err == nil {
-		g.sub, err = topic.Subscribe(pubsub.WithBufferSize(subscriptionQueue))
+		g.topic = t
+		g.sub, err = t.topic.Subscribe(pubsub.WithBufferSize(subscriptionQueue))
+		t.subscribed()
 	}
 	if err != nil {
 		g.log.Error("joining the group's topic failed; relying on sync", "err", err)
-	} else {
-		g.topic = topic
 	}
 	g.wg.Add(2)
 	go g.publishLoop()
@@ -225,8 +227,7 @@ func (g *group) close() {
 		g.sub.Cancel()
 	}
 	if g.topic != nil {
-		_ = g.n.ps.UnregisterTopicValidator(protocol.Topic(g.id))
-		_ = g.topic.Close()
+		g.n.leaveTopic(g, g.topic, g.keepTopic)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/qunchat/qun/internal/keyfile"
 	"github.com/qunchat/qun/protocol"
 )

@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
@@ -101,14 +102,14 @@ func (g *group) preview(inv *protocol.SignedInvite) (*api.InvitePreview, error) 
 		return &api.InvitePreview{
 			Group: g.id.String(), Name: st.Name, Description: st.Description, Avatar: st.Avatar,
 			Members: len(st.Members), Cap: st.Cap, Policy: st.Policy.String(), Host: g.host.String(),
-			Inviter: inv.Inviter.String(), Expires: inv.Expires, MaxUses: inv.MaxUses, Uses: uses, Ref: inv.Ref,
+			Inviter: inv.Inviter.String(), Expires: inv.Expires, MaxUses: inv.MaxUses, Uses: uses,
 			Reason: err.Error(),
 		}, nil
 	}
 	p := &api.InvitePreview{
 		Group: g.id.String(), Name: st.Name, Description: st.Description, Avatar: st.Avatar,
 		Members: len(st.Members), Cap: st.Cap, Policy: st.Policy.String(), Host: g.host.String(),
-		Inviter: reg.Inviter.String(), Expires: reg.Expires, MaxUses: reg.MaxUses, Uses: reg.Uses, Ref: reg.Ref,
+		Inviter: reg.Inviter.String(), Expires: reg.Expires, MaxUses: reg.MaxUses, Uses: reg.Uses,
 		Valid: true,
 	}
 	if m := st.Members[reg.Inviter]; m != nil {

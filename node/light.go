@@ -1,123 +1,125 @@
 package node
 
-import (
-	"encoding/base64"
-	"net"
-	"net/http"
-	"net/netip"
-	"sort"
-	"strings"
+// The node's side of the light-client API: the Backend of node/light, the
+// package that speaks HTTP and WebSocket. Every read here applies the
+// group's read rule (canRead) to the signed-in user, against the state at
+// the time of the call; the WebSocket's feed re-checks it for every batch.
 
+import (
+	"context"
+	"os"
+	"sort"
+
+	"github.com/multiformats/go-multiaddr"
+	"github.com/qunchat/qun/node/light"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
 
-// The light-client part of the HTTP API (docs/API.md, "Light-client API"):
-// sessions, invite previews, the user's groups, backward history and the
-// WebSocket (ws.go). Access rules live in canRead.
+// lightBackend is the node as node/light sees it.
+type lightBackend struct{ n *Node }
 
-type sessionHandler func(w http.ResponseWriter, r *http.Request, s *session)
+var _ light.Backend = lightBackend{}
 
-// clientAddr is the rate-limit key of a request's client: its IPv4
-// address, or the /64 of its IPv6 address (one host usually holds a whole
-// /64, so per-address limits would be none).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	if ip = ip.Unmap(); ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
+func (b lightBackend) NodeInfo() api.NodeInfo             { return b.n.NodeInfo() }
+func (b lightBackend) IsNodeAdmin(u protocol.UserID) bool { return b.n.admins[u] }
+func (b lightBackend) DiskFull() error                    { return b.n.diskFull() }
+func (b lightBackend) MyProfile(u protocol.UserID) (api.MyProfile, error) {
+	return b.n.myProfile(u)
+}
+func (b lightBackend) SetMyProfile(u protocol.UserID, p api.MyProfile) error {
+	return b.n.setMyProfile(u, p)
+}
+func (b lightBackend) ShortInvite(handle string) (*protocol.SignedInvite, error) {
+	return b.n.ShortInvite(handle)
+}
+func (b lightBackend) RegisterShortInvite(inv *protocol.SignedInvite, by protocol.UserID) (string, error) {
+	return b.n.RegisterShortInvite(inv, by)
+}
+func (b lightBackend) RemotePreview(ctx context.Context, inv *protocol.SignedInvite) (*api.InvitePreview, error) {
+	return b.n.Preview(ctx, inv)
 }
 
-// limited applies the per-address request rate.
-func (n *Node) limited(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !n.sessions.allow("addr " + clientAddr(r)) {
-			w.Header().Set("Retry-After", "1")
-			writeError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests; slow down"))
-			return
-		}
-		h(w, r)
+func (b lightBackend) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Multiaddr) (*protocol.SignedEvent, error) {
+	if err := tokenRefError(raw); err != nil {
+		return nil, err
 	}
+	return b.n.Submit(ctx, raw, hostAddrs)
 }
 
-// authed requires a session (Authorization: Bearer, or ?token= for the
-// WebSocket) and applies the per-session request rate.
-func (n *Node) authed(h sessionHandler) http.HandlerFunc {
-	return n.limited(func(w http.ResponseWriter, r *http.Request) {
-		token := r.URL.Query().Get("token")
-		if auth := r.Header.Get("Authorization"); auth != "" {
-			var ok bool
-			if token, ok = strings.CutPrefix(auth, "Bearer "); !ok {
-				writeError(w, protocol.Errorf(protocol.CodeUnauthenticated, "the Authorization header must be \"Bearer TOKEN\""))
-				return
-			}
-		}
-		s, err := n.sessions.lookup(token)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		if !n.sessions.allow("session " + s.token) {
-			w.Header().Set("Retry-After", "1")
-			writeError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests; slow down"))
-			return
-		}
-		h(w, r, s)
-	})
+func (b lightBackend) LocalPreview(inv *protocol.SignedInvite) (*api.InvitePreview, bool, error) {
+	g := b.n.group(inv.Group)
+	if g == nil {
+		return nil, false, nil
+	}
+	p, err := g.preview(inv)
+	return p, true, err
 }
 
-func (n *Node) apiChallenge(w http.ResponseWriter, r *http.Request) {
-	var req api.ChallengeRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		writeError(w, err)
-		return
+// AllGroups lists every group held here; sleeping groups answer from their
+// record, which cannot have changed while they slept.
+func (b lightBackend) AllGroups() []api.GroupSummary {
+	n := b.n
+	gids := n.heldGroups()
+	out := make([]api.GroupSummary, 0, len(gids))
+	for _, gid := range gids {
+		if _, d, ok := n.held(gid); ok && d.known {
+			out = append(out, d.summary)
+			continue
+		}
+		n.withState(gid, func(g *group) { out = append(out, g.summary()) })
 	}
-	if _, err := protocol.ParseUserID(req.User); err != nil {
-		writeError(w, protocol.Errorf(protocol.CodeInvalid, "%v", err))
-		return
-	}
-	ch, exp, err := n.sessions.challenge()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.ChallengeResponse{
-		Challenge: base64.StdEncoding.EncodeToString(ch), Expires: uint64(exp.UnixMilli()),
-	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
+	return out
 }
 
-func (n *Node) apiSession(w http.ResponseWriter, r *http.Request) {
-	var req api.SessionRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	user, err := protocol.ParseUserID(req.User)
+// MyGroups lists the user's groups from the member index: sleeping groups
+// are read from the store, not loaded (table.go).
+func (b lightBackend) MyGroups(user protocol.UserID) ([]api.MyGroup, error) {
+	n := b.n
+	gids, err := n.indexedGroups(user)
 	if err != nil {
-		writeError(w, protocol.Errorf(protocol.CodeInvalid, "%v", err))
-		return
+		return nil, protocol.Errorf(protocol.CodeInternal, "reading your groups: %v", err)
 	}
-	ch, err1 := base64.StdEncoding.DecodeString(req.Challenge)
-	sig, err2 := base64.StdEncoding.DecodeString(req.Signature)
-	if err1 != nil || err2 != nil {
-		writeError(w, protocol.Errorf(protocol.CodeMalformed, "challenge and signature must be standard base64"))
-		return
+	out := []api.MyGroup{}
+	for _, gid := range gids {
+		cursor, hasCursor, _ := n.store.Cursor(user.String(), gid)
+		n.withState(gid, func(g *group) { out = g.appendMine(out, user, cursor, hasCursor) })
 	}
-	s, err := n.sessions.open(user, ch, sig)
-	if err != nil {
-		writeError(w, err)
-		return
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// appendMine appends the group to a member's or requester's list. Called
+// with g.mu held.
+func (g *group) appendMine(out []api.MyGroup, user protocol.UserID, cursor uint64, hasCursor bool) []api.MyGroup {
+	m := g.state.Members[user]
+	switch {
+	case m != nil:
+		mg := api.MyGroup{
+			GroupSummary: g.summary(), Role: m.Role.String(), Announcement: g.state.Announcement,
+			Pins: append([]uint64{}, g.state.Pins...),
+		}
+		if hasCursor {
+			mg.UnreadFrom = cursor + 1
+		}
+		out = append(out, mg)
+	case g.state.Requests[user] != nil:
+		out = append(out, api.MyGroup{GroupSummary: g.summary(), Pending: true})
 	}
-	writeJSON(w, http.StatusOK, api.SessionResponse{Token: s.token, User: user.String(), Expires: uint64(s.expires.UnixMilli())})
+	return out
+}
+
+// readable returns the group if user may read it here.
+func (n *Node) readable(user protocol.UserID, gid protocol.GroupID) (*group, error) {
+	g := n.group(gid)
+	if g == nil {
+		return nil, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+	}
+	if err := n.canRead(user, g); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // canRead reports whether user may read group g here: a member, a node
@@ -144,106 +146,60 @@ func (n *Node) readAccess(user protocol.UserID, g *group) (stateHead, committed 
 	return stateHead, committed, protocol.Errorf(protocol.CodePrivate, "only members can read this group")
 }
 
-// readableGroup resolves {gid} and checks the session may read it.
-func (n *Node) readableGroup(r *http.Request, s *session) (*group, error) {
-	g, err := n.pathGroup(r)
+// Group describes the group; invites carry external references (other
+// buyers' order numbers) and requests their notes, so they and the bans
+// are for the group's admins and the node's only.
+func (b lightBackend) Group(user protocol.UserID, gid protocol.GroupID) (api.GroupView, error) {
+	g, err := b.n.readable(user, gid)
 	if err != nil {
-		return nil, err
+		return api.GroupView{}, err
 	}
-	if err := n.canRead(s.user, g); err != nil {
-		return nil, err
+	v := g.view()
+	g.mu.Lock()
+	admin := b.n.admins[user] || g.state.IsAdmin(user)
+	g.mu.Unlock()
+	if !admin {
+		v.Invites, v.Requests, v.Banned = []api.InviteView{}, []api.RequestView{}, []string{}
+		return v, nil
 	}
-	return g, nil
+	if g.hosted {
+		b.n.addRefs(g, &v)
+	}
+	return v, nil
 }
 
-// apiMyGroups lists the user's groups from the member index: sleeping
-// groups are read from the store, not loaded (table.go).
-func (n *Node) apiMyGroups(w http.ResponseWriter, _ *http.Request, s *session) {
-	gids, err := n.indexedGroups(s.user)
-	if err != nil {
-		writeError(w, protocol.Errorf(protocol.CodeInternal, "reading your groups: %v", err))
-		return
-	}
-	out := []api.MyGroup{}
-	for _, gid := range gids {
-		cursor, hasCursor, _ := n.store.Cursor(s.user.String(), gid)
-		n.withState(gid, func(g *group) { out = g.appendMine(out, s.user, cursor, hasCursor) })
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	writeJSON(w, http.StatusOK, out)
+func (b lightBackend) SetInviteRef(user protocol.UserID, gid protocol.GroupID, id protocol.InviteID, ref string) error {
+	return b.n.setInviteRef(user, gid, id, ref)
 }
 
-// appendMine appends the group to a member's or requester's list. Called
-// with g.mu held.
-func (g *group) appendMine(out []api.MyGroup, user protocol.UserID, cursor uint64, hasCursor bool) []api.MyGroup {
-	m := g.state.Members[user]
-	switch {
-	case m != nil:
-		mg := api.MyGroup{
-			GroupSummary: g.summary(), Role: m.Role.String(), Announcement: g.state.Announcement,
-			Pins: append([]uint64{}, g.state.Pins...),
-		}
-		if hasCursor {
-			mg.UnreadFrom = cursor + 1
-		}
-		out = append(out, mg)
-	case g.state.Requests[user] != nil:
-		out = append(out, api.MyGroup{GroupSummary: g.summary(), Pending: true})
-	}
-	return out
-}
-
-// apiPreview previews an invite. Without a session it answers only from
-// what the node holds; asking the host of a group held elsewhere (a dial
-// to the address in the invite) needs a session and is rate-limited per
-// session (docs/API.md, "Invite preview").
-func (n *Node) apiPreview(w http.ResponseWriter, r *http.Request) {
-	inv, err := protocol.ParseToken(r.URL.Query().Get("token"))
+// Events serves events?from=SEQ: up to limit events from seq from on.
+func (b lightBackend) Events(user protocol.UserID, gid protocol.GroupID, from, limit uint64) (api.EventsPage, error) {
+	g, err := b.n.readable(user, gid)
 	if err != nil {
-		writeError(w, err)
-		return
+		return api.EventsPage{}, err
 	}
-	if g := n.group(inv.Group); g != nil {
-		p, err := g.preview(inv)
+	head, full := g.committedHead(), b.n.fullViews(user, g)
+	page := api.EventsPage{Events: []api.EventView{}, Head: head, Next: from}
+	if from <= head {
+		evs, err := b.n.Events(g.id, from, int(min(limit, head-from+1)))
 		if err != nil {
-			writeError(w, err)
-			return
+			return page, err
 		}
-		writeJSON(w, http.StatusOK, p)
-		return
-	}
-	var s *session
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok {
-			writeError(w, protocol.Errorf(protocol.CodeUnauthenticated, "the Authorization header must be \"Bearer TOKEN\""))
-			return
-		}
-		if s, err = n.sessions.lookup(token); err != nil {
-			writeError(w, err)
-			return
+		for _, ev := range evs {
+			page.Events = append(page.Events, g.eventView(ev, full))
+			page.Next = ev.Seq + 1
 		}
 	}
-	if s == nil {
-		writeError(w, protocol.Errorf(protocol.CodeUnauthenticated, "this node does not hold the group of this invite; sign in, and the node asks the group's host"))
-		return
-	}
-	if !n.sessions.allowPreview(s.token) {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, protocol.Errorf(protocol.CodeRateLimited, "too many previews of invites to other nodes; try again in a few seconds"))
-		return
-	}
-	p, err := n.Preview(r.Context(), inv)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
+	return page, nil
 }
 
-// backwardPage serves events?before=SEQ: the limit events before seq.
-func (n *Node) backwardPage(g *group, before, limit uint64) (api.BackwardPage, error) {
-	head := g.committedHead()
+// EventsBefore serves events?before=SEQ: the limit events before seq.
+func (b lightBackend) EventsBefore(user protocol.UserID, gid protocol.GroupID, before, limit uint64) (api.BackwardPage, error) {
+	g, err := b.n.readable(user, gid)
+	if err != nil {
+		return api.BackwardPage{}, err
+	}
+	head, full := g.committedHead(), b.n.fullViews(user, g)
 	if before == 0 || before > head+1 {
 		before = head + 1
 	}
@@ -253,16 +209,91 @@ func (n *Node) backwardPage(g *group, before, limit uint64) (api.BackwardPage, e
 	}
 	page := api.BackwardPage{Events: []api.EventView{}, Head: head}
 	if from < before {
-		evs, err := n.Events(g.id, from, int(before-from))
+		evs, err := b.n.Events(g.id, from, int(before-from))
 		if err != nil {
 			return page, err
 		}
 		for _, ev := range evs {
-			page.Events = append(page.Events, g.eventView(ev))
+			page.Events = append(page.Events, g.eventView(ev, full))
 		}
 	}
 	if from > 1 {
 		page.Prev = from
 	}
 	return page, nil
+}
+
+// Ack moves the user's read cursor, never past the head.
+func (b lightBackend) Ack(user protocol.UserID, gid protocol.GroupID, seq uint64) error {
+	g, err := b.n.readable(user, gid)
+	if err != nil {
+		return err
+	}
+	if head := g.committedHead(); seq > head {
+		return protocol.Errorf(protocol.CodeInvalid, "cannot ack %d: the group's head is %d", seq, head)
+	}
+	return b.n.store.SetCursor(user.String(), gid, seq)
+}
+
+func (b lightBackend) Upload(user protocol.UserID, mime, name string, data []byte, forAvatar bool) (api.AttachmentView, error) {
+	return b.n.upload(user, mime, name, data, forAvatar)
+}
+
+func (b lightBackend) OpenBlob(ctx context.Context, user protocol.UserID, gid protocol.GroupID, h protocol.Hash) (*os.File, *protocol.BlobRef, error) {
+	g, err := b.n.readable(user, gid)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, ok, err := b.n.blobEntry(g.id, h)
+	if err != nil {
+		return nil, nil, protocol.Errorf(protocol.CodeInternal, "reading the group's files: %v", err)
+	}
+	if !ok {
+		return nil, nil, protocol.Errorf(protocol.CodeNotFound, "no message of this group has this file")
+	}
+	f, err := b.n.openBlob(ctx, g, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	ref := e.ref
+	return f, &ref, nil
+}
+
+// Subscribe opens the feed of a WebSocket subscription; the group stays
+// loaded while it is open (table.go).
+func (b lightBackend) Subscribe(user protocol.UserID, gid protocol.GroupID) (light.Feed, error) {
+	g := b.n.group(gid)
+	if g == nil {
+		return nil, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+	}
+	g.watchers.Add(1)
+	return &feed{n: b.n, g: g, user: user}, nil
+}
+
+// feed is one subscription's view of a group.
+type feed struct {
+	n      *Node
+	g      *group
+	user   protocol.UserID
+	closed bool
+}
+
+func (f *feed) Access() (uint64, uint64, error) { return f.n.readAccess(f.user, f.g) }
+func (f *feed) Head() (uint64, <-chan struct{}) { return f.g.committedWait() }
+func (f *feed) Health() (string, string, <-chan struct{}) {
+	return f.g.healthWait()
+}
+func (f *feed) Frames(from, max uint64) ([]light.Frame, error) { return f.g.eventFrames(from, max) }
+func (f *feed) Cursor() (uint64, bool) {
+	cur, ok, err := f.n.store.Cursor(f.user.String(), f.g.id)
+	return cur, err == nil && ok
+}
+
+// Close lets the group sleep again once nobody watches it. The server
+// calls it once, from the goroutine that owns the subscription.
+func (f *feed) Close() {
+	if !f.closed {
+		f.closed = true
+		f.g.watchers.Add(-1)
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/multiformats/go-multiaddr"
+
+	"github.com/qunchat/qun/node/light"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -139,11 +141,11 @@ func TestPreviewDialsNoOneForStrangers(t *testing.T) {
 	}
 	// And remote previews are rate-limited per session.
 	limited := false
-	for i := 0; i < 2*previewBurst && !limited; i++ {
+	for i := 0; i < 2*light.PreviewBurst && !limited; i++ {
 		status, _ := rawPreview(t, user, craftedInvite(t, closed))
 		limited = status == http.StatusTooManyRequests
 	}
 	if !limited {
-		t.Fatalf("%d remote previews in a row were not rate-limited", 2*previewBurst)
+		t.Fatalf("%d remote previews in a row were not rate-limited", 2*light.PreviewBurst)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/qunchat/qun/internal/keyfile"
+	"github.com/qunchat/qun/node/light"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/storage"
 	"golang.org/x/sync/singleflight"
@@ -46,8 +47,12 @@ type Node struct {
 	groups  map[protocol.GroupID]*group        // loaded groups (table.go)
 	asleep  map[protocol.GroupID]*dormant      // hosted groups not loaded
 	pending map[protocol.GroupID]chan struct{} // groups being woken or put to sleep
-	started bool
-	closed  bool
+
+	topicsMu sync.Mutex
+	topics   map[protocol.GroupID]*groupTopic // joined gossip topics (topics.go)
+	waking   sync.Map                         // GroupID → struct{}: wakes under way (topics.go)
+	started  bool
+	closed   bool
 
 	api   *http.Server
 	apiLn net.Listener
@@ -56,15 +61,11 @@ type Node struct {
 
 	redials redialGate // when dial backoffs were last cleared (streams.go)
 
-	clock          *hostClock    // stamps events (clock.go)
-	sessions       *sessions     // light-client sign-in
-	hub            wsHub         // open WebSockets by user (wspush.go)
-	wsWriteTimeout time.Duration // a WebSocket client that takes no write this long is dropped
+	clock *hostClock    // stamps events (clock.go)
+	light *light.Server // the light-client API (node/light; backend in light.go)
 
 	// onReject, when set (by tests), is told about every invalid event.
 	onReject func(protocol.GroupID, protocol.EventID, error)
-	// onWSDrop, when set (by tests), is told why the node closed a WebSocket.
-	onWSDrop func(reason string)
 	// beforeRelease, when set (by tests), runs after a hosted group's
 	// events are stored and before anyone can see them; false plays a
 	// crash at that point (the events stay stored, unreleased).
@@ -100,11 +101,14 @@ func New(cfg Config) (*Node, error) {
 		admins: map[protocol.UserID]bool{admin.ID(): true},
 		groups: map[protocol.GroupID]*group{},
 		asleep: map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
-		blobs: &blobStore{dir: filepath.Join(cfg.DataDir, "blobs")},
+		topics: map[protocol.GroupID]*groupTopic{},
+		blobs:  &blobStore{dir: filepath.Join(cfg.DataDir, "blobs")},
 	}
 	n.clock = newHostClock()
-	n.sessions = newSessions(n.id, cfg.APIRatePerSecond, cfg.APIBurst)
-	n.wsWriteTimeout = wsWriteTimeout
+	n.light = light.New(lightBackend{n}, light.Config{
+		Node: n.id, RatePerSecond: cfg.APIRatePerSecond, Burst: cfg.APIBurst,
+		WriteTimeout: cfg.WSWriteTimeout, OnDrop: cfg.OnWSDrop, Log: cfg.Logger.With("sub", "api"),
+	})
 	for _, a := range cfg.Admins {
 		n.admins[a] = true
 	}
@@ -234,6 +238,7 @@ func (n *Node) Close() error {
 		errs = append(errs, n.api.Shutdown(sctx))
 		cancel()
 	}
+	n.light.Close()
 	n.cancel()
 	for _, g := range groups {
 		g.close()

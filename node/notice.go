@@ -6,6 +6,7 @@ package node
 import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -56,6 +57,7 @@ func (g *group) validateNotice(from peer.ID, msg *pubsub.Message, n *protocol.Si
 
 // noticed records that the host's log reaches seq and syncs at once.
 func (g *group) noticed(seq uint64) {
+	g.sawHostHead(seq)
 	if seq > g.headHint.Load() {
 		g.kickSync()
 	}

@@ -22,6 +22,8 @@ import (
 	vErrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/pb33f/libopenapi-validator/schema_validation"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
+
+	"github.com/qunchat/qun/node/light"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
@@ -326,6 +328,9 @@ func TestOpenAPI(t *testing.T) {
 		return r
 	}
 	// State that puts every optional field on the wire.
+	refPath := a.APIURL() + "/api/v1/groups/" + shop.String() + "/invites/" + inv.ID.String() + "/ref"
+	var kept api.InviteRefRequest
+	oaJSON(t, client, "PUT", refPath, adminTok, `{"ref":"ORDER-7"}`, &kept)
 	submitOK(b, bobTok, sub(bob, shop, protocol.NewJoinBody(protocol.KindJoin, inv.Raw, "order 7")))
 	submitOK(a, carolTok, sub(carol, shop, protocol.NewJoinBody(protocol.KindJoin, once.Raw, "")))
 	submitOK(a, daveTok, sub(dave, appr, protocol.NewJoinBody(protocol.KindJoinRequest, nil, "let me in")))
@@ -413,6 +418,12 @@ func TestOpenAPI(t *testing.T) {
 		{name: "short link resolved", node: a, method: "GET", path: "/api/v1/invites/short/" + short.Handle, status: 200, valid: true},
 		{name: "short link malformed", node: a, method: "GET", path: "/api/v1/invites/short/0OIl", status: 400, code: protocol.CodeInvalid, valid: true},
 		{name: "short link unknown", node: a, method: "GET", path: "/api/v1/invites/short/zzzzzzzz", status: 404, code: protocol.CodeInviteUnknown, valid: true},
+
+		{name: "invite ref", node: a, token: adminTok, method: "PUT", path: "/api/v1/groups/" + gid + "/invites/" + once.ID.String() + "/ref", body: `{"ref":"ORDER-8"}`, status: 200, valid: true},
+		{name: "invite ref by a member", node: a, token: carolTok, method: "PUT", path: "/api/v1/groups/" + gid + "/invites/" + once.ID.String() + "/ref", body: `{"ref":"x"}`, status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "invite ref on a replica", node: b, token: bobTok, method: "PUT", path: "/api/v1/groups/" + gid + "/invites/" + once.ID.String() + "/ref", body: `{"ref":"x"}`, status: 403, code: protocol.CodeNotHost, valid: true},
+		{name: "invite ref of an unregistered invite", node: a, token: adminTok, method: "PUT", path: "/api/v1/groups/" + gid + "/invites/" + unreg.ID.String() + "/ref", body: `{"ref":"x"}`, status: 404, code: protocol.CodeInviteUnknown, valid: true},
+		{name: "invite ref of two lines", node: a, token: adminTok, method: "PUT", path: "/api/v1/groups/" + gid + "/invites/" + once.ID.String() + "/ref", body: `{"ref":"a\nb"}`, status: 400, code: protocol.CodeInvalid, valid: true},
 
 		{name: "submit", node: b, token: bobTok, method: "POST", path: "/api/v1/submit", body: sub(bob, shop, text("hello")), status: 200, valid: true},
 		{name: "submit without session", node: b, method: "POST", path: "/api/v1/submit", body: sub(bob, shop, text("hello")), status: 401, code: protocol.CodeUnauthenticated},
@@ -543,7 +554,7 @@ func TestOpenAPI(t *testing.T) {
 			}
 			break
 		}
-		if i > 10*defaultRequestBurst {
+		if i > 10*light.DefaultRequestBurst {
 			t.Fatal("no 429 after a flood of requests")
 		}
 	}
@@ -663,11 +674,11 @@ func oaWebSocket(t *testing.T, s *oaSpec, client *http.Client, b *testNode, tok 
 // oaUser returns the user of a session token.
 func (n *testNode) oaUser(t *testing.T, tok string) protocol.UserID {
 	t.Helper()
-	s, err := n.sessions.lookup(tok)
+	u, err := n.light.User(tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.user
+	return u
 }
 
 // oaJSON sends a request that must succeed and decodes its answer.

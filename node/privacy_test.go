@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
+
 	"github.com/qunchat/qun/protocol"
 )
 

@@ -8,7 +8,6 @@ package node
 
 import (
 	"encoding/json"
-	"net/http"
 
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
@@ -19,15 +18,6 @@ import (
 const profileKeyPrefix = "profile/"
 
 func profileKey(u protocol.UserID) string { return profileKeyPrefix + string(u[:]) }
-
-func (n *Node) apiMyProfile(w http.ResponseWriter, _ *http.Request, s *session) {
-	p, err := n.myProfile(s.user)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
-}
 
 func (n *Node) myProfile(u protocol.UserID) (api.MyProfile, error) {
 	var p api.MyProfile
@@ -43,23 +33,29 @@ func (n *Node) myProfile(u protocol.UserID) (api.MyProfile, error) {
 	return p, nil
 }
 
-// apiSetMyProfile stores the profile after the protocol's checks of a
+// setMyProfile stores the profile after the protocol's checks of a
 // profile event, so that every group accepts what the client builds from
 // it.
-func (n *Node) apiSetMyProfile(w http.ResponseWriter, r *http.Request, s *session) {
-	var p api.MyProfile
-	if err := decodeBody(w, r, &p); err != nil {
-		writeError(w, err)
-		return
+func (n *Node) setMyProfile(u protocol.UserID, p api.MyProfile) error {
+	prof := protocol.Profile{Name: p.Name, Bio: p.Bio}
+	if p.Avatar != nil {
+		ref, err := p.Avatar.Ref()
+		if err != nil {
+			return protocol.Errorf(protocol.CodeInvalid, "avatar: %v", protocol.AsError(err).Msg)
+		}
+		prof.Avatar = ref
 	}
-	if err := protocol.NewProfileBody(protocol.Profile{Name: p.Name, Bio: p.Bio}).Check(); err != nil {
-		writeError(w, err)
-		return
+	if err := protocol.NewProfileBody(prof).Check(); err != nil {
+		return err
+	}
+	// Members' nodes fetch an avatar from the node its profile event came
+	// through: this one must hold it.
+	if prof.Avatar != nil && !n.blobs.has(prof.Avatar.Hash) {
+		return protocol.Errorf(protocol.CodeInvalid, "upload the avatar to this node first (POST /api/v1/blobs?for=avatar)")
 	}
 	raw, _ := json.Marshal(p)
-	if err := n.store.SetMeta(storage.NodeScope, profileKey(s.user), raw); err != nil {
-		writeError(w, storeError(err))
-		return
+	if err := n.store.SetMeta(storage.NodeScope, profileKey(u), raw); err != nil {
+		return storeError(err)
 	}
-	writeJSON(w, http.StatusOK, p)
+	return nil
 }

@@ -23,6 +23,22 @@ func TestMyProfile(t *testing.T) {
 	}
 	want := api.MyProfile{Name: "王小明", Bio: "喜欢喝茶"}
 	cm.mustCall("PUT", "/api/v1/me/profile", want, &p)
+	// An avatar is kept too, once the node holds its image: members'
+	// nodes fetch it from here.
+	ghost := &api.BlobRefView{Hash: strings.Repeat("ab", 32), MIME: "image/jpeg", Size: 100, Width: 10, Height: 10}
+	status, e := cm.call("PUT", "/api/v1/me/profile", api.MyProfile{Name: want.Name, Avatar: ghost}, nil)
+	wantError(t, "an avatar the node does not hold", status, e, 400, protocol.CodeInvalid)
+	att, st, ue := cm.upload("image/jpeg", photo(t))
+	if st != 200 {
+		t.Fatalf("avatar upload: %d %v", st, ue)
+	}
+	cm.mustCall("PUT", "/api/v1/me/profile", api.MyProfile{Name: want.Name, Avatar: &att.BlobRefView}, &p)
+	p = api.MyProfile{}
+	cm.mustCall("GET", "/api/v1/me/profile", nil, &p)
+	if p.Avatar == nil || p.Avatar.Hash != att.Hash || p.Avatar.Width != 640 || p.Bio != "" {
+		t.Fatalf("the profile with an avatar: %+v", p)
+	}
+	cm.mustCall("PUT", "/api/v1/me/profile", want, &p)
 	for _, bad := range []struct {
 		what string
 		p    api.MyProfile

@@ -78,8 +78,12 @@ func (g *group) offer(evs []*protocol.SignedEvent) []*protocol.SignedEvent {
 	}
 	if len(g.future) > 0 {
 		gap = true
+		g.sawHostHead(g.state.Head + 1) // a gap: not idle until it is filled
 	}
 	g.headHint.Store(g.state.Head)
+	if len(applied) > 0 {
+		g.touch() // a replica in use stays loaded
+	}
 	if gap {
 		select {
 		case g.gapKick <- struct{}{}:

@@ -8,11 +8,9 @@ package node
 
 import (
 	"crypto/rand"
-	"net/http"
 	"strings"
 
 	"github.com/qunchat/qun/protocol"
-	"github.com/qunchat/qun/protocol/api"
 	"github.com/qunchat/qun/storage"
 )
 
@@ -112,56 +110,4 @@ func (n *Node) ShortInvite(handle string) (*protocol.SignedInvite, error) {
 		return nil, protocol.Errorf(protocol.CodeInternal, "the stored invite of %s does not decode: %v", handle, err)
 	}
 	return inv, nil
-}
-
-// shortLink is the link of handle on the address the request came to.
-func shortLink(r *http.Request, handle string) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/j/" + handle
-}
-
-func (n *Node) apiShortCreate(w http.ResponseWriter, r *http.Request, s *session) {
-	var req api.ShortInviteRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	inv, err := protocol.ParseToken(req.Token)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	h, err := n.RegisterShortInvite(inv, s.user)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.ShortInvite{Handle: h, Link: shortLink(r, h), Token: inv.Token()})
-}
-
-func (n *Node) apiShortGet(w http.ResponseWriter, r *http.Request) {
-	h := r.PathValue("handle")
-	inv, err := n.ShortInvite(h)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.ShortInvite{Handle: h, Link: shortLink(r, h), Token: inv.Token()})
-}
-
-// webShort sends a browser from a short link to the web client's join
-// page with the full token.
-func (n *Node) webShort(w http.ResponseWriter, r *http.Request) {
-	inv, err := n.ShortInvite(r.PathValue("handle"))
-	if err != nil {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte("这个邀请链接无效或已失效。\nThis invite link is not valid.\n"))
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, "/join#"+inv.Token(), http.StatusFound)
 }

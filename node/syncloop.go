@@ -11,6 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -168,6 +169,9 @@ func (g *group) syncFrom(p peer.ID, from uint64, retrying bool) error {
 			}
 			return err
 		}
+		if p == g.host.PeerID() {
+			g.sawHostHead(head)
+		}
 		if len(evs) > 0 {
 			if err := g.deliver(evs); err != nil {
 				return err
@@ -201,7 +205,7 @@ func (g *group) gapEnd() uint64 {
 func (g *group) syncPeers() []peer.ID {
 	peers := []peer.ID{g.host.PeerID()}
 	if g.topic != nil {
-		for _, p := range g.topic.ListPeers() {
+		for _, p := range g.topic.topic.ListPeers() {
 			if p != peers[0] && g.allowsPeer(p) {
 				peers = append(peers, p)
 			}

@@ -10,8 +10,12 @@ package node
 // its host sequences it), so the record answers replicas' periodic syncs
 // and the privacy filter without loading it. At start, hosted groups begin
 // asleep, so a merchant with one group per order starts in seconds with
-// 100,000 groups. Replicated groups stay loaded: they must hear their
-// host's gossip.
+// 100,000 groups.
+//
+// A replicated group sleeps too once it is idle and level with its host:
+// it stays in its gossip topic as a relay, and the host's next head notice
+// wakes it (topics.go); woken, it syncs at once. Replicated groups start
+// loaded, so that each compares its head with its host's after a restart.
 
 import (
 	"time"
@@ -21,7 +25,7 @@ import (
 	"github.com/qunchat/qun/storage"
 )
 
-// dormant is what the node keeps of a hosted group that sleeps.
+// dormant is what the node keeps of a group that sleeps.
 type dormant struct {
 	host protocol.UserID
 	// known is false for a group not loaded since the node started: the
@@ -110,7 +114,7 @@ func (n *Node) wake(gid protocol.GroupID, d *dormant) bool {
 	return true
 }
 
-// sleepLoop puts idle hosted groups to sleep.
+// sleepLoop puts idle groups to sleep.
 func (n *Node) sleepLoop() {
 	defer n.wg.Done()
 	t := time.NewTicker(min(n.cfg.IdleAfter/2, 30*time.Second))
@@ -127,7 +131,7 @@ func (n *Node) sleepLoop() {
 	}
 }
 
-// sleepIdle puts every hosted group unused since IdleAfter to sleep and
+// sleepIdle puts every group unused since IdleAfter to sleep and
 // returns how many. A group is taken out of the table before it is closed,
 // under the lock group() takes, so no caller gets it after the decision.
 func (n *Node) sleepIdle(now time.Time) int {
@@ -146,6 +150,7 @@ func (n *Node) sleepIdle(now time.Time) int {
 	}
 	n.mu.Unlock()
 	for _, g := range idle {
+		g.keepTopic = !g.hosted
 		g.close()
 		g.mu.Lock()
 		d := &dormant{host: g.host, known: true, head: g.committed, allowed: g.allowed.Load(), summary: g.summary()}
@@ -162,13 +167,26 @@ func (n *Node) sleepIdle(now time.Time) int {
 // touch records a use of the group. Called with n.mu held.
 func (g *group) touch() { g.lastUsed.Store(time.Now().UnixNano()) }
 
-// idle reports whether the group may sleep: hosted, healthy, nothing queued
-// or watched, and unused for at least after.
+// idle reports whether the group may sleep: healthy, nothing queued or
+// watched, a replica level with its host, and unused for at least after.
 func (g *group) idle(now time.Time, after time.Duration) bool {
-	if !g.hosted || g.watchers.Load() > 0 || g.health.Load() != nil || len(g.submits) > 0 || len(g.claims) > 0 || g.outbox.len() > 0 {
+	if g.watchers.Load() > 0 || g.health.Load() != nil || len(g.submits) > 0 || len(g.claims) > 0 || g.outbox.len() > 0 {
+		return false
+	}
+	if !g.hosted && (g.topic == nil || len(g.incoming) > 0 || len(g.forwards) > 0 || g.hostHead.Load() > g.committedHead()) {
 		return false
 	}
 	return now.Sub(time.Unix(0, g.lastUsed.Load())) >= after
+}
+
+// sawHostHead records that the host's log reaches seq.
+func (g *group) sawHostHead(seq uint64) {
+	for {
+		cur := g.hostHead.Load()
+		if seq <= cur || g.hostHead.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
 
 // peek reads a sleeping group's state from the store, without starting it,
@@ -180,7 +198,7 @@ func (n *Node) peek(gid protocol.GroupID, fn func(*group)) (dormant, bool) {
 	if !ok || d.host.IsZero() {
 		return dormant{}, false
 	}
-	g := &group{n: n, id: gid, host: d.host, hosted: true, log: n.log.With("group", gid.String()[:12])}
+	g := &group{n: n, id: gid, host: d.host, hosted: d.host == n.id, log: n.log.With("group", gid.String()[:12])}
 	g.mu.Lock()
 	err := g.load()
 	if err == nil && fn != nil {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
@@ -130,5 +132,53 @@ func TestMemberIndex(t *testing.T) {
 	}
 	if got := mine(a.admin); len(got) != 2 {
 		t.Fatalf("the owner's groups: %v", got)
+	}
+}
+
+// TestReplicasSleep: a member's node puts an idle replicated group to
+// sleep, staying in its gossip topic; the host's next event (a head notice
+// for a private group, the event itself for a public one) wakes it and it
+// holds the event in seconds, with no periodic sync to find it (the sync
+// interval is a minute). A notice not signed by the host is refused and
+// wakes nothing. The member's group list is answered without waking it.
+func TestReplicasSleep(t *testing.T) {
+	a := startNode(t, "")
+	b := startNode(t, "", func(c *Config) { c.IdleAfter = time.Second; c.SyncInterval = time.Minute })
+	for _, public := range []bool{false, true} {
+		t.Run(fmt.Sprintf("public=%v", public), func(t *testing.T) {
+			gid := createGroup(t, a, "fans", protocol.PolicyOpen)
+			if public {
+				mustSubmit(t, a, a.admin, gid, &protocol.UpdateBody{Settings: protocol.Settings{Public: ptr(true)}})
+			}
+			fan := newKey(t)
+			join(t, b, fan, invite(t, a, a.admin, gid, a, 0, 0))
+			last := mustSubmit(t, b, fan, gid, text("hello"))
+			waitHead(t, 10*time.Second, gid, last.Seq, b)
+			asleep := func() bool { return b.loadedGroup(gid) == nil }
+			waitFor(t, 15*time.Second, "the idle replica to sleep", asleep)
+
+			// A notice of a later seq signed by someone else than the host.
+			forged := (&protocol.HeadNotice{Group: gid, Seq: last.Seq + 5, Event: protocol.EventID{1}}).Sign(fan)
+			if r := b.validateAsleep(gid, a.Host().ID(), &pubsub.Message{Message: &pb.Message{Data: forged}}); r != pubsub.ValidationReject {
+				t.Fatalf("a head notice not signed by the host: %v, want reject", r)
+			}
+			var mine []api.MyGroup
+			newAPI(t, b, fan).signIn().mustCall("GET", "/api/v1/me/groups", nil, &mine)
+			if len(mine) != 1 || mine[0].Name != "fans" || mine[0].Head != last.Seq || mine[0].Hosted {
+				t.Fatalf("me/groups on the member's node: %+v", mine)
+			}
+			if !asleep() {
+				t.Fatal("a forged notice or the group list woke the replica")
+			}
+
+			// The host's next event wakes it. Watched from the store, which
+			// wakes nothing (WaitHead would load the group).
+			ev := mustSubmit(t, a, a.admin, gid, text("new stock today"))
+			waitFor(t, 5*time.Second, "the sleeping replica to store the host's new event", func() bool {
+				head, _, err := b.store.Head(gid)
+				return err == nil && head >= ev.Seq
+			})
+			waitFor(t, 15*time.Second, "the replica to sleep again", asleep)
+		})
 	}
 }

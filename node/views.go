@@ -12,11 +12,30 @@ import (
 // WebSocket, whose cache of rendered events forgets a message when its
 // recall is applied. An edited message shows its latest edit's text, with
 // "edited" naming that edit; the cache forgets it at each edit too.
+//
+// Earlier versions of an edited message are for the group's admins (and
+// the node's): everyone else gets the message without its signed bytes
+// (they hold the first version) and each superseded edit without its text
+// or bytes, marked "superseded". The WebSocket's cache holds the members'
+// rendering; admins read the earlier versions in the history pages.
 
-// eventView renders ev for light clients.
-func (g *group) eventView(ev *protocol.SignedEvent) api.EventView {
+// eventView renders ev for light clients; full (for admins) keeps the
+// earlier versions of edited messages.
+func (g *group) eventView(ev *protocol.SignedEvent, full bool) api.EventView {
 	v := api.NewEventView(ev)
-	if ev.Sub.Kind != protocol.KindMessage {
+	switch ev.Sub.Kind {
+	case protocol.KindEdit:
+		if b, ok := ev.Sub.DecodedBody().(*protocol.EditBody); ok && !full {
+			g.mu.Lock()
+			latest := g.state.Edited[b.Target]
+			g.mu.Unlock()
+			if latest != ev.Seq {
+				v.Text, v.Raw, v.Superseded = "", "", true
+			}
+		}
+		return v
+	case protocol.KindMessage:
+	default:
 		return v
 	}
 	g.mu.Lock()
@@ -32,8 +51,22 @@ func (g *group) eventView(ev *protocol.SignedEvent) api.EventView {
 				v.Text, v.Edited = b.Text, &api.EditedView{Seq: e.Seq, Time: e.Time}
 			}
 		}
+		if !full {
+			v.Raw = ""
+		}
 	}
 	return v
+}
+
+// fullViews reports whether user reads the group's earlier versions of
+// edited messages: its admins and the node's.
+func (n *Node) fullViews(user protocol.UserID, g *group) bool {
+	if n.admins[user] {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state.IsAdmin(user)
 }
 
 // applied is told of every event applied to the state (host, replica and
@@ -48,6 +81,9 @@ func (g *group) applied(ev *protocol.SignedEvent) {
 			g.frames.forget(b.Seq, &g.recalls)
 		}
 	case *protocol.EditBody:
+		// The message shows the new text, and the edit it supersedes
+		// loses its text for members.
 		g.frames.forget(b.Target, &g.recalls)
+		g.frames.forgetKind(protocol.KindEdit, &g.recalls)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
@@ -99,14 +100,15 @@ func TestWebSocketNonReadersDropped(t *testing.T) {
 		nonReaders = 1000
 	}
 	const writeTimeout = 2 * time.Second
-	a := startNode(t, "")
-	a.wsWriteTimeout = writeTimeout
 	var dropped atomic.Int64
-	a.onWSDrop = func(reason string) {
-		if strings.Contains(reason, "too slow") {
-			dropped.Add(1)
+	a := startNode(t, "", func(c *Config) {
+		c.WSWriteTimeout = writeTimeout
+		c.OnWSDrop = func(reason string) {
+			if strings.Contains(reason, "too slow") {
+				dropped.Add(1)
+			}
 		}
-	}
+	})
 	gid := createGroup(t, a, "busy", protocol.PolicyOpen)
 	admin := newAPI(t, a, a.admin).signIn()
 	// History to catch up on: ~1.2 MB per subscriber from seq 1, more than

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/qunchat/qun/node/light"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
@@ -20,25 +21,7 @@ const wsFrameCache = 2048
 // nothing.
 type frameCache struct {
 	mu    sync.Mutex
-	slots []cachedFrame
-}
-
-// cachedFrame is one rendered event message, with what the pumps need to
-// re-check the read rule without decoding it again.
-type cachedFrame struct {
-	seq  uint64
-	data []byte
-	// kind and member say whom the event may take the right to read from:
-	// the target of a kick or ban, the author of a leave; a change to
-	// private (hidesAll) may take it from every non-member.
-	kind     protocol.Kind
-	member   protocol.UserID
-	hidesAll bool
-}
-
-// revokes reports whether the event may end user's right to read.
-func (f *cachedFrame) revokes(user protocol.UserID) bool {
-	return f.hidesAll || (!f.member.IsZero() && f.member == user)
+	slots []light.Frame
 }
 
 // forget drops the frame of seq (a message just recalled) and counts the
@@ -46,45 +29,59 @@ func (f *cachedFrame) revokes(user protocol.UserID) bool {
 func (c *frameCache) forget(seq uint64, gen *atomic.Uint64) {
 	gen.Add(1)
 	c.mu.Lock()
-	if c.slots != nil && c.slots[seq%wsFrameCache].seq == seq {
-		c.slots[seq%wsFrameCache] = cachedFrame{}
+	if c.slots != nil && c.slots[seq%wsFrameCache].Seq == seq {
+		c.slots[seq%wsFrameCache] = light.Frame{}
+	}
+	c.mu.Unlock()
+}
+
+// forgetKind drops every cached frame of kind k (edits: a new one
+// supersedes an earlier one, rarely in the cache), counting in gen first
+// as forget does.
+func (c *frameCache) forgetKind(k protocol.Kind, gen *atomic.Uint64) {
+	gen.Add(1)
+	c.mu.Lock()
+	for i := range c.slots {
+		if c.slots[i].Data != nil && c.slots[i].Kind == k {
+			c.slots[i] = light.Frame{}
+		}
 	}
 	c.mu.Unlock()
 }
 
 // frameOf renders ev.
-func (g *group) frameOf(gid string, ev *protocol.SignedEvent) (cachedFrame, error) {
-	v := g.eventView(ev)
+func (g *group) frameOf(gid string, ev *protocol.SignedEvent) (light.Frame, error) {
+	v := g.eventView(ev, false)
 	data, err := json.Marshal(api.WSServerMessage{Type: "event", Group: gid, Event: &v})
 	if err != nil {
-		return cachedFrame{}, err
+		return light.Frame{}, err
 	}
-	f := cachedFrame{seq: ev.Seq, data: data, kind: ev.Sub.Kind}
+	f := light.Frame{Seq: ev.Seq, Data: data, Kind: ev.Sub.Kind}
 	switch b := ev.Sub.DecodedBody().(type) {
 	case *protocol.MemberBody:
 		if ev.Sub.Kind == protocol.KindKick || ev.Sub.Kind == protocol.KindBan {
-			f.member = b.Member
+			f.Member = b.Member
 		}
 	case *protocol.LeaveBody:
-		f.member = ev.Sub.Author
+		f.Member = ev.Sub.Author
 	case *protocol.UpdateBody:
-		f.hidesAll = b.Public != nil && !*b.Public
+		f.HidesAll = b.Public != nil && !*b.Public
 	}
 	return f, nil
 }
 
 // eventFrames returns the rendered messages of up to max events from seq
 // from on: cached ones, then those read from the store and rendered now.
-func (g *group) eventFrames(from, max uint64) ([]cachedFrame, error) {
+func (g *group) eventFrames(from, max uint64) ([]light.Frame, error) {
 	c := &g.frames
 	c.mu.Lock()
 	if c.slots == nil {
-		c.slots = make([]cachedFrame, wsFrameCache)
+		c.slots = make([]light.Frame, wsFrameCache)
 	}
-	var out []cachedFrame
+	var out []light.Frame
 	for seq := from; seq < from+max; seq++ {
 		slot := c.slots[seq%wsFrameCache]
-		if slot.seq != seq || slot.data == nil {
+		if slot.Seq != seq || slot.Data == nil {
 			break
 		}
 		out = append(out, slot)
@@ -99,7 +96,7 @@ func (g *group) eventFrames(from, max uint64) ([]cachedFrame, error) {
 		return nil, err
 	}
 	gid := g.id.String()
-	out = make([]cachedFrame, 0, len(evs))
+	out = make([]light.Frame, 0, len(evs))
 	for _, ev := range evs {
 		f, err := g.frameOf(gid, ev)
 		if err != nil {
@@ -110,7 +107,7 @@ func (g *group) eventFrames(from, max uint64) ([]cachedFrame, error) {
 	c.mu.Lock()
 	if g.recalls.Load() == gen { // else a frame may show a message recalled meanwhile
 		for _, f := range out {
-			c.slots[f.seq%wsFrameCache] = f
+			c.slots[f.Seq%wsFrameCache] = f
 		}
 	}
 	c.mu.Unlock()

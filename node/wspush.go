@@ -8,54 +8,10 @@ package node
 
 import (
 	"encoding/json"
-	"sync"
 
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
-
-// wsHub knows the open WebSockets of each user.
-type wsHub struct {
-	mu     sync.Mutex
-	byUser map[protocol.UserID]map[*wsConn]struct{}
-}
-
-func (h *wsHub) add(wc *wsConn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.byUser == nil {
-		h.byUser = map[protocol.UserID]map[*wsConn]struct{}{}
-	}
-	m := h.byUser[wc.s.user]
-	if m == nil {
-		m = map[*wsConn]struct{}{}
-		h.byUser[wc.s.user] = m
-	}
-	m[wc] = struct{}{}
-}
-
-func (h *wsHub) remove(wc *wsConn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.byUser[wc.s.user], wc)
-	if len(h.byUser[wc.s.user]) == 0 {
-		delete(h.byUser, wc.s.user)
-	}
-}
-
-// push queues msg on every WebSocket of user, dropping it for one whose
-// queue is full (that client is about to be dropped as too slow, and a page
-// refreshes its groups when it connects again).
-func (h *wsHub) push(user protocol.UserID, msg []byte) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for wc := range h.byUser[user] {
-		select {
-		case wc.out <- msg:
-		default:
-		}
-	}
-}
 
 // membershipTarget returns whom a membership event acts on, if anyone but
 // its author.
@@ -82,7 +38,7 @@ func (g *group) pushMembership(ev *protocol.SignedEvent) {
 		return
 	}
 	msg, err := json.Marshal(api.WSServerMessage{Type: "membership", Group: g.id.String(), Change: ev.Sub.Kind.String(), Head: ev.Seq})
-	if err == nil {
-		g.n.hub.push(u, msg)
+	if err == nil && g.n.light != nil {
+		g.n.light.Push(u, msg)
 	}
 }

@@ -30,11 +30,16 @@ const chatShutdownWait = 5 * time.Second
 
 func runChat(x *cli, args []string) error {
 	fs := x.flags()
+	langFlag := fs.String("lang", "", "the chat's language, `zh|en` (default: zh when the first of $LC_ALL, $LC_MESSAGES, $LANG that is set starts with zh, else en)")
 	pos, err := x.parse(fs, args, 1, false, "GID")
 	if err != nil {
 		return err
 	}
 	gid, err := parseGID(pos[0])
+	if err != nil {
+		return err
+	}
+	lang, err := parseChatLang(*langFlag, x.getenv)
 	if err != nil {
 		return err
 	}
@@ -71,7 +76,7 @@ func runChat(x *cli, args []string) error {
 		return fmt.Errorf("the chat needs a terminal: %w", err)
 	}
 
-	m := newChatModel(me, time.Now)
+	m := newChatModel(me, time.Now, lang)
 	m.setView(view)
 	m.prepend(page.Events, page.Prev != 0)
 	ui := newChatUI(ctx, cancel, c, gid, sub, m)
@@ -105,6 +110,7 @@ type chatUI struct {
 	gid    protocol.GroupID
 	sub    *client.Subscription
 	m      *chatModel
+	l      *chatLang // the words (m.l), for every goroutine
 
 	app    *tview.Application
 	head   *tview.Box
@@ -126,7 +132,7 @@ type chatUI struct {
 
 func newChatUI(ctx context.Context, cancel context.CancelFunc, c *client.Client, gid protocol.GroupID, sub *client.Subscription, m *chatModel) *chatUI {
 	ui := &chatUI{
-		ctx: ctx, cancel: cancel, c: c, gid: gid, sub: sub, m: m,
+		ctx: ctx, cancel: cancel, c: c, gid: gid, sub: sub, m: m, l: m.l,
 		app: tview.NewApplication(), cmds: make(chan chatCmd, 64), update: make(chan func(), 64),
 		connected: true,
 	}
@@ -137,7 +143,7 @@ func newChatUI(ctx context.Context, cancel context.CancelFunc, c *client.Client,
 	ui.hint = tview.NewBox()
 	ui.hint.SetDrawFunc(ui.drawHint)
 	ui.input = tview.NewInputField().SetLabel("> ").SetFieldBackgroundColor(tcell.ColorDefault).
-		SetPlaceholder("message, or /help").SetPlaceholderTextColor(tcell.ColorGray)
+		SetPlaceholder(m.l.t("input.placeholder")).SetPlaceholderTextColor(tcell.ColorGray)
 	ui.input.SetDoneFunc(func(k tcell.Key) {
 		if k == tcell.KeyEnter {
 			ui.submit(ui.input.GetText())
@@ -173,7 +179,7 @@ func (ui *chatUI) run() []string {
 	case <-time.After(chatShutdownWait): // the screen failed under a queued update; leave it
 	}
 	if err != nil {
-		ui.links = append(ui.links, "qun: the terminal failed: "+err.Error())
+		ui.links = append(ui.links, ui.l.t("terminal.failed", "why", err.Error()))
 	}
 	return ui.links
 }
@@ -210,7 +216,7 @@ func (ui *chatUI) pump() {
 		if !ok {
 			if ui.ctx.Err() == nil {
 				err := ui.sub.Err()
-				ui.post(func() { ui.m.notice(itemRefusal, fmt.Sprintf("live updates stopped: %v", err)) })
+				ui.post(func() { ui.m.notice(itemRefusal, ui.l.t("live.stopped", "why", ui.l.errText(err))) })
 			}
 			return
 		}
@@ -246,20 +252,18 @@ func (ui *chatUI) watch() {
 			if errors.As(err, &ended) {
 				// The node ended the group's live updates: the user may no
 				// longer read it. One line; nothing follows.
-				msg := ended.Err.Msg
-				if msg == "" {
-					msg = "you were removed from this group"
-				}
+				msg := ui.l.ended(ended.Err)
 				ui.post(func() { ui.m.notice(itemRefusal, msg) })
 				continue
 			}
 			var ge *client.GroupError
 			if errors.As(err, &ge) {
-				ui.post(func() { ui.m.notice(itemRefusal, "live updates refused: "+ge.Err.Error()) })
+				msg := ui.l.t("live.refused", "why", ui.l.errText(ge.Err))
+				ui.post(func() { ui.m.notice(itemRefusal, msg) })
 				continue
 			}
-			msg := err.Error()
-			ui.post(func() { ui.status = "connection lost (" + msg + "); reconnecting…" })
+			msg := ui.l.t("live.lost", "why", ui.l.errText(err))
+			ui.post(func() { ui.status = msg })
 		case <-tick.C:
 			if now := ui.sub.Connected(); now != was {
 				was = now
@@ -283,7 +287,7 @@ func (ui *chatUI) worker() {
 		case <-ui.ctx.Done():
 			return
 		case cmd := <-ui.cmds:
-			res := runChatCmd(ui.ctx, ui.c, ui.gid, me, cmd)
+			res := runChatCmd(ui.ctx, ui.c, ui.gid, me, cmd, ui.l)
 			if ui.ctx.Err() != nil {
 				return
 			}
@@ -305,7 +309,7 @@ func (ui *chatUI) worker() {
 
 // submit handles an input line (on the event loop).
 func (ui *chatUI) submit(line string) {
-	cmd, err := parseChatLine(line)
+	cmd, err := parseChatLine(line, ui.l)
 	switch {
 	case err != nil:
 		ui.m.notice(itemRefusal, err.Error())
@@ -316,7 +320,7 @@ func (ui *chatUI) submit(line string) {
 		ui.cancel()
 		return
 	case cmd.name == "help":
-		for _, h := range chatHelp {
+		for _, h := range ui.l.lines("help") {
 			ui.m.notice(itemNotice, h)
 		}
 		ui.offset = 0
@@ -325,7 +329,7 @@ func (ui *chatUI) submit(line string) {
 	select {
 	case ui.cmds <- cmd:
 	default:
-		ui.m.notice(itemRefusal, "too many commands waiting; wait for the node to answer")
+		ui.m.notice(itemRefusal, ui.l.t("busy"))
 	}
 }
 
@@ -423,7 +427,7 @@ func (ui *chatUI) loadOlder() {
 		ui.post(func() {
 			ui.loading = false
 			if err != nil {
-				ui.m.notice(itemRefusal, "failed to load older messages: "+errorSentence(err))
+				ui.m.notice(itemRefusal, ui.l.t("older.failed", "why", ui.l.errText(err)))
 				return
 			}
 			ui.m.prepend(page.Events, page.Prev != 0)
@@ -511,16 +515,17 @@ func (ui *chatUI) drawMessages(screen tcell.Screen, x, y, w, h int) (int, int, i
 }
 
 func (ui *chatUI) drawHint(screen tcell.Screen, x, y, w, h int) (int, int, int, int) {
-	text, st := " PgUp/PgDn scroll · /help · Ctrl-C quit", tcell.StyleDefault.Foreground(tcell.ColorGray)
+	t := ui.l.t
+	text, st := " "+t("hint.keys"), tcell.StyleDefault.Foreground(tcell.ColorGray)
 	switch {
 	case ui.status != "":
 		text, st = " "+ui.status, tcell.StyleDefault.Foreground(tcell.ColorRed)
 	case ui.loading:
-		text = " loading older messages…"
+		text = " " + t("hint.loading")
 	case ui.newBelow > 0:
-		text, st = fmt.Sprintf(" %d new below: PgDn or Esc", ui.newBelow), tcell.StyleDefault.Foreground(tcell.ColorYellow)
+		text, st = " "+t("hint.newBelow", "n", fmt.Sprint(ui.newBelow)), tcell.StyleDefault.Foreground(tcell.ColorYellow)
 	case ui.offset > 0 && !ui.m.hasOlder:
-		text = " start of the group · PgDn or Esc for the newest"
+		text = " " + t("hint.top")
 	}
 	putRow(screen, x, y, w, fit(text, w), st, false)
 	return x, y, w, h

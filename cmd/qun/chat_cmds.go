@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -11,27 +14,11 @@ import (
 	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
+	"github.com/rivo/uniseg"
 )
 
 // The input line of `qun chat`: a message, or a slash command for the
 // moderation kinds.
-
-// chatHelp is what /help prints; every line fits 80 columns.
-var chatHelp = []string{
-	"TEXT                    send a message (//TEXT sends a text that starts with /)",
-	"/reply SEQ TEXT         reply to message #SEQ",
-	"/announce TEXT          set the announcement (/announce - clears it)",
-	"/pin SEQ, /unpin SEQ    pin or unpin message #SEQ",
-	"/recall SEQ             recall a message (yours within 120 s; admins any)",
-	"/mute USER [DURATION]   mute a member (10m, 2h, 1d; default until unmuted)",
-	"/unmute USER            lift a member's mute",
-	"/kick USER, /ban USER   remove a member (ban: and keep them out)",
-	"/invite [USES] [TTL]    make an invite link (USES 0: unlimited; TTL 7d default)",
-	"/members                list the members with their short IDs",
-	"/help, /quit            this help; leave the chat (also Ctrl-C)",
-	"USER is a member's ID or the end of it as shown (…YmPxGPTJ or YmPxGPTJ).",
-	"PgUp/PgDn scroll (older messages load at the top), Esc jumps to the newest.",
-}
 
 // chatCmd is one parsed input line.
 type chatCmd struct {
@@ -45,16 +32,16 @@ type chatCmd struct {
 	usage string // the usage line of the command, for refusals
 }
 
-// chatUsage lists the usage line of each command.
-var chatUsage = map[string]string{
-	"reply": "/reply SEQ TEXT", "announce": "/announce TEXT", "pin": "/pin SEQ", "unpin": "/unpin SEQ",
-	"recall": "/recall SEQ", "mute": "/mute USER [DURATION]", "unmute": "/unmute USER",
-	"kick": "/kick USER", "ban": "/ban USER", "invite": "/invite [USES] [TTL]",
-	"members": "/members", "help": "/help", "quit": "/quit",
+// chatCommands are the commands of the input line; the catalogue has the
+// usage line of each ("usage.NAME").
+var chatCommands = map[string]bool{
+	"reply": true, "announce": true, "pin": true, "unpin": true, "recall": true, "mute": true,
+	"unmute": true, "kick": true, "ban": true, "invite": true, "save": true, "members": true,
+	"help": true, "quit": true,
 }
 
 // parseChatLine parses an input line. An empty line gives a zero chatCmd.
-func parseChatLine(line string) (chatCmd, error) {
+func parseChatLine(line string, l *chatLang) (chatCmd, error) {
 	trimmed := strings.TrimSpace(line)
 	if trimmed == "" {
 		return chatCmd{}, nil
@@ -71,53 +58,66 @@ func parseChatLine(line string) (chatCmd, error) {
 	if name == "exit" || name == "q" {
 		name = "quit"
 	}
-	usage, ok := chatUsage[name]
-	if !ok {
-		return chatCmd{}, fmt.Errorf("unknown command /%s; /help lists the commands", name)
+	if !chatCommands[name] {
+		return chatCmd{}, l.errorf("cmd.unknown", "name", name)
 	}
+	usage := l.t("usage." + name)
 	c := chatCmd{name: name, usage: usage}
 	rest = strings.TrimSpace(rest)
 	args := strings.Fields(rest)
-	bad := func(why string) (chatCmd, error) {
-		return chatCmd{}, fmt.Errorf("%s; usage: %s", why, usage)
+	bad := func(key string, kv ...string) (chatCmd, error) {
+		return chatCmd{}, l.errorf("cmd.bad", "why", l.t(key, kv...), "usage", usage)
 	}
-	seqArg := func() error {
+	var seqErr []string // the catalogue key and values of a bad SEQ
+	seqArg := func() bool {
 		if len(args) == 0 {
-			return errors.New("missing SEQ")
+			seqErr = []string{"cmd.noSeq"}
+			return false
 		}
 		n, err := strconv.ParseUint(strings.TrimPrefix(args[0], "#"), 10, 64)
 		if err != nil || n == 0 {
-			return fmt.Errorf("%q is not a message number", args[0])
+			seqErr = []string{"cmd.badSeq", "arg", strconv.Quote(args[0])}
+			return false
 		}
 		c.seq = n
-		return nil
+		return true
 	}
 	switch name {
 	case "reply":
-		if err := seqArg(); err != nil {
-			return bad(err.Error())
+		if !seqArg() {
+			return bad(seqErr[0], seqErr[1:]...)
 		}
 		_, text, _ := strings.Cut(rest, " ")
 		if c.text = strings.TrimSpace(text); c.text == "" {
-			return bad("missing TEXT")
+			return bad("cmd.noText")
 		}
 	case "announce":
 		if rest == "" {
-			return bad("missing TEXT")
+			return bad("cmd.noText")
 		}
 		if rest != "-" {
 			c.text = rest
 		}
 	case "pin", "unpin", "recall":
-		if err := seqArg(); err != nil {
-			return bad(err.Error())
+		if !seqArg() {
+			return bad(seqErr[0], seqErr[1:]...)
 		}
 		if len(args) > 1 {
-			return bad("one SEQ only")
+			return bad("cmd.oneSeq")
+		}
+	case "save":
+		if !seqArg() {
+			return bad(seqErr[0], seqErr[1:]...)
+		}
+		if len(args) > 2 {
+			return bad("cmd.unexpected", "arg", strconv.Quote(args[2]))
+		}
+		if len(args) == 2 {
+			c.text = args[1]
 		}
 	case "mute", "unmute", "kick", "ban":
 		if len(args) == 0 {
-			return bad("missing USER")
+			return bad("cmd.noUser")
 		}
 		c.user = args[0]
 		max := 1
@@ -125,37 +125,37 @@ func parseChatLine(line string) (chatCmd, error) {
 			max = 2
 		}
 		if len(args) > max {
-			return bad(fmt.Sprintf("unexpected %q", args[max]))
+			return bad("cmd.unexpected", "arg", strconv.Quote(args[max]))
 		}
 		if len(args) == 2 {
 			d, err := parseDuration(args[1])
 			if err != nil || d == 0 {
-				return bad(fmt.Sprintf("%q is not a duration such as 10m, 2h or 1d", args[1]))
+				return bad("cmd.badDur", "arg", strconv.Quote(args[1]))
 			}
 			c.dur = d
 		}
 	case "invite":
 		c.ttl = defaultInviteTTL
 		if len(args) > 2 {
-			return bad(fmt.Sprintf("unexpected %q", args[2]))
+			return bad("cmd.unexpected", "arg", strconv.Quote(args[2]))
 		}
 		if len(args) > 0 {
 			n, err := strconv.ParseUint(args[0], 10, 32)
 			if err != nil || n > protocol.MaxInviteUses {
-				return bad(fmt.Sprintf("USES %q is not a number from 0 (unlimited) to %d", args[0], protocol.MaxInviteUses))
+				return bad("cmd.badUses", "arg", strconv.Quote(args[0]), "max", fmt.Sprint(protocol.MaxInviteUses))
 			}
 			c.uses = uint32(n)
 		}
 		if len(args) > 1 {
 			d, err := parseDuration(args[1])
 			if err != nil {
-				return bad(fmt.Sprintf("TTL %q is not a duration such as 24h or 7d", args[1]))
+				return bad("cmd.badTTL", "arg", strconv.Quote(args[1]))
 			}
 			c.ttl = d
 		}
 	default: // members, help, quit
 		if rest != "" {
-			return bad(fmt.Sprintf("unexpected %q", rest))
+			return bad("cmd.unexpected", "arg", strconv.Quote(rest))
 		}
 	}
 	return c, nil
@@ -163,7 +163,7 @@ func parseChatLine(line string) (chatCmd, error) {
 
 // resolveUser finds the member meant by arg: a full user ID, "you"/"me",
 // or the end of a member's ID as the chat shows it.
-func resolveUser(arg, me string, members []api.MemberView) (protocol.UserID, error) {
+func resolveUser(arg, me string, members []api.MemberView, l *chatLang) (protocol.UserID, error) {
 	switch strings.ToLower(arg) {
 	case "you", "me":
 		arg = me
@@ -173,7 +173,7 @@ func resolveUser(arg, me string, members []api.MemberView) (protocol.UserID, err
 	}
 	suffix := strings.TrimLeft(strings.TrimPrefix(arg, "…"), ".")
 	if len(suffix) < 4 {
-		return protocol.UserID{}, fmt.Errorf("%q is too short to name a member; give at least 4 characters of the ID", arg)
+		return protocol.UserID{}, l.errorf("user.tooShort", "arg", strconv.Quote(arg))
 	}
 	var found []string
 	for _, m := range members {
@@ -183,11 +183,11 @@ func resolveUser(arg, me string, members []api.MemberView) (protocol.UserID, err
 	}
 	switch len(found) {
 	case 0:
-		return protocol.UserID{}, fmt.Errorf("no member's ID ends in %q; /members lists them", suffix)
+		return protocol.UserID{}, l.errorf("user.none", "arg", strconv.Quote(suffix))
 	case 1:
 		return protocol.ParseUserID(found[0])
 	}
-	return protocol.UserID{}, fmt.Errorf("%q matches %d members; give more of the ID", suffix, len(found))
+	return protocol.UserID{}, l.errorf("user.many", "arg", strconv.Quote(suffix), "n", fmt.Sprint(len(found)))
 }
 
 // chatResult is what running a command shows: local lines, and links to
@@ -200,24 +200,8 @@ type chatResult struct {
 
 // runChatCmd runs a command against the node. Refusals of the node become
 // one line, "refused: …".
-func runChatCmd(ctx context.Context, c *client.Client, gid protocol.GroupID, me string, cmd chatCmd) chatResult {
-	refused := func(err error) chatResult {
-		var pe *protocol.Error
-		if errors.As(err, &pe) {
-			return chatResult{refusal: "refused: " + errorSentence(err)}
-		}
-		return chatResult{refusal: "failed: " + errorSentence(err)}
-	}
-	user := func() (protocol.UserID, error) {
-		if u, err := protocol.ParseUserID(cmd.user); err == nil {
-			return u, nil
-		}
-		v, err := c.Group(ctx, gid)
-		if err != nil {
-			return protocol.UserID{}, err
-		}
-		return resolveUser(cmd.user, me, v.MemberList)
-	}
+func runChatCmd(ctx context.Context, c *client.Client, gid protocol.GroupID, me string, cmd chatCmd, l *chatLang) chatResult {
+	refused := func(err error) chatResult { return chatResult{refusal: l.refusal(err)} }
 	var err error
 	switch cmd.name {
 	case "message":
@@ -233,9 +217,15 @@ func runChatCmd(ctx context.Context, c *client.Client, gid protocol.GroupID, me 
 	case "recall":
 		_, err = c.Recall(ctx, gid, cmd.seq)
 	case "mute", "unmute", "kick", "ban":
-		u, uerr := user()
-		if uerr != nil {
-			return chatResult{refusal: "refused: " + uerr.Error()}
+		u, perr := protocol.ParseUserID(cmd.user)
+		if perr != nil {
+			v, gerr := c.Group(ctx, gid)
+			if gerr != nil {
+				return refused(gerr)
+			}
+			if u, perr = resolveUser(cmd.user, me, v.MemberList, l); perr != nil {
+				return refused(perr)
+			}
 		}
 		switch cmd.name {
 		case "mute":
@@ -252,32 +242,46 @@ func runChatCmd(ctx context.Context, c *client.Client, gid protocol.GroupID, me 
 		if ierr != nil {
 			return refused(ierr)
 		}
-		uses := "unlimited uses"
-		if cmd.uses > 0 {
-			uses = fmt.Sprintf("%d uses", cmd.uses)
+		uses := l.t("invite.unlimited")
+		switch {
+		case cmd.uses == 1:
+			uses = l.t("invite.uses1")
+		case cmd.uses > 1:
+			uses = l.t("invite.uses", "n", fmt.Sprint(cmd.uses))
 		}
-		exp := "never expires"
+		exp := l.t("invite.never")
 		if inv.Expires != 0 {
-			exp = "expires " + protocol.FormatTime(inv.Expires)
+			exp = l.t("invite.expires", "time", localTime(inv.Expires))
 		}
 		link := c.URL() + "/join#" + inv.Token()
-		return chatResult{notices: []string{fmt.Sprintf("invite link (%s, %s; printed again when you quit):", uses, exp), link}, link: link}
+		return chatResult{notices: []string{l.t("invite.link", "uses", uses, "expires", exp), link}, link: link}
+	case "save":
+		saved, serr := saveAttachments(ctx, c, gid, cmd.seq, cmd.text, l)
+		if serr != nil {
+			return refused(serr)
+		}
+		return chatResult{notices: []string{l.t("save.done", "paths", strings.Join(saved, ", "))}}
 	case "members":
 		v, gerr := c.Group(ctx, gid)
 		if gerr != nil {
 			return refused(gerr)
 		}
-		out := []string{fmt.Sprintf("%d members:", len(v.MemberList))}
+		out := []string{l.t("members.title", "n", fmt.Sprint(len(v.MemberList)))}
 		for _, m := range v.MemberList {
 			muted := ""
 			if m.Muted {
-				muted = ", muted " + formatUntil(m.MutedUntil)
+				muted = l.t("members.muted")
+				if m.MutedUntil != 0 && m.MutedUntil != protocol.Forever {
+					muted = l.t("members.mutedAt", "time", localTime(m.MutedUntil))
+				}
 			}
 			who := shortID(m.User)
 			if m.User == me {
-				who += " (you)"
+				who += l.t("members.you")
 			}
-			out = append(out, fmt.Sprintf("  %-6s %s%s", m.Role, who, muted))
+			role := l.role(m.Role)
+			role += strings.Repeat(" ", max(6-uniseg.StringWidth(role), 0))
+			out = append(out, fmt.Sprintf("  %s %s%s", role, who, muted))
 		}
 		return chatResult{notices: out}
 	}
@@ -285,4 +289,56 @@ func runChatCmd(ctx context.Context, c *client.Client, gid protocol.GroupID, me 
 		return refused(err)
 	}
 	return chatResult{}
+}
+
+// localTime renders a host time in the local time zone, to the minute.
+func localTime(ms uint64) string {
+	return time.UnixMilli(int64(ms)).Local().Format("2006-01-02 15:04")
+}
+
+// saveAttachments saves the images and files of message seq into dir
+// (default "."), under their names; an existing file is not replaced.
+func saveAttachments(ctx context.Context, c *client.Client, gid protocol.GroupID, seq uint64, dir string, l *chatLang) ([]string, error) {
+	if dir == "" {
+		dir = "."
+	}
+	page, err := c.Events(ctx, gid, seq, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Events) == 0 || page.Events[0].Seq != seq || len(page.Events[0].Attachments) == 0 {
+		return nil, l.errorf("save.none", "n", fmt.Sprint(seq))
+	}
+	var saved []string
+	for i, a := range page.Events[0].Attachments {
+		ref, err := a.Ref()
+		if err != nil {
+			return saved, err
+		}
+		data, err := c.Blob(ctx, gid, *ref)
+		if err != nil {
+			return saved, err
+		}
+		name := a.Name
+		if name == "" {
+			name = fmt.Sprintf("%d-%d%s", seq, i+1, extOf(a.MIME))
+		}
+		path := filepath.Join(dir, filepath.Base(name))
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			return saved, l.errorf("save.exists", "path", path)
+		}
+		if err != nil {
+			return saved, err
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return saved, err
+		}
+		saved = append(saved, path)
+	}
+	return saved, nil
 }

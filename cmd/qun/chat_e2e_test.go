@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image/jpeg"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +53,7 @@ func startTmux(t *testing.T, w, h int, command string) *tmuxPane {
 
 func (p *tmuxPane) run(args ...string) string {
 	p.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-S", p.sock}, args...)...).CombinedOutput()
+	out, err := exec.Command("tmux", append([]string{"-u", "-S", p.sock}, args...)...).CombinedOutput() // -u: UTF-8 whatever the locale
 	if err != nil {
 		p.t.Fatalf("tmux %s: %v: %s", strings.Join(args, " "), err, out)
 	}
@@ -155,7 +157,7 @@ func TestChatTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := fmt.Sprintf("%s chat %s --api %s --key %s; echo chat exited $?; sleep 60", binary(t), gid, a.api, bobKey)
+	cmd := fmt.Sprintf("%s chat %s --lang en --api %s --key %s; echo chat exited $?; sleep 60", binary(t), gid, a.api, bobKey)
 	p := startTmux(t, 80, 24, cmd)
 
 	// History, the announcement and the pin.
@@ -227,6 +229,75 @@ func TestChatTmux(t *testing.T) {
 	}
 
 	// /quit leaves.
+	p.keys("/quit", true)
+	p.waitText("chat exited 0")
+}
+
+// TestChatTmuxChinese runs `qun chat` under LANG=zh_CN.UTF-8: the header,
+// the system lines and a mistyped command are in Chinese.
+func TestChatTmuxChinese(t *testing.T) {
+	needTmux(t)
+	a := startProc(t, t.TempDir())
+	ctx := context.Background()
+	shop := a.client(t, a.adminKey(t))
+	host, err := protocol.ParseUserID(a.peerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "茶馆"
+	gid, _, err := shop.CreateGroup(ctx, host, protocol.Settings{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _, err := shop.CreateInvite(ctx, gid, 1, time.Hour, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobKey := filepath.Join(t.TempDir(), "bob.key")
+	k, _, err := client.LoadOrCreateKey(bobKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.client(t, k).Join(ctx, inv.Token()); err != nil {
+		t.Fatal(err)
+	}
+	cmd := fmt.Sprintf("env -u LC_ALL -u LC_MESSAGES LANG=zh_CN.UTF-8 %s chat %s --api %s --key %s; echo chat exited $?; sleep 60", binary(t), gid, a.api, bobKey)
+	p := startTmux(t, 80, 24, cmd)
+	s := p.waitText("你 加入了群聊")
+	for _, want := range []string{"茶馆 · 2 位成员 · 我是成员 · 已连接", "暂无群公告", "暂无置顶消息", "创建了群“茶馆”", "/help 帮助"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the Chinese screen lacks %q:\n%s", want, s)
+		}
+	}
+	if _, err := shop.Mute(ctx, gid, k.ID(), 10*time.Minute, ""); err != nil {
+		t.Fatal(err)
+	}
+	p.waitText("禁言了 你，直到 ")
+
+	// A photo: the line in Chinese names the command that saves it, which
+	// saves it.
+	att, err := shop.Upload(ctx, "image/jpeg", "tea.jpg", phonePhoto(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := shop.SendFiles(ctx, gid, "新茶", *att)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.waitText(fmt.Sprintf("：新茶 [图片 320×240 tea.jpg]（/save %d 保存）", sent.Seq))
+	dir := t.TempDir()
+	p.keys(fmt.Sprintf("/save %d %s", sent.Seq, dir), true)
+	p.waitText("已保存 " + filepath.Join(dir, "tea.jpg"))
+	if b, err := os.ReadFile(filepath.Join(dir, "tea.jpg")); err != nil {
+		t.Error(err)
+	} else if c, err := jpeg.DecodeConfig(bytes.NewReader(b)); err != nil || c.Width != 320 || c.Height != 240 {
+		t.Errorf("the saved photo: %+v, %v", c, err)
+	}
+	p.keys(fmt.Sprintf("/save %d %s", sent.Seq, dir), true)
+	p.waitText("已存在，未覆盖")
+
+	p.keys("/pin x", true)
+	p.waitText(`"x" 不是消息序号；用法：/pin 序号`)
 	p.keys("/quit", true)
 	p.waitText("chat exited 0")
 }

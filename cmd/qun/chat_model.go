@@ -42,11 +42,12 @@ type chatRow struct {
 type chatModel struct {
 	me    string // the user's ID
 	now   func() time.Time
+	l     *chatLang // the words
 	items []chatItem
 
-	lo, hi    uint64 // seqs of the oldest and newest events loaded (0: none)
-	hasOlder  bool   // events before lo exist
-	recalled  map[uint64]bool
+	lo, hi    uint64            // seqs of the oldest and newest events loaded (0: none)
+	hasOlder  bool              // events before lo exist
+	recalled  map[uint64]string // recalled messages by seq: who recalled them ("" unknown)
 	texts     map[uint64]string // message texts by seq, for pins
 	version   int               // bumped on every change, for the row cache
 	cacheW    int
@@ -58,12 +59,13 @@ type chatModel struct {
 	role         string
 	announcement string
 	pins         []uint64
-	mutedUntil   uint64 // unix ms; protocol.Forever for no end; 0 not muted
-	names        *names // how members are shown
+	mutedUntil   uint64            // unix ms; protocol.Forever for no end; 0 not muted
+	names        *names            // how members are shown
+	roles        map[string]string // members' roles, for who recalled a message
 }
 
-func newChatModel(me string, now func() time.Time) *chatModel {
-	return &chatModel{me: me, now: now, recalled: map[uint64]bool{}, texts: map[uint64]string{}}
+func newChatModel(me string, now func() time.Time, l *chatLang) *chatModel {
+	return &chatModel{me: me, now: now, l: l, recalled: map[uint64]string{}, texts: map[uint64]string{}}
 }
 
 // setView takes the header's facts from the group's view.
@@ -72,7 +74,9 @@ func (m *chatModel) setView(v *api.GroupView) {
 	m.pins = append([]uint64(nil), v.Pins...)
 	m.role, m.mutedUntil = "", 0
 	m.names = newNames(v.MemberList)
+	m.roles = make(map[string]string, len(v.MemberList))
 	for _, mv := range v.MemberList {
+		m.roles[mv.User] = mv.Role
 		if mv.User == m.me {
 			m.role = mv.Role
 			if mv.Muted {
@@ -132,10 +136,10 @@ func (m *chatModel) learn(ev api.EventView, live bool) {
 	case "message":
 		m.texts[ev.Seq] = ev.Text
 		if ev.Recalled != nil { // the node sends a recalled message as a tombstone
-			m.recalled[ev.Seq] = true
+			m.recalled[ev.Seq] = ev.Recalled.By
 		}
 	case "recall":
-		m.recalled[ev.Target] = true
+		m.recalled[ev.Target] = ev.Author
 	}
 	if !live {
 		return
@@ -184,7 +188,7 @@ func (m *chatModel) notice(kind chatItemKind, text string) {
 // who names a user for the chat: "you", or their name in the group.
 func (m *chatModel) who(user string) string {
 	if user == m.me {
-		return "you"
+		return m.l.t("you")
 	}
 	return m.names.of(user)
 }
@@ -210,25 +214,155 @@ func (m *chatModel) line(it chatItem) (string, tcell.Style) {
 		return it.text, st.Foreground(tcell.ColorRed).Bold(true)
 	}
 	ev := it.ev
-	prefix := fmt.Sprintf("#%d %s %s", ev.Seq, m.clock(ev.Time), m.who(ev.Author))
+	prefix := fmt.Sprintf("#%d %s ", ev.Seq, m.clock(ev.Time))
 	if ev.Kind == "message" {
 		if ev.Author == m.me {
 			st = st.Foreground(tcell.ColorGreen)
 		}
-		if m.recalled[ev.Seq] {
-			return prefix + ": (recalled)", st.Dim(true)
+		if by, ok := m.recalled[ev.Seq]; ok || ev.Recalled != nil {
+			return prefix + m.tombstone(ev, by), st.Dim(true)
 		}
-		return prefix + describeEvent(ev, m.names), st
+		return prefix + m.message(ev), st
 	}
-	nm := &names{shown: map[string]string{m.me: "you"}}
-	if m.names != nil {
-		for u, s := range m.names.shown {
-			if u != m.me {
-				nm.shown[u] = s
-			}
+	return prefix + m.describe(ev), st.Foreground(tcell.ColorGray)
+}
+
+// tombstone renders a recalled message: "Mei recalled a message", or "the
+// owner recalled a member's message" when someone else recalled it.
+func (m *chatModel) tombstone(ev api.EventView, by string) string {
+	if by == "" && ev.Recalled != nil {
+		by = ev.Recalled.By
+	}
+	if by == "" || by == ev.Author {
+		return m.l.t("msg.recalled", "a", m.who(ev.Author))
+	}
+	who := m.who(by)
+	switch {
+	case by == m.me:
+	case m.roles[by] == "owner":
+		who = m.l.t("msg.recalledByOwner")
+	case m.roles[by] == "admin":
+		who = m.l.t("msg.recalledByAdmin")
+	}
+	return m.l.t("msg.recalledByOther", "by", who)
+}
+
+// message renders a message: its text, "(edited)", its images and files
+// with the command that saves them.
+func (m *chatModel) message(ev api.EventView) string {
+	text := indent(ev.Text)
+	if ev.Edited != nil {
+		text += " " + m.l.t("msg.edited")
+	}
+	for _, a := range ev.Attachments {
+		if text != "" {
+			text += " "
 		}
+		text += m.attachment(a)
 	}
-	return prefix + describeEvent(ev, nm), st.Foreground(tcell.ColorGray)
+	if len(ev.Attachments) > 0 {
+		text += m.l.t("msg.save", "n", fmt.Sprint(ev.Seq))
+	}
+	if ev.Target != 0 {
+		return m.l.t("msg.reply", "a", m.who(ev.Author), "n", fmt.Sprint(ev.Target), "text", text)
+	}
+	return m.l.t("msg.text", "a", m.who(ev.Author), "text", text)
+}
+
+// attachment renders an image or a file: [image 1024×768 tea.jpg] or
+// [file receipt.pdf 12 KB].
+func (m *chatModel) attachment(a api.AttachmentView) string {
+	name := a.Name
+	if name != "" {
+		name = " " + name
+	}
+	if protocol.IsImageMIME(a.MIME) {
+		return m.l.t("msg.image", "w", fmt.Sprint(a.Width), "h", fmt.Sprint(a.Height), "name", name)
+	}
+	return m.l.t("msg.file", "name", name, "size", byteSize(a.Size))
+}
+
+// describe renders an event that is not a message, its author first.
+func (m *chatModel) describe(ev api.EventView) string {
+	t := m.l.t
+	a, member := m.who(ev.Author), m.who(ev.Member)
+	reason := ""
+	if ev.Text != "" {
+		reason = t("ev.reason", "text", indent(ev.Text))
+	}
+	n := fmt.Sprint(ev.Target)
+	switch ev.Kind {
+	case "create":
+		return t("ev.create", "a", a, "name", ev.Name)
+	case "update":
+		if ev.Name != "" {
+			return t("ev.rename", "a", a, "name", ev.Name)
+		}
+		return t("ev.update", "a", a)
+	case "announce":
+		if ev.Text == "" {
+			return t("ev.unannounce", "a", a)
+		}
+		return t("ev.announce", "a", a, "text", indent(ev.Text))
+	case "pin":
+		return t("ev.pin", "a", a, "n", n)
+	case "unpin":
+		return t("ev.unpin", "a", a, "n", n)
+	case "recall":
+		return t("ev.recall", "a", a, "n", n)
+	case "reaction":
+		if ev.Remove {
+			return t("ev.unreact", "a", a, "emoji", ev.Emoji, "n", n)
+		}
+		return t("ev.react", "a", a, "emoji", ev.Emoji, "n", n)
+	case "edit":
+		return t("ev.edit", "a", a, "n", n, "text", indent(ev.Text))
+	case "role":
+		return t("ev.role", "a", a, "m", member, "role", m.l.role(ev.Role))
+	case "invite_create":
+		return t("ev.inviteCreate", "a", a)
+	case "invite_revoke":
+		return t("ev.inviteRevoke", "a", a)
+	case "profile":
+		if s := displayName(ev.Nick, ev.Name); s != "" {
+			return t("ev.profile", "a", a, "name", s)
+		}
+		return t("ev.profileCleared", "a", a)
+	case "join":
+		return t("ev.join", "a", a)
+	case "join_request":
+		if ev.Text != "" {
+			return t("ev.joinRequestNote", "a", a, "text", indent(ev.Text))
+		}
+		return t("ev.joinRequest", "a", a)
+	case "approve":
+		return t("ev.approve", "a", a, "m", member)
+	case "reject":
+		return t("ev.reject", "a", a, "m", member, "reason", reason)
+	case "leave":
+		return t("ev.leave", "a", a)
+	case "kick":
+		return t("ev.kick", "a", a, "m", member, "reason", reason)
+	case "ban":
+		return t("ev.ban", "a", a, "m", member, "reason", reason)
+	case "unban":
+		return t("ev.unban", "a", a, "m", member)
+	case "mute":
+		key := "ev.mute"
+		if ev.Member == "" {
+			key = "ev.muteAll"
+		}
+		if ev.Until != 0 && ev.Until != protocol.Forever {
+			return t(key+"Until", "a", a, "m", member, "time", m.clock(ev.Until), "reason", reason)
+		}
+		return t(key, "a", a, "m", member, "reason", reason)
+	case "unmute":
+		if ev.Member == "" {
+			return t("ev.unmuteAll", "a", a)
+		}
+		return t("ev.unmute", "a", a, "m", member)
+	}
+	return t("ev.other", "a", a, "kind", ev.Kind, "reason", reason)
 }
 
 // rows renders every item for a screen width, continuation rows indented.
@@ -254,9 +388,10 @@ func (m *chatModel) rows(width int) []chatRow {
 // pinText renders a pin for the header.
 func (m *chatModel) pinText(seq uint64) string {
 	t, ok := m.texts[seq]
+	_, recalled := m.recalled[seq]
 	switch {
-	case m.recalled[seq]:
-		t = "(recalled)"
+	case recalled:
+		t = m.l.t("head.pinRecalled")
 	case !ok:
 		t = "…"
 	}
@@ -267,36 +402,41 @@ func (m *chatModel) pinText(seq uint64) string {
 // and the pins.
 func (m *chatModel) header(connected bool) [3]string {
 	var h [3]string
-	parts := []string{m.name, fmt.Sprintf("%d members", m.members)}
+	t := m.l.t
+	members := t("head.members", "n", fmt.Sprint(m.members))
+	if m.members == 1 {
+		members = t("head.member1")
+	}
+	parts := []string{m.name, members}
 	if m.role != "" {
-		parts = append(parts, "you: "+m.role)
+		parts = append(parts, t("head.role", "role", m.l.role(m.role)))
 	}
 	if m.mutedUntil != 0 && (m.mutedUntil == protocol.Forever || m.mutedUntil > uint64(m.now().UnixMilli())) {
 		if m.mutedUntil == protocol.Forever {
-			parts = append(parts, "muted until unmuted")
+			parts = append(parts, t("head.mutedForever"))
 		} else {
-			parts = append(parts, "muted until "+m.clock(m.mutedUntil))
+			parts = append(parts, t("head.mutedUntil", "time", m.clock(m.mutedUntil)))
 		}
 	}
 	if connected {
-		parts = append(parts, "live")
+		parts = append(parts, t("head.live"))
 	} else {
-		parts = append(parts, "reconnecting…")
+		parts = append(parts, t("head.reconnecting"))
 	}
 	h[0] = strings.Join(parts, " · ")
 	if a := strings.Join(strings.Fields(m.announcement), " "); a != "" {
-		h[1] = "Announcement: " + a
+		h[1] = t("head.announcement", "text", a)
 	} else {
-		h[1] = "No announcement"
+		h[1] = t("head.noAnnouncement")
 	}
 	if len(m.pins) == 0 {
-		h[2] = "No pinned messages"
+		h[2] = t("head.noPins")
 	} else {
 		ps := make([]string, len(m.pins))
 		for i, p := range m.pins {
 			ps[i] = m.pinText(p)
 		}
-		h[2] = "Pinned: " + strings.Join(ps, " | ")
+		h[2] = t("head.pinned", "pins", strings.Join(ps, " | "))
 	}
 	for i := range h {
 		h[i] = sanitize(h[i])

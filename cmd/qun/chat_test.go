@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 	"github.com/rivo/uniseg"
@@ -33,11 +37,13 @@ func TestParseChatLine(t *testing.T) {
 		"/invite 5":             {name: "invite", uses: 5, ttl: defaultInviteTTL},
 		"/invite 0 2h":          {name: "invite", ttl: 2 * time.Hour},
 		"/members":              {name: "members"},
+		"/save 7":               {name: "save", seq: 7},
+		"/save #7 /tmp/x":       {name: "save", seq: 7, text: "/tmp/x"},
 		"/help":                 {name: "help"},
 		"/quit":                 {name: "quit"},
 		"/exit":                 {name: "quit"},
 	} {
-		got, err := parseChatLine(line)
+		got, err := parseChatLine(line, chatEN)
 		if err != nil {
 			t.Errorf("%q: %v", line, err)
 			continue
@@ -62,8 +68,10 @@ func TestParseChatLine(t *testing.T) {
 		"/invite 1 soon": `TTL "soon" is not a duration`,
 		"/invite 1 2 3":  `unexpected "3"`,
 		"/help me":       `unexpected "me"`,
+		"/save":          "missing SEQ; usage: /save SEQ [DIR]",
+		"/save 1 a b":    `unexpected "b"`,
 	} {
-		_, err := parseChatLine(line)
+		_, err := parseChatLine(line, chatEN)
 		if err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("%q: %v, want %q", line, err, wantErr)
 		}
@@ -87,7 +95,7 @@ func TestResolveUser(t *testing.T) {
 		"you":                        id(0),
 		"me":                         id(0),
 	} {
-		got, err := resolveUser(arg, me, members)
+		got, err := resolveUser(arg, me, members, chatEN)
 		if err != nil || got != want {
 			t.Errorf("%q: %s, %v; want %s", arg, got, err, want)
 		}
@@ -97,13 +105,13 @@ func TestResolveUser(t *testing.T) {
 		"zzzzzzzz":  "no member's ID ends in",
 		"12D3KooW!": "no member's ID ends in",
 	} {
-		if _, err := resolveUser(arg, me, members); err == nil || !strings.Contains(err.Error(), wantErr) {
+		if _, err := resolveUser(arg, me, members, chatEN); err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("%q: %v, want %q", arg, err, wantErr)
 		}
 	}
 	// Two members with the same ending.
 	dup := []api.MemberView{{User: "12D3KooWaaaaXYZW"}, {User: "12D3KooWbbbbXYZW"}}
-	if _, err := resolveUser("XYZW", me, dup); err == nil || !strings.Contains(err.Error(), "matches 2 members") {
+	if _, err := resolveUser("XYZW", me, dup, chatEN); err == nil || !strings.Contains(err.Error(), "matches 2 members") {
 		t.Errorf("ambiguous: %v", err)
 	}
 }
@@ -160,7 +168,7 @@ func TestSanitize(t *testing.T) {
 func TestChatModel(t *testing.T) {
 	me, other := "12D3KooWmeeeeeeeeeeeeMEMEMEME", "12D3KooWotherrrrrrrrrOTHEROTH"
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.Local)
-	m := newChatModel(me, func() time.Time { return now })
+	m := newChatModel(me, func() time.Time { return now }, chatEN)
 	at := uint64(now.Add(-time.Minute).UnixMilli())
 	m.setView(&api.GroupView{
 		GroupSummary: api.GroupSummary{Name: "Tea shop", Members: 2},
@@ -202,7 +210,7 @@ func TestChatModel(t *testing.T) {
 	for _, want := range []string{
 		`#1 ` + clock + ` …OTHEROTH created the group "Tea shop"`,
 		"#2 " + clock + " …OTHEROTH: welcome",
-		"#3 " + clock + " you: (recalled)",
+		"#3 " + clock + " you recalled a message",
 		"#4 " + clock + " …OTHEROTH muted you until",
 		"#6 " + clock + " you recalled #3",
 		"refused: you are muted",
@@ -230,5 +238,178 @@ func TestChatModel(t *testing.T) {
 	m.notice(itemNotice, "one more")
 	if len(m.rows(80)) != n+1 {
 		t.Error("the row cache missed a notice")
+	}
+}
+
+// TestChatCatalogue: both languages have every key, with the same
+// placeholders; every command has a usage line, every code of the
+// protocol a sentence; /help fits 80 columns.
+func TestChatCatalogue(t *testing.T) {
+	placeholder := regexp.MustCompile(`\{[a-z]+\}`)
+	names := func(s string) string {
+		p := placeholder.FindAllString(s, -1)
+		slices.Sort(p)
+		return strings.Join(slices.Compact(p), " ")
+	}
+	langs := []*chatLang{chatEN, chatZH}
+	for _, l := range langs {
+		for _, other := range langs {
+			for k, v := range l.words {
+				w, ok := other.words[k]
+				if !ok {
+					t.Errorf("%q is in %s but not in %s", k, l.code, other.code)
+					continue
+				}
+				if names(v) != names(w) {
+					t.Errorf("%q: %s has placeholders %q, %s %q", k, l.code, names(v), other.code, names(w))
+				}
+			}
+		}
+		for name := range chatCommands {
+			if _, ok := l.words["usage."+name]; !ok {
+				t.Errorf("%s: /%s has no usage line", l.code, name)
+			}
+		}
+		for c := protocol.Code(1); !strings.HasPrefix(c.String(), "code_"); c++ {
+			if _, ok := l.words["err."+c.String()]; !ok {
+				t.Errorf("%s: the code %s has no sentence", l.code, c)
+			}
+		}
+		for _, line := range l.lines("help") {
+			if w := uniseg.StringWidth(line); w > 80 {
+				t.Errorf("%s: a /help line is %d columns wide: %q", l.code, w, line)
+			}
+		}
+	}
+	if got := chatZH.t("ev.mute", "a", "你", "m", "{a}", "reason", ""); got != "你 禁言了 {a}，直到管理员解除" {
+		t.Errorf("filling placeholders: %q", got) // a value is not filled again
+	}
+}
+
+// TestChatLangFromLocale: LC_ALL wins over LC_MESSAGES, which wins over
+// LANG; "zh…" is Chinese, anything else (C, en_US, POSIX) English; --lang
+// wins over all.
+func TestChatLangFromLocale(t *testing.T) {
+	for _, c := range []struct {
+		all, messages, lang string
+		want                string
+	}{
+		{"", "", "", "en"},
+		{"", "", "zh_CN.UTF-8", "zh"},
+		{"", "", "zh_TW", "zh"},
+		{"", "", "C.UTF-8", "en"},
+		{"", "", "en_US.UTF-8", "en"},
+		{"", "zh_CN.UTF-8", "en_US.UTF-8", "zh"},
+		{"", "C", "zh_CN.UTF-8", "en"},
+		{"zh_CN.UTF-8", "en_US.UTF-8", "en_US.UTF-8", "zh"},
+		{"C", "zh_CN.UTF-8", "zh_CN.UTF-8", "en"},
+		{"POSIX", "", "zh_CN.UTF-8", "en"},
+	} {
+		env := map[string]string{"LC_ALL": c.all, "LC_MESSAGES": c.messages, "LANG": c.lang}
+		getenv := func(k string) string { return env[k] }
+		if got := chatLangFromLocale(getenv).code; got != c.want {
+			t.Errorf("LC_ALL=%q LC_MESSAGES=%q LANG=%q: %s, want %s", c.all, c.messages, c.lang, got, c.want)
+		}
+		for flag, want := range map[string]string{"zh": "zh", "en": "en", "": c.want} {
+			if l, err := parseChatLang(flag, getenv); err != nil || l.code != want {
+				t.Errorf("--lang %q with LANG=%q: %v; want %s", flag, c.lang, err, want)
+			}
+		}
+	}
+	if _, err := parseChatLang("fr", func(string) string { return "" }); err == nil {
+		t.Error("--lang fr was accepted")
+	}
+}
+
+// TestChatModelChinese renders a group's chat in Chinese: names, system
+// lines, tombstones, "(已编辑)", attachments with the command that saves
+// them, the header in local time, and a refusal of the node.
+func TestChatModelChinese(t *testing.T) {
+	me, owner, mei, li := "12D3KooWmeeeeeeeeeeeeMEMEMEME", "12D3KooWownerrrrrrrrrOWNEROWN", "12D3KooWmeiiiiiiiiiiiMEIMEIME", "12D3KooWliiiiiiiiiiiiiLILILILI"
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.Local)
+	at := uint64(now.Add(-time.Minute).UnixMilli())
+	clock := time.UnixMilli(int64(at)).Format("15:04")
+	m := newChatModel(me, func() time.Time { return now }, chatZH)
+	m.setView(&api.GroupView{
+		GroupSummary: api.GroupSummary{Name: "茶馆", Members: 4},
+		Announcement: "周五前可预订", Pins: []uint64{4},
+		MemberList: []api.MemberView{
+			{User: me, Role: "admin"}, {User: owner, Role: "owner", Name: "店主"}, {User: mei, Role: "member", Name: "王小明"},
+			{User: li, Role: "admin", Name: "小李"},
+		},
+	})
+	m.prepend([]api.EventView{
+		{Seq: 1, Time: at, Author: owner, Kind: "create", Name: "茶馆"},
+		{Seq: 2, Time: at, Author: mei, Kind: "join"},
+		{Seq: 3, Time: at, Author: mei, Kind: "message", Text: "你好", Edited: &api.EditedView{}},
+		{Seq: 4, Time: at, Author: mei, Kind: "message", Recalled: &api.RecalledView{Seq: 9, By: mei}},
+		{Seq: 5, Time: at, Author: mei, Kind: "message", Recalled: &api.RecalledView{Seq: 10, By: owner}},
+		{Seq: 6, Time: at, Author: mei, Kind: "message", Text: "看图", Attachments: []api.AttachmentView{
+			{BlobRefView: api.BlobRefView{MIME: "image/jpeg", Width: 1024, Height: 768}, Name: "tea.jpg"},
+			{BlobRefView: api.BlobRefView{MIME: "application/pdf", Size: 12 << 10}, Name: "receipt.pdf"},
+		}},
+		{Seq: 7, Time: at, Author: mei, Kind: "message", Text: "好的", Target: 3},
+	}, false)
+	for _, ev := range []api.EventView{
+		{Seq: 8, Time: at, Author: me, Kind: "mute", Member: mei, Until: uint64(now.Add(time.Hour).UnixMilli())},
+		{Seq: 9, Time: at, Author: owner, Kind: "mute", Member: me},
+		{Seq: 10, Time: at, Author: owner, Kind: "kick", Member: mei, Text: "广告"},
+		{Seq: 11, Time: at, Author: me, Kind: "message", Text: "我撤回了", Target: 0},
+		{Seq: 12, Time: at, Author: me, Kind: "recall", Target: 11},
+		{Seq: 13, Time: at, Author: owner, Kind: "role", Member: me, Role: "admin"},
+		{Seq: 14, Time: at, Author: mei, Kind: "message", Text: "x"},
+		{Seq: 15, Time: at, Author: me, Kind: "recall", Target: 14},
+		{Seq: 16, Time: at, Author: mei, Kind: "message", Text: "y"},
+		{Seq: 17, Time: at, Author: li, Kind: "recall", Target: 16},
+	} {
+		if !m.appendEvent(ev) {
+			t.Fatalf("event %d not added", ev.Seq)
+		}
+	}
+	m.notice(itemRefusal, chatZH.refusal(protocol.Errorf(protocol.CodeForbidden, "only the owner and admins can pin")))
+	m.notice(itemRefusal, chatZH.refusal(&client.UnreachableError{URL: "http://127.0.0.1:7780", Err: errors.New("connection refused")}))
+	var rows []string
+	for _, r := range m.rows(200) {
+		rows = append(rows, r.text)
+	}
+	want := []string{
+		"#1 " + clock + " 店主 创建了群“茶馆”",
+		"#2 " + clock + " 王小明 加入了群聊",
+		"#3 " + clock + " 王小明：你好 (已编辑)",
+		"#4 " + clock + " 王小明 撤回了一条消息",
+		"#5 " + clock + " 群主撤回了一条成员消息",
+		"#6 " + clock + " 王小明：看图 [图片 1024×768 tea.jpg] [文件 receipt.pdf 12 KB]（/save 6 保存）",
+		"#7 " + clock + " 王小明（回复 #3）：好的",
+		"#8 " + clock + " 你 禁言了 王小明，直到 13:00",
+		"#9 " + clock + " 店主 禁言了 你，直到管理员解除",
+		"#10 " + clock + " 店主 将 王小明 移出了群（广告）",
+		"#11 " + clock + " 你 撤回了一条消息",
+		"#12 " + clock + " 你 撤回了 #11",
+		"#13 " + clock + " 店主 将 你 设为管理员",
+		"#14 " + clock + " 你撤回了一条成员消息",
+		"#15 " + clock + " 你 撤回了 #14",
+		"#16 " + clock + " 管理员撤回了一条成员消息",
+		"#17 " + clock + " 小李 撤回了 #16",
+		"被拒绝：你的角色无权这样做。",
+		"失败：无法连接你的节点 http://127.0.0.1:7780，请检查网络后重试。",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the Chinese chat:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+	h := m.header(true)
+	if want := "茶馆 · 4 位成员 · 我是管理员 · 已禁言，直到管理员解除 · 已连接"; h[0] != want {
+		t.Errorf("header %q, want %q", h[0], want)
+	}
+	if h[1] != "群公告：周五前可预订" || h[2] != "置顶：#4 消息已撤回" {
+		t.Errorf("header %q", h)
+	}
+	// Mistyped commands, in Chinese.
+	for line, wantErr := range map[string]string{
+		"/pin x": `"x" 不是消息序号；用法：/pin 序号`,
+		"/frob":  "没有 /frob 这个命令；/help 列出所有命令",
+	} {
+		if _, err := parseChatLine(line, chatZH); err == nil || err.Error() != wantErr {
+			t.Errorf("%q: %v, want %q", line, err, wantErr)
+		}
 	}
 }

@@ -201,7 +201,7 @@ func runInviteCreate(x *cli, args []string) error {
 	uses := fs.Uint("uses", 0, "how many people the invite admits, `N` (0: unlimited)")
 	ttl := defaultInviteTTL
 	fs.Var(durationValue{&ttl}, "ttl", "how long the invite is valid, a `DURATION` such as 24h or 7d (0: forever; default 168h)")
-	ref := fs.String("ref", "", "an external reference carried in the invite, such as an `ORDER` number")
+	ref := fs.String("ref", "", "an external reference such as an `ORDER` number, kept by the group's host for its admins (never in the link)")
 	pos, err := x.parse(fs, args, 1, false, "GID")
 	if err != nil {
 		return err
@@ -226,7 +226,7 @@ func runInviteCreate(x *cli, args []string) error {
 	}
 	out := inviteOutput{
 		Token: inv.Token(), Link: c.URL() + "/join#" + inv.Token(), ID: inv.ID.String(),
-		Group: gid.String(), Expires: inv.Expires, Uses: inv.MaxUses, Ref: inv.Ref,
+		Group: gid.String(), Expires: inv.Expires, Uses: inv.MaxUses, Ref: *ref,
 		Seq: resp.Seq, EventID: resp.ID,
 	}
 	return x.emit(out, formatInvite(out))

@@ -96,6 +96,14 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 			Invites:    []api.InviteView{{ID: strings.Repeat("ab", 32), Inviter: host.ID().String(), MaxUses: 5, Uses: 1, Ref: "ORDER-1"}},
 		})
 	})
+	mux.HandleFunc("PUT /api/v1/groups/{gid}/invites/{invite}/ref", func(w http.ResponseWriter, r *http.Request) {
+		var req api.InviteRefRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fakeJSON(w, http.StatusOK, req)
+	})
 	mux.HandleFunc("GET /api/v1/groups/{gid}/events", func(w http.ResponseWriter, r *http.Request) {
 		gid, _ := protocol.ParseGroupID(r.PathValue("gid"))
 		from, _ := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)

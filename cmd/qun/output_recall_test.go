@@ -22,9 +22,9 @@ func TestHistoryShowsTombstones(t *testing.T) {
 	if got := formatEvent(other, nil); !strings.Contains(got, "recalled by "+shortID(admin)) {
 		t.Fatalf("recalled by an admin: %q", got)
 	}
-	m := newChatModel(author, nil)
+	m := newChatModel(author, nil, chatEN)
 	m.learn(other, false)
-	if !m.recalled[7] {
+	if by, ok := m.recalled[7]; !ok || by != admin {
 		t.Fatal("the chat does not mark a tombstone recalled")
 	}
 }

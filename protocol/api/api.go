@@ -132,6 +132,15 @@ type MemberView struct {
 	Nick   string       `json:"nick,omitempty"`
 	Bio    string       `json:"bio,omitempty"`
 	Avatar *BlobRefView `json:"avatar,omitempty"`
+	// Ref is the reference (an order number) of the invite the member
+	// joined with, kept by the host: in the views of admins only.
+	Ref string `json:"ref,omitempty"`
+}
+
+// InviteRefRequest is the body of PUT
+// /api/v1/groups/{gid}/invites/{invite}/ref ("" clears it).
+type InviteRefRequest struct {
+	Ref string `json:"ref"`
 }
 
 // SetProfile fills the profile fields of v from p.
@@ -242,6 +251,9 @@ type EventView struct {
 	// Edited is set on a message that was edited: Text is then the latest
 	// edit's (since 1.1).
 	Edited *EditedView `json:"edited,omitempty"`
+	// Superseded marks an edit that a later edit of the same message
+	// replaced: its text and signed bytes are for admins only.
+	Superseded bool `json:"superseded,omitempty"`
 	// Recalled is set on a recalled message: its text, details and signed
 	// bytes are withheld from light clients; what is left is this tombstone.
 	Recalled *RecalledView `json:"recalled,omitempty"`
@@ -426,7 +438,6 @@ type InvitePreview struct {
 	Expires     uint64 `json:"expires,omitempty"`
 	MaxUses     uint32 `json:"max_uses,omitempty"`
 	Uses        uint32 `json:"uses"`
-	Ref         string `json:"ref,omitempty"`
 	Valid       bool   `json:"valid"`
 	Reason      string `json:"reason,omitempty"` // why the invite cannot be used
 }
@@ -437,6 +448,9 @@ type InvitePreview struct {
 type MyProfile struct {
 	Name string `json:"name,omitempty"`
 	Bio  string `json:"bio,omitempty"`
+	// Avatar is an image the user uploaded to this node with
+	// POST /api/v1/blobs?for=avatar.
+	Avatar *BlobRefView `json:"avatar,omitempty"`
 }
 
 // MyGroup is one entry of GET /api/v1/me/groups.

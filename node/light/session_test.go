@@ -1,4 +1,4 @@
-package node
+package light
 
 import (
 	"net/http"
@@ -87,4 +87,12 @@ func TestSessionStateBounded(t *testing.T) {
 			t.Errorf("clientAddr(%s) = %s, want %s", c.remote, got, c.want)
 		}
 	}
+}
+
+func newKey(t testing.TB) *protocol.Key {
+	k, err := protocol.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

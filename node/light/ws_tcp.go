@@ -1,4 +1,4 @@
-package node
+package light
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // 1.5 GB of kernel memory. A WebSocket's socket gets a fixed, small send
 // buffer instead: a client that stops reading blocks the node's writes
 // after at most about 2×wsSendBuffer of unsent data (the kernel doubles the
-// figure for its bookkeeping), and wsWriteTimeout later it is dropped with
+// figure for its bookkeeping), and Config.WriteTimeout later it is dropped with
 // a TCP reset, which frees that memory at once instead of leaving it in an
 // orphaned socket that keeps probing a peer that never reads.
 const wsSendBuffer = 64 << 10
@@ -20,10 +20,10 @@ const wsSendBuffer = 64 << 10
 // apiConnKey is the context key of the API connection of a request.
 type apiConnKey struct{}
 
-// apiConnContext is the API server's ConnContext: it makes the accepted
-// connection reachable from its requests, so that a WebSocket can tune
-// its socket.
-func (n *Node) apiConnContext(ctx context.Context, c net.Conn) context.Context {
+// ConnContext is to be the http.Server's ConnContext: it makes the
+// accepted connection reachable from its requests, so that a WebSocket can
+// tune its socket.
+func (*Server) ConnContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, apiConnKey{}, c)
 }
 

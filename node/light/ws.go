@@ -1,4 +1,4 @@
-package node
+package light
 
 import (
 	"context"
@@ -18,7 +18,6 @@ import (
 
 // WebSocket limits (docs/API.md).
 const (
-	wsWriteTimeout   = 10 * time.Second
 	wsQueue          = 4096
 	wsMaxMessage     = 4096
 	wsMaxSubs        = 1000
@@ -35,7 +34,7 @@ const (
 // small (ws_tcp.go), so a slow client costs little memory: when it cannot
 // take a write for wsWriteTimeout it is dropped with a TCP reset.
 type wsConn struct {
-	n      *Node
+	srv    *Server
 	s      *session
 	c      *websocket.Conn
 	tcp    *net.TCPConn // the socket under c, when the node can reach it (ws_tcp.go)
@@ -68,7 +67,7 @@ type closeError struct {
 
 func (e *closeError) Error() string { return e.reason }
 
-func (n *Node) apiWS(w http.ResponseWriter, r *http.Request, s *session) {
+func (srv *Server) apiWS(w http.ResponseWriter, r *http.Request, s *session) {
 	tcp := tcpConnOf(r.Context())
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
@@ -76,10 +75,10 @@ func (n *Node) apiWS(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	limitSendBuffer(tcp)
 	c.SetReadLimit(wsMaxMessage)
-	ctx, cancel := context.WithCancelCause(n.ctx)
-	wc := &wsConn{n: n, s: s, c: c, tcp: tcp, ctx: ctx, cancel: cancel, out: make(chan []byte, wsQueue), subs: map[protocol.GroupID]*wsSub{}}
-	n.hub.add(wc)
-	defer n.hub.remove(wc)
+	ctx, cancel := context.WithCancelCause(srv.ctx)
+	wc := &wsConn{srv: srv, s: s, c: c, tcp: tcp, ctx: ctx, cancel: cancel, out: make(chan []byte, wsQueue), subs: map[protocol.GroupID]*wsSub{}}
+	srv.hub.add(wc)
+	defer srv.hub.remove(wc)
 	wc.wg.Add(1)
 	go wc.writeLoop()
 	expiry := time.AfterFunc(time.Until(s.expires), func() {
@@ -96,12 +95,12 @@ func (n *Node) apiWS(w http.ResponseWriter, r *http.Request, s *session) {
 	var ce *closeError
 	switch cause := context.Cause(ctx); {
 	case errors.As(cause, &ce):
-		if h := n.onWSDrop; h != nil {
+		if h := srv.cfg.OnDrop; h != nil {
 			h(ce.reason)
 		}
-		n.log.Info("closing a light client's WebSocket", "user", s.user, "reason", ce.reason)
+		srv.log.Info("closing a light client's WebSocket", "user", s.user, "reason", ce.reason)
 		c.Close(ce.code, ce.reason)
-	case n.ctx.Err() != nil:
+	case srv.ctx.Err() != nil:
 		c.Close(websocket.StatusGoingAway, "node shutting down")
 	default:
 		c.CloseNow()
@@ -160,35 +159,26 @@ func (wc *wsConn) handle(m api.WSClientMessage) error {
 		}
 		return nil
 	case "ack":
-		g := wc.n.group(gid)
-		if g == nil {
-			return protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
-		}
-		if err := wc.n.canRead(wc.s.user, g); err != nil {
-			return err
-		}
-		if m.Seq > g.committedHead() {
-			return protocol.Errorf(protocol.CodeInvalid, "cannot ack %d: the group's head is %d", m.Seq, g.committedHead())
-		}
-		return wc.n.store.SetCursor(wc.s.user.String(), gid, m.Seq)
+		return wc.srv.b.Ack(wc.s.user, gid, m.Seq)
 	}
 	return protocol.Errorf(protocol.CodeInvalid, "unknown message type %q (subscribe, unsubscribe, ack, ping)", m.Type)
 }
 
 func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
-	g := wc.n.group(gid)
-	if g == nil {
-		return protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+	feed, err := wc.srv.b.Subscribe(wc.s.user, gid)
+	if err != nil {
+		return err
 	}
 	// The state and the head are read together: the user may read every
 	// event up to clear, so a removal still to come is after it.
-	clear, head, err := wc.n.readAccess(wc.s.user, g)
+	clear, head, err := feed.Access()
 	if err != nil {
+		feed.Close()
 		return err
 	}
 	if from == 0 {
 		from = head + 1
-		if cur, ok, err := wc.n.store.Cursor(wc.s.user.String(), gid); err == nil && ok {
+		if cur, ok := feed.Cursor(); ok {
 			from = min(cur, head) + 1
 		}
 	}
@@ -201,6 +191,7 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 	if old != nil {
 		old.end() // a new subscription replaces the old one, which sends nothing more
 	} else if n >= wsMaxSubs {
+		feed.Close()
 		return protocol.Errorf(protocol.CodeInvalid, "at most %d subscriptions per connection", wsMaxSubs)
 	}
 	ctx, stop := context.WithCancel(wc.ctx)
@@ -210,17 +201,16 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 	wc.mu.Unlock()
 	wc.send(api.WSServerMessage{Type: "subscribed", Group: gid.String(), From: from, Head: head})
 	wc.wg.Add(1)
-	g.watchers.Add(1) // a watched group stays loaded (table.go)
 	go func() {
 		defer close(sub.done)
-		defer g.watchers.Add(-1)
-		if end := wc.pump(ctx, g, from, clear); end != nil {
+		defer feed.Close()
+		if end := wc.pump(ctx, gid, feed, from, clear); end != nil {
 			wc.mu.Lock()
 			if wc.subs[gid] == sub {
 				delete(wc.subs, gid)
 			}
 			wc.mu.Unlock()
-			wc.n.log.Info("ending a light client's subscription", "user", wc.s.user, "group", gid, "code", end.Code)
+			wc.srv.log.Info("ending a light client's subscription", "user", wc.s.user, "group", gid, "code", end.Code)
 			wc.sendCtx(ctx, api.WSServerMessage{Type: "ended", Group: gid.String(), Code: end.Code.String(), Message: end.Msg})
 		}
 	}()
@@ -237,31 +227,31 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 // refuses, the pump sends the batch's events up to the one that removed
 // the user (a kick, ban, leave or change to private), and returns why the
 // subscription ends; nothing sequenced after the removal is sent.
-func (wc *wsConn) pump(ctx context.Context, g *group, from, clear uint64) *protocol.Error {
+func (wc *wsConn) pump(ctx context.Context, gid protocol.GroupID, feed Feed, from, clear uint64) *protocol.Error {
 	defer wc.wg.Done()
 	first := from
 	told := "ok" // the status the client knows: it assumes ok until told
 	for {
-		status, reason, healthChanged := g.healthWait()
+		status, reason, healthChanged := feed.Health()
 		if status != told {
 			select {
-			case wc.out <- statusMessage(g.id, status, reason):
+			case wc.out <- statusMessage(gid, status, reason):
 				told = status
 			case <-ctx.Done():
 				return nil
 			}
 		}
-		head, changed := g.committedWait()
+		head, changed := feed.Head()
 		for from <= head {
-			frames, err := g.eventFrames(from, min(head-from+1, wsPage))
+			frames, err := feed.Frames(from, min(head-from+1, wsPage))
 			if err != nil || len(frames) == 0 {
 				wc.cancel(&closeError{websocket.StatusInternalError, fmt.Sprintf("reading events failed: %v", err)})
 				return nil
 			}
-			send, end := wc.readable(g, frames, first, from, &clear)
+			send, end := wc.readable(feed, frames, first, from, &clear)
 			for _, f := range frames[:send] {
 				select {
-				case wc.out <- f.data:
+				case wc.out <- f.Data:
 				case <-ctx.Done():
 					return nil
 				}
@@ -291,9 +281,9 @@ func statusMessage(gid protocol.GroupID, status, reason string) []byte {
 // readable re-checks the read rule for a batch of frames starting at seq
 // from, of a pump that started at first. It returns how many frames may be
 // sent and, when the subscription must end after them, why.
-func (wc *wsConn) readable(g *group, frames []cachedFrame, first, from uint64, clear *uint64) (int, *protocol.Error) {
+func (wc *wsConn) readable(feed Feed, frames []Frame, first, from uint64, clear *uint64) (int, *protocol.Error) {
 	user := wc.s.user
-	stateHead, _, err := wc.n.readAccess(user, g)
+	stateHead, _, err := feed.Access()
 	if err == nil {
 		*clear = max(*clear, stateHead)
 		return len(frames), nil
@@ -301,14 +291,14 @@ func (wc *wsConn) readable(g *group, frames []cachedFrame, first, from uint64, c
 	// The user was removed after clear: at the first frame of this batch
 	// that can do it, or later.
 	for i := range frames {
-		if f := &frames[i]; f.seq > *clear && f.revokes(user) {
+		if f := &frames[i]; f.Seq > *clear && f.Revokes(user) {
 			return i + 1, endReason(f, user)
 		}
 	}
 	// No removal in the batch. The events are readable if this pump saw
 	// every event after clear and the state is past the batch (the removal
 	// is still to be stored); otherwise send nothing more.
-	last := frames[len(frames)-1].seq
+	last := frames[len(frames)-1].Seq
 	if (first <= *clear+1 || from <= *clear+1) && stateHead > last {
 		return len(frames), nil
 	}
@@ -316,13 +306,13 @@ func (wc *wsConn) readable(g *group, frames []cachedFrame, first, from uint64, c
 }
 
 // endReason says why the event f ended user's right to read.
-func endReason(f *cachedFrame, user protocol.UserID) *protocol.Error {
+func endReason(f *Frame, user protocol.UserID) *protocol.Error {
 	switch {
-	case f.kind == protocol.KindBan && f.member == user:
+	case f.Kind == protocol.KindBan && f.Member == user:
 		return protocol.Errorf(protocol.CodeBanned, "you were banned from this group")
-	case f.kind == protocol.KindKick && f.member == user:
+	case f.Kind == protocol.KindKick && f.Member == user:
 		return protocol.Errorf(protocol.CodeNotMember, "you were removed from this group")
-	case f.kind == protocol.KindLeave && f.member == user:
+	case f.Kind == protocol.KindLeave && f.Member == user:
 		return protocol.Errorf(protocol.CodeNotMember, "you left this group")
 	}
 	return protocol.Errorf(protocol.CodePrivate, "the group became private: only members can read it")
@@ -363,9 +353,9 @@ func (wc *wsConn) writeLoop() {
 			// The cause is set before the connection's context ends, so
 			// the read side, which fails as soon as the socket closes,
 			// finds "too slow" as the reason.
-			slow := time.AfterFunc(wc.n.wsWriteTimeout, func() {
+			slow := time.AfterFunc(wc.srv.cfg.WriteTimeout, func() {
 				resetOnClose(wc.tcp) // the client took nothing: discard what it did not take
-				wc.cancel(&closeError{websocket.StatusPolicyViolation, fmt.Sprintf("too slow: no write possible for %s", wc.n.wsWriteTimeout)})
+				wc.cancel(&closeError{websocket.StatusPolicyViolation, fmt.Sprintf("too slow: no write possible for %s", wc.srv.cfg.WriteTimeout)})
 			})
 			err := wc.c.Write(wc.ctx, websocket.MessageText, data)
 			slow.Stop()

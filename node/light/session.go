@@ -1,4 +1,4 @@
-package node
+package light
 
 import (
 	"crypto/rand"
@@ -18,12 +18,12 @@ const (
 	maxChallenges       = 100_000
 	maxSessions         = 200_000
 	maxLimiters         = 100_000
-	defaultRequestRate  = 20  // requests per second per session and per client address
-	defaultRequestBurst = 100 // burst of the above
+	DefaultRequestRate  = 20  // requests per second per session and per client address
+	DefaultRequestBurst = 100 // burst of the above
 	limiterIdleTime     = 10 * time.Minute
 	sweepEvery          = time.Second // a full map is swept of expired entries at most this often
-	previewRate         = 0.5         // previews that ask another node, per second per session
-	previewBurst        = 5
+	PreviewRate         = 0.5         // previews that ask another node, per second per session
+	PreviewBurst        = 5
 )
 
 // session is an authenticated light client.
@@ -188,7 +188,7 @@ func (s *sessions) allow(key string) bool {
 // allowPreview spends one of a session's previews that ask another node.
 // It applies even when the request rate is off (tests).
 func (s *sessions) allowPreview(token string) bool {
-	return s.allowWith("preview "+token, previewRate, previewBurst)
+	return s.allowWith("preview "+token, PreviewRate, PreviewBurst)
 }
 
 func (s *sessions) allowWith(key string, r rate.Limit, burst int) bool {
