@@ -221,6 +221,9 @@ func (g *group) start() {
 
 // close stops the group's goroutines and saves a snapshot.
 func (g *group) close() {
+	if g.keepTopic && g.topic != nil {
+		g.topic.g.CompareAndSwap(g, nil) // the sleeping record takes the topic's messages now
+	}
 	g.cancel()
 	g.wg.Wait()
 	if g.sub != nil {

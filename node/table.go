@@ -150,13 +150,19 @@ func (n *Node) sleepIdle(now time.Time) int {
 	}
 	n.mu.Unlock()
 	for _, g := range idle {
-		g.keepTopic = !g.hosted
-		g.close()
+		// The record goes in first: while the group closes, a replica's
+		// topic hands notices to it (topics.go), and group() waits for the
+		// pending close before it wakes the group again. Nothing is queued
+		// (idle), so the head cannot move meanwhile.
 		g.mu.Lock()
 		d := &dormant{host: g.host, known: true, head: g.committed, allowed: g.allowed.Load(), summary: g.summary()}
 		g.mu.Unlock()
 		n.mu.Lock()
 		n.asleep[g.id] = d
+		n.mu.Unlock()
+		g.keepTopic = !g.hosted
+		g.close()
+		n.mu.Lock()
 		close(n.pending[g.id])
 		delete(n.pending, g.id)
 		n.mu.Unlock()

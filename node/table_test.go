@@ -154,7 +154,10 @@ func TestReplicasSleep(t *testing.T) {
 			join(t, b, fan, invite(t, a, a.admin, gid, a, 0, 0))
 			last := mustSubmit(t, b, fan, gid, text("hello"))
 			waitHead(t, 10*time.Second, gid, last.Seq, b)
-			asleep := func() bool { return b.loadedGroup(gid) == nil }
+			asleep := func() bool {
+				_, d, held := b.held(gid)
+				return b.loadedGroup(gid) == nil && held && d.known
+			}
 			waitFor(t, 15*time.Second, "the idle replica to sleep", asleep)
 
 			// A notice of a later seq signed by someone else than the host.
