@@ -22,7 +22,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -106,7 +105,11 @@ func fileEventJS(kind, name, mime string, data []byte) string {
 
 // throttleUploads slows the page's uploads (POST /api/v1/blobs) down to
 // 150 kB/s, or lets them run again.
-func throttleUploads(on bool) chromedp.Action[chromedp.Void] {
+func throttleUploads(on bool) chromedp.Action[chromedp.Void] { return throttleUploadsAt(on, 150_000) }
+
+// throttleUploadsAt slows the page's uploads down to bps bytes a second,
+// or lets them run again.
+func throttleUploadsAt(on bool, bps float64) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
 			return err
@@ -114,7 +117,7 @@ func throttleUploads(on bool) chromedp.Action[chromedp.Void] {
 		p := network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: []*network.Conditions{}}
 		if on {
 			p.MatchedNetworkConditions = append(p.MatchedNetworkConditions, &network.Conditions{
-				URLPattern: "*://*:*/api/v1/blobs*", Latency: 20, DownloadThroughput: -1, UploadThroughput: 150_000,
+				URLPattern: "*://*:*/api/v1/blobs*", Latency: 20, DownloadThroughput: -1, UploadThroughput: bps,
 			})
 		}
 		_, err := cdp.Call(ctx, tg, network.EmulateNetworkConditionsByRule, p)
@@ -134,62 +137,11 @@ func throttleUploads(on bool) chromedp.Action[chromedp.Void] {
 // is slowed down to show its progress and is canceled: nothing of it is
 // sent. A product card and links in the text are shown, safely.
 func TestAttachments(t *testing.T) {
-	chromiumPath(t)
-	art := artifactsDir(t)
-	na, nb := startNode(t), startNode(t)
-	urlA, urlB := appURL(t, na), appURL(t, nb)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	const step = 20 * time.Second
-
-	adminKey, err := client.LoadKey(filepath.Join(na.dir, "admin.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := client.New(urlA, adminKey, client.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := protocol.ParseUserID(na.NodeInfo().PeerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "龙井茶庄"
-	gid, _, err := owner.CreateGroup(ctx, host, protocol.Settings{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, _, err := owner.CreateInvite(ctx, gid, 0, time.Hour, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	shop := newBrowser(t, "shop-zh", 360, 740, "zh-CN", art)
-	buyer := newBrowser(t, "buyer-en", 390, 844, "en-US", art)
-	defer shop.checkExceptions()
-	defer buyer.checkExceptions()
-	shop.do("opening the group", step,
-		chromedp.Navigate(urlA+"/"),
-		chromedp.WaitVisible(css("#btn-import-key")),
-		chromedp.SetValue(css("#key-import-text"), strings.TrimSpace(readFile(t, filepath.Join(na.dir, "admin.key")))),
-		chromedp.Click(css("#btn-import-key")),
-		chromedp.WaitVisible(css("#btn-new-group")),
-		chromedp.Evaluate[chromedp.Void](`location.hash = "#/g/`+gid.String()+`"`),
-		waitText("#group-name", name, step),
-		chromedp.WaitVisible(css("#composer")),
-		chromedp.WaitVisible(css("#conn.live")),
-	)
-	buyer.do("joining", step,
-		chromedp.Navigate(urlB+"/join#"+inv.Token()),
-		chromedp.WaitVisible(css("#btn-new-key")),
-		chromedp.Click(css("#btn-new-key")),
-		chromedp.WaitVisible(css("#btn-join")),
-		chromedp.Click(css("#btn-join")),
-		waitText("#group-name", name, step),
-		chromedp.WaitVisible(css("#composer")),
-		chromedp.WaitVisible(css("#conn.live")),
-		waitText("#messages", "You joined", step),
-	)
+	sc := shopScene(t, "龙井茶庄")
+	shop, buyer, owner, gid, ctx := sc.shop, sc.buyer, sc.owner, sc.gid, sc.ctx
+	const step = sceneStep
+	sc.openShop()
+	sc.join()
 	shop.do("seeing the buyer join", step, waitText("#messages", "加入了群", step))
 
 	// The attach button is a tap target of at least 44 px.
@@ -347,11 +299,15 @@ func TestAttachments(t *testing.T) {
 		t.Error("the message after a canceled upload carries an attachment")
 	}
 
-	// A product card and links: only http and https, opened safely.
-	if _, err := owner.Send(ctx, gid, protocol.MessageBody{
-		Text:    "详情见 https://shop.example/longjing?id=1。别点 javascript:alert(1)",
-		Product: &protocol.Product{ID: "LJ-250", Title: "西湖龙井 250g", Price: "19.90", Currency: "CNY", URL: "https://shop.example/p/lj"},
-	}); err != nil {
+	// A product card with its picture (uploaded to the shop's node and
+	// attached: the page loads no image from other origins) and links:
+	// only http and https, opened safely.
+	pic, err := owner.Upload(ctx, "image/jpeg", "longjing.jpg", phonePhoto(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.SendProduct(ctx, gid, "详情见 https://shop.example/longjing?id=1。别点 javascript:alert(1)",
+		protocol.Product{ID: "LJ-250", Title: "西湖龙井 250g", Price: "19.90", Currency: "CNY", URL: "https://shop.example/p/lj"}, pic); err != nil {
 		t.Fatal(err)
 	}
 	card := `.msg a.product[href="https://shop.example/p/lj"][target="_blank"][rel="noopener noreferrer"]`
@@ -360,7 +316,12 @@ func TestAttachments(t *testing.T) {
 		waitText(card+" .product-title", "西湖龙井 250g", step),
 		waitText(card+" .product-price", "¥19.90", step),
 		chromedp.WaitVisible(css(`.msg .text a[href="https://shop.example/longjing?id=1"][rel="noopener noreferrer"][target="_blank"]`)),
+		waitJS(`(() => { const i = document.querySelector(`+"`"+card+` img.product-image.loaded`+"`"+`);
+			return !!i && i.naturalWidth === 640 && i.src.includes("/blobs/`+fmt.Sprintf("%x", pic.Blob.Hash[:])+`"); })()`, step),
 	)
+	if n := eval[int](buyer, "counting the card's picture outside the card", `document.querySelector(`+"`"+card+"`"+`).closest(".msg").querySelectorAll(".att-image").length`); n != 0 {
+		t.Errorf("the product's picture is shown %d more times under the card", n)
+	}
 	if n := eval[int](buyer, "counting unsafe links", `document.querySelectorAll('a[href^="javascript"], a[href^="data"]').length`); n != 0 {
 		t.Errorf("%d javascript: or data: links on the page", n)
 	}

@@ -1,9 +1,7 @@
 package web_test
 
 import (
-	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,52 +22,13 @@ import (
 // group, which reaches the owner's page live (no reload) and ends the
 // clash. "You"/"你" stand for the user in both languages.
 func TestNames(t *testing.T) {
-	chromiumPath(t)
-	art := artifactsDir(t)
-	na, nb := startNode(t), startNode(t)
-	urlA, urlB := appURL(t, na), appURL(t, nb)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	const step = 20 * time.Second
-
 	// The node's admin (Go SDK) makes the group and an invite.
-	adminKey, err := client.LoadKey(filepath.Join(na.dir, "admin.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := client.New(urlA, adminKey, client.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := protocol.ParseUserID(na.NodeInfo().PeerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "茶馆"
-	gid, _, err := owner.CreateGroup(ctx, host, protocol.Settings{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, _, err := owner.CreateInvite(ctx, gid, 0, time.Hour, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := inv.Token()
-
-	a := newBrowser(t, "owner-zh", 360, 740, "zh-CN", art)
-	b := newBrowser(t, "b-en", 390, 844, "en-US", art)
-	defer a.checkExceptions()
-	defer b.checkExceptions()
-	a.do("opening the group", step,
-		chromedp.Navigate(urlA+"/"),
-		chromedp.WaitVisible(css("#btn-import-key")),
-		chromedp.SetValue(css("#key-import-text"), strings.TrimSpace(readFile(t, filepath.Join(na.dir, "admin.key")))),
-		chromedp.Click(css("#btn-import-key")),
-		chromedp.WaitVisible(css("#btn-new-group")),
-		chromedp.Evaluate[chromedp.Void](`location.hash = "#/g/`+gid.String()+`"`),
-		waitText("#group-name", name, step),
-		chromedp.WaitVisible(css("#composer")),
-		chromedp.WaitVisible(css("#conn.live")),
+	sc := shopScene(t, "茶馆", withBrowsers("owner-zh", "b-en"))
+	a, b, owner, gid, ctx, token := sc.shop, sc.buyer, sc.owner, sc.gid, sc.ctx, sc.token
+	urlA, urlB := sc.urlA, sc.urlB
+	const step = sceneStep
+	sc.openShop()
+	a.do("reading the group's first line", step,
 		// The owner's own line says "you" (你), not "me".
 		waitText("#messages", "你 创建了群", step),
 		chromedp.Evaluate[chromedp.Void](`window.__qunMark = "no reload"`),
@@ -102,13 +61,8 @@ func TestNames(t *testing.T) {
 	bSel := `.msg[data-author="` + bID + `"] .author`
 
 	// B joins on node B: its page carries the profile to the group.
-	b.do("joining", step,
-		chromedp.Navigate(urlB+"/join#"+token),
-		chromedp.WaitVisible(css("#btn-join")),
-		chromedp.Click(css("#btn-join")),
-		waitText("#group-name", name, step),
-		chromedp.WaitVisible(css("#composer")),
-		waitText("#messages", "You joined", step),
+	sc.join()
+	b.do("writing", step,
 		chromedp.SendKeys(css("#composer"), "大家好"),
 		chromedp.Click(css("#btn-send")),
 		waitText(".msg.mine .text", "大家好", step),

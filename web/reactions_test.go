@@ -1,15 +1,11 @@
 package web_test
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/qunchat/qun/client"
-	"github.com/qunchat/qun/protocol"
 )
 
 // TestReactionsEdits: reactions (kind reaction) and edits (kind edit)
@@ -24,63 +20,13 @@ import (
 // reload. The owner has no Edit on the buyer's message; the buyer's Edit
 // goes once the 24 hours have passed. Neither kind gets a chat line.
 func TestReactionsEdits(t *testing.T) {
-	chromiumPath(t)
-	art := artifactsDir(t)
-	na, nb := startNode(t), startNode(t)
-	urlA, urlB := appURL(t, na), appURL(t, nb)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	const step = 20 * time.Second
-
-	adminKey, err := client.LoadKey(filepath.Join(na.dir, "admin.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := client.New(urlA, adminKey, client.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := protocol.ParseUserID(na.NodeInfo().PeerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "茶友群"
-	gid, _, err := owner.CreateGroup(ctx, host, protocol.Settings{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, _, err := owner.CreateInvite(ctx, gid, 0, time.Hour, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	a := newBrowser(t, "owner-zh", 360, 740, "zh-CN", art)
-	b := newBrowser(t, "buyer-en", 390, 844, "en-US", art)
-	defer a.checkExceptions()
-	defer b.checkExceptions()
-	openA := []chromedp.Action[chromedp.Void]{
-		waitText("#group-name", name, step),
-		chromedp.WaitVisible(css("#composer")),
-		chromedp.WaitVisible(css("#conn.live")),
-	}
-	a.do("opening the group", step, append([]chromedp.Action[chromedp.Void]{
-		chromedp.Navigate(urlA + "/"),
-		chromedp.WaitVisible(css("#btn-import-key")),
-		chromedp.SetValue(css("#key-import-text"), strings.TrimSpace(readFile(t, filepath.Join(na.dir, "admin.key")))),
-		chromedp.Click(css("#btn-import-key")),
-		chromedp.WaitVisible(css("#btn-new-group")),
-		chromedp.Evaluate[chromedp.Void](`location.hash = "#/g/` + gid.String() + `"`),
-	}, openA...)...)
-	b.do("joining", step,
-		chromedp.Navigate(urlB+"/join#"+inv.Token()),
-		chromedp.WaitVisible(css("#btn-new-key")),
-		chromedp.Click(css("#btn-new-key")),
-		chromedp.WaitVisible(css("#btn-join")),
-		chromedp.Click(css("#btn-join")),
-		waitText("#group-name", name, step),
-		chromedp.WaitVisible(css("#composer")),
-		chromedp.WaitVisible(css("#conn.live")),
-		waitText("#messages", "You joined", step),
+	sc := shopScene(t, "茶友群", withBrowsers("owner-zh", "buyer-en"))
+	a, b := sc.shop, sc.buyer
+	const step = sceneStep
+	openA := sc.inGroup()
+	sc.openShop()
+	sc.join()
+	b.do("writing", step,
 		chromedp.SendKeys(css("#composer"), "龙井 39 元一两"),
 		chromedp.Click(css("#btn-send")),
 		waitText(".msg.mine .text", "龙井 39 元一两", step),

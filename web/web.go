@@ -19,9 +19,15 @@ var static embed.FS
 // CSP is the Content-Security-Policy of every answer: everything from the
 // page's own origin (which includes its WebSocket), images also from data:
 // and blob: URLs (QR codes, key downloads), no inline script or style, no
-// plugins, no framing.
+// plugins, no framing. The one exception is ShortInviteSources.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-	"connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"connect-src 'self' " + ShortInviteSources + "; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// ShortInviteSources let the page read one endpoint of other nodes: the
+// invite behind a short handle (GET /api/v1/invites/short/HANDLE, which
+// answers any origin), so that the join box resolves a text code
+// "群口令 HANDLE @ HOST" at its host. Nothing else of another origin.
+const ShortInviteSources = "http://*:*/api/v1/invites/short/ https://*:*/api/v1/invites/short/"
 
 // contentTypes maps the extensions of the embedded files to their types.
 var contentTypes = map[string]string{

@@ -134,6 +134,7 @@ export class Api {
   myGroups() { return this.call("GET", "/api/v1/me/groups"); }
   // The user's profile kept by the home node ({name, bio}, each absent when
   // not set); the page signs the profile events that carry it to groups.
+  setInviteRef(gid, id, ref) { return this.call("PUT", `/api/v1/groups/${gid}/invites/${id}/ref`, { ref }); }
   myProfile() { return this.call("GET", "/api/v1/me/profile"); }
   setMyProfile(p) { return this.call("PUT", "/api/v1/me/profile", p); }
   // shortInvite asks the host for a short link of an open invite.
@@ -167,12 +168,14 @@ export class Api {
   // POST /api/v1/blobs?name=NAME with the bytes as the body. onProgress
   // gets the fraction sent (0..1). It returns {promise, abort}: the promise
   // gives the attachment ({hash, mime, size, width, height, name, thumb})
-  // or fails with an ApiError (code "canceled" after abort).
-  upload(file, name, onProgress) {
+  // or fails with an ApiError (code "canceled" after abort). purpose
+  // "avatar" has the node check it as a profile's avatar (?for=avatar).
+  upload(file, name, onProgress, purpose) {
     const xhr = new XMLHttpRequest();
     let aborted = false;
+    const query = purpose === "avatar" ? "?for=avatar" : "?name=" + encodeURIComponent(name);
     const once = () => new Promise((resolve, reject) => {
-      xhr.open("POST", this.base + "/api/v1/blobs?name=" + encodeURIComponent(name));
+      xhr.open("POST", this.base + "/api/v1/blobs" + query);
       xhr.setRequestHeader("Authorization", "Bearer " + this.session.token);
       xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
       xhr.responseType = "text";
@@ -249,6 +252,7 @@ export class Live {
     this.timer = null;
     this.pinger = null;
     this.status = "idle";
+    this.membership = new Set(); // functions called with each membership push
     this.probe = () => this.api.call("GET", "/api/v1/me/groups");
     this.needProbe = false;
     this.onOnline = () => this.soon();
@@ -283,6 +287,15 @@ export class Live {
     }
     this.connect();
     return l;
+  }
+
+  // watchMembership calls f with every {"type": "membership", group,
+  // change, head} the node pushes: what an event of any group did to the
+  // user (approve, reject, role, mute, unmute, kick, ban), subscribed to
+  // that group or not. It returns the function that stops it.
+  watchMembership(f) {
+    this.membership.add(f);
+    return () => this.membership.delete(f);
   }
 
   unsubscribe(gid, l) {
@@ -350,6 +363,10 @@ export class Live {
   }
 
   onMessage(msg) {
+    if (msg.type === "membership" && msg.group) {
+      for (const f of [...this.membership]) guard(() => f(msg));
+      return;
+    }
     const s = msg.group ? this.subs.get(msg.group) : null;
     if (!s) return;
     if (msg.type === "subscribed") {

@@ -7,6 +7,7 @@ import { h, clear, short, statusLine, busy, fmtDateTime, fmtTime, errorText } fr
 import * as keys from "./keys.js";
 import { Api, Live } from "./api.js";
 import { KIND, body, decodeInvite, verifyInvite, tokenFromLink, parsePeerID } from "./proto.js";
+import { inviteToken, ResolveError } from "./invitecode.js";
 import { fromBase64url, fromHex } from "./codec.js";
 import { GroupScreen } from "./chat.js";
 import { ProfileSync, profileCard } from "./names.js";
@@ -66,7 +67,40 @@ app.onProfile = () => {
 };
 
 function page(...content) {
+  dropSide();
   clear(root, topbar(), h("main", { class: "page" }, ...content));
+}
+
+// The desktop layout: at 900 px and wider the list of groups stays on the
+// left and the open group, the manage panel, a form or a hint fills the
+// right. The list stays mounted from one route to the next, so its scroll
+// position (and a tap under way) survive a switch of group.
+const wide = window.matchMedia("(min-width: 900px)");
+let side = null; // the list beside the pane: {el, pane, stop, mark, lang, inbox}
+
+// splitPage shows content on the right of the list of groups on a wide
+// screen; on a narrow one it shows it alone, as page does.
+function splitPage(...content) {
+  if (!wide.matches || !app.inbox) return page(...content);
+  if (!side || side.lang !== lang || side.inbox !== app.inbox || !root.contains(side.el)) {
+    dropSide();
+    const list = groupsList();
+    side = {
+      el: h("aside", { class: "side", id: "side", "aria-label": t("groups.title") }, list.els),
+      pane: h("section", { class: "pane", id: "pane" }),
+      stop: list.stop, mark: list.mark, lang, inbox: app.inbox,
+    };
+    root.classList.add("split");
+    clear(root, topbar(), h("main", { class: "page split" }, side.el, side.pane));
+  }
+  clear(side.pane, ...content);
+  side.mark();
+}
+
+function dropSide() {
+  if (side) side.stop();
+  side = null;
+  root.classList.remove("split");
 }
 
 function onLiveStatus(s) {
@@ -96,6 +130,11 @@ async function setSigner(signer) {
     // Before every new WebSocket: the list of groups (and a new session
     // if the node forgot the old one).
     app.live.start(() => app.inbox.refresh());
+    // What an event did to the user (approved, removed, muted, a new
+    // role), pushed by the node for any group: the list of groups is read
+    // again at once (the open chat reads its group itself).
+    const inbox = app.inbox;
+    app.live.watchMembership(() => inbox.refresh().catch(() => { /* the next reconnect reads it */ }));
   }
   updateTitle();
 }
@@ -115,7 +154,10 @@ export function go(hash) {
   route();
 }
 
+let routeGen = 0; // counts the routes taken: a screen that waited knows whether it is still shown
+
 async function route() {
+  routeGen++;
   if (app.screen) { app.screen.close(); app.screen = null; }
   if (app.cleanup) { app.cleanup(); app.cleanup = null; }
   if (app.inbox) app.inbox.setOpen(null);
@@ -131,7 +173,7 @@ async function route() {
     case "g":
       if (/^[0-9a-f]{64}$/.test(parts[1] || "")) {
         app.screen = new GroupScreen(app, parts[1], parts[2] === "manage" ? "manage" : "chat");
-        page(app.screen.el);
+        splitPage(app.screen.el);
         return app.screen.open();
       }
       break;
@@ -238,13 +280,27 @@ function notifySection() {
 
 // ---- my groups
 
-// The list follows the inbox (inbox.js): each group's last message, its
-// time and the unread messages change live.
+// On a phone the list of groups is a screen of its own; on a wide screen
+// it is beside (splitPage) and the right side says what to do.
 function groupsScreen() {
+  if (wide.matches) return splitPage(h("div", { class: "pane-hint", id: "pane-hint" }, h("p", {}, t("split.hint"))));
+  const g = groupsList();
+  page(g.els);
+  app.cleanup = g.stop;
+}
+
+// groupsList is the list of groups and the form that opens an invite link.
+// The list follows the inbox (inbox.js): each group's last message, its
+// time and the unread messages change live, until stop; mark shows which
+// group is open.
+function groupsList() {
   const list = h("ul", { id: "groups", class: "list" }, h("li", { class: "muted" }, t("common.loading")));
   const status = statusLine("groups-status");
-  const link = h("input", { id: "join-link", type: "url", placeholder: t("groups.linkPlaceholder"), autocomplete: "off" });
-  page(
+  // A link, a token or a text code ("群口令 Ab3dE9xK @ host", invitecode.js):
+  // type text, since a code is no URL.
+  const link = h("input", { id: "join-link", type: "text", inputmode: "url", placeholder: t("groups.linkOrCode"), autocomplete: "off", spellcheck: "false" });
+  const linkStatus = statusLine("join-link-status");
+  const els = [
     h("section", { class: "card" },
       h("div", { class: "row between" }, h("h1", {}, t("groups.title")),
         h("a", { class: "button", href: "/#/new", id: "btn-new-group" }, t("groups.create"))),
@@ -255,15 +311,34 @@ function groupsScreen() {
         class: "row",
         onsubmit: (e) => {
           e.preventDefault();
-          const tok = tokenFromLink(link.value);
-          if (!tok) return;
-          history.pushState(null, "", "/join#" + tok);
-          route();
+          const button = e.target.querySelector("button");
+          busy(button, async () => {
+            linkStatus.clear();
+            let tok;
+            try {
+              tok = await inviteToken(link.value);
+            } catch (err) {
+              if (!(err instanceof ResolveError)) return linkStatus.error(err);
+              if (err.code === "unreachable") return linkStatus.show(t("groups.codeUnreachable", { host: err.host }));
+              if (err.code === "invite_unknown" || err.code === "not_found") return linkStatus.show(t("groups.codeUnknown", { host: err.host }));
+              return linkStatus.error(err.cause || err);
+            }
+            if (!tok) return;
+            history.pushState(null, "", "/join#" + tok);
+            route();
+          });
         },
-      }, link, h("button", { type: "submit" }, t("groups.open")))),
-  );
+      }, link, h("button", { type: "submit", id: "btn-open-link" }, t("groups.open"))),
+      linkStatus),
+  ];
   const inbox = app.inbox;
   const items = new Map(); // gid -> li
+  const mark = () => {
+    for (const [gid, li] of items) {
+      if (gid === inbox.openGid) li.firstChild.setAttribute("aria-current", "page");
+      else li.firstChild.removeAttribute("aria-current");
+    }
+  };
   const render = () => {
     if (!inbox.loaded) {
       if (inbox.error) { clear(list); status.error(inbox.error); }
@@ -285,9 +360,11 @@ function groupsScreen() {
     for (const [gid, li] of items) if (!lis.includes(li)) items.delete(gid);
     // Moving the same elements keeps a tap that is under way.
     if (lis.some((li, k) => list.children[k] !== li) || list.children.length !== lis.length) clear(list, lis);
+    mark();
   };
-  app.cleanup = inbox.watch(render);
+  const stop = inbox.watch(render);
   render();
+  return { els, stop, mark };
 }
 
 function groupItem(gid) {
@@ -337,7 +414,7 @@ function createScreen() {
   const pub = h("input", { id: "new-public", type: "checkbox" });
   const isAdmin = app.node && app.node.admins.includes(app.signer.id);
   const submit = h("button", { id: "btn-create", type: "submit", class: "primary" }, t("create.submit"));
-  page(h("section", { class: "card" },
+  splitPage(h("section", { class: "card" },
     h("h1", {}, t("create.title")),
     h("p", { class: "hint", id: "create-hint" }, t(isAdmin ? "create.hintAdmin" : "create.hintNotAdmin")),
     h("form", {
@@ -372,6 +449,7 @@ function createScreen() {
 // ---- invite preview and join
 
 async function joinScreen(token) {
+  const gen = routeGen;
   const status = statusLine("join-status");
   const box = h("div", { id: "preview" }, h("p", { class: "muted" }, t("common.loading")));
   page(h("section", { class: "card" }, h("h1", {}, t("join.title")), box, status));
@@ -404,7 +482,10 @@ async function joinScreen(token) {
         app.profiles.push(resp.group).catch(() => { /* ensure tries again */ });
         joined(resp.group);
       }
-      else status.ok(t("join.requested"));
+      else {
+        status.ok(t("join.requested"));
+        waitForAnswer(inv.group, status, joined, gen);
+      }
     } catch (err) {
       if (err.code === "conflict" && kind === KIND.join) return joined(inv.group);
       status.error(err);
@@ -423,8 +504,7 @@ async function joinScreen(token) {
       h("dt", {}, t("join.inviter")), h("dd", { id: "preview-inviter", title: inv.inviter },
         pv && pv.inviter_name ? [pv.inviter_name, h("span", { class: "meta" }, " · " + short(inv.inviter))] : short(inv.inviter)),
       h("dt", {}, t("join.expires")), h("dd", {}, expires ? fmtDateTime(expires) : t("join.never")),
-      uses ? [h("dt", {}, t("join.uses")), h("dd", {}, uses)] : null,
-      inv.ref ? [h("dt", {}, t("join.ref")), h("dd", {}, inv.ref)] : null),
+      uses ? [h("dt", {}, t("join.uses")), h("dd", {}, uses)] : null),
     pv && !pv.valid ? h("p", { class: "status error", id: "preview-reason" }, errorText({ code: "invite_invalid", message: pv.reason || t("join.invalid") })) : null,
     h("div", { class: "row" },
       h("button", { id: "btn-join", class: "primary", disabled: pv && !pv.valid, onclick: doJoin(KIND.join) }, t("join.join")),
@@ -435,12 +515,29 @@ async function joinScreen(token) {
   );
 }
 
+// waitForAnswer keeps the join screen on a request to join gid until an
+// admin answers: approved, the group opens; declined, the line says so.
+function waitForAnswer(gid, status, joined, gen) {
+  if (!app.live || gen !== routeGen) return;
+  const stop = app.live.watchMembership((m) => {
+    if (m.group !== gid) return;
+    if (gen !== routeGen) { stop(); return; }
+    if (m.change === "approve") { stop(); joined(gid); }
+    if (m.change === "reject") { stop(); status.show(t("join.declined"), "error"); }
+  });
+  const prev = app.cleanup;
+  app.cleanup = () => { stop(); if (prev) prev(); };
+}
+
 // ---- boot
 
 async function boot() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   window.addEventListener("hashchange", route);
   window.addEventListener("popstate", route);
+  // Across 900 px the open group moves into (or out of) the split layout
+  // as it is; any other screen is shown again.
+  wide.addEventListener("change", () => { if (app.screen) splitPage(app.screen.el); else route(); });
   app.go = go;
   if (await keys.detect()) await setSigner(await keys.load());
   app.api = app.api || new Api(null);

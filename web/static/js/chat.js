@@ -32,7 +32,7 @@ export class GroupScreen {
     this.gidBytes = fromHex(gid);
     this.view = view;
     this.me = app.signer.id;
-    this.names = new Names(this.me);
+    this.names = new Names(this.me, (hash) => app.api.blobURL(gid, hash));
     this.state = null;
     this.events = new Map(); // seq -> EventView, every event loaded
     this.decoded = new Map(); // seq -> decoded message body
@@ -72,6 +72,9 @@ export class GroupScreen {
     };
     app.liveWatchers.add(this.onLiveStatus);
     document.addEventListener("visibilitychange", this.onVisible);
+    // What an event did to the user (a mute, a kick, a new role) comes
+    // pushed at once, before the event itself reaches the chat.
+    this.offMembership = app.live ? app.live.watchMembership((m) => { if (m.group === this.gid) this.onMembership(m); }) : null;
     if (app.inbox) app.inbox.setOpen(gid);
   }
 
@@ -87,6 +90,8 @@ export class GroupScreen {
     if (this.ackTimer) { clearTimeout(this.ackTimer); this.app.live.ack(this.gid, this.ackSeq); }
     this.app.liveWatchers.delete(this.onLiveStatus);
     document.removeEventListener("visibilitychange", this.onVisible);
+    if (this.offMembership) this.offMembership();
+    clearTimeout(this.muteTimer);
     if (this.app.live && this.sub) this.app.live.unsubscribe(this.gid, this.sub);
     this.sub = null;
   }
@@ -99,7 +104,7 @@ export class GroupScreen {
       await this.loadState(true);
     } catch (e) {
       if (this.closed) return;
-      clear(this.el, h("section", { class: "card" }, h("a", { href: "/#/", class: "back" }, "← " + t("common.back")), this.status));
+      clear(this.el, h("section", { class: "card" }, h("a", { href: "/#/", class: "back to-list" }, "← " + t("common.back")), this.status));
       this.status.error(e);
       this.failed = e.code === "unreachable" || e.code === "unavailable";
       return;
@@ -125,7 +130,7 @@ export class GroupScreen {
     this.sub = this.app.live.subscribe(this.gid, this.next, {
       onEvent: (ev) => this.onLive(ev),
       onError: (m) => this.statusLine().error(m),
-      onEnded: (m) => this.statusLine().show(t("chat.ended." + m.code, {}, t("chat.ended.not_member")), "error"),
+      onEnded: (m) => this.removedBy(m.code === "banned" ? "ban" : m.code === "private" ? "private" : "kick"),
       onStatus: (m) => {
         const line = this.statusLine();
         if (m.status === "ok") { if (line.code === "group_status") line.clear(); return; }
@@ -151,19 +156,20 @@ export class GroupScreen {
     }
     this.hostKey = parsePeerID(this.state.host);
     this.member = this.state.member_list.find((m) => m.user === this.me) || null;
+    if (this.member) this.removed = null; // a member again
     this.names.setMembers(this.state.member_list, this.state.head || 0);
     this.relabel();
     this.rank = this.member ? RANK[this.member.role] || 1 : 0;
     this.app.setTitle(this.state.name + " · Qun");
   }
 
-  refreshState() {
+  refreshState(delay = 200) {
     clearTimeout(this.refreshTimer);
     this.refreshTimer = setTimeout(async () => {
       try {
         await this.loadState(false);
       } catch (e) {
-        if (e.code !== "private" && e.code !== "unknown_group") return this.statusLine().error(e);
+        if (e.code !== "private" && e.code !== "unknown_group" && e.code !== "banned") return this.statusLine().error(e);
         // Removed or banned: the group is no longer readable here. Keep
         // what is on screen and offer nothing a member could do.
         this.member = null;
@@ -178,7 +184,47 @@ export class GroupScreen {
       } else {
         this.renderManageSoon();
       }
-    }, 200);
+    }, delay);
+  }
+
+  // onMembership takes a push of what an event of this group did to the
+  // user: a kick or a ban ends the chat at once; every change reads the
+  // group again (a role shows or hides the admin's controls, a mute the
+  // muted state).
+  onMembership(m) {
+    if (this.closed) return;
+    if (m.change === "kick" || m.change === "ban") {
+      const ev = this.events.get(m.head);
+      this.removedBy(m.change, ev && ev.member === this.me ? ev.text : "");
+    }
+    this.refreshState(0);
+  }
+
+  // removedBy shows why the user may no longer write here (kind kick, ban,
+  // or private), with the admin's reason when known, in one line, and
+  // offers nothing a member could do.
+  removedBy(kind, reason) {
+    if (this.closed) return;
+    if (this.removed && !reason) reason = this.removed.reason;
+    this.removed = { kind, reason: reason || "" };
+    this.member = null;
+    this.rank = 0;
+    const key = kind === "ban" ? "chat.ended.banned" : kind === "private" ? "chat.ended.private" : "chat.ended.not_member";
+    const line = this.statusLine();
+    if (line && line.code === "ended") line.clear();
+    if (!this.state) return;
+    this.renderHeader();
+    if (this.view === "chat") {
+      this.renderMuted();
+      this.refreshActions();
+    } else {
+      // The panel has nothing left for the user: the line says why.
+      this.renderManageSoon();
+      if (this.manageStatus) {
+        this.manageStatus.show(reason ? t("chat.removedWhy", { line: t(key), reason }) : t(key), "error");
+        this.manageStatus.code = "ended";
+      }
+    }
   }
 
   // statusLine is the line where refusals show in the current view.
@@ -228,11 +274,16 @@ export class GroupScreen {
     }
   }
 
+  // renderHeader rebuilds the header only when what it shows changed: a
+  // rebuild between the press and the release of a tap would lose the tap.
   renderHeader() {
     const s = this.state;
     const admin = this.rank >= 2;
+    const key = JSON.stringify([this.view, this.gid, s.name, s.members, admin, !!this.member, this.member && this.member.role, lang]);
+    if (key === this.headerKey && this.header.firstChild) return;
+    this.headerKey = key;
     clear(this.header,
-      h("a", { href: this.view === "chat" ? "/#/" : `/#/g/${this.gid}`, class: "back", "aria-label": t("common.back") }, "←"),
+      h("a", { href: this.view === "chat" ? "/#/" : `/#/g/${this.gid}`, class: this.view === "chat" ? "back to-list" : "back", "aria-label": t("common.back") }, "←"),
       h("div", { class: "grow" },
         h("h1", { id: "group-name" }, s.name),
         h("span", { class: "meta", id: "group-members" }, t(s.members === 1 ? "chat.member1" : "chat.members", { n: s.members }))),
@@ -250,6 +301,7 @@ export class GroupScreen {
   }
 
   renderBody() {
+    this.manageKey = JSON.stringify([this.state, this.rank, this.member && this.member.role, this.removed, lang]);
     clear(this.bodyEl, renderManage(this));
   }
 
@@ -267,6 +319,11 @@ export class GroupScreen {
       }
       return;
     }
+    // Unchanged (a refresh that found the same group): leave it alone, so
+    // that a tap under way is not lost to a rebuild.
+    const key = JSON.stringify([this.state, this.rank, this.member && this.member.role, this.removed, lang]);
+    if (key === this.manageKey && this.bodyEl.firstChild) return;
+    this.manageKey = key;
     this.renderBody();
   }
 
@@ -303,15 +360,42 @@ export class GroupScreen {
     return li;
   }
 
+  // renderMuted shows what keeps the user from writing: a mute, or the
+  // end of their membership (with the reason). Out of the group the
+  // composer is disabled; a muted user may still try, and the node says
+  // why it refuses.
   renderMuted() {
     const m = this.member;
     const s = this.state;
     let text = "";
-    if (!m) text = t("chat.notMember");
-    else if (m.muted) text = m.muted_until ? t("chat.mutedUntil", { time: fmtDateTime(m.muted_until) }) : t("chat.mutedForever");
-    else if (s.muted_all && this.rank < 2) text = s.mute_all_until ? t("chat.allMutedUntil", { time: fmtDateTime(s.mute_all_until) }) : t("chat.allMuted");
+    let muted = false;
+    let until = 0;
+    if (!m && this.removed) {
+      const r = this.removed;
+      const line = t(r.kind === "ban" ? "chat.ended.banned" : r.kind === "private" ? "chat.ended.private" : "chat.ended.not_member");
+      text = r.reason ? t("chat.removedWhy", { line, reason: r.reason }) : line;
+    } else if (!m) {
+      text = t("chat.notMember");
+    } else if (m.muted) {
+      muted = true;
+      until = m.muted_until || 0;
+      text = m.muted_until ? t("chat.mutedUntil", { time: fmtDateTime(m.muted_until) }) : t("chat.mutedForever");
+    } else if (s.muted_all && this.rank < 2) {
+      muted = true;
+      until = s.mute_all_until || 0;
+      text = s.mute_all_until ? t("chat.allMutedUntil", { time: fmtDateTime(s.mute_all_until) }) : t("chat.allMuted");
+    }
     this.mutedNote.textContent = text;
     this.mutedNote.hidden = !text;
+    this.mutedNote.classList.toggle("removed", !m);
+    this.composerSet.disabled = !m;
+    this.composer.classList.toggle("blocked", !m);
+    this.composer.classList.toggle("muted", muted);
+    this.input.placeholder = t(!m ? "chat.cannotWrite" : muted ? "chat.mutedPlaceholder" : "chat.placeholder");
+    // A mute that ends: the group is read again then.
+    clearTimeout(this.muteTimer);
+    const left = until - (Date.now() + (this.app.skew || 0));
+    if (until && left > 0 && left < 2 ** 31 - 1000) this.muteTimer = setTimeout(() => this.refreshState(0), left + 500);
   }
 
   // ---- history
@@ -403,6 +487,7 @@ export class GroupScreen {
     if (this.closed) return;
     this.lastSeq = Math.max(this.lastSeq || 0, ev.seq);
     this.noteEvent(ev);
+    if ((ev.kind === "kick" || ev.kind === "ban") && ev.member === this.me) this.removedBy(ev.kind, ev.text);
     if (this.view === "chat") {
       const nearEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
       const el = this.renderEvent(ev);
@@ -557,7 +642,7 @@ export class GroupScreen {
         h("span", { class: "edited-slot" }), h("span", { class: "seq" }, "#" + ev.seq)),
       quote,
       h("div", { class: "text" }, recalled ? h("em", { class: "recalled" }, t("chat.recalled")) : this.richText({ ...m, text: this.textOf(ev) })),
-      recalled ? null : this.attachmentsEl(m.attachments || []),
+      recalled ? null : this.attachmentsEl((m.attachments || []).filter((a) => a !== productPicture(m))),
       h("div", { class: "reactions" }),
       h("div", { class: "actions" }),
     );
@@ -719,7 +804,7 @@ export class GroupScreen {
     // Links in the text become links: http and https only.
     const out = parts.flatMap((p) => (typeof p === "string" ? linkify(p) : [p]));
     if (m.link && !m.text.includes(m.link) && safeURL(m.link)) out.push(" ", extLink(m.link, m.link));
-    if (m.product) out.push(this.productCard(m.product));
+    if (m.product) out.push(this.productCard(m.product, productPicture(m)));
     return out;
   }
 
@@ -732,7 +817,8 @@ export class GroupScreen {
     const authorRank = RANK[this.roleOf(ev.author)] || 0;
     const age = Date.now() + (this.app.skew || 0) - ev.time;
     let canRecall = false;
-    if (mine) canRecall = admin || age < RECALL_WINDOW_MS;
+    if (!this.member) canRecall = false;
+    else if (mine) canRecall = admin || age < RECALL_WINDOW_MS;
     else if (admin) canRecall = this.roleOf(ev.author) !== "owner" && this.rank > authorRank;
     const pinned = (this.state.pins || []).includes(ev.seq);
     // The author edits a message within 24 hours of sending it.
@@ -821,10 +907,12 @@ export class GroupScreen {
       this.addFiles(files);
     });
     this.sendButton = send;
+    // Disabled as a whole when the user is no longer a member.
+    this.composerSet = h("fieldset", { class: "composer-set" }, h("div", { class: "row" }, attach, this.input, send));
     this.draft = "";
     const form = h("form", {
       class: "composer", onsubmit: (e) => { e.preventDefault(); this.send(send); },
-    }, this.replyBar, this.popup, this.tray, this.fileInput, h("div", { class: "row" }, attach, this.input, send));
+    }, this.replyBar, this.popup, this.tray, this.fileInput, this.composerSet);
     return form;
   }
 
@@ -977,11 +1065,24 @@ export class GroupScreen {
       h("a", { class: "button download", href: url, download: name, rel: "noopener" }, t("chat.download")));
   }
 
-  // productCard: the image (from this node only: the page loads nothing
-  // from elsewhere), the title, the price, and the product's link.
-  productCard(p) {
+  // productCard: the picture, the title, the price, and the product's
+  // link. The page loads nothing from other origins, so the picture is the
+  // message's first image (a shop attaches it), else an image URL of this
+  // node, else a placeholder.
+  productCard(p, pic) {
     const price = p.price ? (p.currency === "CNY" ? "¥" + p.price : `${p.price} ${p.currency}`) : "";
-    const img = p.image && sameOrigin(p.image) ? h("img", { src: p.image, alt: "", class: "product-image" }) : h("span", { class: "product-image none", "aria-hidden": "true" }, "🛍");
+    let img;
+    if (pic) {
+      img = h("img", { alt: "", class: "product-image", decoding: "async" });
+      if (pic.thumb) img.src = "data:" + thumbType(pic.thumb) + ";base64," + pic.thumb;
+      const full = new Image();
+      full.addEventListener("load", () => { img.src = full.src; img.classList.add("loaded"); });
+      full.src = this.app.api.blobURL(this.gid, pic.hash);
+    } else if (p.image && sameOrigin(p.image)) {
+      img = h("img", { src: p.image, alt: "", class: "product-image" });
+    } else {
+      img = h("span", { class: "product-image none", "aria-hidden": "true" }, "🛍");
+    }
     const inner = [img, h("span", { class: "product-info" }, h("span", { class: "product-title" }, p.title), price ? h("span", { class: "product-price" }, price) : null)];
     return safeURL(p.url) ? h("a", { class: "product", href: p.url, rel: "noopener noreferrer", target: "_blank" }, inner) : h("div", { class: "product" }, inner);
   }
@@ -1249,4 +1350,10 @@ function closeViewer() {
 function snippet(s) {
   s = (s || "").replace(/\s+/g, " ");
   return s.length > 60 ? s.slice(0, 60) + "…" : s;
+}
+
+// productPicture is the image that pictures a message's product card: its
+// first image attachment, shown in the card rather than under the text.
+function productPicture(m) {
+  return m && m.product ? (m.attachments || []).find((a) => isImageMIME(a.mime)) || null : null;
 }

@@ -89,7 +89,6 @@ const en = {
   "join.uses": "Used",
   "join.usesOf": "{uses} of {max} times",
   "join.usesUnlimited": "{uses} times (no limit)",
-  "join.ref": "Reference",
   "join.invalid": "This invite can no longer be used.",
   "join.join": "Join",
   "join.request": "Ask to join",
@@ -329,6 +328,18 @@ const en = {
   "err.invite_invalid": "This invite can no longer be used.",
   "err.node_changed": "This node's identity changed: it is not the node this page signed in to before. Nothing was signed.",
   "err.client": "Something went wrong on this page; try again.",
+
+  // Invite QR downloads and text codes (manage.js, invitecode.js).
+  "manage.qrSVG": "SVG",
+  "manage.qrSVGTitle": "Download the QR code as a vector image (SVG)",
+  "manage.qrPrint": "Print PNG",
+  "manage.qrPrintTitle": "Download the QR code as a PNG for printing: 30 mm at 600 dpi",
+  "manage.codeTitle": "Text code",
+  "manage.codeHint": "For apps that block links: send or print this line. It can be typed or pasted in “Open an invite link” on any Qun page.",
+  "manage.codePrefix": "Qun code",
+  "groups.linkOrCode": "Link, or a code like “Qun code Ab3dE9xK @ host”",
+  "groups.codeUnreachable": "Cannot reach {host} to look up this code. Check the code and the connection.",
+  "groups.codeUnknown": "{host} has no invite with this code.",
 };
 
 const zh = {
@@ -419,7 +430,6 @@ const zh = {
   "join.uses": "已使用",
   "join.usesOf": "{uses} / {max} 次",
   "join.usesUnlimited": "{uses} 次（不限次数）",
-  "join.ref": "备注",
   "join.invalid": "此邀请已无法使用。",
   "join.join": "加入",
   "join.request": "申请加入",
@@ -659,7 +669,62 @@ const zh = {
   "err.invite_invalid": "此邀请已无法使用。",
   "err.node_changed": "此节点的身份已改变：它不是本页面之前登录的节点。未签署任何内容。",
   "err.client": "页面出错了，请重试。",
+
+  // Invite QR downloads and text codes (manage.js, invitecode.js).
+  "manage.qrSVG": "SVG",
+  "manage.qrSVGTitle": "下载矢量二维码（SVG）",
+  "manage.qrPrint": "打印 PNG",
+  "manage.qrPrintTitle": "下载用于打印的二维码 PNG：30 毫米，600 dpi",
+  "manage.codeTitle": "群口令",
+  "manage.codeHint": "适用于屏蔽链接的应用：发送或打印这一行。在任意 Qun 页面的“打开邀请链接”中输入或粘贴即可。",
+  "manage.codePrefix": "群口令",
+  "groups.linkOrCode": "邀请链接，或群口令（如“群口令 Ab3dE9xK @ 主机”）",
+  "groups.codeUnreachable": "无法连接 {host} 查询此群口令。请检查口令和网络。",
+  "groups.codeUnknown": "{host} 上没有这个群口令对应的邀请。",
 };
+
+// Avatars on the profile screen, and what the node pushes about the
+// user's membership (issue 8).
+Object.assign(en, {
+  "profile.avatar.pick": "Choose a picture",
+  "profile.avatar.change": "Change picture",
+  "profile.avatar.remove": "Remove picture",
+  "profile.avatar.cancel": "Cancel the upload",
+  "profile.avatar.hint": "Your picture goes to every group you are in. PNG, JPEG or WebP; a larger picture is made smaller here first. Its location and other details are removed before anyone sees it.",
+  "profile.avatar.failed": "The picture was not set: {why}",
+  "profile.avatar.notImage": "this file is not a picture.",
+  "profile.avatar.unreadable": "this browser cannot read this picture; try a PNG or a JPEG.",
+  "profile.avatar.tooLarge": "the picture is larger than {max} KB even made smaller.",
+  "profile.avatar.invalid": "the node refused the picture",
+  "chat.removedWhy": "{line} Reason: {reason}",
+  "chat.cannotWrite": "You are not a member",
+  "chat.mutedPlaceholder": "You are muted",
+  "join.declined": "Your request to join was declined.",
+});
+Object.assign(zh, {
+  "profile.avatar.pick": "选择头像",
+  "profile.avatar.change": "更换头像",
+  "profile.avatar.remove": "移除头像",
+  "profile.avatar.cancel": "取消上传",
+  "profile.avatar.hint": "头像会显示在你加入的每个群里。支持 PNG、JPEG 或 WebP；较大的图片会先在本机缩小。位置等信息会在别人看到之前删除。",
+  "profile.avatar.failed": "头像未能设置：{why}",
+  "profile.avatar.notImage": "这个文件不是图片。",
+  "profile.avatar.unreadable": "浏览器无法读取这张图片，请换一张 PNG 或 JPEG。",
+  "profile.avatar.tooLarge": "图片缩小后仍超过 {max} KB。",
+  "profile.avatar.invalid": "节点拒绝了这张图片",
+  "chat.removedWhy": "{line}原因：{reason}",
+  "chat.cannotWrite": "你不是本群成员",
+  "chat.mutedPlaceholder": "你已被禁言",
+  "join.declined": "你的入群申请被拒绝了。",
+});
+
+// The desktop layout: the right side while no group is open (app.js).
+Object.assign(en, {
+  "split.hint": "Choose a group on the left to read and write in it, or create one.",
+});
+Object.assign(zh, {
+  "split.hint": "在左侧选择一个群，即可查看和发送消息；也可以新建一个群。",
+});
 
 export const dictionaries = { en, zh };
 

@@ -7,7 +7,8 @@ import { t } from "./i18n.js";
 import { h, clear, short, statusLine, fmtDateTime, copyText } from "./ui.js";
 import { KIND, RANK, MAX_NICK_RUNES, body, signInvite, inviteAddrs, parsePeerID } from "./proto.js";
 import { nameEl, avatarEl, checkProfile } from "./names.js";
-import { drawQR } from "./qr.js";
+import { drawQR, svgQR, printQR, withDPI } from "./qr.js";
+import { textCode } from "./invitecode.js";
 
 const MUTE_CHOICES = [["10m", 600e3], ["1h", 3600e3], ["1d", 86400e3], ["7d", 7 * 86400e3], ["forever", 0]];
 const TTL_CHOICES = [["1h", 3600e3], ["1d", 86400e3], ["7d", 7 * 86400e3], ["30d", 30 * 86400e3], ["never", 0]];
@@ -161,9 +162,12 @@ function requests(screen, status) {
 function inviteLink(token) { return location.origin + "/join#" + token; }
 
 // inviteBox shows an invite: its short link (when the host registered
-// one) with a QR code small enough for a receipt, and the full link.
-function inviteBox(token, short) {
+// one) with a QR code small enough for a receipt, the QR code as SVG and
+// as a PNG for printing, the text code of the short link, and the full
+// link. group is the group's name, for the names of the files.
+function inviteBox(token, short, group) {
   const link = short ? short.link : inviteLink(token);
+  const code = short ? textCode(short.link, t("manage.codePrefix")) : "";
   const canvas = h("canvas", { id: "invite-qr", class: "qr", "aria-label": t("manage.qr") });
   let ok = true;
   try { drawQR(canvas, link); } catch { ok = false; }
@@ -175,7 +179,47 @@ function inviteBox(token, short) {
       h("button", { type: "button", id: "btn-copy-link", onclick: (e) => { copyText(link); e.target.textContent = t("manage.copied"); } }, t("manage.copy"))),
     full,
     ok ? canvas : h("p", { class: "status error" }, t("manage.qrTooLong")),
-    ok ? h("a", { class: "button", download: "qun-invite.png", href: "#", onclick: (e) => { e.currentTarget.href = canvas.toDataURL("image/png"); } }, t("manage.downloadQR")) : null);
+    ok ? h("div", { class: "row wrap" },
+      h("a", { class: "button", download: "qun-invite.png", href: "#", onclick: (e) => { e.currentTarget.href = canvas.toDataURL("image/png"); } }, t("manage.downloadQR")),
+      h("button", {
+        type: "button", id: "btn-qr-svg", title: t("manage.qrSVGTitle"),
+        onclick: () => download(new Blob([svgQR(link).svg], { type: "image/svg+xml" }), fileBase(group) + ".svg"),
+      }, t("manage.qrSVG")),
+      h("button", {
+        type: "button", id: "btn-qr-print", title: t("manage.qrPrintTitle"),
+        onclick: () => {
+          const c = document.createElement("canvas");
+          const { dpi } = printQR(c, link, PRINT_MM, PRINT_DPI);
+          c.toBlob(async (png) => {
+            if (png) download(new Blob([withDPI(new Uint8Array(await png.arrayBuffer()), dpi)], { type: "image/png" }), fileBase(group) + `-${PRINT_MM}mm.png`);
+          }, "image/png");
+        },
+      }, t("manage.qrPrint"))) : null,
+    code ? h("div", { class: "text-code" },
+      h("h3", {}, t("manage.codeTitle")),
+      h("p", { class: "hint" }, t("manage.codeHint")),
+      h("div", { class: "row" },
+        h("input", { id: "invite-code", readOnly: true, value: code, onfocus: (e) => e.target.select() }),
+        h("button", { type: "button", id: "btn-copy-code", onclick: (e) => { copyText(code); e.target.textContent = t("manage.copied"); } }, t("manage.copy")))) : null);
+}
+
+// The printed size of an invite's QR code: 30 mm (a receipt) at 600 dpi.
+const PRINT_MM = 30, PRINT_DPI = 600;
+
+// fileBase names the files of a group's invite QR code.
+function fileBase(group) {
+  const name = (group || "").normalize("NFC").replace(/[\\/:*?"<>|\u0000-\u001f\u007f]+/g, "_").replace(/\s+/g, "-").replace(/^[-_.]+|[-_.]+$/g, "");
+  return "qun-invite-" + ([...name].slice(0, 60).join("") || "group");
+}
+
+// download saves blob as a file called name.
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000); // after the download has started
 }
 
 function invites(screen, status) {
@@ -183,7 +227,7 @@ function invites(screen, status) {
   const uses = h("input", { id: "inv-uses", type: "number", min: 0, max: 1000000, value: "0" });
   const ttl = h("select", { id: "inv-ttl" }, TTL_CHOICES.map(([k]) => h("option", { value: k, selected: k === "7d" }, t("dur." + k))));
   const ref = h("input", { id: "inv-ref", maxlength: 128, autocomplete: "off", placeholder: t("manage.refPlaceholder") });
-  const result = h("div", {}, screen.lastInvite ? inviteBox(screen.lastInvite, screen.lastShort) : null);
+  const result = h("div", {}, screen.lastInvite ? inviteBox(screen.lastInvite, screen.lastShort, s.name) : null);
   const tokens = savedTokens(screen.gid);
   const create = h("button", { id: "btn-invite", class: "primary", type: "submit" }, t("manage.createInvite"));
   const form = h("form", {
@@ -196,20 +240,26 @@ function invites(screen, status) {
       try {
         inv = await signInvite(screen.app.signer, {
           group: screen.gidBytes, host: screen.hostKey, addrs: inviteAddrs(s.host_addrs),
-          expires: ms ? Date.now() + ms : 0, maxUses: Math.max(0, Math.floor(Number(uses.value) || 0)), ref: ref.value.trim(),
+          expires: ms ? Date.now() + ms : 0, maxUses: Math.max(0, Math.floor(Number(uses.value) || 0)),
         });
       } catch (err) {
         return status.show(String(err.message || err));
       }
       const resp = await run(screen, status, KIND.invite_create, body.inviteCreate(inv.raw), create, t("manage.done.invite"));
       if (resp) {
+        // The reference is kept by the host for the admins, never put into
+        // the token the buyer is given.
+        const r = ref.value.trim();
+        if (r) {
+          try { await screen.app.api.setInviteRef(screen.gid, inv.id, r); } catch (err) { status.show(String(err.message || err)); }
+        }
         saveToken(screen.gid, inv.id, inv.token);
         // A short link needs the host: on another node the full link serves.
         let short = null;
         try { short = await screen.app.api.shortInvite(inv.token); } catch { /* full link only */ }
         screen.lastInvite = inv.token;
         screen.lastShort = short;
-        clear(result, inviteBox(inv.token, short));
+        clear(result, inviteBox(inv.token, short, s.name));
       }
     },
   },
@@ -232,7 +282,15 @@ function invites(screen, status) {
           expires: i.expires ? fmtDateTime(i.expires) : t("join.never"), who: screen.names.label(i.inviter),
         }), i.ref ? " · " + i.ref : ""),
       h("div", { class: "row actions" },
-        tokens[i.id] && state === "active" ? h("button", { class: "act-show-qr", onclick: () => { screen.lastInvite = tokens[i.id]; clear(result, inviteBox(tokens[i.id])); result.scrollIntoView(); } }, t("manage.showLink")) : null,
+        tokens[i.id] && state === "active" ? h("button", { class: "act-show-qr", onclick: async () => {
+          // The host gives an invite the same short link each time it is asked.
+          let short = null;
+          try { short = await screen.app.api.shortInvite(tokens[i.id]); } catch { /* full link only */ }
+          screen.lastInvite = tokens[i.id];
+          screen.lastShort = short;
+          clear(result, inviteBox(tokens[i.id], short, s.name));
+          result.scrollIntoView();
+        } }, t("manage.showLink")) : null,
         canRevoke ? confirmButton({ class: "act-revoke" }, t("manage.revoke"), (b) => {
           const id = new Uint8Array(i.id.match(/../g).map((x) => parseInt(x, 16)));
           run(screen, status, KIND.invite_revoke, body.inviteRevoke(id), b, t("manage.done.revoke"));

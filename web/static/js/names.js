@@ -11,10 +11,16 @@
 // The profile (name, bio) is kept by the home node (GET/PUT
 // /api/v1/me/profile); the page signs a profile event with it for each
 // group (with that group's nick), after a change and after every join.
+//
+// An avatar is an image uploaded to the home node (POST /api/v1/blobs
+// ?for=avatar), carried by the profile events as a BlobRef; a group's
+// members load it from the group (GET /api/v1/groups/{gid}/blobs/{hash}).
+// The home node keeps the avatar with the name and bio, so every device of
+// the user pushes the same one.
 
 import { t, lang } from "./i18n.js";
 import { h, clear, short, hueOf, copyText, errorText, busy } from "./ui.js";
-import { KIND, MAX_NAME_RUNES, MAX_BIO_RUNES, body, cleanProfileText, checkProfileText } from "./proto.js";
+import { KIND, MAX_NAME_RUNES, MAX_BIO_RUNES, MAX_AVATAR_BYTES, AVATAR_MIMES, body, cleanProfileText, checkProfileText } from "./proto.js";
 import { fromHex } from "./codec.js";
 
 const SUFFIX_MIN = 4;
@@ -25,10 +31,12 @@ const key = (s) => s.normalize("NFKC").toLowerCase();
 
 // Names is the directory of one group: member_list of the group view,
 // then the profile events seen (live, or in history for people who left).
+// blobURL(hash), when given, is where the group serves an avatar.
 export class Names {
-  constructor(me) {
+  constructor(me, blobURL) {
     this.me = me;
-    this.people = new Map(); // id -> {name, nick, bio, role, member, seq}
+    this.blobURL = blobURL || null;
+    this.people = new Map(); // id -> {name, nick, bio, avatar, role, member, seq}
     this.labels = null; // id -> label, computed when asked
   }
 
@@ -40,7 +48,7 @@ export class Names {
       const fresh = !(p.seq > head);
       this.people.set(m.user, {
         name: fresh ? m.name || "" : p.name, nick: fresh ? m.nick || "" : p.nick, bio: fresh ? m.bio || "" : p.bio,
-        role: m.role, member: true, seq: fresh ? head : p.seq,
+        avatar: fresh ? m.avatar || null : p.avatar, role: m.role, member: true, seq: fresh ? head : p.seq,
       });
     }
     this.labels = null;
@@ -51,13 +59,19 @@ export class Names {
   noteProfile(ev) {
     const p = this.people.get(ev.author);
     if (p && !(ev.seq > p.seq)) return false;
-    const next = { role: "", member: false, ...p, name: ev.name || "", nick: ev.nick || "", bio: ev.text || "", seq: ev.seq };
+    const next = { role: "", member: false, ...p, name: ev.name || "", nick: ev.nick || "", bio: ev.text || "", avatar: ev.avatar || null, seq: ev.seq };
     this.people.set(ev.author, next);
     this.labels = null;
-    return !p || p.name !== next.name || p.nick !== next.nick;
+    return !p || p.name !== next.name || p.nick !== next.nick || hashOf(p.avatar) !== hashOf(next.avatar);
   }
 
   get(id) { return this.people.get(id) || null; }
+
+  // avatarSrc is the URL of id's avatar in this group, or "" for none.
+  avatarSrc(id) {
+    const p = this.people.get(id);
+    return p && p.avatar && this.blobURL ? this.blobURL(p.avatar.hash) : "";
+  }
 
   // chosen is the name a person chose for this group: nick, else name.
   chosen(id) {
@@ -150,7 +164,11 @@ function first(s) {
   return [...s][0] || "";
 }
 
-// avatarEl is a generated avatar: initials on a colour of the user ID.
+const hashOf = (ref) => (ref && ref.hash) || "";
+
+// avatarEl is a person's avatar: their image when their profile has one,
+// over a generated avatar (initials on a colour of the user ID) that shows
+// while it loads, when there is none and when it cannot be loaded.
 export function avatarEl(names, id, size = "") {
   const el = h("span", { class: "avatar person " + size, "data-avatar": id, "aria-hidden": "true" });
   fillAvatar(el, names, id);
@@ -159,8 +177,33 @@ export function avatarEl(names, id, size = "") {
 
 function fillAvatar(el, names, id) {
   const c = names.chosen(id);
-  el.textContent = c ? initials(c) : id.slice(-2);
+  paintAvatar(el, id, c ? initials(c) : id.slice(-2), names.avatarSrc(id));
+}
+
+// paintAvatar shows letters on the colour of id in the avatar el, and the
+// image at src over them once it has loaded ("" for none). The same image
+// (the same blob, whatever the session in its URL) is left as it is.
+export function paintAvatar(el, id, letters, src) {
+  let span = el.querySelector(".initials");
+  if (!span) { span = h("span", { class: "initials" }); el.replaceChildren(span); }
+  if (span.textContent !== letters) span.textContent = letters;
   el.style.setProperty("--hue", hueOf(id));
+  let img = el.querySelector("img");
+  const key = src.replace(/\?.*$/, "");
+  if (img && img.dataset.key === key && src) return;
+  if (img) img.remove();
+  el.classList.remove("has-img");
+  if (!src) return;
+  img = h("img", { class: "avatar-img", alt: "", decoding: "async", draggable: "false" });
+  img.dataset.key = key;
+  img.addEventListener("load", () => { if (img.parentNode === el) el.classList.add("has-img"); });
+  img.addEventListener("error", () => {
+    if (img.parentNode !== el) return;
+    img.remove();
+    el.classList.remove("has-img");
+  });
+  img.src = src;
+  el.append(img);
 }
 
 // nameEl shows id's label. tap: a button-like name that opens the person's
@@ -193,6 +236,7 @@ export function showPerson(names, id, keepFocus) {
   const old = keepFocus && personShown === id ? document.getElementById("person-card") : null;
   const oldClose = old && old.querySelector("#btn-person-close");
   const oldCopy = old && old.querySelector("#btn-person-copy");
+  const oldAvatar = old && old.querySelector(".avatar"); // its picture stays, without loading again
   closePerson();
   personShown = id;
   const p = names.get(id) || {};
@@ -203,7 +247,7 @@ export function showPerson(names, id, keepFocus) {
   }, t("person.copyID"));
   const role = p.member ? t("role." + p.role) : t("person.notMember");
   const card = h("div", { class: "sheet", role: "dialog", "aria-modal": "true", "aria-labelledby": "person-label" },
-    h("div", { class: "row" }, avatarEl(names, id, "big"),
+    h("div", { class: "row" }, oldAvatar ? (fillAvatar(oldAvatar, names, id), oldAvatar) : avatarEl(names, id, "big"),
       h("div", { class: "grow" },
         h("h2", { id: "person-label" }, names.label(id)),
         h("span", { class: "badge role-" + (p.role || "none"), id: "person-role" }, role))),
@@ -249,10 +293,19 @@ export function checkProfile(typed, limits) {
   return { profile: out };
 }
 
-const sig = (p) => JSON.stringify([p.name || "", p.bio || ""]);
+// sig is what a group was last sent from here: name, bio and avatar.
+const sig = (p, avatar) => JSON.stringify([p.name || "", p.bio || "", hashOf(avatar)]);
 
 // ProfileSync carries the user's profile to their groups. Every push is
 // one after the other (one queue), so two never race for one group.
+
+// stored is p as the node keeps it: absent fields, not empty ones.
+function stored(p) {
+  const out = {};
+  for (const k of ["name", "bio", "avatar"]) if (p[k]) out[k] = p[k];
+  return out;
+}
+
 export class ProfileSync {
   constructor(app) {
     this.app = app;
@@ -265,21 +318,46 @@ export class ProfileSync {
 
   storeKey() { return "qun.profile.sent." + this.app.signer.id; }
   sent() { try { return JSON.parse(localStorage.getItem(this.storeKey())) || {}; } catch { return {}; } }
-  markSent(gid, p) {
+  markSent(gid, p, avatar) {
     const all = this.sent();
-    all[gid] = sig(p);
+    all[gid] = sig(p, avatar);
     localStorage.setItem(this.storeKey(), JSON.stringify(all));
   }
 
+  // avatar is the user's avatar, a BlobRef ({hash, mime, size, width,
+  // height}) or null for none: the home node keeps it with the name
+  // (/api/v1/me/profile), so every device pushes the same one. Until the
+  // profile is read, the one this browser last knew (localStorage), or
+  // undefined when it never knew one (then each group keeps its own).
+  avatarKey() { return "qun.profile.avatar." + this.app.signer.id; }
+  avatar() {
+    if (this.profile && this.profile.kept) return this.profile.avatar || null;
+    const v = localStorage.getItem(this.avatarKey());
+    if (v === null) return undefined;
+    try { return JSON.parse(v); } catch { return undefined; }
+  }
+  remember(p) {
+    this.profile = Object.assign({}, p, { kept: true });
+    localStorage.setItem(this.avatarKey(), JSON.stringify(p.avatar || null));
+    return this.profile;
+  }
+  // setAvatar stores a new avatar (null: none) on the home node, keeping
+  // the name and bio.
+  async setAvatar(ref) {
+    const cur = await this.load();
+    const r = ref ? { hash: ref.hash, mime: ref.mime, size: ref.size, width: ref.width || 0, height: ref.height || 0 } : undefined;
+    return this.remember(await this.app.api.setMyProfile(stored({ name: cur.name, bio: cur.bio, avatar: r })));
+  }
+
   async load() {
-    if (!this.profile) this.profile = await this.app.api.myProfile();
+    if (!this.profile) this.remember(await this.app.api.myProfile());
     return this.profile;
   }
 
-  // save stores a new profile on the home node.
+  // save stores a new name and bio on the home node, keeping the avatar.
   async save(p) {
-    this.profile = await this.app.api.setMyProfile(p);
-    return this.profile;
+    const cur = await this.load();
+    return this.remember(await this.app.api.setMyProfile(stored({ name: p.name, bio: p.bio, avatar: cur.avatar })));
   }
 
   // push sends a profile event to group gid: name and bio of the home
@@ -301,7 +379,7 @@ export class ProfileSync {
     if (nick === undefined) {
       // No profile, and none sent from here: nothing to carry.
       p = await this.load();
-      if (sig(p) === sig({}) && (this.sent()[gid] || sig({})) === sig({})) return "same";
+      if (sig(p, this.avatar()) === sig({}) && (this.sent()[gid] || sig({})) === sig({})) return "same";
     }
     // Right after a join the home node may not have the group, or the
     // join, yet: it is asked again for a few seconds.
@@ -322,13 +400,16 @@ export class ProfileSync {
       if (nick === undefined) throw e;
       p = { name: mine.name, bio: mine.bio }; // a node without profiles: keep what the group has
     }
-    const want = { name: p.name || "", bio: p.bio || "", nick: nick !== undefined ? nick : mine.nick || "", avatar: mine.avatar };
-    if ((mine.name || "") === want.name && (mine.bio || "") === want.bio && (mine.nick || "") === want.nick) {
-      this.markSent(gid, p);
+    const local = this.avatar();
+    const avatar = local === undefined ? mine.avatar : local || undefined;
+    const want = { name: p.name || "", bio: p.bio || "", nick: nick !== undefined ? nick : mine.nick || "", avatar };
+    if ((mine.name || "") === want.name && (mine.bio || "") === want.bio && (mine.nick || "") === want.nick &&
+      hashOf(mine.avatar) === hashOf(avatar)) {
+      this.markSent(gid, p, local);
       return "same";
     }
     await api.submit(KIND.profile, fromHex(gid), body.profile(want));
-    this.markSent(gid, p);
+    this.markSent(gid, p, local);
     return "sent";
   }
 
@@ -344,7 +425,7 @@ export class ProfileSync {
     let p;
     try { p = await this.load(); } catch { return; }
     const sent = this.sent();
-    const want = sig(p);
+    const want = sig(p, this.avatar());
     for (const g of groups) {
       if (g.summary.pending || (sent[g.gid] || sig({})) === want) continue;
       // A group that refused (the user is muted there, say) is asked again
@@ -362,9 +443,38 @@ export class ProfileSync {
   close() { clearTimeout(this.timer); }
 }
 
-// profileCard is the profile section of the "me" screen: name and bio,
-// saved on the home node and pushed to every group with a progress line
-// and one line per group that failed.
+// fitAvatar returns the image to upload as an avatar: the file itself when
+// the node takes it as it is (PNG, JPEG or WebP of at most 512 KiB; the
+// node removes its metadata), else the picture drawn again smaller, as a
+// JPEG. It fails with the dictionary key of the reason.
+async function fitAvatar(file) {
+  if (!/^image\//.test(file.type || "")) throw new Error("profile.avatar.notImage");
+  if (AVATAR_MIMES.includes(file.type) && file.size <= MAX_AVATAR_BYTES) return file;
+  let bmp;
+  try { bmp = await createImageBitmap(file); } catch { throw new Error("profile.avatar.unreadable"); }
+  for (const side of [512, 384, 256]) {
+    const k = Math.min(1, side / Math.max(bmp.width, bmp.height));
+    const c = h("canvas", { width: Math.max(1, Math.round(bmp.width * k)), height: Math.max(1, Math.round(bmp.height * k)) });
+    const g = c.getContext("2d");
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, c.width, c.height);
+    g.drawImage(bmp, 0, 0, c.width, c.height);
+    const blob = await new Promise((resolve) => c.toBlob(resolve, "image/jpeg", 0.85));
+    if (blob && blob.size <= MAX_AVATAR_BYTES) return blob;
+  }
+  throw new Error("profile.avatar.tooLarge");
+}
+
+// avatarWhy says why the node refused an avatar, in the page's language.
+function avatarWhy(e) {
+  if (e.code === "too_large") return t("profile.avatar.tooLarge", { max: MAX_AVATAR_BYTES >> 10 });
+  if (e.code === "invalid" && e.fromNode && lang !== "en") return `${t("profile.avatar.invalid")}（${e.message}）`;
+  return errorText(e);
+}
+
+// profileCard is the profile section of the "me" screen: avatar, name and
+// bio, saved on the home node (the avatar here) and pushed to every group
+// with a progress line and one line per group that failed.
 export function profileCard(app) {
   const status = h("p", { id: "profile-status", class: "status", role: "status", "aria-live": "polite" });
   const show = (text, kind) => { status.textContent = text || ""; status.className = "status " + (text ? kind : ""); status.setAttribute("role", kind === "error" ? "alert" : "status"); };
@@ -374,12 +484,109 @@ export function profileCard(app) {
   const bio = h("textarea", { id: "profile-bio", rows: 2, placeholder: t("profile.bioPlaceholder") });
   const save = h("button", { id: "btn-save-profile", class: "primary", type: "submit" }, t("profile.save"));
   const preview = h("span", { class: "avatar person big", id: "profile-avatar", "aria-hidden": "true" });
-  const paint = () => {
-    preview.textContent = initials(name.value) === "#" ? app.signer.id.slice(-2) : initials(name.value);
-    preview.style.setProperty("--hue", hueOf(app.signer.id));
+  let shown = ""; // the URL of the picture the preview shows
+  const paint = () => paintAvatar(preview, app.signer.id, initials(name.value) === "#" ? app.signer.id.slice(-2) : initials(name.value), shown);
+  const setPreview = (src) => {
+    if (shown.startsWith("blob:") && shown !== src) URL.revokeObjectURL(shown);
+    shown = src;
+    paint();
   };
   name.addEventListener("input", paint);
   paint();
+
+  // The avatar: picked, uploaded at once (with its progress), shown at
+  // once from the file, then pushed to every group like the name.
+  const avatarInput = h("input", {
+    type: "file", id: "profile-avatar-input", accept: AVATAR_MIMES.join(",") + ",image/*", class: "visually-hidden", tabindex: "-1", "aria-hidden": "true",
+  });
+  const pick = h("button", { type: "button", id: "btn-pick-avatar", onclick: () => avatarInput.click() });
+  const remove = h("button", { type: "button", id: "btn-remove-avatar", class: "link" }, t("profile.avatar.remove"));
+  const bar = h("progress", { max: 100, value: 0 });
+  const pct = h("span", { class: "pct" }, "0%");
+  const cancel = h("button", {
+    type: "button", id: "btn-cancel-avatar", class: "cancel-upload", title: t("profile.avatar.cancel"), "aria-label": t("profile.avatar.cancel"),
+    onclick: () => { if (uploading) uploading.abort(); },
+  }, "✕");
+  const upload = h("div", { id: "profile-avatar-progress", class: "progress", hidden: true }, bar, pct, cancel);
+  let uploading = null; // {abort} of the upload under way
+  const buttons = () => {
+    const has = !!app.profiles.avatar();
+    pick.textContent = t(has ? "profile.avatar.change" : "profile.avatar.pick");
+    remove.hidden = !has;
+    pick.disabled = remove.disabled = !!uploading;
+    upload.hidden = !uploading;
+  };
+  // showSaved shows the avatar set here, as one of the user's groups
+  // serves it (the home node serves a blob only under a group).
+  const showSaved = async () => {
+    const a = app.profiles.avatar();
+    if (!a) return setPreview("");
+    let gids = [];
+    try { gids = (await app.api.myGroups()).filter((g) => !g.pending).map((g) => g.group); } catch { /* initials */ }
+    const now = app.profiles.avatar();
+    if (uploading || !now || now.hash !== a.hash) return;
+    const next = (list) => {
+      setPreview(list.length ? app.api.blobURL(list[0], a.hash) : "");
+      const img = preview.querySelector("img");
+      if (img) img.addEventListener("error", () => { if (shown.includes(list[0])) next(list.slice(1)); }, { once: true });
+    };
+    next(gids);
+  };
+  avatarInput.addEventListener("change", async () => {
+    const file = avatarInput.files[0];
+    avatarInput.value = "";
+    if (!file || uploading) return;
+    show("");
+    clear(failures);
+    let f;
+    try { f = await fitAvatar(file); } catch (e) {
+      return show(t("profile.avatar.failed", { why: t(e.message, { max: MAX_AVATAR_BYTES >> 10 }) }), "error");
+    }
+    setPreview(URL.createObjectURL(f));
+    bar.value = 0;
+    pct.textContent = "0%";
+    const up = app.api.upload(f, "", (x) => {
+      const n = Math.min(99, Math.floor(x * 100));
+      bar.value = n;
+      pct.textContent = n + "%";
+    }, "avatar");
+    uploading = up;
+    buttons();
+    let att;
+    try {
+      att = await up.promise;
+    } catch (e) {
+      uploading = null;
+      buttons();
+      showSaved();
+      if (e.code !== "canceled") show(t("profile.avatar.failed", { why: avatarWhy(e) }), "error");
+      return;
+    }
+    uploading = null;
+    try {
+      await app.profiles.setAvatar(att);
+    } catch (e) {
+      buttons();
+      showSaved();
+      return show(t("profile.avatar.failed", { why: avatarWhy(e) }), "error");
+    }
+    buttons();
+    await pushAll();
+  });
+  remove.addEventListener("click", () => busy(remove, async () => {
+    show("");
+    clear(failures);
+    try {
+      await app.profiles.setAvatar(null);
+    } catch (e) {
+      return show(errorText(e), "error");
+    }
+    setPreview("");
+    buttons();
+    await pushAll();
+  }));
+  buttons();
+  showSaved();
   app.profiles.load().then((p) => {
     if (!name.value) name.value = p.name || "";
     if (!bio.value) bio.value = p.bio || "";
@@ -440,6 +647,8 @@ export function profileCard(app) {
     },
   },
   h("div", { class: "row" }, preview, h("label", { class: "grow" }, t("profile.field.name"), name)),
+  h("div", { class: "row wrap avatar-row" }, pick, remove, avatarInput, upload),
+  h("p", { class: "hint" }, t("profile.avatar.hint")),
   h("label", {}, t("profile.field.bio"), bio),
   h("p", { class: "hint" }, t("profile.hint")),
   save, progress, failures);

@@ -31,6 +31,9 @@ export const IMAGE_MIMES = ["image/jpeg", "image/png", "image/webp", "image/gif"
 export const MAX_NAME_RUNES = 32;
 export const MAX_BIO_RUNES = 160;
 export const MAX_NICK_RUNES = 32;
+// A profile's avatar: its image types and size (MaxAvatarBytes).
+export const AVATAR_MIMES = ["image/png", "image/jpeg", "image/webp"];
+export const MAX_AVATAR_BYTES = 512 * 1024;
 // Reactions and edits (since 1.1).
 export const MAX_REACTION_BYTES = 32;
 export const MAX_REACTION_RUNES = 8;

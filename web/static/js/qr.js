@@ -237,16 +237,93 @@ function penalty(mod, size) {
   return score;
 }
 
-// drawQR paints the code of text on a canvas, with a quiet zone of four modules.
+// QUIET is the quiet zone around a code, in modules.
+export const QUIET = 4;
+
+// drawQR paints the code of text on a canvas, with a quiet zone of four
+// modules of scale pixels (default: about 320 pixels in all).
 export function drawQR(canvas, text, scale = 0) {
   const q = encode(text);
-  const n = q.size + 8;
-  const px = scale || Math.max(2, Math.floor(320 / n));
-  canvas.width = canvas.height = n * px;
+  const n = q.size + 2 * QUIET;
+  paint(canvas, q, scale || Math.max(2, Math.floor(320 / n)));
+  return q;
+}
+
+function paint(canvas, q, px) {
+  canvas.width = canvas.height = (q.size + 2 * QUIET) * px;
   const g = canvas.getContext("2d");
   g.fillStyle = "#fff";
   g.fillRect(0, 0, canvas.width, canvas.height);
   g.fillStyle = "#000";
-  for (let y = 0; y < q.size; y++) for (let x = 0; x < q.size; x++) if (q.modules[y][x]) g.fillRect((x + 4) * px, (y + 4) * px, px, px);
-  return q;
+  for (let y = 0; y < q.size; y++) {
+    for (let x = 0; x < q.size; x++) if (q.modules[y][x]) g.fillRect((x + QUIET) * px, (y + QUIET) * px, px, px);
+  }
+}
+
+// svgQR returns the code of text as an SVG document mm millimetres wide:
+// one unit per module, a quiet zone of four, the dark modules as one path
+// of horizontal runs, drawn with crisp edges.
+export function svgQR(text, mm = 30) {
+  const q = encode(text);
+  const n = q.size + 2 * QUIET;
+  let d = "";
+  for (let y = 0; y < q.size; y++) {
+    for (let x = 0; x < q.size; x++) {
+      if (!q.modules[y][x]) continue;
+      let run = 1;
+      while (x + run < q.size && q.modules[y][x + run]) run++;
+      d += `M${x + QUIET} ${y + QUIET}h${run}v1h-${run}z`;
+      x += run - 1;
+    }
+  }
+  const svg = `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${n} ${n}" width="${mm}mm" height="${mm}mm" shape-rendering="crispEdges">` +
+    `<rect width="${n}" height="${n}" fill="#fff"/><path fill="#000" d="${d}"/></svg>\n`;
+  return { svg, version: q.version, size: q.size };
+}
+
+// printQR draws the code of text on canvas for printing: at least mm
+// millimetres wide at dpi dots per inch, with a whole number of pixels per
+// module and a quiet zone of four. It returns the module size in pixels.
+export function printQR(canvas, text, mm = 30, dpi = 600) {
+  const q = encode(text);
+  const px = Math.ceil((mm / 25.4) * dpi / (q.size + 2 * QUIET));
+  paint(canvas, q, px);
+  return { px, dpi, version: q.version, size: q.size };
+}
+
+// withDPI returns the PNG bytes png with a pHYs chunk saying dpi, so that
+// a printer prints it at its size (canvas.toBlob writes none).
+export function withDPI(png, dpi) {
+  const ppm = Math.round(dpi / 0.0254);
+  const chunk = new Uint8Array(21);
+  const v = new DataView(chunk.buffer);
+  v.setUint32(0, 9);
+  chunk.set([0x70, 0x48, 0x59, 0x73], 4); // "pHYs"
+  v.setUint32(8, ppm);
+  v.setUint32(12, ppm);
+  chunk[16] = 1; // unit: metre
+  v.setUint32(17, crc32(chunk.subarray(4, 17)));
+  const ihdrEnd = 8 + 8 + 13 + 4; // signature, IHDR header, data, CRC
+  const out = new Uint8Array(png.length + chunk.length);
+  out.set(png.subarray(0, ihdrEnd));
+  out.set(chunk, ihdrEnd);
+  out.set(png.subarray(ihdrEnd), ihdrEnd + chunk.length);
+  return out;
+}
+
+let crcTable = null;
+
+function crc32(bytes) {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      let c = i;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[i] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
