@@ -199,7 +199,9 @@ func (g *group) start() {
 	if err == nil {
 		g.topic = t
 		g.sub, err = t.topic.Subscribe(pubsub.WithBufferSize(subscriptionQueue))
-		t.subscribed()
+		if err == nil {
+			g.n.subscribed(t)
+		}
 	}
 	if err != nil {
 		g.log.Error("joining the group's topic failed; relying on sync", "err", err)

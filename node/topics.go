@@ -57,7 +57,9 @@ func (n *Node) joinTopic(g *group) (*groupTopic, error) {
 
 // subscribed is called once the loaded group has subscribed: a relay kept
 // while it slept is not needed any more.
-func (t *groupTopic) subscribed() {
+func (n *Node) subscribed(t *groupTopic) {
+	n.topicsMu.Lock()
+	defer n.topicsMu.Unlock()
 	if t.relay != nil {
 		t.relay()
 		t.relay = nil
