@@ -317,9 +317,6 @@ const maxRemovedPeers = 64
 
 func (g *group) allowsPeer(pid peer.ID) bool { return g.allowed.Load().allows(pid) }
 
-// syncLimit is the allowed set's limit for peer pid.
-func (g *group) syncLimit(pid peer.ID) (last uint64, ok bool) { return g.allowed.Load().limit(pid) }
-
 // allows reports whether the privacy rule lets node pid receive the
 // group's events now.
 func (set *allowSet) allows(pid peer.ID) bool {

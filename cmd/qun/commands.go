@@ -93,13 +93,10 @@ const commonFlags = "[--api URL] [--key FILE] [--json] [--timeout DURATION]"
 // keyFlags is the synopsis of the flags of the key commands.
 const keyFlags = "[--key FILE] [--json]"
 
-// runClient runs the client command name with its arguments. It reports
-// handled false, and does nothing, if name is not a client command;
-// otherwise it returns the exit status: 0 done, 1 failed, 2 usage error.
-func runClient(ctx context.Context, name string, args []string, stdout, stderr io.Writer) (handled bool, exitCode int) {
-	return runClientEnv(ctx, name, args, stdout, stderr, os.Getenv)
-}
-
+// runClientEnv runs the client command name with its arguments. It
+// reports handled false, and does nothing, if name is not a client
+// command; otherwise it returns the exit status: 0 done, 1 failed, 2 usage
+// error.
 func runClientEnv(ctx context.Context, name string, args []string, stdout, stderr io.Writer, getenv func(string) string) (bool, int) {
 	return runClientWith(ctx, name, nil, args, stdout, stderr, getenv)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -324,5 +323,3 @@ func (e *env) ticker(line func() string) (stop func()) {
 	}()
 	return func() { close(done); wg.Wait() }
 }
-
-var errLost = errors.New("events were lost")
