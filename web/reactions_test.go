@@ -185,6 +185,21 @@ func TestReactionsEdits(t *testing.T) {
 		t.Errorf("the owner's chat has %d messages, want 2", n)
 	}
 
+	// The owner, an admin, reads the earlier version; the buyer's own
+	// "edited" label offers nothing (the node gives earlier versions to
+	// admins only).
+	a.do("reading the earlier versions", step,
+		chromedp.Click(css(bMsg+" button.edited")),
+		waitText("#versions-sheet", "龙井 39 元一两", step),
+		waitText("#versions-sheet", newText, step),
+		waitText("#versions-title", "编辑记录", step),
+	)
+	a.screenshot("89-owner-earlier-versions")
+	a.do("closing the versions", step, chromedp.Click(css("#btn-versions-close")), chromedp.WaitNotPresent(css("#versions-sheet")))
+	if n := eval[int](b, "looking for a versions button", `document.querySelectorAll(".msg button.edited").length`); n != 0 {
+		t.Errorf("the buyer, not an admin, is offered earlier versions (%d buttons)", n)
+	}
+
 	// A refusal for a window that passed (the node's answer, stood in for
 	// here: the real one needs a day) shows as one translated line, and
 	// the composer stays in the edit.

@@ -653,10 +653,49 @@ export class GroupScreen {
   }
 
   // fillEdited shows the "edited" label of a message that was edited.
+  // An admin taps it for the earlier versions (the node gives them to
+  // admins only).
   fillEdited(el, seq) {
     const e = this.edits.get(seq);
-    clear(el.querySelector(".edited-slot"), e && !this.recalled.has(seq) ?
-      h("span", { class: "edited", title: t("chat.editedAt", { time: fmtDateTime(e.time) }) }, t("chat.edited")) : null);
+    const title = e ? t("chat.editedAt", { time: fmtDateTime(e.time) }) : "";
+    clear(el.querySelector(".edited-slot"), !e || this.recalled.has(seq) ? null : this.rank >= 2 ?
+      h("button", { type: "button", class: "link edited", title, onclick: () => this.showVersions(seq) }, t("chat.edited")) :
+      h("span", { class: "edited", title }, t("chat.edited")));
+  }
+
+  // showVersions lists every version of an edited message, oldest first:
+  // the first text (from its signed bytes) and each edit's, with times.
+  async showVersions(seq) {
+    const ev = this.events.get(seq);
+    const last = this.edits.get(seq);
+    if (!ev || !last) return;
+    const versions = [];
+    try {
+      // The history pages (not the WebSocket) carry them, for admins.
+      for (let from = seq; from <= last.seq;) {
+        const page = await this.app.api.eventsFrom(this.gid, from, Math.min(1000, last.seq - from + 1));
+        if (!page.events.length) break;
+        for (const x of page.events) {
+          if (x.seq === seq && x.raw) versions.push({ time: x.time, text: decodeMessage(decodeEvent(fromBase64(x.raw)).submission.body).text });
+          if (x.kind === "edit" && x.target === seq && !x.superseded) versions.push({ time: x.time, text: x.text || "" });
+        }
+        from = page.next;
+      }
+    } catch (e) {
+      return this.statusLine().error(e);
+    }
+    const old = document.getElementById("versions-sheet");
+    if (old) old.remove();
+    const close = h("button", { type: "button", id: "btn-versions-close", onclick: () => back.remove() }, t("common.close"));
+    const back = h("div", {
+      class: "backdrop", id: "versions-sheet", onclick: (e) => { if (e.target === back) back.remove(); },
+      onkeydown: (e) => { if (e.key === "Escape") back.remove(); },
+    }, h("div", { class: "sheet", role: "dialog", "aria-modal": "true", "aria-labelledby": "versions-title" },
+      h("h2", { id: "versions-title" }, t("chat.versions")),
+      h("ol", { class: "versions" }, versions.map((v) => h("li", {}, h("span", { class: "meta" }, fmtDateTime(v.time)), " ", v.text))),
+      h("div", { class: "row" }, h("span", { class: "spacer" }), close)));
+    document.body.append(back);
+    close.focus();
   }
 
   // applyEdit shows a message's new text wherever it shows: its bubble,
