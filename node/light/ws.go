@@ -219,7 +219,7 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 
 // pump sends the group's events from seq `from` on, in order: the stored
 // ones, then each new one as it is stored. The JSON of each event is made
-// once per group and shared by every subscriber (wsframes.go).
+// once per group and shared by every subscriber (the Feed's Frames).
 //
 // The read rule is checked again for every batch, against the group's
 // current state (no storage read): the user may read every event up to
