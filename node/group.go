@@ -74,6 +74,10 @@ type group struct {
 	gapKick  chan struct{} // a gap was seen: sync if gossip does not fill it
 
 	topic *groupTopic // nil when joining failed (sync still works)
+	// started is set when start has returned, inTopic when it joined and
+	// subscribed to the topic: the sleep decision, which may run while
+	// start does, reads them.
+	started, inTopic atomic.Bool
 	// keepTopic is set before a replicated group is put to sleep: it stays
 	// in its topic as a relay (topics.go).
 	keepTopic bool
@@ -201,6 +205,7 @@ func (g *group) start() {
 		g.sub, err = t.topic.Subscribe(pubsub.WithBufferSize(subscriptionQueue))
 		if err == nil {
 			g.n.subscribed(t)
+			g.inTopic.Store(true)
 		}
 	}
 	if err != nil {
@@ -219,6 +224,7 @@ func (g *group) start() {
 		g.wg.Add(1)
 		go g.readGossip()
 	}
+	g.started.Store(true)
 }
 
 // close stops the group's goroutines and saves a snapshot.

@@ -176,10 +176,10 @@ func (g *group) touch() { g.lastUsed.Store(time.Now().UnixNano()) }
 // idle reports whether the group may sleep: healthy, nothing queued or
 // watched, a replica level with its host, and unused for at least after.
 func (g *group) idle(now time.Time, after time.Duration) bool {
-	if g.watchers.Load() > 0 || g.health.Load() != nil || len(g.submits) > 0 || len(g.claims) > 0 || g.outbox.len() > 0 {
+	if !g.started.Load() || g.watchers.Load() > 0 || g.health.Load() != nil || len(g.submits) > 0 || len(g.claims) > 0 || g.outbox.len() > 0 {
 		return false
 	}
-	if !g.hosted && (g.topic == nil || len(g.incoming) > 0 || len(g.forwards) > 0 || g.hostHead.Load() > g.committedHead()) {
+	if !g.hosted && (!g.inTopic.Load() || len(g.incoming) > 0 || len(g.forwards) > 0 || g.hostHead.Load() > g.committedHead()) {
 		return false
 	}
 	return now.Sub(time.Unix(0, g.lastUsed.Load())) >= after
