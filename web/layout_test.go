@@ -101,18 +101,7 @@ func TestDesktopLayout(t *testing.T) {
 	defer cancel()
 	const step = sceneStep
 
-	adminKey, err := client.LoadKey(filepath.Join(n.dir, "admin.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := client.New(url, adminKey, client.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := protocol.ParseUserID(n.NodeInfo().PeerID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	owner, host := nodeAdmin(t, n, url, 10*time.Second)
 	group := func(name string) protocol.GroupID {
 		gid, _, err := owner.CreateGroup(ctx, host, protocol.Settings{Name: &name})
 		if err != nil {

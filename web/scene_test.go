@@ -73,18 +73,9 @@ func shopScene(t *testing.T, name string, opts ...sceneOption) *scene {
 	t.Cleanup(cancel)
 	sc.ctx = ctx
 
-	adminKey, err := client.LoadKey(filepath.Join(na.dir, "admin.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.owner, err = client.New(sc.urlA, adminKey, client.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := protocol.ParseUserID(na.NodeInfo().PeerID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var host protocol.UserID
+	sc.owner, host = nodeAdmin(t, na, sc.urlA, 10*time.Second)
+	var err error
 	sc.gid, _, err = sc.owner.CreateGroup(ctx, host, protocol.Settings{Name: &name, Policy: cfg.policy})
 	if err != nil {
 		t.Fatalf("creating the group: %v", err)
@@ -173,4 +164,23 @@ func eventually(t *testing.T, timeout time.Duration, check func() error) {
 		case <-tick.C:
 		}
 	}
+}
+
+// nodeAdmin returns the Go SDK client of node n's admin (its admin.key),
+// talking to url, and the node's ID: the host of the groups it creates.
+func nodeAdmin(t *testing.T, n testNode, url string, timeout time.Duration) (*client.Client, protocol.UserID) {
+	t.Helper()
+	key, err := client.LoadKey(filepath.Join(n.dir, "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(url, key, client.WithTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := protocol.ParseUserID(n.NodeInfo().PeerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, host
 }

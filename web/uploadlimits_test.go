@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -100,18 +99,7 @@ func TestUploadLimits(t *testing.T) {
 	defer cancel()
 	const step = sceneStep
 
-	adminKey, err := client.LoadKey(filepath.Join(n.dir, "admin.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := client.New(url, adminKey, client.WithTimeout(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := protocol.ParseUserID(n.NodeInfo().PeerID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	owner, host := nodeAdmin(t, n, url, 30*time.Second)
 	name := "龙井茶庄"
 	gid, _, err := owner.CreateGroup(ctx, host, protocol.Settings{Name: &name})
 	if err != nil {

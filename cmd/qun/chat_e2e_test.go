@@ -117,32 +117,9 @@ func (p *tmuxPane) waitText(text string) string {
 // a refusal after being muted, moderation commands refused to a member,
 // /quit.
 func TestChatTmux(t *testing.T) {
-	needTmux(t)
-	a := startProc(t, t.TempDir())
+	sc := newChatScene(t, "Tea shop")
+	a, shop, gid, bobKey := sc.a, sc.shop, sc.gid, sc.bobKey
 	ctx := context.Background()
-	shop := a.client(t, a.adminKey(t))
-	host, err := protocol.ParseUserID(a.peerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "Tea shop"
-	gid, _, err := shop.CreateGroup(ctx, host, protocol.Settings{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, _, err := shop.CreateInvite(ctx, gid, 1, time.Hour, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobKey := filepath.Join(t.TempDir(), "bob.key")
-	k, _, err := client.LoadOrCreateKey(bobKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob := a.client(t, k)
-	if _, err := bob.Join(ctx, inv.Token()); err != nil {
-		t.Fatal(err)
-	}
 	// 150 messages: more than the first page of 100, so scrolling up has
 	// to load an older one.
 	for i := 1; i <= 150; i++ {
@@ -198,7 +175,7 @@ func TestChatTmux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(last) != 1 || last[0].Text != "hello from the terminal" || last[0].Author != k.ID().String() {
+	if len(last) != 1 || last[0].Text != "hello from the terminal" || last[0].Author != sc.bobID.String() {
 		t.Fatalf("the node's last event: %+v", last)
 	}
 
@@ -215,7 +192,7 @@ func TestChatTmux(t *testing.T) {
 	p.waitText(`"x" is not a message number; usage: /pin SEQ`)
 
 	// Muted, a message is refused with the reason.
-	if _, err := shop.Mute(ctx, gid, k.ID(), 10*time.Minute, "flooding"); err != nil {
+	if _, err := shop.Mute(ctx, gid, sc.bobID, 10*time.Minute, "flooding"); err != nil {
 		t.Fatal(err)
 	}
 	p.waitText("muted you until")
@@ -236,31 +213,9 @@ func TestChatTmux(t *testing.T) {
 // TestChatTmuxChinese runs `qun chat` under LANG=zh_CN.UTF-8: the header,
 // the system lines and a mistyped command are in Chinese.
 func TestChatTmuxChinese(t *testing.T) {
-	needTmux(t)
-	a := startProc(t, t.TempDir())
+	sc := newChatScene(t, "茶馆")
+	a, shop, gid, bobKey := sc.a, sc.shop, sc.gid, sc.bobKey
 	ctx := context.Background()
-	shop := a.client(t, a.adminKey(t))
-	host, err := protocol.ParseUserID(a.peerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "茶馆"
-	gid, _, err := shop.CreateGroup(ctx, host, protocol.Settings{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, _, err := shop.CreateInvite(ctx, gid, 1, time.Hour, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobKey := filepath.Join(t.TempDir(), "bob.key")
-	k, _, err := client.LoadOrCreateKey(bobKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.client(t, k).Join(ctx, inv.Token()); err != nil {
-		t.Fatal(err)
-	}
 	cmd := fmt.Sprintf("env -u LC_ALL -u LC_MESSAGES LANG=zh_CN.UTF-8 %s chat %s --api %s --key %s; echo chat exited $?; sleep 60", binary(t), gid, a.api, bobKey)
 	p := startTmux(t, 80, 24, cmd)
 	s := p.waitText("你 加入了群聊")
@@ -269,7 +224,7 @@ func TestChatTmuxChinese(t *testing.T) {
 			t.Errorf("the Chinese screen lacks %q:\n%s", want, s)
 		}
 	}
-	if _, err := shop.Mute(ctx, gid, k.ID(), 10*time.Minute, ""); err != nil {
+	if _, err := shop.Mute(ctx, gid, sc.bobID, 10*time.Minute, ""); err != nil {
 		t.Fatal(err)
 	}
 	p.waitText("禁言了 你，直到 ")
@@ -300,4 +255,46 @@ func TestChatTmuxChinese(t *testing.T) {
 	p.waitText(`"x" 不是消息序号；用法：/pin 序号`)
 	p.keys("/quit", true)
 	p.waitText("chat exited 0")
+}
+
+// chatScene is the set-up of the tmux chat tests: a real node whose admin
+// (shop) made a group named name, and bob, who joined it with an invite
+// and whose key file is bobKey.
+type chatScene struct {
+	a      *proc
+	shop   *client.Client
+	gid    protocol.GroupID
+	bob    *client.Client
+	bobID  protocol.UserID
+	bobKey string
+}
+
+func newChatScene(t *testing.T, name string) chatScene {
+	t.Helper()
+	needTmux(t)
+	a := startProc(t, t.TempDir())
+	ctx := context.Background()
+	shop := a.client(t, a.adminKey(t))
+	host, err := protocol.ParseUserID(a.peerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid, _, err := shop.CreateGroup(ctx, host, protocol.Settings{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _, err := shop.CreateInvite(ctx, gid, 1, time.Hour, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobKey := filepath.Join(t.TempDir(), "bob.key")
+	k, _, err := client.LoadOrCreateKey(bobKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := a.client(t, k)
+	if _, err := bob.Join(ctx, inv.Token()); err != nil {
+		t.Fatal(err)
+	}
+	return chatScene{a: a, shop: shop, gid: gid, bob: bob, bobID: k.ID(), bobKey: bobKey}
 }

@@ -3,43 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
 )
 
 // TestChatRemovedTmux: a member kicked while `qun chat` runs sees one line,
 // "you were removed from this group", and nothing sent after the kick.
 func TestChatRemovedTmux(t *testing.T) {
-	needTmux(t)
-	a := startProc(t, t.TempDir())
+	sc := newChatScene(t, "Tea shop")
+	a, shop, gid, bobKey := sc.a, sc.shop, sc.gid, sc.bobKey
 	ctx := context.Background()
-	shop := a.client(t, a.adminKey(t))
-	host, err := protocol.ParseUserID(a.peerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "Tea shop"
-	gid, _, err := shop.CreateGroup(ctx, host, protocol.Settings{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, _, err := shop.CreateInvite(ctx, gid, 1, time.Hour, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobKey := filepath.Join(t.TempDir(), "bob.key")
-	k, _, err := client.LoadOrCreateKey(bobKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.client(t, k).Join(ctx, inv.Token()); err != nil {
-		t.Fatal(err)
-	}
 	cmd := fmt.Sprintf("%s chat %s --api %s --key %s; echo chat exited $?; sleep 60", binary(t), gid, a.api, bobKey)
 	p := startTmux(t, 80, 24, cmd)
 	p.waitText("you joined")
@@ -47,7 +23,7 @@ func TestChatRemovedTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitText("before the kick")
-	if _, err := shop.Kick(ctx, gid, k.ID(), ""); err != nil {
+	if _, err := shop.Kick(ctx, gid, sc.bobID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := shop.Send(ctx, gid, protocol.MessageBody{Text: "secret after the kick"}); err != nil {
