@@ -101,9 +101,8 @@ func (n *Node) addRefs(g *group, v *api.GroupView) {
 
 // tokenRefError refuses an invite registration whose token carries a
 // reference: anyone holding the token could read it.
-func tokenRefError(raw []byte) error {
-	sub, err := protocol.DecodeSubmission(raw)
-	if err != nil || sub.Kind != protocol.KindInviteCreate {
+func tokenRefError(sub *protocol.SignedSubmission) error {
+	if sub.Kind != protocol.KindInviteCreate {
 		return nil
 	}
 	b, ok := sub.DecodedBody().(*protocol.InviteCreateBody)

@@ -40,11 +40,11 @@ func (b lightBackend) RemotePreview(ctx context.Context, inv *protocol.SignedInv
 	return b.n.Preview(ctx, inv)
 }
 
-func (b lightBackend) Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Multiaddr) (*protocol.SignedEvent, error) {
-	if err := tokenRefError(raw); err != nil {
+func (b lightBackend) Submit(ctx context.Context, sub *protocol.SignedSubmission, hostAddrs []multiaddr.Multiaddr) (*protocol.SignedEvent, error) {
+	if err := tokenRefError(sub); err != nil {
 		return nil, err
 	}
-	return b.n.Submit(ctx, raw, hostAddrs)
+	return b.n.Submit(ctx, sub.Raw, hostAddrs)
 }
 
 func (b lightBackend) LocalPreview(inv *protocol.SignedInvite) (*api.InvitePreview, bool, error) {

@@ -22,9 +22,10 @@ type Backend interface {
 	// DiskFull returns a storage_full error while the node's disk is full.
 	DiskFull() error
 
-	// Submit forwards or sequences a signed submission and returns the
-	// event once it is stored here.
-	Submit(ctx context.Context, raw []byte, hostAddrs []multiaddr.Multiaddr) (*protocol.SignedEvent, error)
+	// Submit forwards or sequences a signed submission (decoded by the
+	// server, which checked its author is the signed-in user) and returns
+	// the event once it is stored here.
+	Submit(ctx context.Context, sub *protocol.SignedSubmission, hostAddrs []multiaddr.Multiaddr) (*protocol.SignedEvent, error)
 
 	// AllGroups summarises every group the node holds (for node admins).
 	AllGroups() []api.GroupSummary

@@ -105,7 +105,7 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, sess *session
 		writeError(w, protocol.Errorf(protocol.CodeForbidden, "the submission's author is not the signed-in user"))
 		return
 	}
-	ev, err := s.b.Submit(r.Context(), raw, addrs)
+	ev, err := s.b.Submit(r.Context(), sub, addrs)
 	if err != nil {
 		writeError(w, err)
 		return
