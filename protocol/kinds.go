@@ -226,12 +226,33 @@ func DecodeBody(k Kind, b []byte) (Body, error) {
 // Settings are the adjustable settings of a group. A nil field is not set
 // (in an update: left as it is).
 type Settings struct {
-	Name        *string // field 1
-	Description *string // field 2
-	Avatar      *string // field 3: URL
-	Policy      *Policy // field 4
-	Cap         *uint32 // field 5: member cap
-	Public      *bool   // field 6: encoded 1 = private, 2 = public
+	Name        *string  // field 1
+	Description *string  // field 2
+	Avatar      *string  // field 3: URL
+	Policy      *Policy  // field 4
+	Cap         *uint32  // field 5: member cap
+	Public      *bool    // field 6: encoded 1 = private, 2 = public
+	History     *History // field 8 (since 1.2): what new members of a private group read
+}
+
+// History is what a new member of a private group may read (since 1.2): the
+// whole log, or the events from the one that admitted them on. A change
+// applies to members admitted after it; a public group is readable by
+// anyone, whatever its setting.
+type History uint32
+
+// History settings.
+const (
+	HistoryAll      History = 1 // new members read the whole log (the default)
+	HistoryFromJoin History = 2 // new members read from their admission on
+)
+
+// String returns the name of the setting, as the API spells it.
+func (h History) String() string {
+	if h == HistoryFromJoin {
+		return "join"
+	}
+	return "all"
 }
 
 func (s *Settings) encode(e *encoder) {
@@ -259,7 +280,15 @@ func (s *Settings) encode(e *encoder) {
 	}
 }
 
-// decodeField decodes fields 1–6; it reports false for other fields.
+// encodeLater writes the settings fields after field 7 (which a create body
+// uses for its host): field 8, History.
+func (s *Settings) encodeLater(e *encoder) {
+	if s.History != nil {
+		e.varint(8, uint64(*s.History))
+	}
+}
+
+// decodeField decodes fields 1–6 and 8; it reports false for other fields.
 func (s *Settings) decodeField(f field) (bool, error) {
 	switch f.num {
 	case 1:
@@ -305,6 +334,17 @@ func (s *Settings) decodeField(f field) (bool, error) {
 		pub := f.u == 2
 		s.Public = &pub
 		return true, nil
+	case 8:
+		v, err := u32(f)
+		if err != nil {
+			return true, err
+		}
+		h := History(v)
+		if h != HistoryAll && h != HistoryFromJoin {
+			return true, invalid("history setting must be 1 (all) or 2 (from join)")
+		}
+		s.History = &h
+		return true, nil
 	}
 	return false, nil
 }
@@ -326,8 +366,8 @@ func urlText(f field, what string) (string, error) {
 	return string(f.b), nil
 }
 
-// CreateBody creates a group. Its settings fields 1–6 as in Settings; field 7
-// names the host node (required).
+// CreateBody creates a group. Its settings fields 1–6 and 8 as in Settings;
+// field 7 names the host node (required).
 type CreateBody struct {
 	Settings
 	Host UserID // field 7
@@ -341,6 +381,7 @@ func (b *CreateBody) Encode() []byte {
 	var e encoder
 	b.Settings.encode(&e)
 	e.key(7, b.Host)
+	b.Settings.encodeLater(&e)
 	return e.b
 }
 
@@ -379,6 +420,7 @@ func (*UpdateBody) Kind() Kind { return KindUpdate }
 func (b *UpdateBody) Encode() []byte {
 	var e encoder
 	b.Settings.encode(&e)
+	b.Settings.encodeLater(&e)
 	return e.b
 }
 
@@ -396,7 +438,7 @@ func (b *UpdateBody) decode(data []byte) error {
 		return invalid("a group needs a name")
 	}
 	s := b.Settings
-	if s.Name == nil && s.Description == nil && s.Avatar == nil && s.Policy == nil && s.Cap == nil && s.Public == nil {
+	if s.Name == nil && s.Description == nil && s.Avatar == nil && s.Policy == nil && s.Cap == nil && s.Public == nil && s.History == nil {
 		return invalid("an update must change at least one setting")
 	}
 	return nil

@@ -10,10 +10,11 @@ const (
 	// wire: a node that meets one it does not know answers upgrade_needed.
 	Version = 1
 	// Revision is the revision of Version this implementation speaks: 1.1
-	// adds kind profile and the BlobRef message.
-	Revision = 1
+	// adds kind profile and the BlobRef message; 1.2 the history setting
+	// (settings field 8) and checkpoints.
+	Revision = 2
 	// VersionText is Version.Revision, for people and for the node's info.
-	VersionText = "1.1"
+	VersionText = "1.2"
 
 	// MaxEventSize bounds a signed event (and therefore a submission inside it).
 	MaxEventSize = 64 << 10

@@ -128,7 +128,7 @@ func (s *State) react(author UserID, b *ReactionBody, seq, now uint64, look Look
 	if muted, until := s.Muted(author, now); muted {
 		return nil, Errorf(CodeMuted, "you are muted in this group %s", untilText(until))
 	}
-	if _, err := s.target(b.Target, seq, look); err != nil {
+	if _, _, err := s.target(b.Target, seq, look); err != nil {
 		return nil, err
 	}
 	if _, gone := s.Recalled[b.Target]; gone {
@@ -143,15 +143,18 @@ func (s *State) edit(author UserID, b *EditBody, seq, now uint64, look Lookup) (
 	if muted, until := s.Muted(author, now); muted {
 		return nil, Errorf(CodeMuted, "you are muted in this group %s", untilText(until))
 	}
-	info, err := s.target(b.Target, seq, look)
+	info, known, err := s.target(b.Target, seq, look)
 	if err != nil {
 		return nil, err
 	}
-	if info.Author != author {
-		return nil, Errorf(CodeForbidden, "only the author of a message can edit it")
-	}
 	if _, gone := s.Recalled[b.Target]; gone {
 		return nil, Errorf(CodeNotFound, "message %d was recalled", b.Target)
+	}
+	if !known {
+		return func() { s.Edited[b.Target] = seq }, nil
+	}
+	if info.Author != author {
+		return nil, Errorf(CodeForbidden, "only the author of a message can edit it")
 	}
 	if now > info.Time+uint64(EditWindow.Milliseconds()) {
 		return nil, Errorf(CodeRecallWindow, "a message can be edited only within %s of sending; message %d was sent at %s",

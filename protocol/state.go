@@ -5,9 +5,12 @@ const Forever = ^uint64(0)
 
 // Member is a member of a group.
 type Member struct {
-	Role       Role
-	Home       UserID // the member's home node: events of the group may go there
-	Joined     uint64 // seq of the event that admitted the member
+	Role   Role
+	Home   UserID // the member's home node: events of the group may go there
+	Joined uint64 // seq of the event that admitted the member
+	// From is the first seq the member may read: Joined when the group's
+	// history setting was "from join" at the admission, else 0 (all).
+	From       uint64
 	MutedUntil uint64 // unix ms; 0 not muted; Forever until unmuted
 	// Profile is set by the member's last profile event (since 1.1); it
 	// goes with the membership: leaving, a kick or a ban drops it.
@@ -43,6 +46,7 @@ type State struct {
 	Policy                    Policy
 	Cap                       uint32
 	Public                    bool
+	History                   History // 0 or HistoryAll: new members read all
 
 	Announcement string
 	Pins         []uint64
@@ -66,6 +70,12 @@ type State struct {
 	Recalled map[uint64]Recall
 	// Edited maps an edited message's seq to its latest edit (since 1.1).
 	Edited map[uint64]uint64
+
+	// Base is the seq of the checkpoint this state was started from (0: the
+	// log from event 1). Events up to Base are not held by this replica; a
+	// later event that refers to one is taken on the host's word (see
+	// target). Base is local: a checkpoint does not carry it.
+	Base uint64
 
 	Head     uint64  // seq of the last applied event
 	HeadID   EventID // ID of the last applied event
@@ -104,7 +114,11 @@ func (s *State) removeMember(u UserID) {
 
 // addMember admits u with the mute it left with, if any.
 func (s *State) addMember(u, home UserID, seq uint64) {
-	s.Members[u] = &Member{Role: RoleMember, Home: home, Joined: seq, MutedUntil: s.LeftMuted[u]}
+	m := &Member{Role: RoleMember, Home: home, Joined: seq, MutedUntil: s.LeftMuted[u]}
+	if s.History == HistoryFromJoin {
+		m.From = seq
+	}
+	s.Members[u] = m
 	delete(s.LeftMuted, u)
 }
 
@@ -159,6 +173,33 @@ func (s *State) AllowedNode(n UserID) bool {
 		}
 	}
 	return false
+}
+
+// ReadFrom is the first seq member u may read: 1 for the whole log. It
+// does not check that u is a member. A public group is readable whole.
+func (s *State) ReadFrom(u UserID) uint64 {
+	if m := s.Members[u]; m != nil && !s.Public && m.From > 1 {
+		return m.From
+	}
+	return 1
+}
+
+// NodeFrom reports whether events of the group may go to node n and the
+// first seq that may: the host and, in a public group, anyone hold the
+// whole log; a home node holds it from the lowest ReadFrom of its members.
+func (s *State) NodeFrom(n UserID) (from uint64, ok bool) {
+	if s.Public || n == s.Host {
+		return 1, true
+	}
+	for u, m := range s.Members {
+		if m.Home != n {
+			continue
+		}
+		if f := s.ReadFrom(u); !ok || f < from {
+			from, ok = f, true
+		}
+	}
+	return from, ok
 }
 
 // Muted reports whether member u may not post at time now, and until when.
@@ -291,6 +332,9 @@ func (s *State) applySettings(st Settings) {
 	if st.Public != nil {
 		s.Public = *st.Public
 	}
+	if st.History != nil {
+		s.History = *st.History
+	}
 }
 
 func (s *State) needAdmin(me *Member, what string) error {
@@ -310,23 +354,30 @@ func (s *State) update(me *Member, b *UpdateBody) (func(), error) {
 	return func() { s.applySettings(b.Settings) }, nil
 }
 
-// message returns the event info of a message seq, or an error.
-func (s *State) target(seq, cur uint64, look Lookup) (EventInfo, error) {
+// target returns the event info of message seq, or an error. known is
+// false for a seq at or before Base, which this replica does not hold: the
+// host, which holds it, has checked the rule, and its signature on the
+// event (as on the checkpoint) vouches for it. The change an event makes
+// never depends on the info, so every replica still reaches one state.
+func (s *State) target(seq, cur uint64, look Lookup) (info EventInfo, known bool, err error) {
 	if seq >= cur {
-		return EventInfo{}, Errorf(CodeNotFound, "there is no message %d yet", seq)
+		return EventInfo{}, false, Errorf(CodeNotFound, "there is no message %d yet", seq)
+	}
+	if seq <= s.Base {
+		return EventInfo{}, false, nil
 	}
 	info, ok := look(seq)
 	if !ok || info.Kind != KindMessage {
-		return EventInfo{}, Errorf(CodeNotFound, "event %d is not a message", seq)
+		return EventInfo{}, false, Errorf(CodeNotFound, "event %d is not a message", seq)
 	}
-	return info, nil
+	return info, true, nil
 }
 
 func (s *State) pin(me *Member, target, seq uint64, look Lookup) (func(), error) {
 	if err := s.needAdmin(me, "pin messages"); err != nil {
 		return nil, err
 	}
-	if _, err := s.target(target, seq, look); err != nil {
+	if _, _, err := s.target(target, seq, look); err != nil {
 		return nil, err
 	}
 	for _, p := range s.Pins {
@@ -353,7 +404,7 @@ func (s *State) unpin(me *Member, target uint64) (func(), error) {
 }
 
 func (s *State) recall(author UserID, me *Member, target, seq, now uint64, look Lookup) (func(), error) {
-	info, err := s.target(target, seq, look)
+	info, known, err := s.target(target, seq, look)
 	if err != nil {
 		return nil, err
 	}
@@ -361,6 +412,9 @@ func (s *State) recall(author UserID, me *Member, target, seq, now uint64, look 
 		return nil, Errorf(CodeConflict, "message %d was already recalled", target)
 	}
 	mark := func() { s.Recalled[target] = Recall{Seq: seq, By: author} }
+	if !known {
+		return mark, nil
+	}
 	if info.Author == author {
 		if me.Role.rank() < RoleAdmin.rank() && now > info.Time+uint64(RecallWindow.Milliseconds()) {
 			return nil, Errorf(CodeRecallWindow, "a message can be recalled only within %s of sending; message %d was sent at %s",

@@ -278,6 +278,13 @@ func (rd *round) prepare(r *request) (*pending, error) {
 		if err != nil {
 			return nil, err
 		}
+		if bs := b.Base; bs != nil {
+			if h.seq != 0 || bs.Seq == 0 {
+				return nil, fmt.Errorf("storage: group %x: a base at seq %d needs a group with nothing stored (head %d): %w", g[:4], bs.Seq, h.seq, ErrInvalid)
+			}
+			h = headState{seq: bs.Seq, id: bs.ID, base: bs.Seq, baseID: bs.ID}
+			p.put(baseKey(g), append(be64(make([]byte, 0, 40), bs.Seq), bs.ID[:]...))
+		}
 		for i := range b.Events {
 			ev := &b.Events[i]
 			if ev.Seq != h.seq+1 {
@@ -299,7 +306,7 @@ func (rd *round) prepare(r *request) (*pending, error) {
 			}
 			p.put(logKey(g, ev.Seq), encodeLogValue(ev))
 			p.put(eventKey(ev.ID), be64(append(make([]byte, 0, 40), g[:]...), ev.Seq))
-			h = headState{seq: ev.Seq, id: ev.ID}
+			h = headState{seq: ev.Seq, id: ev.ID}.withBase(h)
 		}
 		p.heads[g] = h
 		for _, m := range b.Meta {
@@ -572,7 +579,10 @@ func (s *Store) deleteGroup(g GroupID) error {
 		}
 		next = lowest - 1
 	}
-	// 3. leftovers of the submission index (none expected), cursors, meta
+	// 3. the base, leftovers of the submission index (none expected), cursors, meta
+	if err == nil {
+		err = s.deleteKeys([][]byte{baseKey(g)})
+	}
 	if err == nil {
 		keys, err = s.prefixKeys(subPrefix(g), nil)
 		if err == nil {

@@ -292,6 +292,9 @@ func (s *Store) storedID(g GroupID, seq uint64, h headState) ([32]byte, error) {
 	if seq == h.seq {
 		return h.id, nil
 	}
+	if seq == h.base {
+		return h.baseID, nil
+	}
 	var id [32]byte
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(logKey(g, seq))
@@ -328,7 +331,11 @@ func (s *Store) readHeads(groups []GroupID) (map[GroupID]headState, map[GroupID]
 		it := txn.NewIterator(io)
 		defer it.Close()
 		for _, g := range groups {
-			var h headState
+			h, err := readBase(txn, g)
+			if err != nil {
+				errs[g] = asCorrupt(err)
+				continue
+			}
 			it.Seek(logKey(g, math.MaxUint64))
 			if it.Valid() && bytes.HasPrefix(it.Item().Key(), logPrefix(g)) {
 				item := it.Item()
@@ -339,7 +346,7 @@ func (s *Store) readHeads(groups []GroupID) (map[GroupID]headState, map[GroupID]
 						if err := decodeLogValue(v, &rec); err != nil {
 							return err
 						}
-						h = headState{seq: seq, id: rec.ID}
+						h = headState{seq: seq, id: rec.ID}.withBase(h)
 						return nil
 					})
 				}

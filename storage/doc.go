@@ -78,6 +78,8 @@
 //	'm' gid key                       → meta value (key: 1..1024 bytes)
 //	'c' len(client)(1) client gid     → cursor seq(8) (client: 1..255 bytes)
 //	'w'                               → 1, uint32: the store keeps a head witness file
+//	'b' gid                           → base seq(8) | event ID(32): the log starts at base+1
+//	                                    (a replica started from a checkpoint; absent: at 1)
 //
 // Keys sort by seq within a group, so ranges are prefix iterations. A new store gets the
 // version key on Open; Open refuses a newer version with an error that says to upgrade,

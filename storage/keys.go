@@ -16,6 +16,7 @@ const (
 	prefixMeta       byte = 'm' // 'm' gid key → value
 	prefixCursor     byte = 'c' // 'c' len(client) client gid → seq
 	prefixWitness    byte = 'w' // 'w' → 1 (uint32): this store keeps a head witness file
+	prefixBase       byte = 'b' // 'b' gid → seq | event ID: the log starts after this checkpoint
 )
 
 // schemaVersion is the on-disk layout version written under prefixVersion.
@@ -68,6 +69,12 @@ func snapKey(g GroupID) []byte {
 
 func snapChunkKey(g GroupID, i uint32) []byte {
 	return binary.BigEndian.AppendUint32(snapKey(g), i)
+}
+
+func baseKey(g GroupID) []byte {
+	k := make([]byte, 0, 33)
+	k = append(k, prefixBase)
+	return append(k, g[:]...)
 }
 
 func metaPrefix(g GroupID) []byte {

@@ -64,6 +64,11 @@ func (s *Store) committerHead(g GroupID) (headState, error) {
 func (s *Store) readHead(g GroupID) (headState, error) {
 	var h headState
 	err := s.db.View(func(txn *badger.Txn) error {
+		b, err := readBase(txn, g)
+		if err != nil {
+			return err
+		}
+		h = b
 		io := badger.DefaultIteratorOptions
 		io.PrefetchValues = false
 		io.Reverse = true
@@ -94,6 +99,40 @@ func (s *Store) readHead(g GroupID) (headState, error) {
 	return h, nil
 }
 
+// readBase reads the base of g: a head at the checkpoint the log starts
+// after, or the zero head when the log starts at event 1.
+func readBase(txn *badger.Txn, g GroupID) (headState, error) {
+	item, err := txn.Get(baseKey(g))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return headState{}, nil
+	}
+	if err != nil {
+		return headState{}, err
+	}
+	var h headState
+	err = item.Value(func(v []byte) error {
+		if len(v) != 40 {
+			return fmt.Errorf("%w: base of %d bytes", ErrCorrupt, len(v))
+		}
+		h.base = binary.BigEndian.Uint64(v)
+		copy(h.baseID[:], v[8:])
+		h.seq, h.id = h.base, h.baseID
+		return nil
+	})
+	return h, err
+}
+
+// Base returns the checkpoint the log of g starts after (see Batch.Base):
+// seq 0 when it starts at event 1. Events up to seq are not stored.
+func (s *Store) Base(g GroupID) (seq uint64, id [32]byte, err error) {
+	if err := s.enter(); err != nil {
+		return 0, id, err
+	}
+	defer s.leave()
+	h, err := s.head(g)
+	return h.base, h.baseID, err
+}
+
 // deletedSince reports whether DeleteGroup started on g after a read saw head h: a
 // read that then finds entries missing raced with the deletion, not with corruption.
 func (s *Store) deletedSince(g GroupID, h headState) bool {
@@ -122,7 +161,7 @@ func (s *Store) Event(g GroupID, seq uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if seq == 0 || seq > h.seq {
+	if seq <= h.base || seq > h.seq {
 		return nil, fmt.Errorf("storage: group %x seq %d (head %d): %w", g[:4], seq, h.seq, ErrNotFound)
 	}
 	var rec Record
@@ -165,8 +204,8 @@ func (s *Store) Range(g GroupID, from uint64, limit int, maxBytes int) ([]Record
 	if err != nil {
 		return nil, err
 	}
-	if from == 0 {
-		from = 1
+	if from <= h.base {
+		from = h.base + 1
 	}
 	if from > h.seq {
 		return nil, nil
@@ -236,10 +275,10 @@ func (s *Store) RangeReverse(g GroupID, before uint64, limit int) ([]Record, err
 	if before != 0 && before-1 < top {
 		top = before - 1
 	}
-	if top == 0 {
+	if top <= h.base {
 		return nil, nil
 	}
-	n := top
+	n := top - h.base
 	if limit > 0 && uint64(limit) < n {
 		n = uint64(limit)
 	}
@@ -419,7 +458,7 @@ func (s *Store) LatestSnapshot(g GroupID) (Snapshot, bool, error) {
 // itself (no group hashes to it): Groups never lists it.
 var NodeScope GroupID
 
-// Groups returns the groups that have at least one event, a snapshot or a meta key, in
+// Groups returns the groups that have at least one event, a base, a snapshot or a meta key, in
 // ascending byte order (never NodeScope).
 func (s *Store) Groups() ([]GroupID, error) {
 	if err := s.enter(); err != nil {
@@ -428,7 +467,7 @@ func (s *Store) Groups() ([]GroupID, error) {
 	defer s.leave()
 	seen := make(map[GroupID]struct{})
 	err := s.db.View(func(txn *badger.Txn) error {
-		for _, p := range []byte{prefixLog, prefixSnapshot, prefixMeta} {
+		for _, p := range []byte{prefixLog, prefixBase, prefixSnapshot, prefixMeta} {
 			io := badger.DefaultIteratorOptions
 			io.PrefetchValues = false
 			io.Prefix = []byte{p}

@@ -52,10 +52,22 @@ type Batch struct {
 	// Snapshot, when not nil, replaces the group's snapshot. Its Seq must not be
 	// greater than the head after this batch's events.
 	Snapshot *Snapshot
+	// Base, when not nil, starts a group that holds nothing yet after a
+	// checkpoint: its log begins at Base.Seq+1, and events up to Base.Seq
+	// are never stored (a replica started from a host-signed checkpoint).
+	// A Base for a group with an event or a base wraps ErrInvalid.
+	Base *Base
 	// Meta are meta keys written in the same transaction as the events,
 	// under any scope (a group or NodeScope): indexes that must agree with
 	// the log after a crash.
 	Meta []MetaWrite
+}
+
+// Base is the checkpoint a group's log starts after: the seq and ID of the
+// last event before the first stored one.
+type Base struct {
+	Seq uint64
+	ID  [32]byte
 }
 
 // MetaWrite is one meta key written by a Batch: Val nil deletes the key.
@@ -167,6 +179,15 @@ func withWitnessSync() Option {
 type headState struct {
 	seq uint64
 	id  [32]byte
+	// base and baseID are the checkpoint the log starts after (0: event 1).
+	base   uint64
+	baseID [32]byte
+}
+
+// withBase returns h with the base of b.
+func (h headState) withBase(b headState) headState {
+	h.base, h.baseID = b.base, b.baseID
+	return h
 }
 
 // Store is a Badger-backed store of group logs, snapshots, indexes, metadata and

@@ -100,13 +100,19 @@ type GroupSummary struct {
 // GroupView answers GET /api/v1/groups/{gid}.
 type GroupView struct {
 	GroupSummary
-	HostAddrs    []string      `json:"host_addrs"`
-	Owner        string        `json:"owner"`
-	Description  string        `json:"description"`
-	Avatar       string        `json:"avatar"`
-	Policy       string        `json:"policy"`
-	Cap          uint32        `json:"cap"`
-	Public       bool          `json:"public"`
+	HostAddrs   []string `json:"host_addrs"`
+	Owner       string   `json:"owner"`
+	Description string   `json:"description"`
+	Avatar      string   `json:"avatar"`
+	Policy      string   `json:"policy"`
+	Cap         uint32   `json:"cap"`
+	Public      bool     `json:"public"`
+	// History is what new members of a private group read (since 1.2):
+	// "all", or "join" (from the event that admitted them on).
+	History string `json:"history"`
+	// ReadFrom is the first seq the signed-in user may read, present when
+	// it is above 1 (admitted under "join"): no answer holds an earlier event.
+	ReadFrom     uint64        `json:"read_from,omitempty"`
 	Announcement string        `json:"announcement"`
 	Pins         []uint64      `json:"pins"`
 	MuteAllUntil uint64        `json:"mute_all_until,omitempty"` // unix ms; absent with MutedAll for a mute without end
