@@ -36,6 +36,10 @@ const BlobProtocol = "/qun/blob/1.0.0"
 const (
 	// metaBlobPrefix starts a group's blob index keys: prefix + hash.
 	metaBlobPrefix = "blob/"
+	// metaBlobSeqPrefix starts the keys of the last seq that refers to a
+	// blob (8 bytes, big-endian): prefix + hash. Since 1.2; a blob indexed
+	// before has none, and is readable only to those who read the whole log.
+	metaBlobSeqPrefix = "blobseq/"
 	// blobFetchTimeout bounds one fetch of a blob from one peer.
 	blobFetchTimeout = 60 * time.Second
 	// hostFetchTries is how often a host tries to get a blob of a message
@@ -117,12 +121,35 @@ func decodeBlobIndex(h protocol.Hash, b []byte) (blobIndexEntry, bool) {
 
 func blobKey(h protocol.Hash) string { return metaBlobPrefix + string(h[:]) }
 
+func blobSeqKey(h protocol.Hash) string { return metaBlobSeqPrefix + string(h[:]) }
+
+// blobReadable reports whether a reader who may read the group from seq
+// first on may have blob h: an event from first on refers to it, or it is
+// the avatar of a member now (a profile is state, seen by every member).
+func (g *group) blobReadable(h protocol.Hash, first uint64) bool {
+	if first <= 1 {
+		return true
+	}
+	if v, ok, err := g.n.store.Meta(g.id, blobSeqKey(h)); err == nil && ok && len(v) == 8 && binary.BigEndian.Uint64(v) >= first {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, m := range g.state.Members {
+		if a := m.Profile.Avatar; a != nil && a.Hash == h {
+			return true
+		}
+	}
+	return false
+}
+
 // blobWrites returns the index writes for the blobs events refer to: the
 // attachments of messages and the avatars of profiles.
 func blobWrites(gid protocol.GroupID, events []*protocol.SignedEvent) (out []storage.MetaWrite, wanted []blobIndexEntry) {
 	add := func(ev *protocol.SignedEvent, ref protocol.BlobRef) {
 		e := blobIndexEntry{via: ev.Via, ref: ref}
-		out = append(out, storage.MetaWrite{Scope: gid, Key: blobKey(ref.Hash), Val: e.encode()})
+		out = append(out, storage.MetaWrite{Scope: gid, Key: blobKey(ref.Hash), Val: e.encode()},
+			storage.MetaWrite{Scope: gid, Key: blobSeqKey(ref.Hash), Val: binary.BigEndian.AppendUint64(nil, ev.Seq)})
 		wanted = append(wanted, e)
 	}
 	for _, ev := range events {
@@ -295,6 +322,14 @@ func (n *Node) serveBlob(from peer.ID, req []byte) []byte {
 	e, ok, err := n.blobEntry(gid, h)
 	if err != nil || !ok {
 		return blobRefusal(protocol.Errorf(protocol.CodeNotFound, "no message of group %s refers to this blob", gid))
+	}
+	if first := set.first(from); first > 1 {
+		if g == nil {
+			g = n.group(gid) // the avatar check reads the state
+		}
+		if g == nil || !g.blobReadable(h, first) {
+			return blobRefusal(protocol.Errorf(protocol.CodeHistoryHidden, "no event of group %s that your node may fetch refers to this blob", gid))
+		}
 	}
 	data, err := n.blobs.read(h)
 	if err != nil || e.ref.Verify(data) != nil {

@@ -164,13 +164,16 @@ func decodeSyncRequest(b []byte) (*syncRequest, error) {
 }
 
 // syncReply answers a sync request:
-// message SyncReply { uint32 code = 1; string message = 2; uint64 head = 3; repeated bytes events = 4; }
-// The events are consecutive, starting at the requested seq.
+// message SyncReply { uint32 code = 1; string message = 2; uint64 head = 3; repeated bytes events = 4; uint64 base = 5; }
+// The events are consecutive, starting at the requested seq. base (since
+// 1.2) comes with code history_hidden: the requester may fetch only the
+// events after it, and starts from the host's checkpoint at it.
 type syncReply struct {
 	code   protocol.Code
 	msg    string
 	head   uint64
 	events [][]byte
+	base   uint64
 }
 
 func (r *syncReply) encode() []byte {
@@ -182,6 +185,10 @@ func (r *syncReply) encode() []byte {
 	for _, e := range r.events {
 		b = protowire.AppendTag(b, 4, protowire.BytesType)
 		b = protowire.AppendBytes(b, e)
+	}
+	if r.base != 0 {
+		b = protowire.AppendTag(b, 5, protowire.VarintType)
+		b = protowire.AppendVarint(b, r.base)
 	}
 	return b
 }
@@ -206,6 +213,8 @@ func decodeSyncReply(b []byte) (*syncReply, error) {
 			var d []byte
 			d, err = f.Data()
 			r.events = append(r.events, d)
+		case 5:
+			r.base, err = f.Uint64()
 		default:
 			err = f.Unknown()
 		}
@@ -213,6 +222,9 @@ func decodeSyncReply(b []byte) (*syncReply, error) {
 	})
 	if err != nil {
 		return nil, protocol.Errorf(protocol.CodeMalformed, "malformed sync reply: %v", err)
+	}
+	if (r.base != 0) != (r.code == protocol.CodeHistoryHidden) {
+		return nil, protocol.Errorf(protocol.CodeMalformed, "malformed sync reply: a base comes with code history_hidden, and only with it")
 	}
 	return r, nil
 }

@@ -79,6 +79,8 @@ func FuzzDecodeSyncRequest(f *testing.F) {
 func FuzzDecodeSyncReply(f *testing.F) {
 	f.Add((&syncReply{head: 3, events: [][]byte{[]byte("a"), []byte("b")}}).encode())
 	f.Add((&syncReply{code: protocol.CodePrivate, msg: "private"}).encode())
+	f.Add((&syncReply{code: protocol.CodeHistoryHidden, msg: "hidden", base: 41}).encode())
+	f.Add((&syncReply{head: 3, base: 2}).encode()) // a base without history_hidden: refused
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeSyncReply(b)
 		if err != nil {
@@ -89,6 +91,63 @@ func FuzzDecodeSyncReply(f *testing.F) {
 		}
 		if _, err := decodeSyncReply(r.encode()); err != nil {
 			t.Fatalf("re-encoded reply refused: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeCheckpointRequest(f *testing.F) {
+	f.Add((&checkpointRequest{group: protocol.GroupID{1}, seq: 41}).encode())
+	f.Add([]byte{0x0a, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeCheckpointRequest(b)
+		if err != nil {
+			return
+		}
+		if r.seq == 0 {
+			t.Fatalf("accepted a request for seq 0")
+		}
+		again, err := decodeCheckpointRequest(r.encode())
+		if err != nil || *again != *r {
+			t.Fatalf("re-encoded request differs: %+v vs %+v (%v)", again, r, err)
+		}
+	})
+}
+
+func FuzzDecodeCheckpointReply(f *testing.F) {
+	f.Add((&checkpointReply{genesis: []byte("g"), checkpoint: []byte("c")}).encode())
+	f.Add((&checkpointReply{code: protocol.CodeHistoryHidden, msg: "hidden"}).encode())
+	f.Add((&checkpointReply{genesis: []byte("g")}).encode()) // no checkpoint: refused
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeCheckpointReply(b)
+		if err != nil {
+			return
+		}
+		if r.code == 0 && (r.genesis == nil || r.checkpoint == nil) {
+			t.Fatal("accepted a success without a checkpoint")
+		}
+		if _, err := decodeCheckpointReply(r.encode()); err != nil {
+			t.Fatalf("re-encoded reply refused: %v", err)
+		}
+	})
+}
+
+// FuzzServeCheckpoint feeds request frames to a real host of a group whose
+// new members read from their join: never a panic, never a checkpoint for
+// a node the privacy rule does not allow.
+func FuzzServeCheckpoint(f *testing.F) {
+	n := startNode(f, "")
+	name, hist := "fuzz", protocol.HistoryFromJoin
+	gid := mustSubmit(f, n, n.admin, protocol.GroupID{}, &protocol.CreateBody{Host: n.ID(), Settings: protocol.Settings{Name: &name, History: &hist}}).Group
+	f.Add((&checkpointRequest{group: gid, seq: 1}).encode())
+	f.Add((&checkpointRequest{group: gid, seq: 1 << 62}).encode())
+	f.Add([]byte("garbage"))
+	stranger := startNode(f, "").PeerID()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if r := n.serveCheckpoint(stranger, b); r.code == 0 {
+			t.Fatal("served a checkpoint of a private group to a stranger")
+		}
+		if r := n.serveCheckpoint(n.PeerID(), b); r.code == 0 && r.checkpoint == nil {
+			t.Fatal("a success without a checkpoint")
 		}
 	})
 }

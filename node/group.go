@@ -50,10 +50,11 @@ type group struct {
 	wg     sync.WaitGroup
 
 	mu        sync.Mutex
-	state     *protocol.State // owned by the loop; read by others under mu
-	committed uint64          // head on disk
-	changed   chan struct{}   // closed and replaced when committed advances
-	cache     infoCache       // recent events for lookups (groupmem.go)
+	state     *protocol.State     // owned by the loop; read by others under mu
+	committed uint64              // head on disk
+	changed   chan struct{}       // closed and replaced when committed advances
+	cache     infoCache           // recent events for lookups (groupmem.go)
+	ckpts     []pendingCheckpoint // made by the sequencer, stored before its batch (checkpoint.go)
 
 	headHint atomic.Uint64               // state head, for cheap checks in validators
 	health   atomic.Pointer[groupHealth] // nil when healthy (health.go); changed through setHealth
@@ -105,6 +106,10 @@ type allowSet struct {
 	public  bool
 	peers   map[peer.ID]bool
 	removed map[peer.ID]uint64 // nodes not allowed: the last seq they may fetch (their removal; 1 for a pending request)
+	// from holds the nodes that may fetch only from a seq above 1 (besides
+	// event 1, which proves the host): home nodes whose members all read
+	// from their join (protocol 1.2). Absent: from 1.
+	from map[peer.ID]uint64
 }
 
 type submitReq struct {
@@ -171,6 +176,9 @@ func (g *group) load() error {
 	head, _, err := g.n.store.Head(g.id)
 	if err != nil {
 		return fmt.Errorf("group %s: reading head: %w", g.id, err)
+	}
+	if base, _, err := g.n.store.Base(g.id); err == nil && base > st.Head {
+		return fmt.Errorf("group %s: the log starts after the checkpoint at %d, but no snapshot holds the state there", g.id, base)
 	}
 	g.state = st
 	g.committed = head
@@ -294,7 +302,16 @@ func (g *group) refreshAllowed() {
 		}
 	}
 	old := g.allowed.Load()
+	set.from = nodesFrom(g.state, g.host.PeerID())
 	if old != nil {
+		for p, f := range old.from {
+			if _, ok := set.from[p]; !ok && !set.peers[p] {
+				if set.from == nil {
+					set.from = map[peer.ID]uint64{}
+				}
+				set.from[p] = f // a removed node keeps its lower bound
+			}
+		}
 		for p, seq := range old.removed {
 			if !set.peers[p] && seq > set.removed[p] {
 				set.removed[p] = seq
@@ -316,6 +333,53 @@ func (g *group) refreshAllowed() {
 		}
 	}
 	g.allowed.Store(set)
+}
+
+// nodesFrom returns, for the home nodes whose members may all read only
+// from a seq above 1, the lowest such seq (State.NodeFrom, for every node
+// at once). Called with g.mu held.
+func nodesFrom(st *protocol.State, host peer.ID) map[peer.ID]uint64 {
+	if st.Public {
+		return nil
+	}
+	var from map[peer.ID]uint64
+	for u, m := range st.Members {
+		f := st.ReadFrom(u)
+		if from == nil {
+			if f <= 1 {
+				continue // the usual case costs no map
+			}
+			from = map[peer.ID]uint64{}
+		}
+		p := m.Home.PeerID()
+		if cur, ok := from[p]; !ok || f < cur {
+			from[p] = f
+		}
+	}
+	if from == nil {
+		return nil
+	}
+	// A node with one member reading from 1 reads from 1; nodes met before
+	// the first such member were skipped above and are checked here.
+	for u, m := range st.Members {
+		if st.ReadFrom(u) <= 1 {
+			delete(from, m.Home.PeerID())
+		}
+	}
+	delete(from, host)
+	return from
+}
+
+// first returns the first seq above 1 that peer pid may fetch (event 1 it
+// may always, to prove the host): 1 unless its members read from their join.
+func (set *allowSet) first(pid peer.ID) uint64 {
+	if set == nil || set.public {
+		return 1
+	}
+	if f, ok := set.from[pid]; ok {
+		return f
+	}
+	return 1
 }
 
 // maxRemovedPeers bounds the removed nodes a group remembers.

@@ -40,6 +40,10 @@ const (
 	infoStreamsTotal     = 64 * infoStreamsPerPeer
 	blobStreamsPerPeer   = 4 // each holds up to a 50 MiB reply in memory
 	blobStreamsTotal     = 16
+	// A checkpoint reply holds a group's whole state; a node asks for one
+	// when it becomes home to a new member.
+	checkpointStreamsPerPeer = 2
+	checkpointStreamsTotal   = 8
 	// peerStreamsInbound bounds a peer's inbound streams of every protocol
 	// together, negotiated or not (the transient scope holds streams
 	// until their protocol is negotiated, up to 10 s).
@@ -72,6 +76,7 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 		{protocol.SyncProtocol, "qun-sync", syncStreamsPerPeer, syncStreamsTotal},
 		{InfoProtocol, "qun-info", infoStreamsPerPeer, infoStreamsTotal},
 		{BlobProtocol, "qun-blob", blobStreamsPerPeer, blobStreamsTotal},
+		{CheckpointProtocol, "qun-checkpoint", checkpointStreamsPerPeer, checkpointStreamsTotal},
 	} {
 		// Outbound: a node's own requests, bounded by its callers.
 		total := rcmgr.BaseLimit{StreamsInbound: l.total, StreamsOutbound: 4 * l.total, Streams: 5 * l.total, Memory: 64 << 20}

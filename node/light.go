@@ -146,6 +146,17 @@ func (n *Node) readAccess(user protocol.UserID, g *group) (stateHead, committed 
 	return stateHead, committed, protocol.Errorf(protocol.CodePrivate, "only members can read this group")
 }
 
+// readFrom is the first seq user may read in g: 1 for the whole log (a
+// node admin reads all the node holds).
+func (n *Node) readFrom(user protocol.UserID, g *group) uint64 {
+	if n.admins[user] {
+		return 1
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state.ReadFrom(user)
+}
+
 // Group describes the group; invites carry external references (other
 // buyers' order numbers) and requests their notes, so they and the bans
 // are for the group's admins and the node's only.
@@ -155,6 +166,9 @@ func (b lightBackend) Group(user protocol.UserID, gid protocol.GroupID) (api.Gro
 		return api.GroupView{}, err
 	}
 	v := g.view()
+	if f := b.n.readFrom(user, g); f > 1 {
+		v.ReadFrom = f
+	}
 	g.mu.Lock()
 	admin := b.n.admins[user] || g.state.IsAdmin(user)
 	g.mu.Unlock()
@@ -179,6 +193,7 @@ func (b lightBackend) Events(user protocol.UserID, gid protocol.GroupID, from, l
 		return api.EventsPage{}, err
 	}
 	head, full := g.committedHead(), b.n.fullViews(user, g)
+	from = max(from, b.n.readFrom(user, g))
 	page := api.EventsPage{Events: []api.EventView{}, Head: head, Next: from}
 	if from <= head {
 		evs, err := b.n.Events(g.id, from, int(min(limit, head-from+1)))
@@ -203,9 +218,10 @@ func (b lightBackend) EventsBefore(user protocol.UserID, gid protocol.GroupID, b
 	if before == 0 || before > head+1 {
 		before = head + 1
 	}
-	from := uint64(1)
+	first := b.n.readFrom(user, g)
+	from := first
 	if before > limit {
-		from = before - limit
+		from = max(before-limit, first)
 	}
 	page := api.BackwardPage{Events: []api.EventView{}, Head: head}
 	if from < before {
@@ -217,7 +233,7 @@ func (b lightBackend) EventsBefore(user protocol.UserID, gid protocol.GroupID, b
 			page.Events = append(page.Events, g.eventView(ev, full))
 		}
 	}
-	if from > 1 {
+	if from > first {
 		page.Prev = from
 	}
 	return page, nil
@@ -251,6 +267,9 @@ func (b lightBackend) OpenBlob(ctx context.Context, user protocol.UserID, gid pr
 	if !ok {
 		return nil, nil, protocol.Errorf(protocol.CodeNotFound, "no message of this group has this file")
 	}
+	if !g.blobReadable(h, b.n.readFrom(user, g)) {
+		return nil, nil, protocol.Errorf(protocol.CodeHistoryHidden, "this file is in a message from before you joined")
+	}
 	f, err := b.n.openBlob(ctx, g, e)
 	if err != nil {
 		return nil, nil, err
@@ -279,6 +298,7 @@ type feed struct {
 }
 
 func (f *feed) Access() (uint64, uint64, error) { return f.n.readAccess(f.user, f.g) }
+func (f *feed) First() uint64                   { return f.n.readFrom(f.user, f.g) }
 func (f *feed) Head() (uint64, <-chan struct{}) { return f.g.committedWait() }
 func (f *feed) Health() (string, string, <-chan struct{}) {
 	return f.g.healthWait()

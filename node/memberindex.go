@@ -78,6 +78,13 @@ func (g *group) reindex() error {
 	if _, ok, err := g.n.store.Meta(g.id, metaIndexed); err != nil || ok {
 		return err
 	}
+	return g.writeIndex(g.indexAll())
+}
+
+// indexAll returns the index writes for every member and requester of the
+// state, and the mark that the group is indexed. Called with g.mu held, or
+// before the group starts.
+func (g *group) indexAll() []storage.MetaWrite {
 	var all []storage.MetaWrite
 	for u := range g.state.Members {
 		all = append(all, g.indexEntry(u))
@@ -85,7 +92,11 @@ func (g *group) reindex() error {
 	for u := range g.state.Requests {
 		all = append(all, g.indexEntry(u))
 	}
-	all = append(all, storage.MetaWrite{Scope: g.id, Key: metaIndexed, Val: []byte{1}})
+	return append(all, storage.MetaWrite{Scope: g.id, Key: metaIndexed, Val: []byte{1}})
+}
+
+// writeIndex commits index writes in chunks.
+func (g *group) writeIndex(all []storage.MetaWrite) error {
 	for len(all) > 0 {
 		k := min(len(all), reindexChunk)
 		if err := g.n.store.Commit(storage.Batch{Group: g.id, Meta: all[:k]}); err != nil {

@@ -191,6 +191,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.host.SetStreamHandler(protocol.SyncProtocol, n.handleSync)
 	n.host.SetStreamHandler(protocolID(InfoProtocol), n.handleInfo)
 	n.host.SetStreamHandler(protocolID(BlobProtocol), n.handleBlob)
+	n.host.SetStreamHandler(protocolID(CheckpointProtocol), n.handleCheckpoint)
 	if err := n.loadGroups(); err != nil {
 		return err
 	}

@@ -113,8 +113,18 @@ func (g *group) sequence(reqs []*submitReq) {
 		}
 	}
 	g.headHint.Store(g.state.Head)
+	ckpts := g.ckpts
+	g.ckpts = nil
 	g.mu.Unlock()
 
+	for _, c := range ckpts {
+		// Before the admission is stored: a new member's node asks for it
+		// as soon as it learns of the admission. One that is lost is
+		// rebuilt when asked for.
+		if err := g.storeCheckpoint(c.seq, c.payload); err != nil {
+			g.log.Warn("could not store a checkpoint; it is rebuilt when asked for", "seq", c.seq, "err", err)
+		}
+	}
 	if err := g.commit(events); err != nil {
 		for i := range results {
 			if _, fresh := inBatch[reqs[i].sub.ID]; fresh {
@@ -140,6 +150,10 @@ func (g *group) sequenceOne(r *submitReq) (*protocol.SignedEvent, error) {
 	// fresh keys cost nothing here.
 	if r.sub.Kind != protocol.KindCreate && g.n.cfg.RatePerSecond > 0 && st.Members[r.sub.Author] != nil && !g.allow(r.sub.Author) {
 		return nil, protocol.Errorf(protocol.CodeRateLimited, "you are sending too fast (limit %g per second); wait a moment", g.n.cfg.RatePerSecond)
+	}
+	if needsCheckpoint(st, r.sub, r.via) {
+		// The state before the admission, while it is at hand (checkpoint.go).
+		g.ckpts = append(g.ckpts, pendingCheckpoint{seq: st.Head, payload: st.EncodeCheckpoint()})
 	}
 	e := protocol.Event{Group: g.id, Seq: st.Head + 1, Prev: st.HeadID, Time: now, Via: r.via, Submission: r.sub.Raw}
 	ev, err := e.Sign(g.n.key)

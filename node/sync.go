@@ -56,6 +56,12 @@ func (n *Node) serveSync(from peer.ID, frame []byte) *syncReply {
 		return fail(protocol.Errorf(protocol.CodePrivate, "group %s is private to its members' nodes", req.group))
 	}
 	head := min(committed, limit)
+	if first := set.first(from); req.from < first && !(req.from == 1 && req.limit == 1) {
+		// Event 1 alone proves the host (submit.go); nothing else before
+		// what the peer's members may read leaves this node.
+		return &syncReply{code: protocol.CodeHistoryHidden, base: first - 1,
+			msg: fmt.Sprintf("this node may fetch group %s from event %d on: start from the host's checkpoint at %d", req.group, first, first-1)}
+	}
 	if g != nil && g.hosted && req.from > committed {
 		// A replica asks for its own head and beyond: it holds events this
 		// host does not. Check the claim (recovery.go).
@@ -90,6 +96,9 @@ func (n *Node) fetch(ctx context.Context, p peer.ID, gid protocol.GroupID, hostK
 	if err != nil {
 		return nil, 0, err
 	}
+	if reply.code == protocol.CodeHistoryHidden {
+		return nil, 0, &hiddenError{base: reply.base, err: &protocol.Error{Code: reply.code, Msg: reply.msg}}
+	}
 	if reply.code != 0 {
 		return nil, 0, &protocol.Error{Code: reply.code, Msg: reply.msg}
 	}
@@ -119,6 +128,16 @@ func (n *Node) fetch(ctx context.Context, p peer.ID, gid protocol.GroupID, hostK
 	}
 	return evs, reply.head, later
 }
+
+// hiddenError is fetch's answer when the peer may not send the events
+// asked for: this node may fetch only those after base.
+type hiddenError struct {
+	base uint64
+	err  error
+}
+
+func (e *hiddenError) Error() string { return e.err.Error() }
+func (e *hiddenError) Unwrap() error { return e.err }
 
 // upgradeError is fetch's answer when the peer sent, after the events
 // returned with it, an event of seq that the host signed and this node's

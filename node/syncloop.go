@@ -123,6 +123,9 @@ func (g *group) syncOnce(retrying bool) error {
 	// there is caught at the next sync; and a host that lost events learns
 	// that this replica holds them (recovery.go).
 	from := max(g.state.Head, 1)
+	if g.state.Base > 0 && g.state.Head == g.state.Base {
+		from = g.state.Base + 1 // the event at the base is not held here
+	}
 	g.mu.Unlock()
 	var errs []error
 	for _, p := range g.syncPeers() {
@@ -162,6 +165,16 @@ func (g *group) syncFrom(p peer.ID, from uint64, retrying bool) error {
 			}
 			g.quarantine(up.seq, up.err) // held until the node is upgraded
 			return nil
+		}
+		if he, ok := err.(*hiddenError); ok && p == g.host.PeerID() {
+			ctx, cancel := context.WithTimeout(g.ctx, syncTimeout)
+			err := g.startFromCheckpoint(ctx, he.base)
+			cancel()
+			if err != nil {
+				return err
+			}
+			from = he.base + 1
+			continue
 		}
 		if err != nil {
 			if timedOut && connected && g.ctx.Err() == nil {

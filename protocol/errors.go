@@ -48,6 +48,10 @@ const (
 	// meeting it in a group's log holds the group read-only until it is
 	// upgraded; it never skips the event and never calls it invalid.
 	CodeUpgradeNeeded Code = 32
+	// CodeHistoryHidden (since 1.2): the events asked for are before what
+	// the requester may read (a group whose new members read from their
+	// join): a node starts from a checkpoint instead.
+	CodeHistoryHidden Code = 33
 )
 
 var codeNames = map[Code]string{
@@ -62,6 +66,7 @@ var codeNames = map[Code]string{
 	CodeUnavailable: "unavailable", CodeClockSkew: "clock_skew", CodePrivate: "private",
 	CodeUnauthenticated: "unauthenticated", CodeStorageFull: "storage_full", CodeForked: "forked",
 	CodeQuarantined: "quarantined", CodeRecovering: "recovering", CodeUpgradeNeeded: "upgrade_needed",
+	CodeHistoryHidden: "history_hidden",
 }
 
 // String returns the snake_case name of the code used in JSON.

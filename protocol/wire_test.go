@@ -962,7 +962,7 @@ func TestNames(t *testing.T) {
 	if Role(9).String() != "role_9" || Policy(9).String() != "policy_9" {
 		t.Error("unknown role or policy names")
 	}
-	for c := CodeInternal; c <= CodeUpgradeNeeded; c++ {
+	for c := CodeInternal; c <= CodeHistoryHidden; c++ {
 		if ParseCode(c.String()) != c || strings.HasPrefix(c.String(), "code_") {
 			t.Errorf("code %d: %q", c, c.String())
 		}

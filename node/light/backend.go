@@ -78,6 +78,10 @@ type Feed interface {
 	// returns the seq the state is at (the user may read every event up to
 	// it when err is nil) and the head on disk, read together.
 	Access() (stateHead, committed uint64, err error)
+	// First is the first seq the user may read (1: the whole log; above 1
+	// in a group whose new members read from their join): no event before
+	// it is ever sent.
+	First() uint64
 	// Cursor is the user's read cursor of the group, if any.
 	Cursor() (seq uint64, ok bool)
 	// Head is the head on disk, and a channel closed when it moves.

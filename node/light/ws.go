@@ -182,6 +182,7 @@ func (wc *wsConn) subscribe(gid protocol.GroupID, from uint64) error {
 			from = min(cur, head) + 1
 		}
 	}
+	from = max(from, feed.First())
 	// Only the read loop changes subscriptions, so the map needs no lock
 	// between these steps; the lock is for the pumps' readers.
 	wc.mu.Lock()

@@ -60,7 +60,7 @@ func HTTPStatus(c protocol.Code) int {
 		return http.StatusServiceUnavailable
 	case protocol.CodeUnknownGroup, protocol.CodeNotFound, protocol.CodeInviteUnknown:
 		return http.StatusNotFound
-	case protocol.CodeNotMember, protocol.CodeForbidden, protocol.CodeMuted, protocol.CodeBanned, protocol.CodePrivate, protocol.CodeNotHost,
+	case protocol.CodeNotMember, protocol.CodeForbidden, protocol.CodeMuted, protocol.CodeBanned, protocol.CodePrivate, protocol.CodeHistoryHidden, protocol.CodeNotHost,
 		protocol.CodeInviteRequired, protocol.CodeApprovalNeeded:
 		return http.StatusForbidden
 	case protocol.CodeConflict, protocol.CodeGroupFull:

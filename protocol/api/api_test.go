@@ -101,7 +101,7 @@ func TestEventView(t *testing.T) {
 // TestHTTPStatus: every code has a 4xx or 5xx status, and the few that
 // clients branch on have the one docs/API.md gives.
 func TestHTTPStatus(t *testing.T) {
-	for c := protocol.CodeInternal; c <= protocol.CodeUpgradeNeeded; c++ {
+	for c := protocol.CodeInternal; c <= protocol.CodeHistoryHidden; c++ {
 		if strings.HasPrefix(c.String(), "code_") {
 			t.Fatalf("code %d has no name", c)
 		}
