@@ -1,8 +1,11 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,5 +239,96 @@ func TestHistoryFromJoinStaleCopy(t *testing.T) {
 	newAPI(t, b, dave).signIn().mustCall("GET", "/api/v1/groups/"+gid.String()+"/events?from=1", nil, &page)
 	if len(page.Events) != 2 || page.Events[0].Seq != j {
 		t.Fatalf("Dave reads %d events from %v, want 2 from %d", len(page.Events), firstSeq(page.Events), j)
+	}
+}
+
+// TestHistoryFromJoinConcurrentJoins: new members on ten fresh nodes join
+// at once while the shop keeps posting; more admissions than the host keeps
+// checkpoints for, so some are rebuilt from the log. Every node starts from
+// the checkpoint before its member's join and ends with the host's head.
+func TestHistoryFromJoinConcurrentJoins(t *testing.T) {
+	a := startNode(t, "")
+	name, hist := "秒杀群", protocol.HistoryFromJoin
+	gid := mustSubmit(t, a, a.admin, protocol.GroupID{}, &protocol.CreateBody{Host: a.ID(),
+		Settings: protocol.Settings{Name: &name, History: &hist}}).Group
+	inv := invite(t, a, a.admin, gid, a, 0, 0)
+	const joiners = 10
+	nodes := make([]*testNode, joiners)
+	for i := range nodes {
+		nodes[i] = startNode(t, "")
+	}
+	stop := make(chan struct{})
+	posted := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				posted <- nil
+				return
+			default:
+			}
+			if _, err := submit(t, a, a.admin, gid, text("限时优惠")); err != nil {
+				posted <- err
+				return
+			}
+		}
+	}()
+	joins := make([]uint64, joiners)
+	errs := make(chan error, joiners)
+	for i, n := range nodes {
+		go func() {
+			k := newKey(t)
+			ev, err := submit(t, n, k, gid, protocol.NewJoinBody(protocol.KindJoin, inv.Raw, ""))
+			if err == nil {
+				joins[i] = ev.Seq
+			}
+			errs <- err
+		}()
+	}
+	for range joiners {
+		if err := <-errs; err != nil {
+			t.Fatalf("a join: %v", err)
+		}
+	}
+	close(stop)
+	if err := <-posted; err != nil {
+		t.Fatalf("posting: %v", err)
+	}
+	last := mustSubmit(t, a, a.admin, gid, text("结束"))
+	waitHead(t, 20*time.Second, gid, last.Seq, nodes...)
+	for i, n := range nodes {
+		if base, _, _ := n.store.Base(gid); base != joins[i]-1 {
+			t.Errorf("node %d: log starts after %d, want %d (its member joined at %d)", i, base, joins[i]-1, joins[i])
+		}
+	}
+	// The host keeps the newest maxCheckpoints; one it dropped is rebuilt
+	// from its log, byte for byte the one it made at the admission.
+	ga := a.group(gid)
+	keys, err := a.store.MetaKeys(gid, metaCheckpointPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := map[string]bool{}
+	for _, k := range keys {
+		seqs[k[len(metaCheckpointPrefix):len(metaCheckpointPrefix)+16]] = true
+	}
+	if len(seqs) != maxCheckpoints {
+		t.Fatalf("the host keeps %d checkpoints, want %d", len(seqs), maxCheckpoints)
+	}
+	newest := slices.Max(joins) - 1
+	kept, ok, err := ga.storedCheckpoint(newest)
+	if err != nil || !ok {
+		t.Fatalf("the newest checkpoint (%d) is not kept: %v", newest, err)
+	}
+	for _, k := range keys {
+		if strings.HasPrefix(k, checkpointKey(newest)) {
+			if err := a.store.SetMeta(gid, k, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rebuilt, err := ga.checkpointPayload(newest)
+	if err != nil || !bytes.Equal(rebuilt, kept) {
+		t.Fatalf("the rebuilt checkpoint differs from the one made at the admission (%v)", err)
 	}
 }
