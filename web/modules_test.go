@@ -199,7 +199,7 @@ func TestBrowserI18n(t *testing.T) {
 	var used []string
 	files, _ := filepath.Glob("static/js/*.js")
 	// Every string literal that looks like a key: "family.name…".
-	literal := regexp.MustCompile(`"((?:common|nav|conn|key|groups|create|settings|policy|role|join|chat|ev|manage|dur|err|profile|person)\.[A-Za-z0-9_.]*)"`)
+	literal := regexp.MustCompile(`"((?:common|nav|conn|key|groups|create|settings|policy|role|join|chat|ev|manage|dur|err|profile|person|history)\.[A-Za-z0-9_.]*)"`)
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -217,6 +217,7 @@ func TestBrowserI18n(t *testing.T) {
 	for _, fam := range [][]string{
 		{"role.", "owner", "admin", "member", "bridge"},
 		{"policy.", "open", "approval", "invite"},
+		{"history.", "all", "join"},
 		{"conn.", "connecting", "live", "reconnecting", "idle"},
 		{"dur.", "10m", "1h", "1d", "7d", "30d", "forever", "never"},
 		{"manage.inv.", "active", "revoked", "expired", "usedUp"},

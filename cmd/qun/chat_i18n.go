@@ -333,6 +333,7 @@ var chatWordsEN = map[string]string{
 	"err.quarantined":     "This group is read-only on your node for now; it retries by itself.",
 	"err.recovering":      "The group's host is restoring its history; sending works again shortly.",
 	"err.upgrade_needed":  "This group uses a newer version of Qun than this node runs: it is read-only here until the node is upgraded.",
+	"err.history_hidden":  "This is from before you joined: new members of this group read from their join on.",
 }
 
 var chatWordsZH = map[string]string{
@@ -510,4 +511,5 @@ var chatWordsZH = map[string]string{
 	"err.quarantined":     "本群在你的节点上暂时只读，会自动重试。",
 	"err.recovering":      "群主节点正在恢复聊天记录，稍后即可发送。",
 	"err.upgrade_needed":  "本群使用了更新版本的 Qun，此节点需要升级；升级前本群在这里只能查看。",
+	"err.history_hidden":  "这是你入群之前的内容：本群新成员只能查看入群后的消息。",
 }

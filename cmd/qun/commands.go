@@ -53,9 +53,9 @@ func (c *command) offline() bool { return strings.HasPrefix(c.name, "key ") }
 
 // commands lists the client commands in help order.
 var commands = []*command{
-	{"group create", "--name NAME [--description D] [--avatar URL] [--policy open|approval|invite] [--cap N] [--public]", "create a group hosted by the node", runGroupCreate},
+	{"group create", "--name NAME [--description D] [--avatar URL] [--policy open|approval|invite] [--cap N] [--public] [--history all|join]", "create a group hosted by the node", runGroupCreate},
 	{"group info", "GID", "show a group's settings, members, requests and invites", runGroupInfo},
-	{"group update", "GID [--name N] [--description D] [--avatar URL] [--policy P] [--cap N] [--public=true|false]", "change a group's settings", runGroupUpdate},
+	{"group update", "GID [--name N] [--description D] [--avatar URL] [--policy P] [--cap N] [--public=true|false] [--history all|join]", "change a group's settings", runGroupUpdate},
 	{"groups", "", "list the groups the node knows", runGroups},
 	{"invite create", "GID [--uses N] [--ttl DURATION] [--ref ORDER]", "make an invite link", runInviteCreate},
 	{"invite revoke", "GID INVITE_ID", "revoke an invite", runInviteRevoke},

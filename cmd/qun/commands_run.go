@@ -22,6 +22,7 @@ const defaultHistory = 50
 // settingsFlags are the flags of group create and group update.
 type settingsFlags struct {
 	name, description, avatar, policy string
+	history                           string
 	cap                               uint
 	public                            bool
 }
@@ -34,6 +35,7 @@ func addSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.StringVar(&s.policy, "policy", "", "how people join, `POLICY`: open, approval or invite (a new group: invite)")
 	fs.UintVar(&s.cap, "cap", 0, fmt.Sprintf("member cap `N` (a new group: %d; at most %d)", protocol.DefaultMemberCap, protocol.MaxMemberCap))
 	fs.BoolVar(&s.public, "public", false, "public group: its events may go to any node (--public=false: private)")
+	fs.StringVar(&s.history, "history", "", "what new members of a private group read, `HISTORY`: all, or join (from their join on; applies to later joins)")
 	return s
 }
 
@@ -64,6 +66,17 @@ func (s *settingsFlags) settings(fs *flag.FlagSet) (protocol.Settings, error) {
 			out.Cap = &c
 		case "public":
 			out.Public = &s.public
+		case "history":
+			var h protocol.History
+			switch s.history {
+			case "all":
+				h = protocol.HistoryAll
+			case "join":
+				h = protocol.HistoryFromJoin
+			default:
+				err = usagef("--history must be all or join, not %q", s.history)
+			}
+			out.History = &h
 		}
 	})
 	return out, err
@@ -154,7 +167,7 @@ func runGroupUpdate(x *cli, args []string) error {
 		return err
 	}
 	if set == (protocol.Settings{}) {
-		return usagef("nothing to change: give --name, --description, --avatar, --policy, --cap or --public")
+		return usagef("nothing to change: give --name, --description, --avatar, --policy, --cap, --public or --history")
 	}
 	if set.Name != nil && strings.TrimSpace(*set.Name) == "" {
 		return usagef("--name must not be empty")

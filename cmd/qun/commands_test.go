@@ -90,7 +90,7 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		fakeJSON(w, http.StatusOK, api.GroupView{
 			GroupSummary: api.GroupSummary{Group: gid.String(), Name: "Tea", Host: host.ID().String(), Hosted: true, Head: uint64(len(evs)), Members: 1},
 			HostAddrs:    []string{f.addr()},
-			Owner:        host.ID().String(), Policy: "invite", Cap: 500,
+			Owner:        host.ID().String(), Policy: "invite", Cap: 500, History: "join", ReadFrom: 4,
 			Pins:       []uint64{2},
 			MemberList: []api.MemberView{{User: host.ID().String(), Role: "owner", Joined: 1}},
 			Invites:    []api.InviteView{{ID: strings.Repeat("ab", 32), Inviter: host.ID().String(), MaxUses: 5, Uses: 1, Ref: "ORDER-1"}},
@@ -378,6 +378,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"group", "create", "--name", "x", "--policy", "closed"}, "--policy must be open, approval or invite"},
 		{[]string{"group", "create", "--name", "x", "--cap", "0"}, "--cap must be between 1 and 10000"},
 		{[]string{"group", "update", gid}, "nothing to change"},
+		{[]string{"group", "update", gid, "--history", "some"}, `--history must be all or join, not "some"`},
 		{[]string{"group", "update", gid, "--name", ""}, "--name must not be empty"},
 		{[]string{"group", "info"}, "missing GID"},
 		{[]string{"group"}, "missing subcommand"},
@@ -429,7 +430,7 @@ func TestHelp(t *testing.T) {
 func TestOutput(t *testing.T) {
 	e := newEnv(t)
 
-	r := e.ok("group", "create", "--name", "Tea shop", "--policy", "approval", "--cap", "50", "--public")
+	r := e.ok("group", "create", "--name", "Tea shop", "--policy", "approval", "--cap", "50", "--public", "--history", "join")
 	if !strings.HasPrefix(r.stdout, `created group "Tea shop": `) || strings.Count(r.stdout, "\n") != 1 {
 		t.Errorf("group create printed %q", r.stdout)
 	}
@@ -437,7 +438,7 @@ func TestOutput(t *testing.T) {
 		t.Errorf("group create wrote on stderr: %q", r.stderr)
 	}
 	cb := e.api.last().DecodedBody().(*protocol.CreateBody)
-	if *cb.Name != "Tea shop" || *cb.Policy != protocol.PolicyApproval || *cb.Cap != 50 || !*cb.Public || cb.Host != e.api.host.ID() || cb.Description != nil {
+	if *cb.Name != "Tea shop" || *cb.Policy != protocol.PolicyApproval || *cb.Cap != 50 || !*cb.Public || cb.Host != e.api.host.ID() || cb.Description != nil || *cb.History != protocol.HistoryFromJoin {
 		t.Errorf("create body %+v", cb)
 	}
 
@@ -559,7 +560,8 @@ func TestOutput(t *testing.T) {
 		t.Errorf("groups printed %q", r.stdout)
 	}
 	r = e.ok("group", "info", gid)
-	for _, want := range []string{"group " + gid + ` "Tea"`, "host: " + user + " (this node)", "policy: invite, cap 500, private, head #12", "pinned: #2", "owner  " + user + " joined #1", "1 of 5 uses, ref ORDER-1"} {
+	for _, want := range []string{"group " + gid + ` "Tea"`, "host: " + user + " (this node)", "policy: invite, cap 500, private, head #12", "pinned: #2", "owner  " + user + " joined #1", "1 of 5 uses, ref ORDER-1",
+		"history: new members read from their join on", "you read from event #4 (history before your join is hidden)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("group info does not say %q:\n%s", want, r.stdout)
 		}

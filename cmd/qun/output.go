@@ -224,6 +224,12 @@ func formatGroup(v *api.GroupView) string {
 		visibility = "public"
 	}
 	line("policy: %s, cap %d, %s, head #%d", v.Policy, v.Cap, visibility, v.Head)
+	if v.History == "join" {
+		line("history: new members read from their join on")
+	}
+	if v.ReadFrom > 1 {
+		line("you read from event #%d (history before your join is hidden)", v.ReadFrom)
+	}
 	if v.Announcement != "" {
 		line("announcement: %s", indent(v.Announcement))
 	}

@@ -412,6 +412,7 @@ function createScreen() {
   const policy = h("select", { id: "new-policy" }, ["invite", "approval", "open"].map((p) => h("option", { value: p }, t("policy." + p))));
   const cap = h("input", { id: "new-cap", type: "number", min: 1, max: 10000, value: "500" });
   const pub = h("input", { id: "new-public", type: "checkbox" });
+  const history = h("select", { id: "new-history" }, ["all", "join"].map((v) => h("option", { value: v }, t("history." + v))));
   const isAdmin = app.node && app.node.admins.includes(app.signer.id);
   const submit = h("button", { id: "btn-create", type: "submit", class: "primary" }, t("create.submit"));
   splitPage(h("section", { class: "card" },
@@ -428,6 +429,7 @@ function createScreen() {
             const settings = { name: name.value.trim(), policy: policy.value, cap: Number(cap.value) || 500 };
             if (desc.value.trim()) settings.description = desc.value.trim();
             if (pub.checked) settings.public = true;
+            if (history.value === "join") settings.history = "join";
             const resp = await app.api.submit(KIND.create, null, body.create(settings, parsePeerID(node.peer_id)));
             go("#/g/" + resp.group);
           } catch (err) {
@@ -441,6 +443,7 @@ function createScreen() {
     h("label", {}, t("settings.policy"), policy),
     h("label", {}, t("settings.cap"), cap),
     h("label", { class: "check" }, pub, t("settings.public")),
+    h("label", {}, t("settings.history"), history),
     submit),
     status,
   ));

@@ -240,7 +240,10 @@ export class GroupScreen {
     if (this.view === "chat") {
       this.list = h("div", { id: "messages", class: "messages", role: "log", "aria-live": "polite" });
       this.older = h("button", { id: "btn-older", class: "link older", hidden: true, onclick: () => this.loadOlder() }, t("chat.older"));
-      this.list.append(this.older);
+      // In a group whose new members read from their join, the node
+      // answers nothing earlier: say so where older pages would be.
+      this.hiddenHistory = h("p", { id: "history-hidden", class: "meta history-hidden", hidden: true }, t("chat.historyHidden"));
+      this.list.append(this.older, this.hiddenHistory);
       this.atEnd = true;
       this.list.addEventListener("scroll", () => {
         this.atEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
@@ -404,12 +407,13 @@ export class GroupScreen {
     const evs = page.events || [];
     this.prev = page.prev !== undefined ? page.prev : 0;
     this.older.hidden = !(this.prev > 0);
+    this.hiddenHistory.hidden = this.prev > 0 || !(this.state && this.state.read_from > 1);
     for (const ev of evs) this.noteEvent(ev);
     const frag = document.createDocumentFragment();
     for (const ev of evs) { const el = this.renderEvent(ev); if (el) frag.append(el); }
     if (older) {
       const before = this.list.scrollHeight - this.list.scrollTop;
-      this.older.after(frag);
+      this.hiddenHistory.after(frag);
       this.list.scrollTop = this.list.scrollHeight - before;
     } else {
       this.list.append(frag);

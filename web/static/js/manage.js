@@ -344,6 +344,8 @@ function settings(screen, status) {
   const policy = h("select", { id: "set-policy" }, ["invite", "approval", "open"].map((p) => h("option", { value: p, selected: p === s.policy }, t("policy." + p))));
   const cap = h("input", { id: "set-cap", type: "number", min: 1, max: 10000, value: String(s.cap) });
   const pub = h("input", { id: "set-public", type: "checkbox", checked: !!s.public });
+  const hist = s.history || "all";
+  const history = h("select", { id: "set-history" }, ["all", "join"].map((v) => h("option", { value: v, selected: v === hist }, t("history." + v))));
   const save = h("button", { id: "btn-save-settings", class: "primary", type: "submit" }, t("manage.save"));
   const ann = h("textarea", { id: "set-announcement", rows: 2, maxlength: 4000 }, s.announcement || "");
   const annBtn = h("button", { id: "btn-announce", type: "submit" }, t("manage.publish"));
@@ -361,6 +363,7 @@ function settings(screen, status) {
         if (policy.value !== s.policy) ch.policy = policy.value;
         if (Number(cap.value) !== s.cap) ch.cap = Number(cap.value);
         if (pub.checked !== !!s.public) ch.public = pub.checked;
+        if (history.value !== hist) ch.history = history.value;
         if (!Object.keys(ch).length) return status.ok(t("manage.noChange"));
         run(screen, status, KIND.update, body.update(ch), save, t("manage.done.settings"));
       },
@@ -371,6 +374,8 @@ function settings(screen, status) {
     h("label", {}, t("settings.policy"), policy),
     h("label", {}, t("settings.cap"), cap),
     h("label", { class: "check" }, pub, t("settings.public")),
+    h("label", {}, t("settings.history"), history),
+    h("p", { class: "hint" }, t("settings.historyHint")),
     save),
     h("h2", {}, t("chat.announcement")),
     h("form", {

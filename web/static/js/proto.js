@@ -85,7 +85,13 @@ export const isPeerID = (s) => { try { parsePeerID(s); return true; } catch { re
 // ---- bodies (each returns the encoded body bytes)
 
 // settings: {name, description, avatar} strings (undefined = not set, "" =
-// set to empty), policy ("open"|"approval"|"invite"), cap (number), public (bool).
+// set to empty), policy ("open"|"approval"|"invite"), cap (number), public
+// (bool), history ("all"|"join", since 1.2: field 8, after a create's host).
+const HISTORY = { all: 1, join: 2 };
+function writeLater(w, s) {
+  if (s.history !== undefined) w.varint(8, HISTORY[s.history]);
+  return w;
+}
 function writeSettings(w, s) {
   if (s.name !== undefined) w.bytesAlways(1, utf8(s.name));
   if (s.description !== undefined) w.bytesAlways(2, utf8(s.description));
@@ -97,8 +103,8 @@ function writeSettings(w, s) {
 }
 
 export const body = {
-  create: (settings, host) => writeSettings(new Writer(), settings).key(7, host).finish(),
-  update: (settings) => writeSettings(new Writer(), settings).finish(),
+  create: (settings, host) => writeLater(writeSettings(new Writer(), settings).key(7, host), settings).finish(),
+  update: (settings) => writeLater(writeSettings(new Writer(), settings), settings).finish(),
   announce: (text) => new Writer().string(1, text).finish(),
   target: (seq) => new Writer().varint(1, seq).finish(),
   role: (member, role) => new Writer().key(1, member).varint(2, ROLE[role]).finish(),
