@@ -52,23 +52,24 @@ func runChat(x *cli, args []string) error {
 	}
 	me := c.Key().ID().String()
 
-	// Everything that can fail in words fails before the screen is taken.
+	// Everything that can fail in words fails before the screen is taken,
+	// in the chat's language.
 	if err := checkTerminal(); err != nil {
-		return err
+		return lang.before(err)
 	}
 	ctx, cancel := context.WithCancel(x.ctx)
 	defer cancel()
 	view, err := c.Group(ctx, gid)
 	if err != nil {
-		return err
+		return lang.before(err)
 	}
 	page, err := c.EventsBefore(ctx, gid, 0, chatPage)
 	if err != nil {
-		return err
+		return lang.before(err)
 	}
 	sub, err := c.Subscribe(ctx, map[protocol.GroupID]uint64{gid: page.Head + 1})
 	if err != nil {
-		return err
+		return lang.before(err)
 	}
 	defer sub.Close()
 	screen, err := tcell.NewScreen()
@@ -88,6 +89,14 @@ func runChat(x *cli, args []string) error {
 	return nil
 }
 
+// noTerminalError: there is no terminal to draw the chat on.
+type noTerminalError struct{ err error }
+
+func (e *noTerminalError) Error() string {
+	return fmt.Sprintf("the chat needs a terminal (%v); run it in one", e.err)
+}
+func (e *noTerminalError) Unwrap() error { return e.err }
+
 // checkTerminal fails in words when there is no terminal to draw on.
 func checkTerminal() error {
 	if runtime.GOOS == "windows" {
@@ -95,7 +104,7 @@ func checkTerminal() error {
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
-		return fmt.Errorf("the chat needs a terminal (%v); run it in one", err)
+		return &noTerminalError{err}
 	}
 	tty.Close()
 	return nil

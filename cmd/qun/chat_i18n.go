@@ -135,6 +135,29 @@ func (l *chatLang) refusal(err error) string {
 	return l.t("failed", "why", l.errText(err))
 }
 
+// before renders an error of the chat's start (before the screen is
+// taken) in the chat's language; the error stays the same underneath, so
+// the exit status does not change.
+func (l *chatLang) before(err error) error {
+	if l == chatEN {
+		return err
+	}
+	var nt *noTerminalError
+	if errors.As(err, &nt) {
+		return &localError{msg: l.t("err.noTerminal"), err: err}
+	}
+	return &localError{msg: l.errText(err), err: err}
+}
+
+// localError is an error with a sentence in the user's language.
+type localError struct {
+	msg string
+	err error
+}
+
+func (e *localError) Error() string { return e.msg }
+func (e *localError) Unwrap() error { return e.err }
+
 // oneLine joins the lines of s.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
@@ -334,6 +357,7 @@ var chatWordsEN = map[string]string{
 	"err.recovering":      "The group's host is restoring its history; sending works again shortly.",
 	"err.upgrade_needed":  "This group uses a newer version of Qun than this node runs: it is read-only here until the node is upgraded.",
 	"err.history_hidden":  "This is from before you joined: new members of this group read from their join on.",
+	"err.noTerminal":      "the chat needs a terminal; run it in one",
 }
 
 var chatWordsZH = map[string]string{
@@ -512,4 +536,5 @@ var chatWordsZH = map[string]string{
 	"err.recovering":      "群主节点正在恢复聊天记录，稍后即可发送。",
 	"err.upgrade_needed":  "本群使用了更新版本的 Qun，此节点需要升级；升级前本群在这里只能查看。",
 	"err.history_hidden":  "这是你入群之前的内容：本群新成员只能查看入群后的消息。",
+	"err.noTerminal":      "聊天界面需要在终端中运行",
 }

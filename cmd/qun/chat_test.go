@@ -413,3 +413,34 @@ func TestChatModelChinese(t *testing.T) {
 		}
 	}
 }
+
+// TestChatStartErrorsInLanguage: what stops the chat before its screen
+// opens (no terminal here, or a group the node does not know) is said in
+// the chat's language, with the same exit status.
+func TestChatStartErrorsInLanguage(t *testing.T) {
+	e := newEnv(t)
+	unknown := strings.Repeat("0", 64)
+	for _, tc := range []struct {
+		lang string
+		want []string // one of them
+	}{
+		{"zh_CN.UTF-8", []string{chatZH.t("err.noTerminal"), chatZH.t("err.unknown_group")}},
+		{"en_US.UTF-8", []string{"the chat needs a terminal", "does not know group"}},
+	} {
+		e.vars["LANG"] = tc.lang
+		r := e.run("chat", unknown)
+		if r.code == 0 {
+			t.Fatalf("LANG=%s: qun chat of an unknown group exited 0", tc.lang)
+		}
+		found := false
+		for _, w := range tc.want {
+			found = found || strings.Contains(r.stderr, w)
+		}
+		if !found {
+			t.Errorf("LANG=%s: stderr %q, want one of %q", tc.lang, r.stderr, tc.want)
+		}
+		if tc.lang[:2] == "zh" && strings.Contains(r.stderr, "the chat needs") {
+			t.Errorf("LANG=%s: an English sentence: %q", tc.lang, r.stderr)
+		}
+	}
+}
