@@ -103,10 +103,13 @@ func (g *group) pruneCheckpoints() error {
 	if err != nil {
 		return err
 	}
+	seqOf := func(k string) string { // the 16 hex digits of the seq
+		s := strings.TrimPrefix(k, metaCheckpointPrefix)
+		return s[:min(len(s), 16)]
+	}
 	var seqs []string // distinct, ascending (keys are sorted)
 	for _, k := range keys {
-		s := strings.TrimPrefix(k, metaCheckpointPrefix)[:16]
-		if len(seqs) == 0 || seqs[len(seqs)-1] != s {
+		if s := seqOf(k); len(seqs) == 0 || seqs[len(seqs)-1] != s {
 			seqs = append(seqs, s)
 		}
 	}
@@ -119,7 +122,7 @@ func (g *group) pruneCheckpoints() error {
 	}
 	var dels []storage.MetaWrite
 	for _, k := range keys {
-		if drop[strings.TrimPrefix(k, metaCheckpointPrefix)[:16]] {
+		if drop[seqOf(k)] {
 			dels = append(dels, storage.MetaWrite{Scope: g.id, Key: k})
 		}
 	}
