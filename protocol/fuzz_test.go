@@ -536,3 +536,103 @@ func TestFuzzCorpus(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeCheckpoint: a checkpoint (since 1.2) decodes canonically or is
+// refused with a decode code, and never panics; the state it decodes to is
+// usable by the rules.
+//
+// go test -run '^$' -fuzz FuzzDecodeCheckpoint -fuzztime 60s ./protocol/
+func FuzzDecodeCheckpoint(f *testing.F) {
+	for _, s := range checkpointSeeds(f) {
+		f.Add(s.data)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := DecodeCheckpoint(raw)
+		if err != nil {
+			wantDecodeError(t, err)
+			if c != nil {
+				t.Fatal("a refused checkpoint was returned")
+			}
+			return
+		}
+		if re := c.State.EncodeCheckpoint(); !bytes.Equal(re, c.Payload()) {
+			t.Fatalf("accepted a non-canonical checkpoint:\n in %x\nout %x", c.Payload(), re)
+		}
+		if re := encodeSigned(c.Payload(), c.sig); !bytes.Equal(re, raw) {
+			t.Fatalf("accepted a non-canonical envelope:\n in %x\nout %x", raw, re)
+		}
+		_ = c.Verify(kHost.ID()) // must not panic
+		s := c.State
+		if s.Members[s.Owner] == nil || s.Members[s.Owner].Role != RoleOwner {
+			t.Fatal("the decoded state has no owner")
+		}
+		s.Muted(s.Owner, s.HeadTime)
+		s.NodeFrom(kHome.ID())
+		s.inviteCounts(s.HeadTime + 1)
+		s.dropExpired(s.HeadTime + 1)
+	})
+}
+
+// checkpointSeeds are the seeds of FuzzDecodeCheckpoint: checkpoints of
+// the scenario of checkpoint_test.go and near misses.
+func checkpointSeeds(t testing.TB) []seed {
+	g := newCPGroup(t)
+	create := g.stateAt(t, 1)
+	mid := g.stateAt(t, g.mid)
+	var out []seed
+	add := func(name string, data []byte, ok bool) {
+		out = append(out, seed{name: name, data: data, ok: ok})
+	}
+	edit := func(s *State, edits ...fieldEdit) []byte {
+		fs := parseFields(t, s.EncodeCheckpoint())
+		for _, e := range edits {
+			fs = e(t, fs)
+		}
+		return kHost.Sign(DomainCheckpoint, joinFields(fs))
+	}
+	valid := SignCheckpoint(kHost, mid)
+	add("valid-create", SignCheckpoint(kHost, create), true)
+	add("valid-mid", valid, true)
+	add("valid-end", SignCheckpoint(kHost, g.st), true)
+	add("broken-truncated", valid[:len(valid)-1], false)
+	add("broken-members-unsorted", edit(mid, swapFirst(16)), false)
+	add("broken-closed-twice", edit(mid, dupFirst(20)), false)
+	add("broken-zero-inviter", edit(mid, inEntry(19, put(bytesField(2, zero32)))), false)
+	two := copyState(t, mid)
+	two.Members[kOwner.ID()].Role = RoleOwner
+	add("broken-two-owners", SignCheckpoint(kHost, two), false)
+	add("upgrade-field-25", kHost.Sign(DomainCheckpoint, cat(mid.EncodeCheckpoint(), vf(25, 1))), false)
+	add("upgrade-member-field", edit(mid, inEntry(16, put(varintField(8, 1)))), false)
+	return out
+}
+
+// TestFuzzCorpusCheckpoint checks (with -update-fuzz-corpus: writes) the
+// seed corpus of FuzzDecodeCheckpoint, as TestFuzzCorpus does for the
+// other targets, and that its valid seeds decode and its broken ones not.
+func TestFuzzCorpusCheckpoint(t *testing.T) {
+	const target = "FuzzDecodeCheckpoint"
+	dir := filepath.Join("testdata", "fuzz", target)
+	for _, s := range checkpointSeeds(t) {
+		path := filepath.Join(dir, "seed-"+s.name)
+		want := corpusFile(target, s.data)
+		if *updateFuzzCorpus {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		} else if got, err := os.ReadFile(path); err != nil {
+			t.Errorf("%v (run go test -run TestFuzzCorpus -update-fuzz-corpus)", err)
+		} else if !bytes.Equal(got, want) {
+			t.Errorf("%s is out of date (run go test -run TestFuzzCorpus -update-fuzz-corpus)", path)
+		}
+		_, err := DecodeCheckpoint(s.data)
+		if s.ok && err != nil {
+			t.Errorf("%s: %v", s.name, err)
+		}
+		if !s.ok && err == nil {
+			t.Errorf("%s: accepted", s.name)
+		}
+	}
+}

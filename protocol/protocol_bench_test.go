@@ -1,6 +1,9 @@
 package protocol
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -125,4 +128,66 @@ func BenchmarkCheckAndApply(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// bigState is a group of MaxMemberCap members, each with a whole profile
+// (a name, a nick, a bio and an avatar): the most members a checkpoint
+// carries.
+func bigState(b *testing.B) *State {
+	s := newGroup(b).st
+	s.Cap = MaxMemberCap
+	for i := 0; len(s.Members) < MaxMemberCap; i++ {
+		u := UserID(sha256.Sum256(binary.BigEndian.AppendUint32(nil, uint32(i))))
+		s.Members[u] = &Member{Role: RoleMember, Home: kHome.ID(), Joined: s.Head, From: s.Head, Profile: Profile{
+			Name: "member " + strconv.Itoa(i), Nick: "茶友 " + strconv.Itoa(i), Bio: "green tea, oolong and pu-erh; 杭州",
+			Avatar: &BlobRef{Hash: sha256.Sum256([]byte(strconv.Itoa(i))), MIME: "image/webp", Size: 40_000, Width: 256, Height: 256},
+		}}
+	}
+	return s
+}
+
+// BenchmarkCheckpoint: the checkpoint of a group of 10,000 members with
+// profiles: what the host pays to make one (encode, sign) and a new
+// member's node to take it (decode with every check, verify).
+func BenchmarkCheckpoint(b *testing.B) {
+	s := bigState(b)
+	p := s.EncodeCheckpoint()
+	raw := SignCheckpoint(kHost, s)
+	if c, err := DecodeCheckpoint(raw); err != nil || len(c.State.Members) != MaxMemberCap {
+		b.Fatalf("the checkpoint does not decode: %v", err)
+	}
+	b.Logf("payload %d bytes for %d members", len(p), len(s.Members))
+	b.Run("Encode", func(b *testing.B) {
+		b.SetBytes(int64(len(p)))
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = s.EncodeCheckpoint()
+		}
+	})
+	b.Run("Sign", func(b *testing.B) {
+		b.SetBytes(int64(len(p)))
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = SignCheckpoint(kHost, s)
+		}
+	})
+	b.Run("Decode", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeCheckpoint(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Verify", func(b *testing.B) {
+		c, _ := DecodeCheckpoint(raw)
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.Verify(kHost.ID()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
