@@ -44,6 +44,8 @@ const (
 	// when it becomes home to a new member.
 	checkpointStreamsPerPeer = 2
 	checkpointStreamsTotal   = 8
+	contactStreamsPerPeer    = 4
+	contactStreamsTotal      = 32
 	// peerStreamsInbound bounds a peer's inbound streams of every protocol
 	// together, negotiated or not (the transient scope holds streams
 	// until their protocol is negotiated, up to 10 s).
@@ -77,6 +79,7 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 		{InfoProtocol, "qun-info", infoStreamsPerPeer, infoStreamsTotal},
 		{BlobProtocol, "qun-blob", blobStreamsPerPeer, blobStreamsTotal},
 		{CheckpointProtocol, "qun-checkpoint", checkpointStreamsPerPeer, checkpointStreamsTotal},
+		{ContactProtocol, "qun-contact", contactStreamsPerPeer, contactStreamsTotal},
 	} {
 		// Outbound: a node's own requests, bounded by its callers.
 		total := rcmgr.BaseLimit{StreamsInbound: l.total, StreamsOutbound: 4 * l.total, Streams: 5 * l.total, Memory: 64 << 20}

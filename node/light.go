@@ -7,6 +7,7 @@ package node
 
 import (
 	"context"
+	"encoding/hex"
 	"os"
 	"sort"
 
@@ -29,6 +30,17 @@ func (b lightBackend) MyProfile(u protocol.UserID) (api.MyProfile, error) {
 }
 func (b lightBackend) SetMyProfile(u protocol.UserID, p api.MyProfile) error {
 	return b.n.setMyProfile(u, p)
+}
+func (b lightBackend) SendContact(ctx context.Context, u protocol.UserID, raw []byte) (string, error) {
+	c, err := b.n.SendContact(ctx, u, raw)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(c.ID[:]), nil
+}
+func (b lightBackend) Contacts(u protocol.UserID) ([]api.ContactView, error) { return b.n.Contacts(u) }
+func (b lightBackend) DismissContact(u protocol.UserID, id string) error {
+	return b.n.DismissContact(u, id)
 }
 func (b lightBackend) ShortInvite(handle string) (*protocol.SignedInvite, error) {
 	return b.n.ShortInvite(handle)

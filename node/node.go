@@ -192,6 +192,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.host.SetStreamHandler(protocolID(InfoProtocol), n.handleInfo)
 	n.host.SetStreamHandler(protocolID(BlobProtocol), n.handleBlob)
 	n.host.SetStreamHandler(protocolID(CheckpointProtocol), n.handleCheckpoint)
+	n.host.SetStreamHandler(protocolID(ContactProtocol), n.handleContact)
 	if err := n.loadGroups(); err != nil {
 		return err
 	}

@@ -386,6 +386,23 @@ func TestOpenAPI(t *testing.T) {
 	for k, v := range wsHeaders {
 		withOrigin[k] = v
 	}
+	// Private conversations: bob (an admin now) asks the owner; the owner
+	// offers bob a conversation on the shop's node; eve is no member.
+	signContact := func(from *protocol.Key, inv []byte, to protocol.UserID) *protocol.SignedContact {
+		c, err := (&protocol.Contact{Group: shop, From: from.ID(), To: []protocol.UserID{to}, Invite: inv, Note: "about order 7"}).Sign(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	contactBody := func(c *protocol.SignedContact) string {
+		return fmt.Sprintf(`{"offer":%q}`, base64.StdEncoding.EncodeToString(c.Raw))
+	}
+	askOwner := signContact(bob, nil, a.admin.ID())
+	_, convInv := conversation(t, a, a.admin, 1, time.Hour)
+	offerBob := signContact(a.admin, convInv.Raw, bob.ID())
+	eveAsks := signContact(eve, nil, a.admin.ID())
+	hexID := func(c *protocol.SignedContact) string { return fmt.Sprintf("%x", c.ID[:]) }
 	nineAddrs := `{"submission":"AAAA","host_addrs":[` + strings.Repeat(`"/ip4/127.0.0.1/tcp/1",`, 8) + `"/ip4/127.0.0.1/tcp/1"]}`
 	calls := []oaCall{
 		{name: "node", node: a, method: "GET", path: "/api/v1/node", status: 200, valid: true},
@@ -462,6 +479,19 @@ func TestOpenAPI(t *testing.T) {
 		{name: "set a name with a control character", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: `{"name":"a\u0007b"}`, status: 400, code: protocol.CodeInvalid, valid: true},
 		{name: "set a profile with an unknown field", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: `{"avatar":"x"}`, status: 400, code: protocol.CodeMalformed},
 		{name: "my profile without session", node: a, method: "GET", path: "/api/v1/me/profile", status: 401, code: protocol.CodeUnauthenticated},
+		{name: "contact request", node: b, token: bobTok, method: "POST", path: "/api/v1/contacts", body: contactBody(askOwner), status: 200, valid: true},
+		{name: "contact offer", node: a, token: adminTok, method: "POST", path: "/api/v1/contacts", body: contactBody(offerBob), status: 200, valid: true},
+		{name: "contact by a non-member", node: a, token: eveTok, method: "POST", path: "/api/v1/contacts", body: contactBody(eveAsks), status: 403, code: protocol.CodeNotMember, valid: true},
+		{name: "contact signed by another user", node: a, token: eveTok, method: "POST", path: "/api/v1/contacts", body: contactBody(askOwner), status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "contact not base64", node: a, token: eveTok, method: "POST", path: "/api/v1/contacts", body: `{"offer":"not base64!"}`, status: 400, code: protocol.CodeInvalid, valid: true},
+		{name: "contact garbage", node: a, token: eveTok, method: "POST", path: "/api/v1/contacts", body: `{"offer":"AAAA"}`, status: 400, code: protocol.CodeMalformed, valid: true},
+		{name: "contact without session", node: a, method: "POST", path: "/api/v1/contacts", body: contactBody(askOwner), status: 401, code: protocol.CodeUnauthenticated},
+		{name: "my contacts (a request)", node: a, token: adminTok, method: "GET", path: "/api/v1/me/contacts", status: 200, valid: true},
+		{name: "my contacts (an offer)", node: b, token: bobTok, method: "GET", path: "/api/v1/me/contacts", status: 200, valid: true},
+		{name: "my contacts (none)", node: a, token: eveTok, method: "GET", path: "/api/v1/me/contacts", status: 200, valid: true},
+		{name: "dismiss a contact", node: a, token: adminTok, method: "DELETE", path: "/api/v1/me/contacts/" + hexID(askOwner), status: 200, valid: true},
+		{name: "dismiss it again", node: a, token: adminTok, method: "DELETE", path: "/api/v1/me/contacts/" + hexID(askOwner), status: 404, code: protocol.CodeNotFound, valid: true},
+		{name: "dismiss a malformed ID", node: a, token: adminTok, method: "DELETE", path: "/api/v1/me/contacts/xyz", status: 400, code: protocol.CodeInvalid, valid: true},
 		{name: "groups", node: a, token: adminTok, method: "GET", path: "/api/v1/groups", status: 200, valid: true},
 		{name: "groups by a non-admin", node: b, token: bobTok, method: "GET", path: "/api/v1/groups", status: 403, code: protocol.CodeForbidden, valid: true},
 

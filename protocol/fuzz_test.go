@@ -610,9 +610,19 @@ func checkpointSeeds(t testing.TB) []seed {
 // seed corpus of FuzzDecodeCheckpoint, as TestFuzzCorpus does for the
 // other targets, and that its valid seeds decode and its broken ones not.
 func TestFuzzCorpusCheckpoint(t *testing.T) {
-	const target = "FuzzDecodeCheckpoint"
+	checkCorpus(t, "FuzzDecodeCheckpoint", checkpointSeeds(t), func(b []byte) error {
+		_, err := DecodeCheckpoint(b)
+		return err
+	})
+}
+
+// checkCorpus checks (with -update-fuzz-corpus: writes) the committed seed
+// corpus of one target against its seeds, and that decode accepts the
+// valid seeds and refuses the broken ones.
+func checkCorpus(t *testing.T, target string, seeds []seed, decode func([]byte) error) {
+	t.Helper()
 	dir := filepath.Join("testdata", "fuzz", target)
-	for _, s := range checkpointSeeds(t) {
+	for _, s := range seeds {
 		path := filepath.Join(dir, "seed-"+s.name)
 		want := corpusFile(target, s.data)
 		if *updateFuzzCorpus {
@@ -627,7 +637,7 @@ func TestFuzzCorpusCheckpoint(t *testing.T) {
 		} else if !bytes.Equal(got, want) {
 			t.Errorf("%s is out of date (run go test -run TestFuzzCorpus -update-fuzz-corpus)", path)
 		}
-		_, err := DecodeCheckpoint(s.data)
+		err := decode(s.data)
 		if s.ok && err != nil {
 			t.Errorf("%s: %v", s.name, err)
 		}
@@ -635,4 +645,58 @@ func TestFuzzCorpusCheckpoint(t *testing.T) {
 			t.Errorf("%s: accepted", s.name)
 		}
 	}
+}
+
+// FuzzDecodeContact: a contact offer (since 1.2) decodes canonically or is
+// refused with a decode code, and never panics.
+//
+// go test -run '^$' -fuzz FuzzDecodeContact -fuzztime 60s ./protocol/
+func FuzzDecodeContact(f *testing.F) {
+	for _, s := range contactSeeds(f) {
+		f.Add(s.data)
+	}
+	h := newGroup(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := DecodeContact(raw)
+		if err != nil {
+			wantDecodeError(t, err)
+			return
+		}
+		if re := c.Encode(); !bytes.Equal(re, c.pay) {
+			t.Fatalf("accepted a non-canonical offer:\n in %x\nout %x", c.pay, re)
+		}
+		if re := encodeSigned(c.pay, c.sig); !bytes.Equal(re, raw) {
+			t.Fatalf("accepted a non-canonical envelope:\n in %x\nout %x", raw, re)
+		}
+		_ = c.Verify()                  // must not panic
+		_ = h.st.CheckContact(c, h.now) // must not panic
+	})
+}
+
+// contactSeeds are the seeds of FuzzDecodeContact.
+func contactSeeds(t testing.TB) []seed {
+	h := newGroup(t)
+	one := h.offer(kMember, []*Key{kAdmin}, nil)
+	two := h.offer(kAdmin, []*Key{kMember, kMember2}, func(c *Contact) { c.Note = "" })
+	base := Contact{Group: h.st.Group, From: kMember.ID(), To: []UserID{kAdmin.ID()}, Invite: h.conversationInvite(kMember, nil)}
+	return []seed{
+		{name: "valid-to-admin", data: one.Raw, ok: true},
+		{name: "valid-to-two", data: two.Raw, ok: true},
+		{name: "valid-request", data: h.offer(kMember, []*Key{kOwner, kAdmin}, func(c *Contact) { c.Invite = nil }).Raw, ok: true},
+		{name: "broken-truncated", data: one.Raw[:len(one.Raw)-3]},
+		{name: "broken-to-sender", data: func() []byte {
+			c := base
+			c.To = []UserID{kMember.ID()}
+			return kMember.Sign(DomainContact, c.Encode())
+		}()},
+		{name: "upgrade-field-7", data: kMember.Sign(DomainContact, cat(base.Encode(), vf(7, 1)))},
+	}
+}
+
+// TestFuzzCorpusContact checks the seed corpus of FuzzDecodeContact.
+func TestFuzzCorpusContact(t *testing.T) {
+	checkCorpus(t, "FuzzDecodeContact", contactSeeds(t), func(b []byte) error {
+		_, err := DecodeContact(b)
+		return err
+	})
 }

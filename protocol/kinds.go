@@ -123,6 +123,10 @@ func ParseRole(s string) (Role, bool) {
 	return 0, false
 }
 
+// Staff reports whether the role moderates the group (owner or admin): the
+// people of the shop, to whom a member may open a private conversation.
+func (r Role) Staff() bool { return r == RoleOwner || r == RoleAdmin }
+
 // rank orders roles for moderation: a moderator acts only on lower ranks.
 func (r Role) rank() int {
 	switch r {

@@ -65,6 +65,15 @@ type Backend interface {
 	// checking it first if need be.
 	OpenBlob(ctx context.Context, user protocol.UserID, gid protocol.GroupID, hash protocol.Hash) (*os.File, *protocol.BlobRef, error)
 
+	// SendContact sends an offer of a private conversation signed by user
+	// (raw is the signed Contact) through the group's host, and returns its
+	// ID (hex) once the people it is for have it.
+	SendContact(ctx context.Context, user protocol.UserID, raw []byte) (string, error)
+	// Contacts lists the open offers kept for user, newest first.
+	Contacts(user protocol.UserID) ([]api.ContactView, error)
+	// DismissContact drops an offer kept for user.
+	DismissContact(user protocol.UserID, id string) error
+
 	// MyProfile and SetMyProfile keep the profile user's clients put into
 	// the profile events they sign.
 	MyProfile(user protocol.UserID) (api.MyProfile, error)

@@ -413,3 +413,45 @@ func (s *Server) apiInviteRef(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	writeJSON(w, http.StatusOK, req)
 }
+
+// apiContactSend sends an offer of a private conversation, signed by the
+// session's user, through the group's host.
+func (s *Server) apiContactSend(w http.ResponseWriter, r *http.Request, sess *session) {
+	var req api.ContactRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(req.Offer)
+	if err != nil || len(raw) == 0 {
+		writeError(w, protocol.Errorf(protocol.CodeInvalid, "offer must be the base64 of a signed contact offer"))
+		return
+	}
+	id, err := s.b.SendContact(r.Context(), sess.user, raw)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ContactSent{ID: id})
+}
+
+// apiContacts lists the offers of private conversations kept for the
+// session's user.
+func (s *Server) apiContacts(w http.ResponseWriter, _ *http.Request, sess *session) {
+	list, err := s.b.Contacts(sess.user)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ContactList{Contacts: list})
+}
+
+// apiContactDismiss drops an offer kept for the session's user.
+func (s *Server) apiContactDismiss(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.PathValue("id")
+	if err := s.b.DismissContact(sess.user, id); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ContactSent{ID: id})
+}

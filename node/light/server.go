@@ -120,6 +120,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/groups/{gid}", s.authed(s.apiGroup))
 	mux.HandleFunc("GET /api/v1/groups/{gid}/events", s.authed(s.apiEvents))
 	mux.HandleFunc("PUT /api/v1/groups/{gid}/invites/{invite}/ref", s.authed(s.apiInviteRef))
+	mux.HandleFunc("POST /api/v1/contacts", s.authed(s.apiContactSend))
+	mux.HandleFunc("GET /api/v1/me/contacts", s.authed(s.apiContacts))
+	mux.HandleFunc("DELETE /api/v1/me/contacts/{id}", s.authed(s.apiContactDismiss))
 	mux.HandleFunc("GET /api/v1/ws", s.authed(wsHandshake(s.apiWS)))
 	mux.Handle("/", web.Handler()) // the web light client
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
