@@ -22,7 +22,7 @@ import (
 type contactScene struct {
 	shop, staff, platform *testNode
 	gid                   protocol.GroupID
-	head                  uint64 // the group's head once set up
+	head                  uint64        // the group's head once set up
 	owner, admin2         *protocol.Key // the shop's staff: owner on shop, admin on staff
 	buyer, buyer2, out    *protocol.Key // buyers on platform; out never joined
 }
