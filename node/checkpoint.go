@@ -34,6 +34,9 @@ const (
 	// metaCheckpointPrefix starts a hosted group's checkpoint keys:
 	// prefix + seq (16 hex digits) + "/" + chunk (4 digits).
 	metaCheckpointPrefix = "ckpt/"
+	// metaBaseCheckpoint is where a replica started from a checkpoint
+	// keeps it, signed (writeChunked): the state at the start of its log.
+	metaBaseCheckpoint = "baseckpt/"
 	// checkpointChunk is the size of one stored piece of a checkpoint.
 	checkpointChunk = 256 << 10
 	// maxCheckpointFrame bounds a checkpoint reply: the checkpoint and the
@@ -76,15 +79,23 @@ func checkpointKey(seq uint64) string {
 	return fmt.Sprintf("%s%016x/", metaCheckpointPrefix, seq)
 }
 
-// storeCheckpoint writes a checkpoint's payload in chunks, the count last
-// (a checkpoint cut short by a crash has no count and is rebuilt), and
-// forgets all but the newest maxCheckpoints.
+// storeCheckpoint writes a checkpoint's payload in chunks and forgets all
+// but the newest maxCheckpoints.
 func (g *group) storeCheckpoint(seq uint64, payload []byte) error {
-	key := checkpointKey(seq)
+	if err := g.writeChunked(checkpointKey(seq), payload); err != nil {
+		return err
+	}
+	return g.pruneCheckpoints()
+}
+
+// writeChunked writes data under the group-scope meta keys key0000,
+// key0001…, the count last under keyn (data cut short by a crash has no
+// count and reads as absent), in commits the store takes.
+func (g *group) writeChunked(key string, data []byte) error {
 	var writes []storage.MetaWrite
-	for i := 0; i*checkpointChunk < len(payload); i++ {
-		end := min(len(payload), (i+1)*checkpointChunk)
-		writes = append(writes, storage.MetaWrite{Scope: g.id, Key: fmt.Sprintf("%s%04d", key, i), Val: payload[i*checkpointChunk : end]})
+	for i := 0; i*checkpointChunk < len(data); i++ {
+		end := min(len(data), (i+1)*checkpointChunk)
+		writes = append(writes, storage.MetaWrite{Scope: g.id, Key: fmt.Sprintf("%s%04d", key, i), Val: data[i*checkpointChunk : end]})
 	}
 	writes = append(writes, storage.MetaWrite{Scope: g.id, Key: key + "n", Val: []byte(strconv.Itoa(len(writes)))})
 	for len(writes) > 0 { // a commit holds at most storage.MaxCommitBytes
@@ -94,7 +105,28 @@ func (g *group) storeCheckpoint(seq uint64, payload []byte) error {
 		}
 		writes = writes[k:]
 	}
-	return g.pruneCheckpoints()
+	return nil
+}
+
+// readChunked reads what writeChunked wrote under key, if whole.
+func (g *group) readChunked(key string) ([]byte, bool, error) {
+	v, ok, err := g.n.store.Meta(g.id, key+"n")
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil || n < 1 {
+		return nil, false, nil
+	}
+	var data []byte
+	for i := range n {
+		c, ok, err := g.n.store.Meta(g.id, fmt.Sprintf("%s%04d", key, i))
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		data = append(data, c...)
+	}
+	return data, true, nil
 }
 
 // pruneCheckpoints deletes the oldest checkpoints beyond maxCheckpoints.
@@ -131,24 +163,7 @@ func (g *group) pruneCheckpoints() error {
 
 // storedCheckpoint reads the payload of the checkpoint at seq, if whole.
 func (g *group) storedCheckpoint(seq uint64) ([]byte, bool, error) {
-	key := checkpointKey(seq)
-	v, ok, err := g.n.store.Meta(g.id, key+"n")
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	n, err := strconv.Atoi(string(v))
-	if err != nil || n < 1 {
-		return nil, false, nil
-	}
-	var payload []byte
-	for i := range n {
-		c, ok, err := g.n.store.Meta(g.id, fmt.Sprintf("%s%04d", key, i))
-		if err != nil || !ok {
-			return nil, false, err
-		}
-		payload = append(payload, c...)
-	}
-	return payload, true, nil
+	return g.readChunked(checkpointKey(seq))
 }
 
 // checkpointPayload returns the checkpoint at seq: the stored one, or one
@@ -328,19 +343,19 @@ func (n *Node) serveCheckpoint(from peer.ID, frame []byte) *checkpointReply {
 // the create event proves the host (its hash is the group ID and it names
 // the host), the host signed the checkpoint, and it is the group's state at
 // seq.
-func (g *group) fetchCheckpoint(ctx context.Context, seq uint64) (*protocol.State, error) {
+func (g *group) fetchCheckpoint(ctx context.Context, seq uint64) (*protocol.State, []byte, error) {
 	g.n.ensureHostAddrs(g.id, g.host)
 	req := checkpointRequest{group: g.id, seq: seq}
 	frame, err := g.n.request(ctx, g.host.PeerID(), CheckpointProtocol, "host", req.encode(), maxCheckpointFrame)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	reply, err := decodeCheckpointReply(frame)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if reply.code != 0 {
-		return nil, &protocol.Error{Code: reply.code, Msg: reply.msg}
+		return nil, nil, &protocol.Error{Code: reply.code, Msg: reply.msg}
 	}
 	gen, err := protocol.DecodeEvent(reply.genesis)
 	if err == nil {
@@ -356,20 +371,20 @@ func (g *group) fetchCheckpoint(ctx context.Context, seq uint64) (*protocol.Stat
 		}
 	}
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeNotHost, "the host of group %s could not prove it: %v", g.id, err)
+		return nil, nil, protocol.Errorf(protocol.CodeNotHost, "the host of group %s could not prove it: %v", g.id, err)
 	}
 	c, err := protocol.DecodeCheckpoint(reply.checkpoint)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := c.Verify(g.host); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st := c.State
 	if st.Group != g.id || st.Head != seq || st.Host != g.host {
-		return nil, protocol.Errorf(protocol.CodeBrokenChain, "the host sent a checkpoint of group %s at %d, not of group %s at %d", st.Group, st.Head, g.id, seq)
+		return nil, nil, protocol.Errorf(protocol.CodeBrokenChain, "the host sent a checkpoint of group %s at %d, not of group %s at %d", st.Group, st.Head, g.id, seq)
 	}
-	return st, nil
+	return st, reply.checkpoint, nil
 }
 
 // startFromCheckpoint starts this replica, which holds nothing of the
@@ -377,7 +392,7 @@ func (g *group) fetchCheckpoint(ctx context.Context, seq uint64) (*protocol.Stat
 // log's base and the group's snapshot, and events after base are fetched
 // as usual.
 func (g *group) startFromCheckpoint(ctx context.Context, base uint64) error {
-	st, err := g.fetchCheckpoint(ctx, base)
+	st, signed, err := g.fetchCheckpoint(ctx, base)
 	if err != nil {
 		return err
 	}
@@ -397,18 +412,21 @@ func (g *group) startFromCheckpoint(ctx context.Context, base uint64) error {
 		}
 	}
 	st.Base = base
-	snap, err := st.MarshalSnapshot()
-	if err != nil {
-		return protocol.Errorf(protocol.CodeInternal, "%v", err)
+	// The signed checkpoint is kept as the start of the log (load reads it
+	// when no snapshot is at or after base: a state larger than a snapshot
+	// may be), before the base that needs it.
+	if err := g.writeChunked(metaBaseCheckpoint, signed); err != nil {
+		return err
 	}
-	if len(snap) > storage.MaxCommitBytes/2 {
-		return protocol.Errorf(protocol.CodeTooLarge, "the group's state at its checkpoint is %d bytes; this node stores at most %d", len(snap), storage.MaxCommitBytes/2)
+	var snap *storage.Snapshot
+	if data, err := st.MarshalSnapshot(); err == nil && len(data) <= g.n.snapshotLimit() {
+		snap = &storage.Snapshot{Seq: base, Data: data}
 	}
 	// The store refuses a base under a stored event: if one arrived
 	// meanwhile, nothing is written and the sync goes on from it.
 	err = g.n.store.Commit(storage.Batch{
 		Group: g.id, Base: &storage.Base{Seq: base, ID: st.HeadID},
-		Snapshot: &storage.Snapshot{Seq: base, Data: snap},
+		Snapshot: snap,
 		Meta:     avatarIndex(g.id, st),
 	})
 	if err != nil {
@@ -426,6 +444,32 @@ func (g *group) startFromCheckpoint(ctx context.Context, base uint64) error {
 	}
 	g.log.Info("started the replica from the host's checkpoint", "seq", base)
 	return nil
+}
+
+// baseState reads the signed checkpoint this replica started from, at
+// base, and returns its state (with Base set), checked again as it was
+// when it arrived.
+func (g *group) baseState(base uint64) (*protocol.State, error) {
+	raw, ok, err := g.readChunked(metaBaseCheckpoint)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("the log starts after the checkpoint at %d, but neither the checkpoint nor a snapshot is stored", base)
+	}
+	c, err := protocol.DecodeCheckpoint(raw)
+	if err == nil {
+		err = c.Verify(g.host)
+	}
+	if err == nil && (c.State.Group != g.id || c.State.Head != base) {
+		err = fmt.Errorf("it is of group %s at %d", c.State.Group, c.State.Head)
+	}
+	if err != nil {
+		// %v: the reason is this node's stored copy, not the bytes' code.
+		return nil, fmt.Errorf("the checkpoint at %d that this node's log starts from is damaged: %v", base, err)
+	}
+	c.State.Base = base
+	return c.State, nil
 }
 
 // forgetCopy deletes this node's stale copy of the group (the log, its

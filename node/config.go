@@ -77,6 +77,10 @@ type Config struct {
 	DiskBallast int64
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
+
+	// maxSnapshot, when set, replaces the largest state snapshot the node
+	// stores (tests: a small one makes a state "too large" cheaply).
+	maxSnapshot int
 }
 
 // DefaultIdleAfter is how long a hosted group stays loaded unused.

@@ -144,7 +144,11 @@ func newGroup(n *Node, gid protocol.GroupID, hostKey protocol.UserID) (*group, e
 	g.loadFork()
 	if err := g.load(); err != nil {
 		// The rest of the node goes on: the group is held read-only.
-		g.quarantine(g.state.Head+1, err)
+		seq := g.state.Head + 1
+		if base, _, e := g.n.store.Base(g.id); e == nil && base >= seq {
+			seq = base // the checkpoint the log starts from
+		}
+		g.quarantine(seq, err)
 	} else if err := g.reindex(); err != nil {
 		g.log.Warn("the member index lacks this group; its members' group lists miss it until it is loaded again", "err", err)
 	}
@@ -178,7 +182,9 @@ func (g *group) load() error {
 		return fmt.Errorf("group %s: reading head: %w", g.id, err)
 	}
 	if base, _, err := g.n.store.Base(g.id); err == nil && base > st.Head {
-		return fmt.Errorf("group %s: the log starts after the checkpoint at %d, but no snapshot holds the state there", g.id, base)
+		if st, err = g.baseState(base); err != nil {
+			return fmt.Errorf("group %s: %w", g.id, err)
+		}
 	}
 	g.state = st
 	g.committed = head
@@ -251,7 +257,7 @@ func (g *group) close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.state != nil && g.state.Head > 0 && g.state.Head == g.committed && g.sinceSnapshot > 0 {
-		if data, err := g.state.MarshalSnapshot(); err == nil {
+		if data, err := g.state.MarshalSnapshot(); err == nil && len(data) <= g.n.snapshotLimit() {
 			err = g.n.store.Commit(storage.Batch{Group: g.id, Snapshot: &storage.Snapshot{Seq: g.state.Head, Data: data}})
 			if err != nil {
 				g.log.Warn("saving snapshot at shutdown failed", "err", err)
@@ -469,7 +475,7 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 	var wanted []blobIndexEntry // blobs of hosted messages, to fetch
 	g.sinceSnapshot += len(events)
 	if g.sinceSnapshot >= g.n.cfg.SnapshotEvery && g.state.Head == events[len(events)-1].Seq {
-		if data, err := g.state.MarshalSnapshot(); err == nil && len(data) <= storage.MaxCommitBytes/2 {
+		if data, err := g.state.MarshalSnapshot(); err == nil && len(data) <= g.n.snapshotLimit() {
 			snap = &storage.Snapshot{Seq: g.state.Head, Data: data}
 			g.sinceSnapshot = 0
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
+	"github.com/qunchat/qun/storage"
 )
 
 // TestHistoryFromJoin attacks "history from join" (protocol 1.2): after the
@@ -132,7 +135,7 @@ func TestHistoryFromJoin(t *testing.T) {
 	if c.blobs.has(ref.Hash) {
 		t.Fatal("C stored the photo from before Carol's join")
 	}
-	if _, err := c.group(gid).fetchCheckpoint(ctx, j-2); protocol.AsError(err).Code != protocol.CodeHistoryHidden {
+	if _, _, err := c.group(gid).fetchCheckpoint(ctx, j-2); protocol.AsError(err).Code != protocol.CodeHistoryHidden {
 		t.Fatalf("C's checkpoint request before its bound: %v, want history_hidden", err)
 	}
 	// Event 1 alone still proves the host.
@@ -330,5 +333,70 @@ func TestHistoryFromJoinConcurrentJoins(t *testing.T) {
 	rebuilt, err := ga.checkpointPayload(newest)
 	if err != nil || !bytes.Equal(rebuilt, kept) {
 		t.Fatalf("the rebuilt checkpoint differs from the one made at the admission (%v)", err)
+	}
+}
+
+// TestHistoryFromJoinStateBeyondSnapshot: a replica started from a
+// checkpoint whose state is larger than a snapshot the node stores (a
+// group of thousands of members with profiles) keeps the signed checkpoint
+// as the start of its log, and after a restart loads from it and goes on;
+// a damaged stored checkpoint holds the group read-only instead of a wrong
+// state.
+func TestHistoryFromJoinStateBeyondSnapshot(t *testing.T) {
+	a := startNode(t, "")
+	gid := createGroup(t, a, "大群", protocol.PolicyInvite)
+	inv := invite(t, a, a.admin, gid, a, 0, 0)
+	for i := range 5 {
+		mustSubmit(t, a, a.admin, gid, text(fmt.Sprintf("before carol %d", i)))
+	}
+	mustSubmit(t, a, a.admin, gid, &protocol.UpdateBody{Settings: protocol.Settings{History: ptr(protocol.HistoryFromJoin)}})
+	tiny := func(c *Config) { c.maxSnapshot = 64 } // every state is larger
+	dir := t.TempDir()
+	c := startNode(t, dir, tiny)
+	carol := newKey(t)
+	j := join(t, c, carol, inv).Seq
+	after := mustSubmit(t, a, a.admin, gid, text("after carol"))
+	waitHead(t, 10*time.Second, gid, after.Seq, c)
+	if _, ok, err := c.store.LatestSnapshot(gid); err != nil || ok {
+		t.Fatalf("C stored a snapshot (%v, %v) though its limit is 64 bytes", ok, err)
+	}
+	c.Close()
+
+	c = startNode(t, dir, tiny)
+	g := c.group(gid)
+	g.mu.Lock()
+	head, base, member := g.state.Head, g.state.Base, g.state.Members[carol.ID()] != nil
+	g.mu.Unlock()
+	if head != after.Seq || base != j-1 || !member {
+		t.Fatalf("after a restart C's state is at %d from base %d (carol a member: %v), want %d from %d", head, base, member, after.Seq, j-1)
+	}
+	if s, r := c.group(gid).status(); s != "ok" {
+		t.Fatalf("after a restart the group is %s (%s)", s, r)
+	}
+	next := mustSubmit(t, c, carol, gid, text("carol after the restart"))
+	waitHead(t, 10*time.Second, gid, next.Seq, a)
+	if evs, err := c.Events(gid, j, 10); err != nil || len(evs) != int(next.Seq-j+1) {
+		t.Fatalf("C serves %d events from the join (%v), want %d", len(evs), err, next.Seq-j+1)
+	}
+	c.Close()
+
+	// A damaged checkpoint chunk: the group does not load a wrong state.
+	st, err := storage.Open(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk, ok, err := st.Meta(gid, metaBaseCheckpoint+"0000")
+	if err != nil || !ok {
+		t.Fatalf("no stored base checkpoint: %v", err)
+	}
+	chunk = bytes.Clone(chunk)
+	chunk[len(chunk)/2] ^= 0xff
+	if err := st.SetMeta(gid, metaBaseCheckpoint+"0000", chunk); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	c = startNode(t, dir, tiny)
+	if s, r := c.group(gid).status(); s != "quarantined" || !strings.Contains(r, "checkpoint") {
+		t.Fatalf("with a damaged checkpoint the group is %s (%s), want quarantined", s, r)
 	}
 }

@@ -409,3 +409,13 @@ func (n *Node) watchClock() {
 		}
 	}
 }
+
+// snapshotLimit is the largest state snapshot the node stores in one
+// commit; a larger state is rebuilt from the log (or, for a replica
+// started from a checkpoint, from the checkpoint) when loaded.
+func (n *Node) snapshotLimit() int {
+	if n.cfg.maxSnapshot > 0 {
+		return n.cfg.maxSnapshot
+	}
+	return storage.MaxCommitBytes / 2
+}
