@@ -11,8 +11,8 @@ import (
 )
 
 // ConversationCap is the member cap of the conversations OfferConversation
-// creates: the two sides and a few colleagues.
-const ConversationCap = 10
+// creates: its creator and the most people one offer goes to.
+const ConversationCap = protocol.MaxContactTargets + 1
 
 // ConversationTTL is how long an offer's invite stays valid.
 const ConversationTTL = 7 * 24 * time.Hour

@@ -180,9 +180,10 @@ func (n *Node) serveContact(ctx context.Context, remote peer.ID, raw []byte) err
 	return n.keepContact(g, c, local)
 }
 
-// keepContact stores the offer for each of users and pushes it to their
-// WebSockets. An offer already kept is kept once; the sender's older
-// offers to the same user are dropped, and so are expired ones.
+// keepContact stores the contact for each of users and pushes it to their
+// WebSockets. A contact already kept is kept once; the sender's older
+// contacts to the same user are dropped, and so are lapsed ones and the
+// requests an offer answers.
 func (n *Node) keepContact(g *group, c *protocol.SignedContact, users []protocol.UserID) error {
 	now := n.clock.nowMS()
 	for _, u := range users {
@@ -197,7 +198,7 @@ func (n *Node) keepContact(g *group, c *protocol.SignedContact, users []protocol
 			case k.offer.ID == c.ID:
 				fresh = false
 				open++
-			case k.offer.Lapses(k.received) <= now || k.offer.From == c.From:
+			case k.offer.Lapses(k.received) <= now || k.offer.From == c.From || answers(c, k.offer):
 				if err := n.store.SetMeta(storage.NodeScope, k.key, nil); err != nil {
 					return storeError(err)
 				}
@@ -223,6 +224,14 @@ func (n *Node) keepContact(g *group, c *protocol.SignedContact, users []protocol
 		}
 	}
 	return nil
+}
+
+// answers reports whether offer c answers request r: an offer in the same
+// group to r's sender (a staff member opened the conversation r asked
+// for, and offered it to the other staff r went to as well: their copies
+// of r are done).
+func answers(c, r *protocol.SignedContact) bool {
+	return !c.IsRequest() && r.IsRequest() && c.Group == r.Group && slices.Contains(c.To, r.From)
 }
 
 // keptContact is an offer kept for a user.
@@ -320,6 +329,9 @@ func (n *Node) contactView(g *group, c *protocol.SignedContact, received uint64)
 		Note:     c.Note,
 		Received: received,
 		Expires:  c.Lapses(received),
+	}
+	for _, u := range c.To {
+		v.To = append(v.To, u.String())
 	}
 	if c.IsRequest() {
 		v.Kind = "request"

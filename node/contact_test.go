@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -143,11 +144,17 @@ func TestContactConversation(t *testing.T) {
 		t.Fatalf("sent twice, kept %v", got)
 	}
 
-	// The owner opens the conversation on the shop's node and offers it.
-	pid, inv := conversation(t, s.shop, s.owner, 1, 24*time.Hour)
-	offer := s.contact(t, s.owner, inv, "re: order 1024", s.buyer)
+	// The owner opens the conversation on the shop's node and offers it to
+	// the buyer and to the other admin the request went to: it answers the
+	// admin's copy of the request.
+	pid, inv := conversation(t, s.shop, s.owner, 2, 24*time.Hour)
+	offer := s.contact(t, s.owner, inv, "re: order 1024", s.buyer, s.admin2)
 	if _, err := s.shop.SendContact(ctx, s.owner.ID(), offer.Raw); err != nil {
 		t.Fatalf("offer: %v", err)
+	}
+	offerID := fmt.Sprintf("%x", offer.ID[:])
+	if got := contactIDs(t, s.staff, s.admin2); !slices.Equal(got, []string{offerID}) {
+		t.Fatalf("the other admin keeps %v, want only the offer %s (the request is answered)", got, offerID)
 	}
 	if err := s.shop.DismissContact(s.owner.ID(), id); err != nil {
 		t.Fatal(err)
@@ -172,16 +179,22 @@ func TestContactConversation(t *testing.T) {
 		t.Fatalf("the owner cannot read the conversation: %v", err)
 	}
 	// The other buyer, on the same node, reads nothing of it; the staff
-	// node, home to no one in it, never got it.
+	// node, home to no one in it yet, does not hold it.
 	wantCode(t, "the other buyer reading", s.platform.canRead(s.buyer2.ID(), s.platform.group(pid)), protocol.CodePrivate)
 	if s.staff.group(pid) != nil {
 		t.Fatal("the staff node holds the conversation though none of its users is in it")
 	}
-	// The conversation is full: its invite had one use, its cap is two.
+	// The other admin joins too; then the invite is used up.
+	join(t, s.staff, s.admin2, tok)
+	waitHead(t, 10*time.Second, pid, secret.Seq+1, s.staff)
+	if err := s.staff.canRead(s.admin2.ID(), s.staff.group(pid)); err != nil {
+		t.Fatalf("the other admin cannot read the conversation: %v", err)
+	}
 	wantCode(t, "the other buyer joining with the offer's token", func() error {
 		_, err := submit(t, s.platform, s.buyer2, pid, protocol.NewJoinBody(protocol.KindJoin, tok.Raw, ""))
 		return err
 	}(), protocol.CodeInviteUsedUp)
+	wantCode(t, "the other buyer reading after all", s.platform.canRead(s.buyer2.ID(), s.platform.group(pid)), protocol.CodePrivate)
 	// The shop's group holds no trace of it.
 	evs, err := s.shop.Events(s.gid, 1, 1000)
 	if err != nil {

@@ -224,7 +224,15 @@ func runContactAccept(x *cli, args []string) error {
 			note = ct.Note
 		}
 	}
-	if err := offer(x, c, gid, []protocol.UserID{from}, *name, note); err != nil {
+	// The conversation goes to the sender and to the other staff the
+	// request went to: their copies of it are answered.
+	to := []protocol.UserID{from}
+	for _, s := range ct.To {
+		if u, err := protocol.ParseUserID(s); err == nil && u != c.Key().ID() && u != from {
+			to = append(to, u)
+		}
+	}
+	if err := offer(x, c, gid, to, *name, note); err != nil {
 		return err
 	}
 	return c.DismissContact(x.ctx, ct.ID)

@@ -23,12 +23,18 @@ func TestE2EContact(t *testing.T) {
 	link := qunJSON(t, append([]string{"invite", "create", gid}, owner...)...)["link"].(string)
 	qunJSON(t, append([]string{"join", link}, mei...)...)
 	must(t, qunCLI, append([]string{"nick", gid, "梅"}, mei...)...)
+	// A second admin, homed on the shop's node too.
+	lanKey := filepath.Join(t.TempDir(), "lan.key")
+	lan := []string{"--api", a.api, "--key", lanKey}
+	lanID := strings.TrimSpace(must(t, qunCLI, "key", "new", "--key", lanKey))
+	qunJSON(t, append([]string{"join", link}, lan...)...)
+	qunJSON(t, append([]string{"role", gid, lanID, "admin"}, owner...)...)
 
 	if out := must(t, qunCLI, append([]string{"contacts"}, owner...)...); !strings.Contains(out, "no requests or offers") {
 		t.Fatalf("contacts before: %q", out)
 	}
 	out := must(t, qunCLI, append([]string{"contact", "ask", gid, "--note", "order 1024"}, mei...)...)
-	if !strings.Contains(out, "asked 1 of the group's staff") {
+	if !strings.Contains(out, "asked 2 of the group's staff") {
 		t.Fatalf("contact ask: %q", out)
 	}
 	list := must(t, qunCLI, append([]string{"contacts"}, owner...)...)
@@ -43,6 +49,10 @@ func TestE2EContact(t *testing.T) {
 	}
 	if out := must(t, qunCLI, append([]string{"contacts"}, owner...)...); !strings.Contains(out, "no requests or offers") {
 		t.Fatalf("the accepted request is still listed: %q", out)
+	}
+	// The other admin's copy of the request is answered: she has the offer.
+	if out := must(t, qunCLI, append([]string{"contacts"}, lan...)...); strings.Contains(out, "asks for") || !strings.Contains(out, "offers a private conversation") {
+		t.Fatalf("the other admin's contacts: %q", out)
 	}
 	offers := must(t, qunCLI, append([]string{"contacts"}, mei...)...)
 	if !strings.Contains(offers, "offers a private conversation") || !strings.Contains(offers, `"re: order 1024"`) {

@@ -506,18 +506,19 @@ type WSServerMessage struct {
 // ContactView is an offer of a private conversation kept for its
 // recipient (GET /api/v1/me/contacts, and the WebSocket's contact message).
 type ContactView struct {
-	ID           string `json:"id"`                     // the contact's ID: 64 hex digits
-	Kind         string `json:"kind"`                   // "request" (asks the recipient to open a conversation) or "offer" (an invite into one)
-	Group        string `json:"group"`                  // the group both sides are members of
-	GroupName    string `json:"group_name"`             // its name
-	From         string `json:"from"`                   // who offers
-	FromName     string `json:"from_name,omitempty"`    // their nick or name in the group
-	FromRole     string `json:"from_role,omitempty"`    // their role in the group
-	Note         string `json:"note,omitempty"`         // what it is about
-	Conversation string `json:"conversation,omitempty"` // an offer's: the conversation's group ID
-	Token        string `json:"token,omitempty"`        // an offer's: the invite into it; join with it to accept
-	Received     uint64 `json:"received"`               // when it arrived here, unix ms
-	Expires      uint64 `json:"expires"`                // when it lapses, unix ms: an offer's invite's expiry, a request's arrival + 7 days
+	ID           string   `json:"id"`                     // the contact's ID: 64 hex digits
+	Kind         string   `json:"kind"`                   // "request" (asks the recipient to open a conversation) or "offer" (an invite into one)
+	Group        string   `json:"group"`                  // the group both sides are members of
+	GroupName    string   `json:"group_name"`             // its name
+	From         string   `json:"from"`                   // who offers
+	FromName     string   `json:"from_name,omitempty"`    // their nick or name in the group
+	FromRole     string   `json:"from_role,omitempty"`    // their role in the group
+	To           []string `json:"to"`                     // everyone it went to, the recipient among them
+	Note         string   `json:"note,omitempty"`         // what it is about
+	Conversation string   `json:"conversation,omitempty"` // an offer's: the conversation's group ID
+	Token        string   `json:"token,omitempty"`        // an offer's: the invite into it; join with it to accept
+	Received     uint64   `json:"received"`               // when it arrived here, unix ms
+	Expires      uint64   `json:"expires"`                // when it lapses, unix ms: an offer's invite's expiry, a request's arrival + 7 days
 }
 
 // ContactRequest sends an offer (POST /api/v1/contacts): the signed
