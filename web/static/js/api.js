@@ -2,8 +2,8 @@
 // signing a challenge, JSON endpoints, submissions signed here, and the
 // WebSocket that pushes a group's events and resumes from a seq.
 
-import { equal, fromBase64, toBase64 } from "./codec.js";
-import { DOMAIN, parsePeerID, peerID, signSubmission } from "./proto.js";
+import { equal, fromBase64, fromBase64url, fromHex, toBase64 } from "./codec.js";
+import { DOMAIN, KIND, body, decodeInvite, parsePeerID, peerID, signSubmission, tokenFromLink } from "./proto.js";
 
 // ApiError is a refusal: code (the API's code name) and message (its
 // sentence). fromNode says the message is the node's sentence for people;
@@ -164,6 +164,22 @@ export class Api {
     return this.submitRaw(raw, hostAddrs);
   }
 
+  // joinInvite joins (or, kind join_request, asks to join) the group of an
+  // invite token or link, through the host addresses the invite carries.
+  // It answers the submission's answer (resp.group is the group's ID).
+  joinInvite(token, kind = KIND.join, note = "") {
+    const inv = decodeInvite(token);
+    const raw = fromBase64url(tokenFromLink(token));
+    return this.submit(kind, fromHex(inv.group), body.join(raw, kind === KIND.join_request ? note : ""), inv.addrs);
+  }
+
+  // Private conversations (docs/API.md): a signed contact is sent through
+  // the home node; the requests and offers kept for the user are listed
+  // and dismissed.
+  sendContact(raw) { return this.call("POST", "/api/v1/contacts", { offer: toBase64(raw) }); }
+  myContacts() { return this.call("GET", "/api/v1/me/contacts"); }
+  dismissContact(id) { return this.call("DELETE", `/api/v1/me/contacts/${id}`); }
+
   // upload sends a file (a File or Blob) to the home node for a message:
   // POST /api/v1/blobs?name=NAME with the bytes as the body. onProgress
   // gets the fraction sent (0..1). It returns {promise, abort}: the promise
@@ -253,6 +269,7 @@ export class Live {
     this.pinger = null;
     this.status = "idle";
     this.membership = new Set(); // functions called with each membership push
+    this.contacts = new Set(); // functions called with each contact push
     this.probe = () => this.api.call("GET", "/api/v1/me/groups");
     this.needProbe = false;
     this.onOnline = () => this.soon();
@@ -296,6 +313,15 @@ export class Live {
   watchMembership(f) {
     this.membership.add(f);
     return () => this.membership.delete(f);
+  }
+
+  // watchContacts calls f with the ContactView of every {"type":
+  // "contact", contact} the node pushes: a request or an offer of a
+  // private conversation that just arrived for the user. It returns the
+  // function that stops it.
+  watchContacts(f) {
+    this.contacts.add(f);
+    return () => this.contacts.delete(f);
   }
 
   unsubscribe(gid, l) {
@@ -365,6 +391,10 @@ export class Live {
   onMessage(msg) {
     if (msg.type === "membership" && msg.group) {
       for (const f of [...this.membership]) guard(() => f(msg));
+      return;
+    }
+    if (msg.type === "contact" && msg.contact) {
+      for (const f of [...this.contacts]) guard(() => f(msg.contact));
       return;
     }
     const s = msg.group ? this.subs.get(msg.group) : null;

@@ -8,10 +8,10 @@ import * as keys from "./keys.js";
 import { Api, Live } from "./api.js";
 import { KIND, body, decodeInvite, verifyInvite, tokenFromLink, parsePeerID } from "./proto.js";
 import { inviteToken, ResolveError } from "./invitecode.js";
-import { fromBase64url, fromHex } from "./codec.js";
 import { GroupScreen } from "./chat.js";
 import { ProfileSync, profileCard } from "./names.js";
 import { Inbox, notificationSupport, notificationsOn, enableNotifications, disableNotifications } from "./inbox.js";
+import { Contacts, contactsCard } from "./contacts.js";
 
 const app = {
   signer: null,
@@ -19,6 +19,8 @@ const app = {
   live: null,
   node: null,
   inbox: null,
+  contacts: null, // the requests and offers of private conversations (contacts.js)
+  flash: null, // a line the next group screen shows once (contacts.js)
   profiles: null, // the user's profile, carried to their groups (names.js)
   screen: null, // the open GroupScreen, if any
   cleanup: null, // what the current screen stops when another one comes
@@ -33,7 +35,7 @@ app.setTitle = (title) => {
 };
 
 function updateTitle() {
-  const n = app.inbox ? app.inbox.total() : 0;
+  const n = (app.inbox ? app.inbox.total() : 0) + (app.contacts ? app.contacts.count() : 0);
   document.title = (n ? `(${n > 99 ? "99+" : n}) ` : "") + app.title;
 }
 
@@ -114,22 +116,27 @@ function onLiveStatus(s) {
 async function setSigner(signer) {
   if (app.live) app.live.close();
   if (app.inbox) app.inbox.close();
+  if (app.contacts) app.contacts.close();
   if (app.profiles) app.profiles.close();
   app.signer = signer;
   app.profiles = signer ? new ProfileSync(app) : null;
   app.api = new Api(signer);
   app.live = signer ? new Live(app.api, onLiveStatus) : null;
   app.inbox = signer ? new Inbox(app) : null;
+  app.contacts = signer ? new Contacts(app) : null;
   if (signer) {
     app.inbox.watch(updateTitle);
+    app.contacts.watch(updateTitle);
     // A group joined or approved (or a profile changed elsewhere) gets
     // the user's profile.
     const profiles = app.profiles;
     app.inbox.watch(() => { if (app.inbox.loaded) profiles.ensureSoon(() => app.inbox.list()); });
     profiles.load().then(app.onProfile).catch(() => { /* shown on the "me" screen */ });
     // Before every new WebSocket: the list of groups (and a new session
-    // if the node forgot the old one).
-    app.live.start(() => app.inbox.refresh());
+    // if the node forgot the old one), then the requests and offers of
+    // private conversations (what was pushed while the socket was down).
+    const contacts = app.contacts;
+    app.live.start(() => app.inbox.refresh().then(() => { contacts.refresh().catch(() => { /* the next reconnect reads them */ }); }));
     // What an event did to the user (approved, removed, muted, a new
     // role), pushed by the node for any group: the list of groups is read
     // again at once (the open chat reads its group itself).
@@ -300,7 +307,9 @@ function groupsList() {
   // type text, since a code is no URL.
   const link = h("input", { id: "join-link", type: "text", inputmode: "url", placeholder: t("groups.linkOrCode"), autocomplete: "off", spellcheck: "false" });
   const linkStatus = statusLine("join-link-status");
+  const contacts = contactsCard(app);
   const els = [
+    contacts.el,
     h("section", { class: "card" },
       h("div", { class: "row between" }, h("h1", {}, t("groups.title")),
         h("a", { class: "button", href: "/#/new", id: "btn-new-group" }, t("groups.create"))),
@@ -362,8 +371,9 @@ function groupsList() {
     if (lis.some((li, k) => list.children[k] !== li) || list.children.length !== lis.length) clear(list, lis);
     mark();
   };
-  const stop = inbox.watch(render);
+  const unwatch = inbox.watch(render);
   render();
+  const stop = () => { unwatch(); contacts.stop(); };
   return { els, stop, mark };
 }
 
@@ -479,8 +489,7 @@ async function joinScreen(token) {
   const doJoin = (kind) => (e) => busy(e.target, async () => {
     status.clear();
     try {
-      const raw = fromBase64url(tokenFromLink(token));
-      const resp = await app.api.submit(kind, fromHex(inv.group), body.join(raw, kind === KIND.join_request ? note.value.trim() : ""), inv.addrs);
+      const resp = await app.api.joinInvite(token, kind, note.value.trim());
       if (kind === KIND.join) {
         app.profiles.push(resp.group).catch(() => { /* ensure tries again */ });
         joined(resp.group);

@@ -18,6 +18,7 @@ import {
 import { fromBase64, fromHex } from "./codec.js";
 import { renderManage } from "./manage.js";
 import { Names, nameEl, avatarEl, relabel, showPerson, refreshPerson, closePerson, namesList } from "./names.js";
+import { contactStrip, openContactSheet, closeContactSheet, requestConversation, offerConversation, staffOf, conversationOf } from "./contacts.js";
 
 const PAGE = 50;
 // The reactions offered at one tap; "more" takes any other emoji.
@@ -55,7 +56,10 @@ export class GroupScreen {
       const n = e.target.closest(".name.tap[data-name]");
       if (!n || !this.el.contains(n)) return false;
       e.preventDefault();
-      showPerson(this.names, n.dataset.name);
+      // The card offers a private conversation where one may be had.
+      showPerson(this.names, n.dataset.name, false, (id) => (this.canPrivate(id) ? h("button", {
+        type: "button", id: "btn-person-private", class: "primary", onclick: () => this.privateChat(id),
+      }, t("contact.private")) : null));
       return true;
     };
     this.el.addEventListener("click", person);
@@ -83,6 +87,8 @@ export class GroupScreen {
     closePerson();
     closeViewer();
     closeSheet();
+    closeContactSheet();
+    if (this.strip) this.strip.stop();
     for (const p of this.pending || []) if (p.abort) p.abort();
     this.timers.forEach(clearInterval);
     clearTimeout(this.refreshTimer);
@@ -111,6 +117,8 @@ export class GroupScreen {
     }
     if (this.closed) return;
     this.build();
+    // What the screen before says once here (a conversation just opened).
+    if (this.app.flash) { this.statusLine().ok(this.app.flash); this.app.flash = null; }
     if (this.view === "chat") {
       try {
         const page = await this.app.api.eventsBefore(this.gid, 0, PAGE);
@@ -263,6 +271,8 @@ export class GroupScreen {
       this.mutedNote = h("p", { id: "muted-note", class: "note", hidden: true });
       this.composer = this.buildComposer();
       this.bodyEl = h("div", { class: "chat" }, this.list, this.mutedNote, this.status, this.composer);
+      // The newest request or offer of a private conversation, live.
+      if (this.app.contacts && !this.strip) this.strip = contactStrip(this.app);
       this.dropTarget(this.bodyEl);
     } else {
       this.bodyEl = h("div", { class: "manage", id: "manage" });
@@ -282,20 +292,71 @@ export class GroupScreen {
   renderHeader() {
     const s = this.state;
     const admin = this.rank >= 2;
-    const key = JSON.stringify([this.view, this.gid, s.name, s.members, admin, !!this.member, this.member && this.member.role, lang]);
+    const conv = conversationOf(this.app, this.gid);
+    const key = JSON.stringify([this.view, this.gid, s.name, s.members, admin, !!this.member, this.member && this.member.role, lang, conv]);
     if (key === this.headerKey && this.header.firstChild) return;
     this.headerKey = key;
     clear(this.header,
       h("a", { href: this.view === "chat" ? "/#/" : `/#/g/${this.gid}`, class: this.view === "chat" ? "back to-list" : "back", "aria-label": t("common.back") }, "←"),
       h("div", { class: "grow" },
         h("h1", { id: "group-name" }, s.name),
-        h("span", { class: "meta", id: "group-members" }, t(s.members === 1 ? "chat.member1" : "chat.members", { n: s.members }))),
+        h("span", { class: "meta", id: "group-members" }, t(s.members === 1 ? "chat.member1" : "chat.members", { n: s.members })),
+        conv ? h("span", { class: "badge private-badge", id: "group-private", title: t("contact.privateHint") },
+          conv.group_name ? t("contact.privateOf", { group: conv.group_name }) : t("contact.privateBadge")) : null),
       this.view === "chat" && admin ? h("a", { class: "button", id: "btn-manage", href: `/#/g/${this.gid}/manage` }, t("chat.manage")) : null,
       // Everyone else sees the members and sets their nick there.
       this.view === "chat" && !admin && this.member ? h("a", { class: "button", id: "btn-info", href: `/#/g/${this.gid}/manage` }, t("chat.info")) : null,
       this.view === "chat" && !admin && this.member && this.member.role !== "owner" ? h("button", {
         class: "link", id: "btn-leave", onclick: (e) => this.leave(e.target),
       }, t("chat.leave")) : null);
+  }
+
+  // ---- private conversations (contacts.js)
+
+  // canPrivate says whether the user may have a private conversation
+  // with id through this group: a member with the owner or an admin,
+  // staff with anyone. A conversation offers none of its own.
+  canPrivate(id) {
+    if (!this.member || !this.state || id === this.me || conversationOf(this.app, this.gid)) return false;
+    const m = this.state.member_list.find((x) => x.user === id);
+    return !!m && (this.rank >= 2 || m.role === "owner" || m.role === "admin");
+  }
+
+  // askShop asks the group's owner and admins for a private conversation.
+  askShop() {
+    const staff = staffOf(this.state, this.me);
+    openContactSheet({
+      title: t("contact.askShop"), hint: t("contact.askHint"), sendLabel: t("contact.send"),
+      send: async (note) => {
+        await requestConversation(this.app, this.gid, staff, note);
+        this.statusLine().ok(t("contact.sent"));
+      },
+    });
+  }
+
+  // privateChat starts a private conversation with id: staff open one at
+  // once (and its chat); a member asks the staff member for one.
+  privateChat(id) {
+    const who = this.names.plain(id);
+    closePerson();
+    if (this.rank >= 2) {
+      openContactSheet({
+        title: t("contact.privateWith", { who }), hint: t("contact.offerHint", { who }), sendLabel: t("contact.open"),
+        send: async (note) => {
+          const pid = await offerConversation(this.app, { group: this.gid, groupName: this.state.name, to: [id], toName: who, note });
+          this.app.flash = t("contact.offerSent", { who });
+          this.app.go("#/g/" + pid);
+        },
+      });
+      return;
+    }
+    openContactSheet({
+      title: t("contact.privateWith", { who }), hint: t("contact.requestHint", { who }), sendLabel: t("contact.send"),
+      send: async (note) => {
+        await requestConversation(this.app, this.gid, [id], note);
+        this.statusLine().ok(t("contact.sentTo", { who }));
+      },
+    });
   }
 
   async leave(btn) {
@@ -334,9 +395,15 @@ export class GroupScreen {
   renderTop() {
     const s = this.state;
     const pins = s.pins || [];
+    // A member asks the shop's staff for a private conversation here.
+    const ask = this.member && this.rank < 2 && staffOf(s, this.me).length && !conversationOf(this.app, this.gid);
     clear(this.top,
+      this.strip ? this.strip.el : null,
       s.announcement ? h("div", { class: "announcement", id: "announcement" },
         h("strong", {}, t("chat.announcement")), " ", s.announcement) : null,
+      ask ? h("div", { class: "row shop-contact", id: "shop-contact" },
+        h("span", { class: "hint grow" }, t("contact.askLine")),
+        h("button", { type: "button", id: "btn-contact-shop", onclick: () => this.askShop() }, t("contact.askShop"))) : null,
       pins.length ? h("ul", { class: "pins", id: "pins" }, pins.map((seq) => this.pinItem(seq))) : null);
   }
 

@@ -17,10 +17,18 @@ const tokensKey = (gid) => "qun.invites." + gid;
 function savedTokens(gid) {
   try { return JSON.parse(localStorage.getItem(tokensKey(gid))) || {}; } catch { return {}; }
 }
-function saveToken(gid, id, token) {
+export function saveToken(gid, id, token) {
   const all = savedTokens(gid);
   all[id] = token;
   localStorage.setItem(tokensKey(gid), JSON.stringify(all));
+}
+
+// signGroupInvite signs an invite into group (its ID's bytes) hosted by
+// hostKey at the host's addresses hostAddrs (as a group view gives them):
+// expires (unix ms, 0 for none) and maxUses (0 for no limit). Registering
+// it is an invite_create submission of the group.
+export function signGroupInvite(signer, group, hostKey, hostAddrs, expires, maxUses) {
+  return signInvite(signer, { group, host: hostKey, addrs: inviteAddrs(hostAddrs), expires, maxUses });
 }
 
 export function renderManage(screen) {
@@ -108,7 +116,12 @@ function members(screen, status) {
         confirmButton({ class: "act-ban danger" }, t("manage.ban"), (b) => run(screen, status, KIND.ban, body.member(target, ""), b, t("manage.done.ban", { who: who(m.user) })))) : null,
       canRole ? h("div", { class: "row actions" }, roleSel, h("button", {
         class: "act-role", onclick: (e) => run(screen, status, KIND.role, body.role(target, roleSel.value), e.target, t("manage.done.role", { who: who(m.user) })),
-      }, t("manage.setRole"))) : null);
+      }, t("manage.setRole"))) : null,
+      // A private conversation (contacts.js): a member with the owner or an
+      // admin, staff with anyone.
+      screen.canPrivate(m.user) ? h("div", { class: "row actions" }, h("button", {
+        class: "act-private", onclick: (e) => screen.privateChat(m.user, e.currentTarget),
+      }, t("contact.private"))) : null);
   });
   const allDur = h("select", { id: "mute-all-dur" }, MUTE_CHOICES.map(([k]) => h("option", { value: k }, t("dur." + k))));
   const list = h("ul", { class: "list members", id: "member-list" }, rows);
@@ -238,10 +251,8 @@ function invites(screen, status) {
       const ms = TTL_CHOICES.find(([k]) => k === ttl.value)[1];
       let inv;
       try {
-        inv = await signInvite(screen.app.signer, {
-          group: screen.gidBytes, host: screen.hostKey, addrs: inviteAddrs(s.host_addrs),
-          expires: ms ? Date.now() + ms : 0, maxUses: Math.max(0, Math.floor(Number(uses.value) || 0)),
-        });
+        inv = await signGroupInvite(screen.app.signer, screen.gidBytes, screen.hostKey, s.host_addrs,
+          ms ? Date.now() + ms : 0, Math.max(0, Math.floor(Number(uses.value) || 0)));
       } catch (err) {
         return status.show(String(err.message || err));
       }

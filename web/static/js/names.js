@@ -229,16 +229,25 @@ export function relabel(root, names) {
 // showPerson opens the card of id: the names, the bio, the role and the
 // full ID, which is who the person is.
 let personShown = null; // the id of the open card
+let personExtra = null; // what the open card offers besides copy and close
 
-export function showPerson(names, id, keepFocus) {
+// extra, when given, returns what else the card offers for id (a button
+// for a private conversation, chat.js), or null.
+export function showPerson(names, id, keepFocus, extra) {
   // A card shown again (refreshPerson) keeps its buttons, the same nodes,
   // so a tap on one as the names change is not lost.
-  const old = keepFocus && personShown === id ? document.getElementById("person-card") : null;
+  const again = keepFocus && personShown === id;
+  const old = again ? document.getElementById("person-card") : null;
   const oldClose = old && old.querySelector("#btn-person-close");
   const oldCopy = old && old.querySelector("#btn-person-copy");
   const oldAvatar = old && old.querySelector(".avatar"); // its picture stays, without loading again
+  const oldExtra = old && old.querySelector(".person-extra");
+  const more = again ? personExtra : extra || null;
   closePerson();
   personShown = id;
+  personExtra = more;
+  const extraEl = !oldExtra && more ? more(id) : null;
+  const moreEl = oldExtra || (extraEl ? h("div", { class: "row person-extra" }, extraEl) : null);
   const p = names.get(id) || {};
   const close = oldClose || h("button", { type: "button", id: "btn-person-close", onclick: closePerson }, t("common.close"));
   const copy = oldCopy || h("button", {
@@ -257,6 +266,7 @@ export function showPerson(names, id, keepFocus) {
       p.bio ? [h("dt", {}, t("person.bio")), h("dd", { id: "person-bio" }, p.bio)] : null),
     h("p", { class: "hint" }, t("person.idHint")),
     h("code", { class: "id", id: "person-id" }, id),
+    moreEl,
     h("div", { class: "row" }, copy, h("span", { class: "spacer" }), close));
   const back = h("div", {
     class: "backdrop", id: "person-card",
@@ -274,6 +284,7 @@ export function refreshPerson(names) {
 
 export function closePerson() {
   personShown = null;
+  personExtra = null;
   const el = document.getElementById("person-card");
   if (el) el.remove();
 }

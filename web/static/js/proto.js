@@ -44,6 +44,7 @@ export const DOMAIN = {
   event: "qun/1/event",
   invite: "qun/1/invite",
   auth: "qun/1/auth",
+  contact: "qun/1/contact",
 };
 
 // signingInput is SigningBytes(domain, payload) = uvarint(len(domain)) || domain || payload.
@@ -287,6 +288,46 @@ export function decodeInvite(tokenOrLink) {
 
 export async function verifyInvite(inv) {
   return verify(inv.inviterKey, DOMAIN.invite, inv.payload, inv.signature);
+}
+
+// ---- contacts (private conversations, since 1.2)
+
+// A contact asks the group's staff for a private conversation (a request,
+// no invite) or offers one (an invite into a conversation the sender
+// created). It goes to 1 to MAX_CONTACT_TARGETS people, never the sender;
+// an offer's invite expires at most CONTACT_LIFE_MS after it is sent.
+export const MAX_CONTACT_TARGETS = 10;
+export const MAX_NOTE_RUNES = 500;
+export const CONTACT_LIFE_MS = 7 * 24 * 3600_000;
+
+// contactPayload encodes a Contact: {group, from, to: [key] (written in
+// the order given), invite (signed bytes, absent for a request), note}.
+export function contactPayload(c) {
+  const w = new Writer().varint(1, VERSION).key(2, c.group).key(3, c.from);
+  for (const k of c.to) w.bytesAlways(4, k);
+  return w.bytes(5, c.invite).string(6, c.note).finish();
+}
+
+// compareBytes orders byte strings as unsigned bytes, the shorter first.
+function compareBytes(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+// signContact signs a contact {group, to: [key], invite, note} with
+// signer (the sender): to is sorted and each person kept once, as the
+// protocol wants. It throws for a contact the nodes would refuse for its
+// shape. It returns the signed bytes and their ID (the contact's).
+export async function signContact(signer, c) {
+  const to = [];
+  for (const k of [...c.to].sort(compareBytes)) if (!to.length || compareBytes(to[to.length - 1], k) !== 0) to.push(k);
+  if (!to.length || to.length > MAX_CONTACT_TARGETS) throw new Error(`a contact goes to 1 to ${MAX_CONTACT_TARGETS} people`);
+  if (to.some((k) => k.length !== 32 || equal(k, signer.publicKey))) throw new Error("a contact goes to other people than its sender");
+  const note = (c.note || "").trim();
+  if ([...note].length > MAX_NOTE_RUNES) throw new Error(`a note has at most ${MAX_NOTE_RUNES} characters`);
+  const payload = contactPayload({ group: c.group, from: signer.publicKey, to, invite: c.invite, note });
+  const raw = envelope(payload, await signer.sign(DOMAIN.contact, payload));
+  return { raw, id: toHex(await sha256(raw)) };
 }
 
 // ---- events
