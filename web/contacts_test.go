@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // contactLive bounds how soon a request or an offer shows on the page of
@@ -20,16 +21,19 @@ const contactLive = 5 * time.Second
 // phone browsers on two nodes. Node A hosts the shop's group; the shop's
 // page (Chinese) is signed in with node A's admin key, the owner. The
 // buyer (node B, English) names itself Mei, joins, and finds "Message
-// privately" on the owner in the member list (not on itself); it taps
-// "Message the shop" with a note and is told in one line that it was
-// sent. The request shows on the shop's open chat live, with Mei's name,
-// the group and the note, and the title counts it; the list of groups has
-// it too, and there the shop opens the conversation ("Mei · 茶馆"): its
-// chat opens, the request is gone. The offer shows on the buyer's open
-// chat live; the buyer joins and the conversation's chat opens. Each
-// writes, each reads the other; nothing of it is in the shop's group; no
-// request or offer is left. A third member of the shop's group (Go SDK) on
-// either node may not read the conversation (403 private).
+// privately" on the owner and on an admin (Go SDK, node A) in the member
+// list (not on itself); it taps "Message the shop" with a note and is told
+// in one line that it was sent. The request goes to both; it shows on the
+// shop's open chat live, with Mei's name, the group and the note, and the
+// title counts it; the list of groups has it too, and there the shop opens
+// the conversation ("Mei · 茶馆"): its chat opens, the request is gone,
+// and the admin's copy of it is answered by an offer into the same
+// conversation. The offer shows on the buyer's open chat live; the buyer
+// joins and the conversation's chat opens. Each writes, each reads the
+// other, and so does the admin once it joins; nothing of it is in the
+// shop's group; no request or offer is left. A third member of the shop's
+// group (Go SDK) on either node may not read the conversation (403
+// private).
 func TestPrivateConversation(t *testing.T) {
 	sc := shopScene(t, "茶馆")
 	shop, buyer, owner, gid, ctx := sc.shop, sc.buyer, sc.owner, sc.gid, sc.ctx
@@ -57,12 +61,32 @@ func TestPrivateConversation(t *testing.T) {
 		t.Error(`the owner's chat offers "Message the shop"`)
 	}
 
-	// The member list: "Message privately" on the owner, not on oneself.
+	// An admin of the shop (Go SDK, node A).
+	adminKey, err := protocol.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := client.New(sc.urlA, adminKey, client.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminID := adminKey.ID().String()
+	if _, err := admin.Join(ctx, sc.token); err != nil {
+		t.Fatalf("the admin joining: %v", err)
+	}
+	if _, err := owner.SetRole(ctx, gid, adminKey.ID(), protocol.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+
+	// The member list: "Message privately" on the owner and the admin,
+	// not on oneself.
 	row := func(id string) string { return `#member-list li[data-user="` + id + `"]` }
 	buyer.do("looking at the members", step,
 		chromedp.Click(css("#btn-info")),
 		chromedp.WaitVisible(css(row(ownerID)+" .act-private")),
 		waitText(row(ownerID)+" .act-private", "Message privately", step),
+		chromedp.WaitVisible(css(row(adminID)+" .badge.role-admin")),
+		chromedp.WaitVisible(css(row(adminID)+" .act-private")),
 	)
 	if get(buyer, "looking at the buyer's own row", chromedp.Evaluate[bool](`!!document.querySelector(`+jsString(row(bID)+" .act-private")+`)`)) {
 		t.Error(`the buyer's own row offers "Message privately"`)
@@ -110,6 +134,17 @@ func TestPrivateConversation(t *testing.T) {
 		waitText(req+" .contact-note", "about order 1024", contactLive),
 	)
 	t.Logf("the request reached the shop's page in %s", time.Since(sent).Round(time.Millisecond))
+	// The admin has it too.
+	eventually(t, step, func() error {
+		list, err := admin.Contacts(ctx)
+		if err != nil {
+			return err
+		}
+		if len(list) != 1 || list[0].Kind != "request" || list[0].From != bID || list[0].Note != "about order 1024" || len(list[0].To) != 2 {
+			return fmt.Errorf("the admin has %+v, want the buyer's request to the owner and the admin", list)
+		}
+		return nil
+	})
 	shop.do("seeing the count in the title", step, waitJS(`document.title.startsWith("(1) ")`, step))
 	if mark := eval[string](shop, "reading the mark", `String(window.__qunMark)`); mark != "no reload" {
 		t.Errorf("the shop's page was reloaded (mark %q)", mark)
@@ -153,6 +188,7 @@ func TestPrivateConversation(t *testing.T) {
 	buyer.do("seeing the offer live", contactLive,
 		waitText(offer+" .contact-title", "The shop invites you to a private chat", contactLive),
 		waitText(offer+" .contact-meta", "茶馆", contactLive),
+		waitText(offer+" .contact-note", "re: about order 1024", contactLive),
 		waitText(offer+" .act-join", "Join", contactLive),
 	)
 	t.Logf("the offer reached the buyer's page in %s", time.Since(offered).Round(time.Millisecond))
@@ -192,6 +228,41 @@ func TestPrivateConversation(t *testing.T) {
 		waitText(".msg.mine .text", answer, step),
 	)
 	buyer.do("reading the shop", step, waitText(`.msg[data-author="`+ownerID+`"] .text`, answer, step))
+
+	// The admin's request was answered: it has an offer into the same
+	// conversation instead, joins with it and reads both.
+	var adminOffer api.ContactView
+	eventually(t, step, func() error {
+		list, err := admin.Contacts(ctx)
+		if err != nil {
+			return err
+		}
+		if len(list) != 1 || list[0].Kind != "offer" || list[0].From != ownerID || list[0].Conversation != pid {
+			return fmt.Errorf("the admin has %+v, want only the owner's offer into %s", list, pid)
+		}
+		adminOffer = list[0]
+		return nil
+	})
+	if _, err := admin.Join(ctx, adminOffer.Token); err != nil {
+		t.Fatalf("the admin joining the conversation: %v", err)
+	}
+	if err := admin.DismissContact(ctx, adminOffer.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, step, func() error {
+		page, err := admin.Events(ctx, conv, 1, 50)
+		if err != nil {
+			return err
+		}
+		var saw []string
+		for _, ev := range page.Events {
+			saw = append(saw, ev.Text)
+		}
+		if all := strings.Join(saw, "|"); !strings.Contains(all, address) || !strings.Contains(all, answer) {
+			return fmt.Errorf("the admin reads %q in the conversation", all)
+		}
+		return nil
+	})
 	shop.screenshot("117-shop-conversation-messages")
 	buyer.screenshot("118-buyer-conversation-messages")
 

@@ -6,8 +6,10 @@
 //   - A member asks the group's owner and admins (or one of them): a
 //     request, a signed contact without an invite, with a note.
 //   - A staff member opens the conversation: creates the group, registers
-//     an invite into it (one use, 7 days), and sends the member an offer
-//     (the contact with the invite). Staff may offer one without a request.
+//     an invite into it (one use per person, 7 days), and sends an offer
+//     (the contact with the invite) to the member and to the other staff
+//     the request went to, whose nodes then drop their copies of the
+//     request. Staff may offer one without a request.
 //   - The member joins with the offer's invite, as with any other.
 //
 // The home node keeps the requests and offers for the user (GET
@@ -22,8 +24,9 @@ import { fromHex } from "./codec.js";
 import { signGroupInvite, saveToken } from "./manage.js";
 import { notificationsOn } from "./inbox.js";
 
-// The cap of a conversation: the two sides and a few colleagues.
-const CONVERSATION_CAP = 10;
+// The cap of a conversation: its creator and the most people one offer
+// goes to.
+const CONVERSATION_CAP = MAX_CONTACT_TARGETS + 1;
 // A group's name has at most 64 characters (MaxNameRunes).
 const GROUP_NAME_RUNES = 64;
 // An offer's invite expires an hour before the 7 days: every node checks
@@ -92,8 +95,11 @@ export class Contacts {
   onPush(c) {
     if (this.closed || !c || !c.id || this.gone.has(c.id)) return;
     this.pushedAt.set(c.id, ++this.pushes);
-    // A sender's new contact replaces their older ones (the node does so).
-    this.items = [c, ...this.items.filter((x) => x.id !== c.id && x.from !== c.from)];
+    // A sender's new contact replaces their older ones, and an offer to
+    // the sender of a request in the same group answers it (the node
+    // drops both).
+    const answers = (x) => c.kind === "offer" && x.kind === "request" && x.group === c.group && (c.to || []).includes(x.from);
+    this.items = [c, ...this.items.filter((x) => x.id !== c.id && x.from !== c.from && !answers(x))];
     this.changed();
     this.notify(c);
   }
@@ -118,14 +124,23 @@ export class Contacts {
   notify(c) {
     if (!notificationsOn() || document.visibilityState === "visible") return;
     try {
-      const n = new Notification(c.group_name || t("join.unknownName"), { body: titleOf(c), tag: "qun-contact-" + c.id, icon: "/icon.svg" });
+      const n = new Notification(c.group_name || t("join.unknownName"), { body: titleOf(this.app, c), tag: "qun-contact-" + c.id, icon: "/icon.svg" });
       n.onclick = () => { window.focus(); this.app.go("#/"); n.close(); };
     } catch { /* e.g. Chrome on Android: notifications need a service worker */ }
   }
 }
 
 const whoOf = (c) => c.from_name || short(c.from);
-const titleOf = (c) => (c.kind === "offer" ? t("contact.offerTitle") : t("contact.requestTitle", { who: whoOf(c) }));
+const staffRole = (r) => r === "owner" || r === "admin";
+
+// titleOf is a contact's first line. An offer is the shop's to a buyer;
+// to one of the shop's staff (invited with the buyer into a conversation
+// a colleague opened) it names the colleague.
+function titleOf(app, c) {
+  if (c.kind !== "offer") return t("contact.requestTitle", { who: whoOf(c) });
+  const mine = app.inbox && app.inbox.groups.get(c.group);
+  return mine && staffRole(mine.summary.role) ? t("contact.offerTitleStaff", { who: whoOf(c) }) : t("contact.offerTitle");
+}
 
 // staffOf lists the group's owner and admins but the user, the owner
 // first, at most MAX_CONTACT_TARGETS: whom "Message the shop" asks.
@@ -223,12 +238,16 @@ async function groupView(app, gid) {
   }
 }
 
-// acceptRequest opens the conversation a request asks for, drops the
-// request and opens the conversation's chat.
+// acceptRequest opens the conversation a request asks for, offers it to
+// its sender and to the other staff it went to (their copies of it are
+// answered), drops it and opens the conversation's chat.
 async function acceptRequest(app, c) {
   const who = whoOf(c);
+  const to = [c.from, ...(c.to || []).filter((u) => u !== c.from && u !== app.signer.id)].slice(0, MAX_CONTACT_TARGETS);
+  // The note says what it answers, in no one's language in particular.
+  const re = c.note ? "re: " + c.note : "";
   const pid = await offerConversation(app, {
-    group: c.group, groupName: c.group_name, to: [c.from], toName: who, note: c.note || "", key: c.id,
+    group: c.group, groupName: c.group_name, to, toName: who, note: [...re].length <= MAX_NOTE_RUNES ? re : c.note, key: c.id,
   });
   await app.contacts.dismiss(c.id).catch(() => { /* it lapses */ });
   app.flash = t("contact.offerSent", { who });
@@ -280,7 +299,7 @@ function contactItem(app, c) {
   };
   const li = h("li", { class: "contact", "data-contact": c.id, "data-kind": offer ? "offer" : "request", "data-from": c.from },
     h("div", { class: "contact-text" },
-      h("strong", { class: "contact-title" }, titleOf(c)),
+      h("strong", { class: "contact-title" }, titleOf(app, c)),
       h("span", { class: "meta contact-meta" }, offer ? t("contact.offerFrom", { who: whoOf(c), group: c.group_name }) : t("contact.fromGroup", { group: c.group_name })),
       c.note ? h("q", { class: "note contact-note" }, c.note) : null),
     h("div", { class: "row actions" },
