@@ -148,3 +148,64 @@ func TestBrowserContact(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserContactErrors: a refusal while asking for, opening or joining
+// a private conversation shows in the page's language and never as the
+// node's own sentence: each code the node answers these with has a line
+// of its own in both languages, a create refused says who may open
+// conversations, and anything else says what its code means.
+func TestBrowserContactErrors(t *testing.T) {
+	chromiumPath(t)
+	b := openModules(t)
+	defer b.checkExceptions()
+	type line struct {
+		Code, En, Zh string
+	}
+	got := eval[[]line](b, "translating refusals", `(async () => {
+  const I = await import("/js/i18n.js");
+  const A = await import("/js/api.js");
+  const K = await import("/js/contacts.js");
+  const cases = [
+    ["forbidden", ""], ["forbidden", "create"], ["not_member", ""], ["banned", ""], ["invite_expired", ""],
+    ["invite_used_up", ""], ["invite_revoked", ""], ["unavailable", ""], ["rate_limited", ""], ["unknown_group", ""],
+    ["not_found", ""], ["unreachable", ""], ["too_large", ""], ["no_such_code", ""], ["", ""],
+  ];
+  const out = [];
+  for (const [code, step] of cases) {
+    const say = () => {
+      const e = code ? new A.ApiError(code, "the node's own sentence", 403, true) : new Error("a bug");
+      if (step) e.step = step;
+      return K.contactError(e);
+    };
+    I.setLang("en"); const en = say();
+    I.setLang("zh"); const zh = say();
+    out.push({ Code: code + (step ? "/" + step : ""), En: en, Zh: zh });
+  }
+  I.setLang("en");
+  return out;
+})()`)
+	want := map[string]string{
+		"forbidden":        "Only the shop's owner and admins can be asked for a private chat.",
+		"forbidden/create": "Only this node's admins can open private chats here: sign in with the shop node's admin key.",
+		"invite_expired":   "This invitation has expired; ask the shop again.",
+		"unavailable":      "The shop's node cannot be reached now; try again in a moment.",
+		"no_such_code":     "The node failed; try again later.",
+		"":                 "Something went wrong on this page; try again.",
+	}
+	zhSeen := map[string]string{}
+	for _, l := range got {
+		if l.En == "" || l.Zh == "" || strings.Contains(l.En, "sentence") || strings.Contains(l.Zh, "sentence") {
+			t.Errorf("%s: the page says %q / %q", l.Code, l.En, l.Zh)
+		}
+		if l.En == l.Zh {
+			t.Errorf("%s: the same line in both languages: %q", l.Code, l.En)
+		}
+		if w, ok := want[l.Code]; ok && l.En != w {
+			t.Errorf("%s: the page says %q, want %q", l.Code, l.En, w)
+		}
+		if prev, ok := zhSeen[l.Zh]; ok && l.Code != "no_such_code" && prev != "no_such_code" {
+			t.Errorf("%s and %s say the same: %q", prev, l.Code, l.Zh)
+		}
+		zhSeen[l.Zh] = l.Code
+	}
+}
