@@ -34,8 +34,8 @@ import (
 // message ContactReply { uint32 code = 1; string message = 2; }.
 const ContactProtocol = "/qun/contact/1.0.0"
 
-// MaxPendingContacts bounds the open offers a node keeps for one user; a
-// new offer from a sender replaces that sender's older ones.
+// MaxPendingContacts bounds the contacts a node keeps for one user; a new
+// one from a sender replaces that sender's older ones in the same group.
 const MaxPendingContacts = 100
 
 // metaContact starts the node-scope meta key
@@ -182,7 +182,7 @@ func (n *Node) serveContact(ctx context.Context, remote peer.ID, raw []byte) err
 
 // keepContact stores the contact for each of users and pushes it to their
 // WebSockets. A contact already kept is kept once; the sender's older
-// contacts to the same user are dropped, and so are lapsed ones and the
+// contacts to the same user in the same group are dropped, and so are lapsed ones and the
 // requests an offer answers.
 func (n *Node) keepContact(g *group, c *protocol.SignedContact, users []protocol.UserID) error {
 	now := n.clock.nowMS()
@@ -198,7 +198,7 @@ func (n *Node) keepContact(g *group, c *protocol.SignedContact, users []protocol
 			case k.offer.ID == c.ID:
 				fresh = false
 				open++
-			case k.offer.Lapses(k.received) <= now || k.offer.From == c.From || answers(c, k.offer):
+			case k.offer.Lapses(k.received) <= now || k.offer.From == c.From && k.offer.Group == c.Group || answers(c, k.offer):
 				if err := n.store.SetMeta(storage.NodeScope, k.key, nil); err != nil {
 					return storeError(err)
 				}

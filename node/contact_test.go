@@ -290,6 +290,24 @@ func TestContactRefused(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Note != "second" {
 		t.Fatalf("after two requests of one sender: %+v, %v", list, err)
 	}
+	// …but one in another group of the same shop does not.
+	vip := createGroup(t, s.shop, "茶馆 VIP", protocol.PolicyInvite)
+	join(t, s.platform, s.buyer, invite(t, s.shop, s.owner, vip, s.shop, 1, time.Hour))
+	inVIP := protocol.Contact{Group: vip, From: s.buyer.ID(), To: []protocol.UserID{s.owner.ID()}, Note: "vip"}
+	signedVIP, err := inVIP.Sign(s.buyer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.platform.SendContact(ctx, s.buyer.ID(), signedVIP.Raw); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := s.shop.Contacts(s.owner.ID()); err != nil || len(list) != 2 {
+		t.Fatalf("requests of one sender in two groups: %+v, %v", list, err)
+	}
+	if err := s.shop.DismissContact(s.owner.ID(), fmt.Sprintf("%x", signedVIP.ID[:])); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = s.shop.Contacts(s.owner.ID())
 
 	// Through the API: the same refusals, in the API's words.
 	a := newAPI(t, s.platform, s.buyer).signIn()
