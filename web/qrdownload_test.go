@@ -114,7 +114,9 @@ func TestInviteQRDownloads(t *testing.T) {
 		waitText("#btn-qr-print", "打印 PNG", step),
 		chromedp.Click(css("#btn-qr-svg")),
 	)
-	short := get(owner, "reading the short link", chromedp.Value(css("#invite-link")))
+	// Read in one evaluation: the panel is rebuilt (with the same link)
+	// when the invite's event arrives, which may be at any moment here.
+	short := eval[string](owner, "reading the short link", `document.querySelector("#invite-link").value`)
 	m := regexp.MustCompile(`^` + regexp.QuoteMeta(urlA) + `/j/([1-9A-HJ-NP-Za-km-z]{8})$`).FindStringSubmatch(short)
 	if m == nil {
 		t.Fatalf("the invite link %q is not a short link of %s", short, urlA)

@@ -240,7 +240,17 @@ function invites(screen, status) {
   const uses = h("input", { id: "inv-uses", type: "number", min: 0, max: 1000000, value: "0" });
   const ttl = h("select", { id: "inv-ttl" }, TTL_CHOICES.map(([k]) => h("option", { value: k, selected: k === "7d" }, t("dur." + k))));
   const ref = h("input", { id: "inv-ref", maxlength: 128, autocomplete: "off", placeholder: t("manage.refPlaceholder") });
-  const result = h("div", {}, screen.lastInvite ? inviteBox(screen.lastInvite, screen.lastShort, s.name) : null);
+  const result = h("div", { id: "invite-slot" }, screen.lastInvite ? inviteBox(screen.lastInvite, screen.lastShort, s.name) : null);
+  // showInvite puts an invite into the panel on screen: the event that
+  // registered it may have rebuilt the panel while the short link was
+  // asked for, and result is then no longer the one shown.
+  const showInvite = (token, short) => {
+    screen.lastInvite = token;
+    screen.lastShort = short;
+    const slot = result.isConnected ? result : document.getElementById("invite-slot");
+    if (slot) clear(slot, inviteBox(token, short, s.name));
+    return slot;
+  };
   const tokens = savedTokens(screen.gid);
   const create = h("button", { id: "btn-invite", class: "primary", type: "submit" }, t("manage.createInvite"));
   const form = h("form", {
@@ -268,9 +278,7 @@ function invites(screen, status) {
         // A short link needs the host: on another node the full link serves.
         let short = null;
         try { short = await screen.app.api.shortInvite(inv.token); } catch { /* full link only */ }
-        screen.lastInvite = inv.token;
-        screen.lastShort = short;
-        clear(result, inviteBox(inv.token, short, s.name));
+        showInvite(inv.token, short);
       }
     },
   },
@@ -297,10 +305,8 @@ function invites(screen, status) {
           // The host gives an invite the same short link each time it is asked.
           let short = null;
           try { short = await screen.app.api.shortInvite(tokens[i.id]); } catch { /* full link only */ }
-          screen.lastInvite = tokens[i.id];
-          screen.lastShort = short;
-          clear(result, inviteBox(tokens[i.id], short, s.name));
-          result.scrollIntoView();
+          const slot = showInvite(tokens[i.id], short);
+          if (slot) slot.scrollIntoView();
         } }, t("manage.showLink")) : null,
         canRevoke ? confirmButton({ class: "act-revoke" }, t("manage.revoke"), (b) => {
           const id = new Uint8Array(i.id.match(/../g).map((x) => parseInt(x, 16)));
