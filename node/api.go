@@ -106,6 +106,15 @@ func (g *group) view() api.GroupView {
 		v.MemberList[len(v.MemberList)-1].SetProfile(m.Profile)
 	}
 	sort.Slice(v.MemberList, func(i, j int) bool { return v.MemberList[i].Joined < v.MemberList[j].Joined })
+	v.BridgedList = []api.BridgedPersonView{}
+	for id, p := range s.Bridged {
+		v.BridgedList = append(v.BridgedList, api.BridgedPersonView{
+			BridgedView: api.BridgedView{ID: id.String(), Network: p.Network, User: p.User, Name: p.Name},
+			Bridge:      p.Bridge.String(), First: p.First, MutedUntil: api.JSONTime(p.MutedUntil),
+			Muted: p.MutedUntil > nowMS(), Removed: p.Removed,
+		})
+	}
+	sort.Slice(v.BridgedList, func(i, j int) bool { return v.BridgedList[i].First < v.BridgedList[j].First })
 	for u := range s.Banned {
 		v.Banned = append(v.Banned, u.String())
 	}

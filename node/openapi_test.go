@@ -340,6 +340,14 @@ func TestOpenAPI(t *testing.T) {
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.MessageBody{Link: "https://shop.example/sale", MentionAll: true}))
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.AnnounceBody{Text: "Sale today"}))
 	submitOK(a, adminTok, sub(a.admin, shop, protocol.NewTargetBody(protocol.KindPin, msg.Seq)))
+	// A bridge relays for a person of IRC (since 1.3), who is then muted.
+	frank := newKey(t)
+	frankTok := signIn(a, frank)
+	submitOK(a, frankTok, sub(frank, shop, protocol.NewJoinBody(protocol.KindJoin, inv.Raw, "")))
+	submitOK(a, adminTok, sub(a.admin, shop, &protocol.RoleBody{Member: frank.ID(), Role: protocol.RoleBridge}))
+	alice := &protocol.Bridged{Network: "irc", User: "alice", Name: "Alice"}
+	submitOK(a, frankTok, sub(frank, shop, &protocol.MessageBody{Text: "hi from IRC", Bridged: alice}))
+	submitOK(a, adminTok, sub(a.admin, shop, &protocol.MuteBody{Member: alice.ID(frank.ID()), Until: nowMS() + 3_600_000}))
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.MuteBody{Member: carol.ID(), Until: nowMS() + 3_600_000, Reason: "spam"}))
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.MuteBody{Reason: "quiet hours"}))
 	submitOK(a, adminTok, sub(a.admin, shop, &protocol.RoleBody{Member: bob.ID(), Role: protocol.RoleAdmin}))

@@ -34,6 +34,7 @@ const MaxCheckpointSize = 64 << 20
 //	  repeated CClosed closed = 20; uint64 mute_all_until = 21;
 //	  repeated CLeftMuted left_muted = 22; repeated CRecall recalled = 23;
 //	  repeated CEdit edited = 24;
+//	  repeated CBridged bridged = 25; // since 1.3
 //	}
 //	message CMember    { bytes user = 1; uint32 role = 2; bytes home = 3; uint64 joined = 4;
 //	                     uint64 from = 5; uint64 muted_until = 6; Profile profile = 7; }
@@ -44,9 +45,11 @@ const MaxCheckpointSize = 64 << 20
 //	message CLeftMuted { bytes user = 1; uint64 until = 2; }
 //	message CRecall    { uint64 seq = 1; uint64 by_seq = 2; bytes by = 3; }
 //	message CEdit      { uint64 seq = 1; uint64 edit = 2; }
+//	message CBridged   { bytes id = 1; bytes bridge = 2; string network = 3; string user = 4;
+//	                     string name = 5; uint64 first = 6; uint64 muted_until = 7; uint32 removed = 8; }
 
 // checkpointRepeated are the repeated fields of Checkpoint.
-var checkpointRepeated = []protowire.Number{15, 16, 17, 18, 19, 20, 22, 23, 24}
+var checkpointRepeated = []protowire.Number{15, 16, 17, 18, 19, 20, 22, 23, 24, 25}
 
 // EncodeCheckpoint returns the canonical checkpoint payload of the state
 // (everything but Base, which is local).
@@ -136,6 +139,19 @@ func (s *State) EncodeCheckpoint() []byte {
 		sub.varint(1, seq)
 		sub.varint(2, s.Edited[seq])
 		e.bytesAlways(24, sub.b)
+	}
+	for _, u := range sortedIDs(s.Bridged) {
+		p := s.Bridged[u]
+		sub.b = sub.b[:0]
+		sub.key(1, u)
+		sub.key(2, p.Bridge)
+		sub.string(3, p.Network)
+		sub.string(4, p.User)
+		sub.string(5, p.Name)
+		sub.varint(6, p.First)
+		sub.varint(7, p.MutedUntil)
+		sub.bool(8, p.Removed)
+		e.bytesAlways(25, sub.b)
 	}
 	return e.b
 }
@@ -336,6 +352,8 @@ func (d *checkpointDecoder) field(f field) error {
 		err = d.recall(f)
 	case 24:
 		err = d.edit(f)
+	case 25:
+		err = d.bridged(f)
 	default:
 		return unknownField(f)
 	}
@@ -669,6 +687,67 @@ func (d *checkpointDecoder) edit(f field) error {
 		return err
 	}
 	d.s.Edited[seq] = edit
+	return nil
+}
+
+func (d *checkpointDecoder) bridged(f field) error {
+	if err := wantBytes(f); err != nil {
+		return err
+	}
+	var id UserID
+	p := &BridgedPerson{}
+	err := walk(f.b, nil, nil, func(f field) error {
+		var err error
+		switch f.num {
+		case 1:
+			err = bytes32(f, (*[32]byte)(&id))
+		case 2:
+			err = bytes32(f, (*[32]byte)(&p.Bridge))
+		case 3:
+			if err = wantBytes(f); err == nil {
+				p.Network, err = networkName(f.b)
+			}
+		case 4:
+			if err = wantBytes(f); err == nil {
+				p.User, err = remoteUser(f.b)
+			}
+		case 5:
+			p.Name, err = profileText(f, MaxDisplayNameRunes, "the bridged person's name")
+		case 6:
+			p.First = f.u
+			err = wantVarint(f)
+		case 7:
+			p.MutedUntil = f.u
+			err = wantVarint(f)
+		case 8:
+			if err = wantVarint(f); err == nil && f.u != 1 {
+				err = malformed("field 8 is a bool")
+			}
+			p.Removed = true
+		default:
+			err = unknownField(f)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if id.IsZero() || p.Bridge.IsZero() || p.Network == "" || p.User == "" || p.First == 0 {
+		return invalid("a bridged person's entry names them, their bridge, network and ID, and their first message")
+	}
+	if BridgedID(p.Bridge, p.Network, p.User) != id {
+		return invalid("bridged person %s is not the identity of %s on %s relayed by %s", id.Short(), p.User, p.Network, p.Bridge.Short())
+	}
+	if err := d.ascending(f, id); err != nil {
+		return err
+	}
+	if len(d.s.Bridged) >= MaxBridged {
+		return invalid("a group holds at most %d bridged people", MaxBridged)
+	}
+	if err := d.atMostSeq(p.First, "the first message of "+id.Short()); err != nil {
+		return err
+	}
+	d.s.Bridged[id] = p
 	return nil
 }
 

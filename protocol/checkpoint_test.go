@@ -70,6 +70,17 @@ func newCPGroup(t testing.TB) *cpGroup {
 	g.priced = h.must(kOwner, msg("price list")).Seq
 	h.must(kOwner, &EditBody{Target: g.priced, Text: "price list v2"})
 	h.must(kOwner, &EditBody{Target: g.priced, Text: "price list v3"})
+	// People of other networks, relayed by the bridge (since 1.3): one
+	// muted, one removed, one banned.
+	alice := &Bridged{Network: "irc", User: "alice", Name: "Alice"}
+	bob := &Bridged{Network: "matrix", User: "@bob:example.org"}
+	carol := &Bridged{Network: "xmpp", User: "carol@example.org/phone", Name: "Carol"}
+	for _, p := range []*Bridged{alice, bob, carol} {
+		h.must(kBridge, &MessageBody{Text: "hi from " + p.Network, Bridged: p})
+	}
+	h.must(kAdmin, &MuteBody{Member: alice.ID(kBridge.ID()), Until: h.now + 600_000})
+	h.must(kAdmin, NewMemberBody(KindKick, bob.ID(kBridge.ID()), ""))
+	h.must(kOwner, NewMemberBody(KindBan, carol.ID(kBridge.ID()), "spam"))
 	// Mutes: until a time, for good, then kept by those who leave.
 	h.must(kAdmin, &MuteBody{Member: kMember.ID(), Until: h.now + 600_000})
 	h.must(kOwner, &MuteBody{Member: kMember2.ID()})
@@ -88,6 +99,8 @@ func newCPGroup(t testing.TB) *cpGroup {
 	h.must(kAdmin, NewMemberBody(KindUnmute, kMember2.ID(), ""))
 	h.must(kAdmin2, NewMemberBody(KindApprove, kReq1.ID(), ""))
 	h.must(kAdmin2, NewMemberBody(KindReject, kReq2.ID(), ""))
+	h.must(kAdmin2, NewMemberBody(KindApprove, bob.ID(kBridge.ID()), ""))
+	h.must(kAdmin2, NewMemberBody(KindUnmute, alice.ID(kBridge.ID()), ""))
 	h.must(kOwner, NewMemberBody(KindUnban, kBanned.ID(), ""))
 	h.must(kAdmin2, NewTargetBody(KindUnpin, h.msgOwner))
 	later := h.must(kReq3, msg("new here")).Seq
@@ -710,8 +723,8 @@ func TestCheckpointRefusals(t *testing.T) {
 		{name: "fixed64 field", edits: []fieldEdit{appendRaw([]byte{0xc9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8})}, want: ErrMalformed},
 
 		// fields of a later revision
-		{name: "unknown field", edits: []fieldEdit{appendRaw(vf(25, 1))}, want: ErrUpgradeNeeded},
-		{name: "unknown field, then broken shape", edits: []fieldEdit{drop(7), appendRaw(vf(25, 1))}, want: ErrUpgradeNeeded},
+		{name: "unknown field", edits: []fieldEdit{appendRaw(vf(26, 1))}, want: ErrUpgradeNeeded},
+		{name: "unknown field, then broken shape", edits: []fieldEdit{drop(7), appendRaw(vf(26, 1))}, want: ErrUpgradeNeeded},
 		{name: "unknown member field", edits: []fieldEdit{inEntry(16, put(varintField(8, 1)))}, want: ErrUpgradeNeeded},
 		{name: "unknown profile field", edits: []fieldEdit{inNth(16, profileIndex(t, base, kMember), inEntry(7, put(varintField(5, 1))))}, want: ErrUpgradeNeeded},
 		{name: "unknown request field", edits: []fieldEdit{inEntry(18, put(varintField(5, 1)))}, want: ErrUpgradeNeeded},
@@ -889,6 +902,41 @@ func TestCheckpointRefusals(t *testing.T) {
 		{name: "edit before its message", state: func(s *State) { s.Edited[5] = 4 }, want: ErrInvalid},
 		{name: "edit of itself", state: func(s *State) { s.Edited[5] = 5 }, want: ErrInvalid},
 		{name: "edit after the seq", state: func(s *State) { s.Edited[5] = s.Head + 1 }, want: ErrInvalid},
+
+		// bridged people (since 1.3)
+		{name: "bridged as a varint", edits: []fieldEdit{put(varintField(25, 1))}, want: ErrMalformed},
+		{name: "bridged out of order", edits: []fieldEdit{swapFirst(25)}, want: ErrMalformed},
+		{name: "bridged twice", edits: []fieldEdit{dupFirst(25)}, want: ErrMalformed},
+		{name: "bridged without ID", edits: []fieldEdit{inEntry(25, drop(1))}, want: ErrInvalid},
+		{name: "bridged without bridge", edits: []fieldEdit{inEntry(25, drop(2))}, want: ErrInvalid},
+		{name: "bridged without network", edits: []fieldEdit{inEntry(25, drop(3))}, want: ErrInvalid},
+		{name: "bridged without user", edits: []fieldEdit{inEntry(25, drop(4))}, want: ErrInvalid},
+		{name: "bridged without first", edits: []fieldEdit{inEntry(25, drop(6))}, want: ErrInvalid},
+		{name: "bridged ID of someone else", edits: []fieldEdit{inEntry(25, put(bytesField(4, []byte("mallory"))))}, want: ErrInvalid},
+		{name: "bridged network in capitals", state: func(s *State) {
+			for id, p := range s.Bridged {
+				p.Network = "IRC"
+				delete(s.Bridged, id)
+				s.Bridged[BridgedID(p.Bridge, p.Network, p.User)] = p
+				return
+			}
+		}, want: ErrInvalid},
+		{name: "bridged user with a newline", state: func(s *State) {
+			for id, p := range s.Bridged {
+				p.User = "al\nice"
+				delete(s.Bridged, id)
+				s.Bridged[BridgedID(p.Bridge, p.Network, p.User)] = p
+				return
+			}
+		}, want: ErrInvalid},
+		{name: "bridged first after the seq", state: func(s *State) {
+			for _, p := range s.Bridged {
+				p.First = s.Head + 1
+				return
+			}
+		}, want: ErrInvalid},
+		{name: "bridged removed as 2", edits: []fieldEdit{inNth(25, 0, put(varintField(8, 2)))}, want: ErrMalformed},
+		{name: "unknown bridged field", edits: []fieldEdit{inEntry(25, put(varintField(9, 1)))}, want: ErrUpgradeNeeded},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -986,11 +1034,11 @@ func TestCheckpointSize(t *testing.T) {
 	p := g.st.EncodeCheckpoint()
 	// Pad the payload with a field of a later revision: under the limit
 	// it is decoded (upgrade_needed), over it refused before (too_large).
-	under := kHost.Sign(DomainCheckpoint, cat(p, bf(25, make([]byte, MaxCheckpointSize-len(p)-200))))
+	under := kHost.Sign(DomainCheckpoint, cat(p, bf(26, make([]byte, MaxCheckpointSize-len(p)-200))))
 	if _, err := DecodeCheckpoint(under); !errors.Is(err, ErrUpgradeNeeded) {
 		t.Errorf("%d bytes: %v, want upgrade_needed", len(under), err)
 	}
-	over := kHost.Sign(DomainCheckpoint, cat(p, bf(25, make([]byte, MaxCheckpointSize-len(p)))))
+	over := kHost.Sign(DomainCheckpoint, cat(p, bf(26, make([]byte, MaxCheckpointSize-len(p)))))
 	if len(over) <= MaxCheckpointSize {
 		t.Fatalf("over is %d bytes", len(over))
 	}
@@ -1046,7 +1094,7 @@ func TestCheckpointFieldOrder(t *testing.T) {
 			nums = append(nums, f.num)
 		}
 	}
-	want := []protowire.Number{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24}
+	want := []protowire.Number{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}
 	if !slices.Equal(nums, want) {
 		t.Fatalf("fields %v, want %v", nums, want)
 	}

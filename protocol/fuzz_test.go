@@ -415,6 +415,9 @@ func fuzzSeeds(t testing.TB) map[string][]seed {
 		add("FuzzDecodeBody", name, append([]byte{byte(ev.Sub.Kind)}, ev.Sub.Body...), true)
 	}
 	add("FuzzDecodeBody", "upgrade-profile-field", append([]byte{byte(KindProfile)}, cat(bf(1, []byte("Mei")), vf(5, 1))...), false)
+	// Since 1.3: a message a bridge relays for a person of another network.
+	add("FuzzDecodeBody", "valid-bridged-message", append([]byte{byte(KindMessage)}, relay(&Bridged{Network: "irc", User: "alice", Name: "Alice"}, "hi").Encode()...), true)
+	add("FuzzDecodeBody", "upgrade-bridged-field", append([]byte{byte(KindMessage)}, cat(bf(1, []byte("hi")), bf(8, cat(bf(1, []byte("irc")), bf(2, []byte("alice")), vf(4, 1))))...), false)
 	add("FuzzDecodeBody", "upgrade-avatar-field", append([]byte{byte(KindProfile)}, bf(4, cat(bf(1, bytes.Repeat([]byte{7}, 32)), bf(2, []byte("image/png")), vf(3, 9), vf(6, 1)))...), false)
 	later := Submission{Group: gid, Kind: 22, Author: kMember.ID(), Time: t0, Nonce: []byte("nonce-01"), Body: msg("x").Encode()}
 	add("FuzzDecodeSubmission", "upgrade-kind-22", kMember.Sign(DomainSubmission, later.Encode()), false)
@@ -429,7 +432,7 @@ func corpusSeeds(t testing.TB) map[string][]seed {
 		"FuzzDecodeSubmission": {"valid-1-create", "valid-2-join", "valid-18-invite_create", "valid-30-mute", "valid-37-message", "valid-40-profile", "broken-flipped", "tampered", "regress-create-zero-group", "upgrade-kind-22"},
 		"FuzzDecodeEvent":      {"valid-1-create", "valid-8-role", "valid-21-join", "valid-37-message", "valid-39-recall", "valid-40-profile", "broken-truncated", "tampered", "regress-first-event-zero-prev"},
 		"FuzzDecodeInvite":     {"valid-invite-0", "valid-invite-2", "broken-flipped", "tampered"},
-		"FuzzDecodeBody":       {"valid-1-create", "valid-37-message", "valid-body-22-join", "valid-body-32-mute", "valid-body-35-unmute", "broken-out-of-order", "regress-zero-mute-member", "regress-zero-unmute-member", "valid-40-profile", "valid-41-profile", "upgrade-avatar-field"},
+		"FuzzDecodeBody":       {"valid-1-create", "valid-37-message", "valid-body-22-join", "valid-body-32-mute", "valid-body-35-unmute", "broken-out-of-order", "regress-zero-mute-member", "regress-zero-unmute-member", "valid-40-profile", "valid-41-profile", "upgrade-avatar-field", "valid-bridged-message", "upgrade-bridged-field"},
 		"FuzzParseToken":       {"valid-token-0", "valid-link", "valid-spaces", "broken-padded", "broken-truncated"},
 		"FuzzCheckURL":         {"case-0", "case-9", "case-10", "case-18", "case-21", "case-33", "case-35", "case-46", "case-57", "case-61"},
 		"FuzzWalk":             {"valid-event-1", "valid-message-body", "broken-non-minimal-varint", "broken-out-of-order"},
@@ -601,7 +604,7 @@ func checkpointSeeds(t testing.TB) []seed {
 	two := copyState(t, mid)
 	two.Members[kOwner.ID()].Role = RoleOwner
 	add("broken-two-owners", SignCheckpoint(kHost, two), false)
-	add("upgrade-field-25", kHost.Sign(DomainCheckpoint, cat(mid.EncodeCheckpoint(), vf(25, 1))), false)
+	add("upgrade-field-26", kHost.Sign(DomainCheckpoint, cat(mid.EncodeCheckpoint(), vf(26, 1))), false)
 	add("upgrade-member-field", edit(mid, inEntry(16, put(varintField(8, 1)))), false)
 	return out
 }

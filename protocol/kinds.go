@@ -857,6 +857,10 @@ type MessageBody struct {
 	// Attachments are the message's images and files (since 1.1), at
 	// most MaxAttachments.
 	Attachments []Attachment
+	// Bridged names the person of another network a bridge relays the
+	// message for (field 8, since 1.3); only a member with the bridge role
+	// may set it.
+	Bridged *Bridged
 }
 
 // Kind implements Body.
@@ -877,6 +881,9 @@ func (b *MessageBody) Encode() []byte {
 	e.string(6, b.Link)
 	for i := range b.Attachments {
 		e.bytesAlways(7, b.Attachments[i].encode())
+	}
+	if b.Bridged != nil {
+		e.bytesAlways(8, b.Bridged.encode())
 	}
 	return e.b
 }
@@ -925,6 +932,11 @@ func (b *MessageBody) decode(data []byte) error {
 				if err = a.decode(f.b); err == nil {
 					b.Attachments = append(b.Attachments, a)
 				}
+			}
+		case 8:
+			if err = wantBytes(f); err == nil {
+				b.Bridged = &Bridged{}
+				err = b.Bridged.decode(f.b)
 			}
 		default:
 			err = unknownField(f)

@@ -11,10 +11,11 @@ const (
 	Version = 1
 	// Revision is the revision of Version this implementation speaks: 1.1
 	// adds kind profile and the BlobRef message; 1.2 the history setting
-	// (settings field 8) and checkpoints.
-	Revision = 2
+	// (settings field 8) and checkpoints; 1.3 bridged people (message field
+	// 8, checkpoint field 25).
+	Revision = 3
 	// VersionText is Version.Revision, for people and for the node's info.
-	VersionText = "1.2"
+	VersionText = "1.3"
 
 	// MaxEventSize bounds a signed event (and therefore a submission inside it).
 	MaxEventSize = 64 << 10

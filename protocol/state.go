@@ -70,6 +70,9 @@ type State struct {
 	Recalled map[uint64]Recall
 	// Edited maps an edited message's seq to its latest edit (since 1.1).
 	Edited map[uint64]uint64
+	// Bridged are the people of other networks that bridges relayed a
+	// message for (since 1.3), by BridgedID; at most MaxBridged.
+	Bridged map[UserID]*BridgedPerson
 
 	// Base is the seq of the checkpoint this state was started from (0: the
 	// log from event 1). Events up to Base are not held by this replica; a
@@ -95,6 +98,7 @@ func NewState() *State {
 		LeftMuted: map[UserID]uint64{},
 		Recalled:  map[uint64]Recall{},
 		Edited:    map[uint64]uint64{},
+		Bridged:   map[UserID]*BridgedPerson{},
 	}
 }
 
@@ -543,6 +547,9 @@ func (s *State) memberAction(author UserID, me *Member, b *MemberBody, seq uint6
 	}
 	t := s.Members[b.Member]
 	who := b.Member.Short()
+	if p := s.Bridged[b.Member]; t == nil && p != nil && b.kind != KindBan && b.kind != KindUnban {
+		return s.bridgedAction(p, b.kind, p.User+" ("+p.Network+")")
+	}
 	switch b.kind {
 	case KindApprove, KindReject:
 		req := s.Requests[b.Member]
@@ -605,6 +612,30 @@ func (s *State) memberAction(author UserID, me *Member, b *MemberBody, seq uint6
 	return nil, Errorf(CodeInvalid, "kind %s is not a member action", b.kind)
 }
 
+// bridgedAction is a member action on a bridged person (since 1.3): a
+// kick removes them until an approve lets them back; an unmute lifts their
+// mute. Ban and unban act on them as on anyone (Banned).
+func (s *State) bridgedAction(p *BridgedPerson, kind Kind, who string) (func(), error) {
+	switch kind {
+	case KindKick:
+		if p.Removed {
+			return nil, Errorf(CodeConflict, "%s was already removed", who)
+		}
+		return func() { p.Removed = true }, nil
+	case KindApprove:
+		if !p.Removed {
+			return nil, Errorf(CodeConflict, "%s was not removed", who)
+		}
+		return func() { p.Removed = false }, nil
+	case KindUnmute:
+		if p.MutedUntil == 0 {
+			return nil, Errorf(CodeConflict, "%s is not muted", who)
+		}
+		return func() { p.MutedUntil = 0 }, nil
+	}
+	return nil, Errorf(CodeNotFound, "%s is a person of another network: there is no join request from them", who)
+}
+
 func (s *State) mute(author UserID, me *Member, b *MuteBody, now uint64) (func(), error) {
 	if err := s.needAdmin(me, "mute"); err != nil {
 		return nil, err
@@ -622,6 +653,9 @@ func (s *State) mute(author UserID, me *Member, b *MuteBody, now uint64) (func()
 		return nil, Errorf(CodeForbidden, "you cannot mute yourself")
 	}
 	t := s.Members[b.Member]
+	if p := s.Bridged[b.Member]; t == nil && p != nil {
+		return func() { p.MutedUntil = until }, nil
+	}
 	if t == nil {
 		return nil, Errorf(CodeNotFound, "%s is not a member", b.Member.Short())
 	}
@@ -646,5 +680,38 @@ func (s *State) message(author UserID, me *Member, b *MessageBody, seq, now uint
 	if b.ReplyTo >= seq {
 		return nil, Errorf(CodeNotFound, "there is no message %d to reply to", b.ReplyTo)
 	}
+	if b.Bridged != nil {
+		return s.bridgedMessage(author, me, b.Bridged, seq, now)
+	}
 	return func() {}, nil
+}
+
+// bridgedMessage checks a message a bridge relays for a person of another
+// network against that person's standing in the group (since 1.3): the
+// group's moderation of them is the host's to enforce, not the bridge's.
+func (s *State) bridgedMessage(author UserID, me *Member, b *Bridged, seq, now uint64) (func(), error) {
+	if me.Role != RoleBridge {
+		return nil, Errorf(CodeForbidden, "only a member with the bridge role relays messages for people of other networks")
+	}
+	id := b.ID(author)
+	who := b.User + " (" + b.Network + ")"
+	if s.Banned[id] {
+		return nil, Errorf(CodeBanned, "%s is banned from this group", who)
+	}
+	p := s.Bridged[id]
+	switch {
+	case p != nil && p.Removed:
+		return nil, Errorf(CodeNotMember, "%s was removed from this group; an admin can let them back (approve)", who)
+	case p != nil && p.MutedUntil > now:
+		return nil, Errorf(CodeMuted, "%s is muted in this group %s", who, untilText(p.MutedUntil))
+	case p == nil && len(s.Bridged) >= MaxBridged:
+		return nil, Errorf(CodeGroupFull, "the group holds %d people of other networks already", MaxBridged)
+	}
+	return func() {
+		if p == nil {
+			s.Bridged[id] = &BridgedPerson{Bridge: author, Network: b.Network, User: b.User, Name: b.Name, First: seq}
+			return
+		}
+		p.Name = b.Name
+	}, nil
 }

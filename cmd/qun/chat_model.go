@@ -73,7 +73,7 @@ func (m *chatModel) setView(v *api.GroupView) {
 	m.name, m.members, m.announcement = v.Name, v.Members, v.Announcement
 	m.pins = append([]uint64(nil), v.Pins...)
 	m.role, m.mutedUntil = "", 0
-	m.names = newNames(v.MemberList)
+	m.names = newNames(v.MemberList, v.BridgedList...)
 	m.roles = make(map[string]string, len(v.MemberList))
 	for _, mv := range v.MemberList {
 		m.roles[mv.User] = mv.Role
@@ -193,6 +193,15 @@ func (m *chatModel) who(user string) string {
 	return m.names.of(user)
 }
 
+// authorOf is who wrote a message: the person of another network a bridge
+// relayed it for, else its author.
+func (m *chatModel) authorOf(ev api.EventView) string {
+	if ev.Bridged != nil {
+		return bridgedLabel(*ev.Bridged)
+	}
+	return m.who(ev.Author)
+}
+
 // clock renders a host time: the time of day, with the date when it is
 // not today.
 func (m *chatModel) clock(ms uint64) string {
@@ -264,9 +273,9 @@ func (m *chatModel) message(ev api.EventView) string {
 		text += m.l.t("msg.save", "n", fmt.Sprint(ev.Seq))
 	}
 	if ev.Target != 0 {
-		return m.l.t("msg.reply", "a", m.who(ev.Author), "n", fmt.Sprint(ev.Target), "text", text)
+		return m.l.t("msg.reply", "a", m.authorOf(ev), "n", fmt.Sprint(ev.Target), "text", text)
 	}
-	return m.l.t("msg.text", "a", m.who(ev.Author), "text", text)
+	return m.l.t("msg.text", "a", m.authorOf(ev), "text", text)
 }
 
 // attachment renders an image or a file: [image 1024×768 tea.jpg] or

@@ -389,7 +389,7 @@ func runHistory(x *cli, args []string) error {
 	var nm *names
 	if !x.json {
 		if v, err := c.Group(x.ctx, gid); err == nil {
-			nm = newNames(v.MemberList)
+			nm = newNames(v.MemberList, v.BridgedList...)
 		}
 	}
 	print := func(ev api.EventView) error {

@@ -11,8 +11,10 @@ type names struct {
 	shown map[string]string // user → what to show
 }
 
-// newNames builds the names of a group's members.
-func newNames(members []api.MemberView) *names {
+// newNames builds the names of a group's members, and of the people of
+// other networks bridges relay (by their bridged identity, which moderation
+// events name).
+func newNames(members []api.MemberView, bridged ...api.BridgedPersonView) *names {
 	n := &names{shown: map[string]string{}}
 	count := map[string]int{}
 	for _, m := range members {
@@ -26,7 +28,29 @@ func newNames(members []api.MemberView) *names {
 			n.shown[u] = s + " (" + shortID(u) + ")"
 		}
 	}
+	for _, p := range bridged {
+		n.shown[p.ID] = bridgedLabel(p.BridgedView)
+	}
 	return n
+}
+
+// bridgedLabel shows a person of another network: "Alice (irc)", with
+// their ID there when they have no name.
+func bridgedLabel(b api.BridgedView) string {
+	who := b.Name
+	if who == "" {
+		who = b.User
+	}
+	return who + " (" + b.Network + ")"
+}
+
+// author returns what to show as the author of ev: the person a bridge
+// relayed it for, else the member who signed it.
+func (n *names) author(ev api.EventView) string {
+	if ev.Bridged != nil {
+		return bridgedLabel(*ev.Bridged)
+	}
+	return n.of(ev.Author)
 }
 
 func displayName(nick, name string) string {

@@ -40,3 +40,24 @@ func TestNames(t *testing.T) {
 		t.Errorf("profile line: %q", got)
 	}
 }
+
+// A message a bridge relayed shows the person of the other network, and
+// moderation of them names them too (since 1.3).
+func TestBridgedNames(t *testing.T) {
+	const owner, bridge, alice = "12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1111", "12D3KooWBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2222", "12D3KooWCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC3333"
+	nm := newNames([]api.MemberView{{User: owner, Name: "店长"}, {User: bridge, Name: "IRC bridge"}},
+		api.BridgedPersonView{BridgedView: api.BridgedView{ID: alice, Network: "irc", User: "alice", Name: "Alice"}, Bridge: bridge, First: 3})
+	line := formatEvent(api.EventView{Seq: 3, Kind: "message", Author: bridge, Text: "hi from IRC", Time: 1,
+		Bridged: &api.BridgedView{ID: alice, Network: "irc", User: "alice", Name: "Alice"}}, nm)
+	if !strings.Contains(line, "Alice (irc): hi from IRC") {
+		t.Errorf("relayed message: %q", line)
+	}
+	noName := formatEvent(api.EventView{Seq: 4, Kind: "message", Author: bridge, Text: "hi", Time: 1,
+		Bridged: &api.BridgedView{ID: "x", Network: "matrix", User: "@bob:example.org"}}, nm)
+	if !strings.Contains(noName, "@bob:example.org (matrix): hi") {
+		t.Errorf("relayed message without a name: %q", noName)
+	}
+	if line := formatEvent(api.EventView{Seq: 5, Kind: "ban", Author: owner, Member: alice, Time: 1}, nm); !strings.Contains(line, "店长") || !strings.Contains(line, "Alice (irc)") {
+		t.Errorf("ban of a bridged person: %q", line)
+	}
+}

@@ -70,7 +70,7 @@ func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
 //
 // People are shown by their names in the group (nm; nil: short IDs).
 func formatEvent(ev api.EventView, nm *names) string {
-	return fmt.Sprintf("#%d %s %s%s", ev.Seq, formatTime(ev.Time), nm.of(ev.Author), describeEvent(ev, nm))
+	return fmt.Sprintf("#%d %s %s%s", ev.Seq, formatTime(ev.Time), nm.author(ev), describeEvent(ev, nm))
 }
 
 func describeEvent(ev api.EventView, nm *names) string {

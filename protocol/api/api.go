@@ -112,16 +112,29 @@ type GroupView struct {
 	History string `json:"history"`
 	// ReadFrom is the first seq the signed-in user may read, present when
 	// it is above 1 (admitted under "join"): no answer holds an earlier event.
-	ReadFrom     uint64        `json:"read_from,omitempty"`
-	Announcement string        `json:"announcement"`
-	Pins         []uint64      `json:"pins"`
-	MuteAllUntil uint64        `json:"mute_all_until,omitempty"` // unix ms; absent with MutedAll for a mute without end
-	MutedAll     bool          `json:"muted_all,omitempty"`      // everyone below admin is muted
-	HeadID       string        `json:"head_id"`
-	MemberList   []MemberView  `json:"member_list"`
-	Banned       []string      `json:"banned"`
-	Requests     []RequestView `json:"requests"`
-	Invites      []InviteView  `json:"invites"`
+	ReadFrom     uint64       `json:"read_from,omitempty"`
+	Announcement string       `json:"announcement"`
+	Pins         []uint64     `json:"pins"`
+	MuteAllUntil uint64       `json:"mute_all_until,omitempty"` // unix ms; absent with MutedAll for a mute without end
+	MutedAll     bool         `json:"muted_all,omitempty"`      // everyone below admin is muted
+	HeadID       string       `json:"head_id"`
+	MemberList   []MemberView `json:"member_list"`
+	// BridgedList are the people of other networks that bridges relayed
+	// messages for (since 1.3), by their first message.
+	BridgedList []BridgedPersonView `json:"bridged_list"`
+	Banned      []string            `json:"banned"`
+	Requests    []RequestView       `json:"requests"`
+	Invites     []InviteView        `json:"invites"`
+}
+
+// BridgedPersonView is a person of another network in GroupView.
+type BridgedPersonView struct {
+	BridgedView
+	Bridge     string `json:"bridge"`                // the member who relays for them
+	First      uint64 `json:"first"`                 // the seq of their first message
+	MutedUntil uint64 `json:"muted_until,omitempty"` // unix ms; absent with Muted for a mute without end
+	Muted      bool   `json:"muted,omitempty"`
+	Removed    bool   `json:"removed,omitempty"` // kicked: refused until an admin approves them
 }
 
 // MemberView is a member in GroupView.
@@ -248,6 +261,9 @@ type EventView struct {
 	Product    *ProductView `json:"product,omitempty"`
 	// Attachments are a message's images and files (since 1.1).
 	Attachments []AttachmentView `json:"attachments,omitempty"`
+	// Bridged is set on a message a bridge relayed for a person of another
+	// network (since 1.3); Author is then the bridge.
+	Bridged *BridgedView `json:"bridged,omitempty"`
 	// Invite of invite_create, invite_revoke and of a join with an invite.
 	Invite string `json:"invite,omitempty"`
 	Ref    string `json:"ref,omitempty"` // the invite's external reference (e.g. an order number)
@@ -380,8 +396,21 @@ func NewEventView(ev *protocol.SignedEvent) EventView {
 			a := &b.Attachments[i]
 			v.Attachments = append(v.Attachments, AttachmentView{BlobRefView: *NewBlobRefView(&a.Blob), Name: a.Name, Thumb: a.Thumb})
 		}
+		if p := b.Bridged; p != nil {
+			v.Bridged = &BridgedView{ID: p.ID(ev.Sub.Author).String(), Network: p.Network, User: p.User, Name: p.Name}
+		}
 	}
 	return v
+}
+
+// BridgedView is the person of another network a bridge relayed a message
+// for (since 1.3): clients show the message as theirs, "Name (network)",
+// and moderate them by ID (mute, kick, ban, approve, unmute, unban).
+type BridgedView struct {
+	ID      string `json:"id"`             // their bridged identity in the group
+	Network string `json:"network"`        // e.g. irc, xmpp, matrix
+	User    string `json:"user"`           // their ID on that network
+	Name    string `json:"name,omitempty"` // their display name there
 }
 
 // AttachmentView is an image or file of a message in JSON: the blob
