@@ -52,6 +52,11 @@ func (c *Client) OfferConversation(ctx context.Context, gid protocol.GroupID, to
 	if err != nil {
 		return protocol.GroupID{}, "", fmt.Errorf("creating the conversation: %w", err)
 	}
+	// The conversation shows its creator by the name kept on the node, as
+	// their other groups do (a courtesy: it works without).
+	if kept, err := c.MyProfile(ctx); err == nil && (kept.Name != "" || kept.Bio != "") {
+		_ = c.shareIn(ctx, pid, kept)
+	}
 	inv, _, err := c.CreateInvite(ctx, pid, uint32(len(to)), ConversationTTL, "")
 	if err != nil {
 		return pid, "", fmt.Errorf("the conversation %s exists, but its invite was not made: %w", pid, err)

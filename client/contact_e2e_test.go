@@ -8,6 +8,7 @@ import (
 
 	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
 )
 
 // TestConversationThroughTheSDK: a buyer on another node asks the shop
@@ -25,6 +26,9 @@ func TestConversationThroughTheSDK(t *testing.T) {
 	}
 	buyer, err := client.New(buyerNode.APIURL(), key, client.WithTimeout(30*time.Second))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.SetMyProfile(ctx, api.MyProfile{Name: "茶馆店长"}); err != nil {
 		t.Fatal(err)
 	}
 	name := "茶馆"
@@ -89,5 +93,19 @@ func TestConversationThroughTheSDK(t *testing.T) {
 	view, err := owner.Group(ctx, pid)
 	if err != nil || view.Members != 2 || view.Public {
 		t.Fatalf("the conversation: %+v, %v", view, err)
+	}
+	// The shop shows by its name there, not by a short ID.
+	bv, err := buyer.Group(ctx, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := ""
+	for _, m := range bv.MemberList {
+		if m.User == owner.Key().ID().String() {
+			shown = m.Name
+		}
+	}
+	if shown != "茶馆店长" {
+		t.Fatalf("the owner shows as %q in the conversation, want the name kept on the node", shown)
 	}
 }
