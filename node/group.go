@@ -280,15 +280,12 @@ func (g *group) lookup(seq uint64) (protocol.EventInfo, bool) {
 	if err != nil {
 		return protocol.EventInfo{}, false
 	}
-	return infoOf(ev), true
+	return protocol.InfoOf(ev), true
 }
 
-func infoOf(ev *protocol.SignedEvent) protocol.EventInfo {
-	return protocol.EventInfo{Kind: ev.Sub.Kind, Author: ev.Sub.Author, Time: ev.Time}
-}
 
 func (g *group) remember(ev *protocol.SignedEvent) {
-	g.cache.put(ev.Seq, infoOf(ev))
+	g.cache.put(ev.Seq, protocol.InfoOf(ev))
 	g.applied(ev)
 }
 

@@ -141,3 +141,22 @@ func TestBridgedDecode(t *testing.T) {
 		t.Fatal("bridged IDs collide across the network/user boundary")
 	}
 }
+
+// TestBridgedRecall: a bridge recalls what it relayed for a person of
+// another network at any time (they deleted it there: a Matrix redaction,
+// an XMPP retraction); its own messages keep the recall window, and it
+// recalls nobody else's.
+func TestBridgedRecall(t *testing.T) {
+	h := newGroup(t)
+	relayed := h.must(kBridge, relay(&Bridged{Network: "matrix", User: "@mei:example.org"}, "wrong room")).Seq
+	own := h.must(kBridge, msg("bridge is up")).Seq
+	h.now += uint64(RecallWindow.Milliseconds()) + 1
+	h.refuse(kBridge, NewTargetBody(KindRecall, own), ErrRecallWindow)
+	h.refuse(kBridge, NewTargetBody(KindRecall, h.msgMember), ErrForbidden)
+	h.must(kBridge, NewTargetBody(KindRecall, relayed))
+	// A member who is no longer a bridge has the window again.
+	late := h.must(kBridge, relay(&Bridged{Network: "irc", User: "alice"}, "hi")).Seq
+	h.must(kOwner, &RoleBody{Member: kBridge.ID(), Role: RoleMember})
+	h.now += uint64(RecallWindow.Milliseconds()) + 1
+	h.refuse(kBridge, NewTargetBody(KindRecall, late), ErrRecallWindow)
+}

@@ -82,7 +82,7 @@ func TestProtocolDocVectors(t *testing.T) {
 		if !ok {
 			return EventInfo{}, false
 		}
-		return EventInfo{Kind: ev.Sub.Kind, Author: ev.Sub.Author, Time: ev.Time}, true
+		return InfoOf(ev), true
 	}
 	if err := st.Apply(ev1, look); err != nil {
 		t.Fatal(err)

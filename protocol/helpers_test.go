@@ -69,7 +69,7 @@ func (h *harness) look(seq uint64) (EventInfo, bool) {
 	if !ok {
 		return EventInfo{}, false
 	}
-	return EventInfo{Kind: ev.Sub.Kind, Author: ev.Sub.Author, Time: ev.Time}, true
+	return InfoOf(ev), true
 }
 
 func (h *harness) nextNonce() []byte {

@@ -29,6 +29,18 @@ type EventInfo struct {
 	Kind   Kind
 	Author UserID
 	Time   uint64
+	// Bridged is set for a message a bridge relayed for a person of
+	// another network (field 8, since 1.3).
+	Bridged bool
+}
+
+// InfoOf is what the rules need to know of an earlier event.
+func InfoOf(ev *SignedEvent) EventInfo {
+	info := EventInfo{Kind: ev.Sub.Kind, Author: ev.Sub.Author, Time: ev.Time}
+	if m, ok := ev.Sub.DecodedBody().(*MessageBody); ok && m.Bridged != nil {
+		info.Bridged = true
+	}
+	return info
 }
 
 // Lookup finds an earlier event of the group by seq. Nodes serve it from
@@ -420,7 +432,10 @@ func (s *State) recall(author UserID, me *Member, target, seq, now uint64, look 
 		return mark, nil
 	}
 	if info.Author == author {
-		if me.Role.rank() < RoleAdmin.rank() && now > info.Time+uint64(RecallWindow.Milliseconds()) {
+		// A bridge recalls what it relayed for a person of another network
+		// at any time: the person deleted it there (since 1.3).
+		relayed := me.Role == RoleBridge && info.Bridged
+		if me.Role.rank() < RoleAdmin.rank() && !relayed && now > info.Time+uint64(RecallWindow.Milliseconds()) {
 			return nil, Errorf(CodeRecallWindow, "a message can be recalled only within %s of sending; message %d was sent at %s",
 				RecallWindow, target, FormatTime(info.Time))
 		}
