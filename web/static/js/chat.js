@@ -8,6 +8,11 @@
 // events loaded (the latest event of a user, an emoji and a message wins;
 // remove takes the reaction back); a message shows the text of its latest
 // edit, with an "edited" label.
+//
+// A message a bridge relayed for a person of another network (its
+// bridged, protocol 1.3) shows as theirs, "Alice (irc)", everywhere it is
+// named (the bubble, quotes, pins, the reply bar); their card names the
+// bridge that signed it.
 
 import { t, lang } from "./i18n.js";
 import { h, clear, short, statusLine, busy, fmtTime, fmtDateTime, fmtSize, confirmDialog, errorText, attachmentsLabel } from "./ui.js";
@@ -38,6 +43,7 @@ export class GroupScreen {
     this.events = new Map(); // seq -> EventView, every event loaded
     this.decoded = new Map(); // seq -> decoded message body
     this.recalled = new Set();
+    this.bridgedSeq = new Map(); // seq -> the bridged id of a relayed message (kept once it is recalled)
     this.reactions = new Map(); // seq -> emoji -> user -> {seq, on}
     this.edits = new Map(); // seq -> {seq, time, text} of the latest edit
     this.editing = 0; // the seq of the message being edited in the composer
@@ -166,6 +172,7 @@ export class GroupScreen {
     this.member = this.state.member_list.find((m) => m.user === this.me) || null;
     if (this.member) this.removed = null; // a member again
     this.names.setMembers(this.state.member_list, this.state.head || 0);
+    this.names.setBridged(this.state.bridged_list || [], this.state.head || 0);
     this.relabel();
     this.rank = this.member ? RANK[this.member.role] || 1 : 0;
     this.app.setTitle(this.state.name + " · Qun");
@@ -414,7 +421,7 @@ export class GroupScreen {
       clear(li,
         h("span", { class: "pin-icon" }, t("chat.pinned")),
         h("a", { href: "#", class: "grow pin-text", onclick: (e) => { e.preventDefault(); this.jumpTo(seq); } },
-          ev ? [this.nameOf(ev.author, "me", false), ": "] : "", text),
+          ev ? [this.nameOf(this.authorOf(ev), "me", false), ": "] : "", text),
         this.rank >= 2 ? h("button", {
           class: "link act-unpin", title: t("chat.unpin"), "aria-label": t("chat.unpin"),
           onclick: (e) => this.act(KIND.unpin, body.target(seq), this.status, e.target),
@@ -502,8 +509,16 @@ export class GroupScreen {
     }
   }
 
+  // noteEvent takes an event into what the screen knows; it reports "new"
+  // for the first message of a person of another network.
   noteEvent(ev) {
     this.events.set(ev.seq, ev);
+    let fresh = false;
+    if (ev.kind === "message" && ev.bridged && ev.bridged.id) {
+      this.bridgedSeq.set(ev.seq, ev.bridged.id);
+      fresh = this.names.noteBridged(ev.bridged, ev.author, ev.seq);
+      if (fresh) this.relabelSoon();
+    }
     if (ev.kind === "profile" && this.names.noteProfile(ev)) this.relabelSoon();
     if (ev.kind === "recall" && ev.target) this.recalled.add(ev.target);
     if (ev.recalled) this.recalled.add(ev.seq); // the node sends a recalled message as a tombstone
@@ -511,6 +526,13 @@ export class GroupScreen {
     if (ev.kind === "edit" && ev.target) this.noteEdit(ev.target, { seq: ev.seq, time: ev.time, text: ev.text || "" });
     // A message the node serves edited carries its latest text.
     if (ev.kind === "message" && ev.edited) this.noteEdit(ev.seq, { seq: ev.edited.seq, time: ev.edited.time, text: ev.text || "" });
+    return fresh === "new";
+  }
+
+  // authorOf is who a message shows as: the person of another network a
+  // bridge relayed it for, else its author.
+  authorOf(ev) {
+    return (ev.bridged && ev.bridged.id) || this.bridgedSeq.get(ev.seq) || ev.author;
   }
 
   // noteReaction keeps the latest reaction of a user with an emoji.
@@ -557,7 +579,8 @@ export class GroupScreen {
   onLive(ev) {
     if (this.closed) return;
     this.lastSeq = Math.max(this.lastSeq || 0, ev.seq);
-    this.noteEvent(ev);
+    // A new person of another network joins the members' list.
+    if (this.noteEvent(ev)) this.refreshState();
     if ((ev.kind === "kick" || ev.kind === "ban") && ev.member === this.me) this.removedBy(ev.kind, ev.text);
     if (this.view === "chat") {
       const nearEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
@@ -682,7 +705,7 @@ export class GroupScreen {
       case "invite_revoke": return t("ev.inviteRevoke", { a });
       case "join": return t("ev.join", { a });
       case "join_request": return t("ev.joinRequest", { a });
-      case "approve": return t("ev.approve", { a, m });
+      case "approve": return t(this.names.bridgedOf(ev.member) ? "ev.letBack" : "ev.approve", { a, m });
       case "reject": return t("ev.reject", { a, m });
       case "leave": return t("ev.leave", { a });
       case "kick": return t("ev.kick", { a, m });
@@ -698,18 +721,20 @@ export class GroupScreen {
 
   renderMessage(ev) {
     const m = this.message(ev);
-    const mine = ev.author === this.me;
+    const who = this.authorOf(ev);
+    const relayed = who !== ev.author;
+    const mine = ev.author === this.me && !relayed;
     const mentioned = m.mentions.includes(this.me) || m.mentionAll;
     const el = h("div", {
-      class: "msg" + (mine ? " mine" : "") + (mentioned && !mine ? " mentioned" : ""),
-      "data-seq": ev.seq, "data-author": ev.author,
+      class: "msg" + (mine ? " mine" : "") + (mentioned && !mine ? " mentioned" : "") + (relayed ? " relayed" : ""),
+      "data-seq": ev.seq, "data-author": ev.author, "data-bridged": relayed ? who : undefined,
     });
-    const author = this.nameOf(ev.author);
+    const author = this.nameOf(who);
     author.classList.add("author");
     const quote = m.replyTo ? this.quote(m.replyTo) : null;
     const recalled = this.recalled.has(ev.seq);
     clear(el,
-      h("div", { class: "msg-head" }, mine ? null : avatarEl(this.names, ev.author, "small"), author, h("span", { class: "time", title: fmtDateTime(ev.time) }, fmtTime(ev.time)),
+      h("div", { class: "msg-head" }, mine ? null : avatarEl(this.names, who, "small"), author, h("span", { class: "time", title: fmtDateTime(ev.time) }, fmtTime(ev.time)),
         h("span", { class: "edited-slot" }), h("span", { class: "seq" }, "#" + ev.seq)),
       quote,
       h("div", { class: "text" }, recalled ? h("em", { class: "recalled" }, t("chat.recalled")) : this.richText({ ...m, text: this.textOf(ev) })),
@@ -878,7 +903,7 @@ export class GroupScreen {
     const text = target ? (this.recalled.has(seq) ? t("chat.recalled") : this.summary(target)) : "";
     return h("a", {
       href: "#", class: "quote", "data-quote": seq, onclick: (e) => { e.preventDefault(); this.jumpTo(seq); },
-    }, "↪ ", target ? [this.nameOf(target.author, "me", false), ": " + snippet(text)] : t("chat.replyToSeq", { n: seq }));
+    }, "↪ ", target ? [this.nameOf(this.authorOf(target), "me", false), ": " + snippet(text)] : t("chat.replyToSeq", { n: seq }));
   }
 
   // richText shows a message: the mentions it carries are the users of its
@@ -1201,7 +1226,7 @@ export class GroupScreen {
     this.cancelEdit();
     this.replyTo = ev.seq;
     clear(this.replyBar,
-      h("span", { class: "grow" }, this.line("chat.replyingTo", { who: this.nameOf(ev.author, "me", false) }), " ", snippet(this.summary(ev))),
+      h("span", { class: "grow" }, this.line("chat.replyingTo", { who: this.nameOf(this.authorOf(ev), "me", false) }), " ", snippet(this.summary(ev))),
       h("button", { type: "button", class: "link", id: "btn-cancel-reply", onclick: () => this.cancelReply() }, t("common.cancel")));
     this.replyBar.hidden = false;
     if (!keepFocus) this.input.focus();

@@ -9,6 +9,7 @@
 
 import { t } from "./i18n.js";
 import { short, attachmentsLabel } from "./ui.js";
+import { bridgedLabel } from "./names.js";
 
 const PREVIEW = 20; // events read back for a group's last message
 const MAX_COUNT = 100; // events read back at most to count the unread
@@ -142,7 +143,7 @@ export class Inbox {
   note(g, ev, unread) {
     if (ev.kind === "message") {
       if (!g.last || ev.seq > g.last.seq) {
-        g.last = { seq: ev.seq, time: ev.time, author: ev.author, text: ev.text || attachmentsLabel(ev.attachments), recalled: false, order: ++this.order };
+        g.last = { seq: ev.seq, time: ev.time, author: ev.author, bridged: ev.bridged || null, text: ev.text || attachmentsLabel(ev.attachments), recalled: false, order: ++this.order };
       }
       if (unread && ev.author !== this.me) g.unread.add(ev.seq);
     } else if (ev.kind === "edit") {
@@ -207,7 +208,7 @@ export class Inbox {
   // preview is the line of a group's last message: "who: text".
   preview(g) {
     if (!g.last) return "";
-    const who = g.last.author === this.me ? t("chat.me") : short(g.last.author);
+    const who = g.last.bridged ? bridgedLabel(g.last.bridged) : g.last.author === this.me ? t("chat.me") : short(g.last.author);
     return who + ": " + (g.last.recalled ? t("chat.recalled") : oneLine(g.last.text));
   }
 
@@ -217,7 +218,7 @@ export class Inbox {
     if (!notificationsOn()) return;
     try {
       const n = new Notification(g.summary.name || t("join.unknownName"), {
-        body: short(ev.author) + ": " + oneLine(ev.text || attachmentsLabel(ev.attachments)),
+        body: (ev.bridged ? bridgedLabel(ev.bridged) : short(ev.author)) + ": " + oneLine(ev.text || attachmentsLabel(ev.attachments)),
         tag: "qun-" + g.gid, icon: "/icon.svg",
       });
       n.onclick = () => { window.focus(); this.app.go("#/g/" + g.gid); n.close(); };

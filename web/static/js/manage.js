@@ -1,5 +1,7 @@
 // The owner's and admins' panel of a group: members (mute, kick, ban,
-// role), join requests, invite links with a QR code, settings and the
+// role), the people of other networks that bridges relay for (mute, kick,
+// let back, ban: the same submissions, naming their bridged identity),
+// join requests, invite links with a QR code, settings and the
 // announcement. Every action is a submission signed here; the host decides,
 // and a refusal shows as the node's sentence.
 
@@ -123,13 +125,14 @@ function members(screen, status) {
         class: "act-private", onclick: (e) => screen.privateChat(m.user, e.currentTarget),
       }, t("contact.private"))) : null);
   });
+  const bridged = bridgedRows(screen, status);
   const allDur = h("select", { id: "mute-all-dur" }, MUTE_CHOICES.map(([k]) => h("option", { value: k }, t("dur." + k))));
   const list = h("ul", { class: "list members", id: "member-list" }, rows);
   const none = h("p", { class: "muted", id: "no-member-match", hidden: true }, t("manage.noMatch"));
   const filter = () => {
     const q = screen.memberQuery = search.value.trim();
     let n = 0;
-    for (const li of list.children) { li.hidden = !names.matches(li.dataset.user, q); if (!li.hidden) n++; }
+    for (const li of [...list.children, ...(bridged ? bridged.list.children : [])]) { li.hidden = !names.matches(li.dataset.user, q); if (!li.hidden) n++; }
     none.hidden = n > 0;
   };
   const search = h("input", {
@@ -149,10 +152,65 @@ function members(screen, status) {
         },
       }, t("manage.muteAll"))]),
     list, none,
+    bridged ? bridged.section : null,
     s.banned.length ? [h("h2", {}, t("manage.banned")), h("ul", { class: "list", id: "banned-list" }, s.banned.map((u) => h("li", { class: "row between", "data-user": u },
       nameEl(names, u),
       myRank >= 2 ? h("button", { class: "act-unban", onclick: (e) => run(screen, status, KIND.unban, body.member(parsePeerID(u), ""), e.target, t("manage.done.unban", { who: who(u) })) }, t("manage.unban")) : null)))] : null,
   ];
+}
+
+// bridgedRows lists the people of other networks (bridged_list): the
+// network, the remote ID, the bridge, muted and removed; the owner and
+// admins mute, unmute, remove, let back and ban them. It returns
+// {section, list}, or null when a bridge never relayed for anyone.
+function bridgedRows(screen, status) {
+  const s = screen.state;
+  const all = s.bridged_list || [];
+  if (!all.length) return null;
+  const names = screen.names;
+  const who = (id) => names.plain(id);
+  const admin = screen.rank >= 2;
+  const banned = new Set(s.banned || []);
+  const rows = all.map((p) => {
+    const target = parsePeerID(p.id);
+    const mutedText = p.muted ? (p.muted_until ? t("manage.mutedUntil", { time: fmtDateTime(p.muted_until) }) : t("manage.mutedForever")) : "";
+    const dur = h("select", { class: "mute-dur", "aria-label": t("manage.muteFor") },
+      MUTE_CHOICES.map(([k]) => h("option", { value: k }, t("dur." + k))));
+    const isBanned = banned.has(p.id);
+    const sub = [p.user, t("manage.relayedBy", { who: who(p.bridge) })].join(" · ");
+    return h("li", { class: "member bridged", "data-user": p.id, "data-network": p.network, hidden: !names.matches(p.id, screen.memberQuery || "") },
+      h("div", { class: "row between" },
+        avatarEl(names, p.id),
+        h("span", { class: "who" }, nameEl(names, p.id), h("span", { class: "meta sub" }, sub)),
+        mutedText ? h("span", { class: "badge muted-badge" }, mutedText) : null,
+        p.removed ? h("span", { class: "badge removed-badge" }, t("manage.removedBadge")) : null,
+        isBanned ? h("span", { class: "badge banned-badge" }, t("manage.bannedBadge")) : null),
+      admin ? h("div", { class: "row actions" },
+        dur,
+        h("button", {
+          class: "act-mute", onclick: (e) => {
+            const ms = MUTE_CHOICES.find(([k]) => k === dur.value)[1];
+            const until = ms ? Date.now() + (screen.app.skew || 0) + ms : 0;
+            run(screen, status, KIND.mute, body.mute(target, until, ""), e.target, t("manage.done.mute", { who: who(p.id) }));
+          },
+        }, t("manage.mute")),
+        p.muted || p.muted_until ? h("button", {
+          class: "act-unmute", onclick: (e) => run(screen, status, KIND.unmute, body.member(target, ""), e.target, t("manage.done.unmute", { who: who(p.id) })),
+        }, t("manage.unmute")) : null,
+        p.removed ? h("button", {
+          class: "act-approve", onclick: (e) => run(screen, status, KIND.approve, body.member(target, ""), e.target, t("manage.done.letBack", { who: who(p.id) })),
+        }, t("manage.letBack")) :
+          confirmButton({ class: "act-kick" }, t("manage.kick"), (b) => run(screen, status, KIND.kick, body.member(target, ""), b, t("manage.done.kick", { who: who(p.id) }))),
+        isBanned ? null : confirmButton({ class: "act-ban danger" }, t("manage.ban"), (b) => run(screen, status, KIND.ban, body.member(target, ""), b, t("manage.done.ban", { who: who(p.id) })))) : null);
+  });
+  const list = h("ul", { class: "list members", id: "bridged-list" }, rows);
+  return {
+    list,
+    section: h("div", { id: "bridged-section" },
+      h("h2", {}, t("manage.bridgedTitle", { n: all.length })),
+      h("p", { class: "hint" }, t("manage.bridgedHint")),
+      list),
+  };
 }
 
 function requests(screen, status) {

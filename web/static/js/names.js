@@ -17,6 +17,13 @@
 // members load it from the group (GET /api/v1/groups/{gid}/blobs/{hash}).
 // The home node keeps the avatar with the name and bio, so every device of
 // the user pushes the same one.
+//
+// A person of another network that a bridge relays for (protocol 1.3) is
+// known by their bridged identity, written like a user ID: they show as
+// their name there (else their ID there) and the network, "Alice (irc)",
+// the network in a badge of its own (a member's nick cannot look like
+// it), with generated initials; their card names the bridge. Their names
+// come from bridged_list of the group view and from each relayed message.
 
 import { t, lang } from "./i18n.js";
 import { h, clear, short, hueOf, copyText, errorText, busy } from "./ui.js";
@@ -37,6 +44,7 @@ export class Names {
     this.me = me;
     this.blobURL = blobURL || null;
     this.people = new Map(); // id -> {name, nick, bio, avatar, role, member, seq}
+    this.bridged = new Map(); // bridged id -> {network, user, name, bridge, seq, muted, removed}
     this.labels = null; // id -> label, computed when asked
   }
 
@@ -53,6 +61,32 @@ export class Names {
     }
     this.labels = null;
   }
+
+  // setBridged takes bridged_list of a group view at seq head.
+  setBridged(list, head) {
+    for (const b of list || []) {
+      const p = this.bridged.get(b.id);
+      const fresh = !(p && p.seq > head);
+      this.bridged.set(b.id, {
+        network: b.network, user: b.user, name: fresh ? b.name || "" : p.name, bridge: b.bridge, seq: fresh ? head : p.seq,
+      });
+    }
+    this.labels = null;
+  }
+
+  // noteBridged takes the bridged of a message relayed by bridge at seq
+  // ({id, network, user, name}); it reports "new" for a person not known
+  // yet, true when what the group shows of them changed, else false.
+  noteBridged(b, bridge, seq) {
+    const p = this.bridged.get(b.id);
+    if (p && !(seq > p.seq)) return false;
+    this.bridged.set(b.id, { network: b.network, user: b.user, name: b.name || "", bridge, seq });
+    this.labels = null;
+    return !p ? "new" : p.name !== (b.name || "");
+  }
+
+  // bridgedOf is the person of another network id stands for, or null.
+  bridgedOf(id) { return this.bridged.get(id) || null; }
 
   // noteProfile takes a profile event; it reports whether it changed what
   // the group shows.
@@ -75,8 +109,20 @@ export class Names {
 
   // chosen is the name a person chose for this group: nick, else name.
   chosen(id) {
+    const b = this.bridged.get(id);
+    if (b) return b.name || b.user;
     const p = this.people.get(id);
     return p ? p.nick || p.name || "" : "";
+  }
+
+  // parts is how a bridged person's label is shown: {who, network,
+  // suffix} ("Alice", "irc", "" or " · 4Fx1"), or null for anyone else.
+  parts(id) {
+    const b = this.bridged.get(id);
+    if (!b) return null;
+    const label = this.plain(id);
+    const base = bridgedLabel(b);
+    return { who: b.name || b.user, network: b.network, suffix: label.startsWith(base) ? label.slice(base.length) : "" };
   }
 
   // plain is how the group shows id to others (never "me").
@@ -97,10 +143,12 @@ export class Names {
     const add = (k) => count.set(k, (count.get(k) || 0) + 1);
     for (const w of [t("chat.me"), t("chat.you"), t("chat.youSubject")]) add(key(w));
     for (const [id, p] of this.people) add(key(p.nick || p.name || short(id)));
+    for (const b of this.bridged.values()) add(key(bridgedLabel(b)));
     const labels = new Map();
     const clash = new Map(); // key -> [id] of chosen names shown by more than one
-    for (const id of this.people.keys()) {
-      const c = this.chosen(id);
+    for (const id of [...this.people.keys(), ...this.bridged.keys()]) {
+      const b = this.bridged.get(id);
+      const c = b ? bridgedLabel(b) : this.chosen(id);
       if (!c) { labels.set(id, short(id)); continue; }
       if (count.get(key(c)) > 1) {
         const k = key(c);
@@ -113,16 +161,19 @@ export class Names {
     for (const ids of clash.values()) {
       let n = SUFFIX_MIN;
       while (n < 46 && new Set(ids.map((id) => id.slice(-n))).size < ids.length) n++;
-      for (const id of ids) labels.set(id, this.chosen(id) + " · " + id.slice(-n));
+      for (const id of ids) {
+        const b = this.bridged.get(id);
+        labels.set(id, (b ? bridgedLabel(b) : this.chosen(id)) + " · " + id.slice(-n));
+      }
     }
     return labels;
   }
 
   // tokens are the texts a message may carry to mention id, longest first.
   tokens(id) {
-    const p = this.people.get(id);
+    const p = this.people.get(id) || this.bridged.get(id);
     const all = ["@" + short(id), "@" + this.plain(id)];
-    if (p) for (const s of [p.nick, p.name]) if (s) all.push("@" + s);
+    if (p) for (const s of [p.nick, p.name, p.user]) if (s) all.push("@" + s);
     return [...new Set(all)].sort((a, b) => b.length - a.length);
   }
 
@@ -130,9 +181,15 @@ export class Names {
   // the name, nick or ID.
   matches(id, q) {
     if (!q) return true;
-    const p = this.people.get(id) || {};
-    return [p.name, p.nick, this.plain(id), id].some((s) => s && key(s).includes(key(q)));
+    const p = this.people.get(id) || this.bridged.get(id) || {};
+    return [p.name, p.nick, p.user, p.network, this.plain(id), id].some((s) => s && key(s).includes(key(q)));
   }
+}
+
+// bridgedLabel is how a person of another network shows: their name
+// there, else their ID there, and the network: "Alice (irc)".
+export function bridgedLabel(b) {
+  return `${b.name || b.user} (${b.network})`;
 }
 
 // namesList joins the labels of ids as the page's language lists people
@@ -176,6 +233,7 @@ export function avatarEl(names, id, size = "") {
 }
 
 function fillAvatar(el, names, id) {
+  el.classList.toggle("bridged", !!names.bridgedOf(id));
   const c = names.chosen(id);
   paintAvatar(el, id, c ? initials(c) : id.slice(-2), names.avatarSrc(id));
 }
@@ -212,17 +270,27 @@ export function nameEl(names, id, form = "me", tap = true) {
   const el = h("span", {
     class: tap ? "name tap" : "name", "data-name": id, "data-form": form, title: id,
     role: tap ? "button" : undefined, tabindex: tap ? "0" : undefined,
-  }, names.label(id, form));
+  });
+  fillName(el, names, id, form);
   el.style.setProperty("--hue", hueOf(id));
   return el;
 }
 
+// fillName shows id's label in el: a bridged person's network in a badge
+// of its own ("Alice" + "(irc)"), anyone else's as text.
+function fillName(el, names, id, form) {
+  const s = names.label(id, form);
+  const parts = names.parts(id);
+  const isBridged = !!parts;
+  if (el.textContent === s && el.classList.contains("bridged") === isBridged) return;
+  el.classList.toggle("bridged", isBridged);
+  if (!parts) { el.textContent = s; return; }
+  el.replaceChildren(parts.who + " ", h("span", { class: "net-badge", "data-network": parts.network }, "(" + parts.network + ")"), parts.suffix);
+}
+
 // relabel updates every name and avatar under root (after a profile event).
 export function relabel(root, names) {
-  for (const el of root.querySelectorAll("[data-name]")) {
-    const s = names.label(el.dataset.name, el.dataset.form);
-    if (el.textContent !== s) el.textContent = s;
-  }
+  for (const el of root.querySelectorAll("[data-name]")) fillName(el, names, el.dataset.name, el.dataset.form);
   for (const el of root.querySelectorAll("[data-avatar]")) fillAvatar(el, names, el.dataset.avatar);
 }
 
@@ -249,22 +317,28 @@ export function showPerson(names, id, keepFocus, extra) {
   const extraEl = !oldExtra && more ? more(id) : null;
   const moreEl = oldExtra || (extraEl ? h("div", { class: "row person-extra" }, extraEl) : null);
   const p = names.get(id) || {};
+  const b = names.bridgedOf(id);
   const close = oldClose || h("button", { type: "button", id: "btn-person-close", onclick: closePerson }, t("common.close"));
   const copy = oldCopy || h("button", {
     type: "button", id: "btn-person-copy",
     onclick: (e) => { copyText(id); e.target.textContent = t("manage.copied"); },
   }, t("person.copyID"));
-  const role = p.member ? t("role." + p.role) : t("person.notMember");
+  const role = b ? t("person.otherNetwork") : p.member ? t("role." + p.role) : t("person.notMember");
   const card = h("div", { class: "sheet", role: "dialog", "aria-modal": "true", "aria-labelledby": "person-label" },
     h("div", { class: "row" }, oldAvatar ? (fillAvatar(oldAvatar, names, id), oldAvatar) : avatarEl(names, id, "big"),
       h("div", { class: "grow" },
         h("h2", { id: "person-label" }, names.label(id)),
-        h("span", { class: "badge role-" + (p.role || "none"), id: "person-role" }, role))),
+        h("span", { class: "badge role-" + (b ? "bridged" : p.role || "none"), id: "person-role" }, role))),
+    b ? h("p", { id: "person-bridge" }, line("person.relayedBy", { who: nameEl(names, b.bridge, "me", false) })) : null,
+    b ? h("dl", { class: "facts" },
+      b.name ? [h("dt", {}, t("person.name")), h("dd", { id: "person-name" }, b.name)] : null,
+      h("dt", {}, t("person.network")), h("dd", { id: "person-network" }, b.network),
+      h("dt", {}, t("person.remoteID")), h("dd", { id: "person-remote" }, b.user)) :
     h("dl", { class: "facts" },
       p.name ? [h("dt", {}, t("person.name")), h("dd", { id: "person-name" }, p.name)] : null,
       p.nick ? [h("dt", {}, t("person.nick")), h("dd", { id: "person-nick" }, p.nick)] : null,
       p.bio ? [h("dt", {}, t("person.bio")), h("dd", { id: "person-bio" }, p.bio)] : null),
-    h("p", { class: "hint" }, t("person.idHint")),
+    h("p", { class: "hint" }, t(b ? "person.bridgedIdHint" : "person.idHint")),
     h("code", { class: "id", id: "person-id" }, id),
     moreEl,
     h("div", { class: "row" }, copy, h("span", { class: "spacer" }), close));
@@ -275,6 +349,19 @@ export function showPerson(names, id, keepFocus, extra) {
   }, card);
   document.body.append(back);
   if (!keepFocus) close.focus();
+}
+
+// line fills a template of the dictionary with strings and elements.
+function line(key, vars) {
+  const tpl = t(key);
+  const out = [];
+  let last = 0;
+  for (const m of tpl.matchAll(/\{(\w+)\}/g)) {
+    out.push(tpl.slice(last, m.index), vars[m[1]] !== undefined ? vars[m[1]] : m[0]);
+    last = m.index + m[0].length;
+  }
+  out.push(tpl.slice(last));
+  return out;
 }
 
 // refreshPerson shows the open card again, with the names of now.
