@@ -145,3 +145,68 @@ func TestBridgedPeople(t *testing.T) {
 	)
 	shop.screenshot("135-shop-bridged-chat")
 }
+
+// TestBrowserBridgedNames: names.js shows a person of another network as
+// "name (network)", else "user (network)", the network in a badge of its
+// own; a member whose nick reads the same, and two people of the same
+// label through two bridges, each get the end of their ID; a relayed
+// message's newer name replaces the one of the group view.
+func TestBrowserBridgedNames(t *testing.T) {
+	chromiumPath(t)
+	b := openModules(t)
+	defer b.checkExceptions()
+	k := func() string {
+		key, err := protocol.NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key.ID().String()
+	}
+	me, nickID, bridge1, bridge2 := k(), k(), k(), k()
+	alice1 := protocol.BridgedID(mustUser(t, bridge1), "irc", "alice").String()
+	alice2 := protocol.BridgedID(mustUser(t, bridge2), "irc", "alice").String()
+	bob := protocol.BridgedID(mustUser(t, bridge1), "matrix", "@bob:example.org").String()
+	type out struct {
+		Bob, BobText, BobBadge, Alice1, Alice2, Nick, Renamed, Initials string
+		MemberBadge                                                     bool
+		New, Again                                                      string
+	}
+	o := eval[out](b, "labelling bridged people", `(async () => {
+  const N = await import("/js/names.js");
+  const n = new N.Names(`+jsString(me)+`);
+  n.setMembers([{user: `+jsString(me)+`, role: "owner"}, {user: `+jsString(nickID)+`, role: "member", nick: "Alice (irc)"}], 10);
+  n.setBridged([
+    {id: `+jsString(alice1)+`, network: "irc", user: "alice", name: "Alice", bridge: `+jsString(bridge1)+`, first: 3},
+    {id: `+jsString(alice2)+`, network: "irc", user: "alice", name: "Alice", bridge: `+jsString(bridge2)+`, first: 4},
+    {id: `+jsString(bob)+`, network: "matrix", user: "@bob:example.org", bridge: `+jsString(bridge1)+`, first: 5},
+  ], 10);
+  const el = N.nameEl(n, `+jsString(bob)+`);
+  const r = {
+    Bob: n.plain(`+jsString(bob)+`), BobText: el.textContent, BobBadge: (el.querySelector(".net-badge") || {}).textContent || "",
+    Alice1: n.plain(`+jsString(alice1)+`), Alice2: n.plain(`+jsString(alice2)+`), Nick: n.plain(`+jsString(nickID)+`),
+    MemberBadge: !!N.nameEl(n, `+jsString(nickID)+`).querySelector(".net-badge"),
+  };
+  r.New = String(n.noteBridged({id: "12D3KooWnew", network: "xmpp", user: "carol@example.org"}, `+jsString(bridge1)+`, 11));
+  r.Again = String(n.noteBridged({id: `+jsString(bob)+`, network: "matrix", user: "@bob:example.org", name: "Bob"}, `+jsString(bridge1)+`, 12));
+  r.Renamed = n.plain(`+jsString(bob)+`);
+  r.Initials = N.avatarEl(n, `+jsString(bob)+`).textContent;
+  return r;
+})()`)
+	if o.Bob != "@bob:example.org (matrix)" || o.BobText != o.Bob || o.BobBadge != "(matrix)" {
+		t.Errorf("a bridged person without a name: label %q, element %q, badge %q", o.Bob, o.BobText, o.BobBadge)
+	}
+	for _, c := range []struct{ label, id string }{{o.Alice1, alice1}, {o.Alice2, alice2}, {o.Nick, nickID}} {
+		if !strings.HasPrefix(c.label, "Alice (irc) · ") || !strings.HasSuffix(c.id, strings.TrimPrefix(c.label, "Alice (irc) · ")) {
+			t.Errorf("three people shown as Alice (irc): one is %q, want the end of its ID %s", c.label, c.id)
+		}
+	}
+	if o.Alice1 == o.Alice2 || o.Alice1 == o.Nick {
+		t.Errorf("two people show the same label: %q %q %q", o.Alice1, o.Alice2, o.Nick)
+	}
+	if o.MemberBadge {
+		t.Error("a member's nick shows a network badge")
+	}
+	if o.New != "new" || o.Again != "true" || o.Renamed != "Bob (matrix)" || o.Initials != "B" {
+		t.Errorf("relayed messages: new %q, renamed %q (%q), initials %q", o.New, o.Again, o.Renamed, o.Initials)
+	}
+}

@@ -951,9 +951,12 @@ export class GroupScreen {
     const admin = this.rank >= 2;
     const authorRank = RANK[this.roleOf(ev.author)] || 0;
     const age = Date.now() + (this.app.skew || 0) - ev.time;
+    // A bridge recalls a message it relayed at any time (the person
+    // deleted it on their side); its own keep the window.
+    const relayedByMe = mine && this.authorOf(ev) !== ev.author && this.member && this.member.role === "bridge";
     let canRecall = false;
     if (!this.member) canRecall = false;
-    else if (mine) canRecall = admin || age < RECALL_WINDOW_MS;
+    else if (mine) canRecall = admin || relayedByMe || age < RECALL_WINDOW_MS;
     else if (admin) canRecall = this.roleOf(ev.author) !== "owner" && this.rank > authorRank;
     const pinned = (this.state.pins || []).includes(ev.seq);
     // The author edits a message within 24 hours of sending it.
@@ -968,7 +971,7 @@ export class GroupScreen {
         class: "link act-edit", "data-until": ev.time + EDIT_WINDOW_MS, onclick: () => this.startEdit(ev),
       }, t("chat.edit")) : null,
       canRecall ? h("button", {
-        class: "link act-recall", "data-until": mine && !admin ? ev.time + RECALL_WINDOW_MS : undefined,
+        class: "link act-recall", "data-until": mine && !admin && !relayedByMe ? ev.time + RECALL_WINDOW_MS : undefined,
         onclick: async (e) => {
           const b = e.currentTarget;
           if (!(await confirmDialog(t("chat.recallConfirm"), t("chat.recall")))) return;
