@@ -22,7 +22,7 @@ func TestBridgedBanHeldByTheHost(t *testing.T) {
 	alice := &protocol.Bridged{Network: "irc", User: "alice", Name: "Alice"}
 	bob := &protocol.Bridged{Network: "matrix", User: "@bob:example.org", Name: "Bob"}
 	mustSubmit(t, b, bridge, gid, &protocol.MessageBody{Text: "hi from IRC", Bridged: alice})
-	mustSubmit(t, b, bridge, gid, &protocol.MessageBody{Text: "hi from Matrix", Bridged: bob})
+	fromBob := mustSubmit(t, b, bridge, gid, &protocol.MessageBody{Text: "hi from Matrix", Bridged: bob})
 	// A member who is no bridge cannot speak for anyone.
 	carol := newKey(t)
 	join(t, b, carol, inv)
@@ -75,5 +75,17 @@ func TestBridgedBanHeldByTheHost(t *testing.T) {
 	}
 	if relayed != 2 {
 		t.Fatalf("B's log holds %d relayed messages, want the 2 before the moderation", relayed)
+	}
+
+	// Bob deleted his message on Matrix: the bridge recalls it (at any
+	// time); the API's tombstone still says whose it was, not what it said.
+	rec := mustSubmit(t, b, bridge, gid, protocol.NewTargetBody(protocol.KindRecall, fromBob.Seq))
+	waitHead(t, 10*time.Second, gid, rec.Seq, b)
+	page, err := lightBackend{b.Node}.Events(bridge.ID(), gid, fromBob.Seq, 1)
+	if err != nil || len(page.Events) != 1 {
+		t.Fatalf("the page: %+v, %v", page, err)
+	}
+	if tomb := page.Events[0]; tomb.Recalled == nil || tomb.Text != "" || tomb.Raw != "" || tomb.Bridged == nil || tomb.Bridged.ID != bobID.String() {
+		t.Fatalf("the tombstone of a relayed message: %+v", tomb)
 	}
 }

@@ -297,8 +297,10 @@ type RecalledView struct {
 // Tombstone is v with everything of a recalled message withheld but its
 // place in the log (seq, ID, time, author) and who recalled it.
 func (v EventView) Tombstone(r protocol.Recall) EventView {
+	// Bridged stays: like author, it says whose message it was (the person
+	// a bridge relayed it for), not what it said.
 	return EventView{Seq: v.Seq, ID: v.ID, Time: v.Time, Author: v.Author, Via: v.Via, Kind: v.Kind,
-		Recalled: &RecalledView{Seq: r.Seq, By: r.By.String()}}
+		Bridged: v.Bridged, Recalled: &RecalledView{Seq: r.Seq, By: r.By.String()}}
 }
 
 // ShortInviteRequest is the body of POST /api/v1/invites/short.
