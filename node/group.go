@@ -283,7 +283,6 @@ func (g *group) lookup(seq uint64) (protocol.EventInfo, bool) {
 	return protocol.InfoOf(ev), true
 }
 
-
 func (g *group) remember(ev *protocol.SignedEvent) {
 	g.cache.put(ev.Seq, protocol.InfoOf(ev))
 	g.applied(ev)
