@@ -95,11 +95,12 @@ export class Contacts {
   onPush(c) {
     if (this.closed || !c || !c.id || this.gone.has(c.id)) return;
     this.pushedAt.set(c.id, ++this.pushes);
-    // A sender's new contact replaces their older ones, and an offer to
-    // the sender of a request in the same group answers it (the node
-    // drops both).
+    // A sender's new contact replaces their older ones in the same group,
+    // and an offer to the sender of a request in the same group answers
+    // it (the node drops both).
     const answers = (x) => c.kind === "offer" && x.kind === "request" && x.group === c.group && (c.to || []).includes(x.from);
-    this.items = [c, ...this.items.filter((x) => x.id !== c.id && x.from !== c.from && !answers(x))];
+    const replaced = (x) => x.from === c.from && x.group === c.group;
+    this.items = [c, ...this.items.filter((x) => x.id !== c.id && !replaced(x) && !answers(x))];
     this.changed();
     this.notify(c);
   }
