@@ -46,10 +46,13 @@ func (c *command) synopsis() string {
 	return strings.Join(strings.Fields("qun "+c.name+" "+c.args+" "+flags), " ")
 }
 
-// offline reports whether the command works on the key file alone, without
-// a node: its help shows only --key and --json (it accepts the other
-// common flags too, so that they may always come before the command).
-func (c *command) offline() bool { return strings.HasPrefix(c.name, "key ") }
+// offline reports whether the command works on files alone (the key file,
+// a bridge's configuration), without a node: its help shows only --key
+// and --json (it accepts the other common flags too, so that they may
+// always come before the command).
+func (c *command) offline() bool {
+	return strings.HasPrefix(c.name, "key ") || strings.HasPrefix(c.name, "bridge ")
+}
 
 // commands lists the client commands in help order.
 var commands = []*command{
@@ -86,6 +89,7 @@ var commands = []*command{
 	{"contacts", "", "list the requests and offers of private conversations for you", runContacts},
 	{"contact accept", "ID [--name NAME]", "accept a request (offer a conversation) or an offer (join it)", runContactAccept},
 	{"contact dismiss", "ID", "drop a request or an offer", runContactDismiss},
+	{"bridge check", "--config FILE", "check a bridge's configuration file and say, line by line, what is wrong", runBridgeCheck},
 	{"whoami", "", "print the user ID of the key", runKeyShow},
 	{"key new", "", "make a new user key file (never replaces one) and print its user ID", runKeyNew},
 	{"key show", "", "print the user ID of the key file", runKeyShow},
