@@ -1,9 +1,15 @@
-// Package bridge is where the platform gateway will live: the core that
-// relays invites and messages between Qun groups and a platform's own chat,
-// with one sub-package per connector. It uses only the light-client API
-// (package client), never node internals.
+// Package bridge is the gateway platforms run: it relays invites and
+// messages between Qun groups and channels of other networks (IRC, XMPP,
+// Matrix, a platform's own chat), with one sub-package per connector. A
+// bridge is a client of its home node: it uses only the light-client API
+// (package client), never node internals, and it is a member of each
+// group it serves with the role bridge. What it relays for a person of
+// another network carries their attribution (protocol 1.3, message field
+// 8), so that the group's moderation of them is the host's to enforce.
 //
-// Nothing is implemented here yet; no bridge work has been scheduled. A
-// bridge will join groups as a member with the `bridge` role
-// (protocol.RoleBridge), which already exists in protocol v1.
+// What is here so far: the configuration (Config, LoadConfig: a TOML file
+// with the bridge's key, its home node, its data folder, the connectors
+// and the routes; every problem reported with its line), which qun bridge
+// check validates, and the IRC client (bridge/irc). The gateway that runs
+// the routes is not built yet.
 package bridge
