@@ -158,7 +158,7 @@ func TestAvatars(t *testing.T) {
 	// The shop's own profile screen, in Chinese: a file the node refuses
 	// (a "PNG" that is not one) gives one line.
 	shop.do("picking a broken picture", step,
-		chromedp.Click(css("#btn-person-close")),
+		tap("#btn-person-close"),
 		chromedp.Click(css("#me")),
 		chromedp.WaitVisible(css("#btn-pick-avatar")),
 		waitText("#btn-pick-avatar", "选择头像", step),

@@ -83,7 +83,7 @@ func TestBridgedPeople(t *testing.T) {
 		waitText("#person-id", aliceID, step),
 	)
 	buyer.screenshot("131-buyer-bridged-card")
-	buyer.do("closing the card", step, chromedp.Click(css("#btn-person-close")), chromedp.WaitNotPresent(css("#person-card")))
+	buyer.do("closing the card", step, tap("#btn-person-close"), chromedp.WaitNotPresent(css("#person-card")))
 
 	// The shop mutes her in the members' list, other networks.
 	row := `#bridged-list li[data-user="` + aliceID + `"]`

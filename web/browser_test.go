@@ -201,6 +201,21 @@ func eval[T any](b *browser, what, js string) T {
 	return get(b, what, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 }
 
+// tap waits for the element of sel and clicks it, both in one evaluation
+// in the page: a person's card is rebuilt (with the same buttons) when
+// names change, and a chromedp.Click, which finds the node first and
+// clicks it after, may by then hold a node the page has moved.
+func tap(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.PollFunction[bool](`(sel) => { const e = document.querySelector(sel); if (!e || !e.isConnected || e.offsetParent === null) return false; e.click(); return true; }`,
+			chromedp.WithPollingArgs(sel), chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))(ctx, t)
+		if err != nil {
+			return fmt.Errorf("tapping %s: %w", sel, err)
+		}
+		return nil
+	})
+}
+
 // waitText waits until the element of sel contains text.
 func waitText(sel, text string, timeout time.Duration) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {

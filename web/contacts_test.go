@@ -437,7 +437,7 @@ func TestPrivateConversationOffers(t *testing.T) {
 		chromedp.WaitVisible(css(`#messages .name.tap[data-name="`+bID+`"]`)),
 		chromedp.Click(css(`#messages .name.tap[data-name="`+bID+`"]`)),
 		chromedp.WaitVisible(css("#btn-person-private")),
-		chromedp.Click(css("#btn-person-private")),
+		tap("#btn-person-private"),
 		chromedp.WaitNotPresent(css("#person-card")),
 		chromedp.WaitVisible(css("#btn-contact-send")),
 		chromedp.Click(css("#btn-contact-send")),

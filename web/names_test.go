@@ -116,7 +116,7 @@ func TestNames(t *testing.T) {
 		waitText("#person-role", "成员", step),
 	)
 	a.screenshot("42-owner-person-card")
-	a.do("closing the card", step, chromedp.Click(css("#btn-person-close")), chromedp.WaitNotPresent(css("#person-card")))
+	a.do("closing the card", step, tap("#btn-person-close"), chromedp.WaitNotPresent(css("#person-card")))
 
 	// The member list: names, the owner's badge, and the search box.
 	row := func(id string) string { return `#member-list li[data-user="` + id + `"]` }
@@ -187,7 +187,7 @@ func TestNames(t *testing.T) {
 	a.do("seeing the rename live", step,
 		waitText("#person-name", "王晓明", step),
 		waitText("#person-nick", nick, step),
-		chromedp.Click(css("#btn-person-close")),
+		tap("#btn-person-close"),
 		chromedp.WaitNotPresent(css("#person-card")),
 	)
 
