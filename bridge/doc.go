@@ -10,6 +10,8 @@
 // What is here so far: the configuration (Config, LoadConfig: a TOML file
 // with the bridge's key, its home node, its data folder, the connectors
 // and the routes; every problem reported with its line), which qun bridge
-// check validates, and the IRC client (bridge/irc). The gateway that runs
-// the routes is not built yet.
+// check validates; the bridge's store (Store: remote message ↔ Qun event
+// both ways, cursors, resume tokens, in Badger with every write synced);
+// and the IRC client (bridge/irc). The gateway that runs the routes is not
+// built yet.
 package bridge
