@@ -335,6 +335,21 @@ func TestContactRefused(t *testing.T) {
 	if len(mine.Contacts) != 0 {
 		t.Fatalf("after DELETE: %+v", mine)
 	}
+
+	// A staff member removed from the group reads no more of its requests
+	// (a note may name an order): the list is checked at every read.
+	if _, err := s.platform.SendContact(ctx, s.buyer.ID(), s.contact(t, s.buyer, nil, "order 2048", s.admin2).Raw); err != nil {
+		t.Fatal(err)
+	}
+	if got := contactIDs(t, s.staff, s.admin2); len(got) != 1 {
+		t.Fatalf("the admin's requests before the kick: %v", got)
+	}
+	mustSubmit(t, s.shop, s.owner, s.gid, &protocol.RoleBody{Member: s.admin2.ID(), Role: protocol.RoleMember})
+	kick := mustSubmit(t, s.shop, s.owner, s.gid, protocol.NewMemberBody(protocol.KindKick, s.admin2.ID(), ""))
+	waitHead(t, 10*time.Second, s.gid, kick.Seq, s.staff)
+	if got := contactIDs(t, s.staff, s.admin2); len(got) != 0 {
+		t.Fatalf("a kicked admin still reads the group's requests: %v", got)
+	}
 }
 
 // rawContact sends an offer to n over ContactProtocol from an arbitrary

@@ -352,15 +352,19 @@ func (tc *testClient) recv() Message {
 	return Message{}
 }
 
-// waitFor polls cond every 10ms until it holds or timeout passes.
+// waitFor checks cond every 10ms until it holds, failing the test once
+// timeout has passed.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.After(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline:
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -5,6 +5,7 @@ package main
 // arrived, accept or dismiss it.
 
 import (
+	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -20,15 +21,7 @@ import (
 func runContactAsk(x *cli, args []string) error {
 	fs := x.flags()
 	note := fs.String("note", "", "what it is about, `TEXT` (an order number)")
-	pos, err := x.parse(fs, args, 1, true, "GID", "USERID")
-	if err != nil {
-		return err
-	}
-	gid, err := parseGID(pos[0])
-	if err != nil {
-		return err
-	}
-	to, err := parseUsers(pos[1:])
+	gid, to, err := x.groupAndUsers(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -78,15 +71,7 @@ func runContactOffer(x *cli, args []string) error {
 	fs := x.flags()
 	name := fs.String("name", "", "the conversation's `NAME` (default: the group's name and the first person's)")
 	note := fs.String("note", "", "what it is about, `TEXT`")
-	pos, err := x.parse(fs, args, 2, true, "GID", "USERID")
-	if err != nil {
-		return err
-	}
-	gid, err := parseGID(pos[0])
-	if err != nil {
-		return err
-	}
-	to, err := parseUsers(pos[1:])
+	gid, to, err := x.groupAndUsers(fs, args, 2)
 	if err != nil {
 		return err
 	}
@@ -280,15 +265,24 @@ func findContact(x *cli, c *client.Client, id string) (api.ContactView, error) {
 	return api.ContactView{}, fmt.Errorf("%d requests and offers start with %s: give more of the ID", len(found), id)
 }
 
-// parseUsers parses user IDs given as arguments.
-func parseUsers(args []string) ([]protocol.UserID, error) {
-	out := make([]protocol.UserID, 0, len(args))
-	for _, a := range args {
+// groupAndUsers parses the arguments GID USERID…, at least required of
+// them.
+func (x *cli) groupAndUsers(fs *flag.FlagSet, args []string, required int) (protocol.GroupID, []protocol.UserID, error) {
+	pos, err := x.parse(fs, args, required, true, "GID", "USERID")
+	if err != nil {
+		return protocol.GroupID{}, nil, err
+	}
+	gid, err := parseGID(pos[0])
+	if err != nil {
+		return protocol.GroupID{}, nil, err
+	}
+	to := make([]protocol.UserID, 0, len(pos)-1)
+	for _, a := range pos[1:] {
 		u, err := parseUser(a)
 		if err != nil {
-			return nil, err
+			return protocol.GroupID{}, nil, err
 		}
-		out = append(out, u)
+		to = append(to, u)
 	}
-	return out, nil
+	return gid, to, nil
 }
