@@ -30,6 +30,10 @@ type Config struct {
 	// Data is the bridge's own folder: its Badger store of the mapping
 	// between remote messages and Qun events, and its cursors.
 	Data string `toml:"data"`
+	// Web is where invite links point: the web client people of other
+	// networks open to join with their own key (the API's URL when empty;
+	// a node serves its web client there).
+	Web string `toml:"web"`
 
 	// Connectors by kind and name: [irc.NAME], [xmpp.NAME], [matrix.NAME],
 	// [webhook.NAME].
@@ -58,6 +62,12 @@ type XMPP struct {
 	JID          string `toml:"jid"`
 	PasswordFile string `toml:"password_file"`
 	Server       string `toml:"server"` // optional host:port; default from the JID's domain
+	// Nick is the account's nick in the rooms; the JID's local part by
+	// default.
+	Nick string `toml:"nick"`
+	// CAFile, optional, is a PEM file of the certificate authorities to
+	// trust for the server's certificate instead of the system's.
+	CAFile string `toml:"ca_file"`
 }
 
 // Matrix is a Matrix bot account.
@@ -175,7 +185,34 @@ func ParseConfig(data []byte, dir string) (*Config, []Problem) {
 	if len(c.out) > 0 {
 		return nil, c.out
 	}
+	cfg.resolve(c.path)
 	return &cfg, nil
+}
+
+// resolve makes the configuration's relative paths relative to its file's
+// folder, and fills the defaults.
+func (cfg *Config) resolve(path func(string) string) {
+	cfg.Key, cfg.Data = path(cfg.Key), path(cfg.Data)
+	if cfg.Web == "" {
+		cfg.Web = cfg.API
+	}
+	cfg.Web = strings.TrimRight(cfg.Web, "/")
+	for k, x := range cfg.IRC {
+		x.PasswordFile = path(x.PasswordFile)
+		cfg.IRC[k] = x
+	}
+	for k, x := range cfg.XMPP {
+		x.PasswordFile = path(x.PasswordFile)
+		cfg.XMPP[k] = x
+	}
+	for k, x := range cfg.Matrix {
+		x.TokenFile = path(x.TokenFile)
+		cfg.Matrix[k] = x
+	}
+	for k, x := range cfg.Webhook {
+		x.SecretFile = path(x.SecretFile)
+		cfg.Webhook[k] = x
+	}
 }
 
 // checker checks a decoded configuration and finds the lines of what is
@@ -289,6 +326,7 @@ func (c *checker) check(cfg *Config) {
 		c.httpURL("", "api", cfg.API)
 	}
 	c.required("", "data (the bridge's own folder)", cfg.Data)
+	c.httpURL("", "web", cfg.Web)
 
 	connectors := map[string]bool{}
 	names := func(kind string, m map[string]bool) {
@@ -326,6 +364,10 @@ func (c *checker) check(cfg *Config) {
 			c.readable(t, "password_file", x.PasswordFile)
 		}
 		c.hostPort(t, "server", x.Server)
+		if x.Nick != "" && !xmppNickRE.MatchString(x.Nick) {
+			c.add(c.lineOf(t, 0, "nick"), "nick: %q is not a room nick (1 to 64 characters, no control characters, no leading or trailing space)", x.Nick)
+		}
+		c.readable(t, "ca_file", x.CAFile)
 	}
 	for name, x := range cfg.Matrix {
 		t := "matrix." + name
@@ -402,6 +444,7 @@ var (
 	ircNickRE    = regexp.MustCompile(`^[A-Za-z\[\]\\` + "`" + `_^{|}][A-Za-z0-9\[\]\\` + "`" + `_^{|}-]{0,29}$`)
 	ircChannelRE = regexp.MustCompile(`^[#&][^\x00\x07\r\n ,:]{1,49}$`)
 	bareJIDRE    = regexp.MustCompile(`^[^@/\s]+@[^@/\s]+$`)
+	xmppNickRE   = regexp.MustCompile(`^[^\pC\s](?:[^\pC]{0,62}[^\pC\s])?$`)
 	matrixUserRE = regexp.MustCompile(`^@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(:[0-9]+)?$`)
 	matrixRoomRE = regexp.MustCompile(`^[!#][^:\s]+:[A-Za-z0-9.-]+(:[0-9]+)?$`)
 	webhookIDRE  = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -38,10 +39,12 @@ const maxRemotePart = 1024
 
 // Key prefixes: one byte, then length-prefixed parts.
 const (
-	prefixRemote = 'r' // r ‖ connector ‖ channel ‖ id → group ‖ seq
-	prefixEvent  = 'e' // e ‖ group ‖ seq ‖ connector ‖ channel → id
-	prefixCursor = 'c' // c ‖ group → seq
-	prefixToken  = 't' // t ‖ connector → token
+	prefixRemote  = 'r' // r ‖ connector ‖ channel ‖ id → group ‖ seq
+	prefixEvent   = 'e' // e ‖ group ‖ seq ‖ connector ‖ channel → id
+	prefixCursor  = 'c' // c ‖ group ‖ channel → seq
+	prefixToken   = 't' // t ‖ connector → token
+	prefixPending = 'p' // p ‖ connector ‖ channel ‖ id → group ‖ raw submission
+	prefixSub     = 'q' // q ‖ submission ID → connector ‖ channel ‖ id
 )
 
 // OpenStore opens (or makes) the store in dir.
@@ -184,9 +187,14 @@ func readPart(b []byte) (string, []byte, bool) {
 	return string(b[w : w+int(n)]), b[w+int(n):], true
 }
 
-// Cursor returns the last seq of group gid relayed out, if any.
-func (s *Store) Cursor(gid protocol.GroupID) (uint64, bool, error) {
-	v, ok, err := s.get(append([]byte{prefixCursor}, gid[:]...))
+func cursorKey(gid protocol.GroupID, channel string) []byte {
+	return appendPart(append([]byte{prefixCursor}, gid[:]...), channel)
+}
+
+// Cursor returns the last seq of group gid relayed out to channel (the
+// connector's KIND.NAME, a colon and the channel), if any.
+func (s *Store) Cursor(gid protocol.GroupID, channel string) (uint64, bool, error) {
+	v, ok, err := s.get(cursorKey(gid, channel))
 	if err != nil || !ok {
 		return 0, false, err
 	}
@@ -196,10 +204,10 @@ func (s *Store) Cursor(gid protocol.GroupID) (uint64, bool, error) {
 	return binary.BigEndian.Uint64(v), true, nil
 }
 
-// SetCursor records that group gid was relayed out up to seq. A cursor
-// never goes back: a lower seq is ignored.
-func (s *Store) SetCursor(gid protocol.GroupID, seq uint64) error {
-	key := append([]byte{prefixCursor}, gid[:]...)
+// SetCursor records that group gid was relayed out to channel up to seq.
+// A cursor never goes back: a lower seq is ignored.
+func (s *Store) SetCursor(gid protocol.GroupID, channel string, seq uint64) error {
+	key := cursorKey(gid, channel)
 	return s.db.Update(func(txn *badger.Txn) error {
 		if item, err := txn.Get(key); err == nil {
 			var cur uint64
@@ -219,6 +227,138 @@ func (s *Store) SetCursor(gid protocol.GroupID, seq uint64) error {
 		}
 		return txn.Set(key, binary.BigEndian.AppendUint64(nil, seq))
 	})
+}
+
+// RemoteIn returns the ID of the copy of Qun event ev in a channel of a
+// connector, if the bridge made one there (or the event came from there).
+func (s *Store) RemoteIn(ev EventRef, connector, channel string) (string, bool, error) {
+	v, ok, err := s.get(Remote{Connector: connector, Channel: channel}.eventKey(ev))
+	return string(v), ok, err
+}
+
+// Pending is a submission the bridge signed for a remote message and that
+// is not known to be sequenced yet: kept before it is posted, so that after
+// a crash the same bytes are posted again (the node answers the event they
+// already made, never a second one), and so that the copy that comes back
+// is known for the remote message's.
+type Pending struct {
+	Remote Remote
+	Group  protocol.GroupID
+	Raw    []byte // the signed submission
+}
+
+func (r Remote) pendingKey() []byte {
+	k := []byte{prefixPending}
+	k = appendPart(k, r.Connector)
+	k = appendPart(k, r.Channel)
+	return appendPart(k, r.ID)
+}
+
+func subKey(sub protocol.SubmissionID) []byte { return append([]byte{prefixSub}, sub[:]...) }
+
+// Pend keeps p until Settle or Drop.
+func (s *Store) Pend(p Pending) error {
+	if err := p.Remote.check(); err != nil {
+		return err
+	}
+	sub := protocol.SubmissionID(sha256.Sum256(p.Raw))
+	return s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(p.Remote.pendingKey(), append(append([]byte{}, p.Group[:]...), p.Raw...)); err != nil {
+			return err
+		}
+		return txn.Set(subKey(sub), p.Remote.pendingKey()[1:])
+	})
+}
+
+// Settle records that p's submission became event ev: the link both ways
+// and the end of p, in one synced write.
+func (s *Store) Settle(p Pending, ev EventRef) error {
+	if err := p.Remote.check(); err != nil {
+		return err
+	}
+	if ev.Seq == 0 {
+		return errors.New("bridge: an event is named by its group and a seq ≥ 1")
+	}
+	sub := protocol.SubmissionID(sha256.Sum256(p.Raw))
+	val := binary.BigEndian.AppendUint64(append([]byte{}, ev.Group[:]...), ev.Seq)
+	return s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(p.Remote.key(), val); err != nil {
+			return err
+		}
+		if err := txn.Set(p.Remote.eventKey(ev), []byte(p.Remote.ID)); err != nil {
+			return err
+		}
+		if err := txn.Delete(p.Remote.pendingKey()); err != nil {
+			return err
+		}
+		return txn.Delete(subKey(sub))
+	})
+}
+
+// Drop ends p without an event (the host refused it).
+func (s *Store) Drop(p Pending) error {
+	sub := protocol.SubmissionID(sha256.Sum256(p.Raw))
+	return s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(p.Remote.pendingKey()); err != nil {
+			return err
+		}
+		return txn.Delete(subKey(sub))
+	})
+}
+
+// IsPending says whether a submission for remote message r is pending.
+func (s *Store) IsPending(r Remote) (bool, error) {
+	if err := r.check(); err != nil {
+		return false, err
+	}
+	_, ok, err := s.get(r.pendingKey())
+	return ok, err
+}
+
+// PendingSource returns the remote message that the pending submission
+// sub was signed for, if it is pending.
+func (s *Store) PendingSource(sub protocol.SubmissionID) (Remote, bool, error) {
+	v, ok, err := s.get(subKey(sub))
+	if err != nil || !ok {
+		return Remote{}, false, err
+	}
+	conn, rest, ok1 := readPart(v)
+	ch, rest, ok2 := readPart(rest)
+	id, rest, ok3 := readPart(rest)
+	if !ok1 || !ok2 || !ok3 || len(rest) != 0 {
+		return Remote{}, false, fmt.Errorf("bridge: a damaged pending entry %x", v)
+	}
+	return Remote{Connector: conn, Channel: ch, ID: id}, true, nil
+}
+
+// Pendings lists every pending submission.
+func (s *Store) Pendings() ([]Pending, error) {
+	var out []Pending
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPending}, PrefetchValues: true, PrefetchSize: 16})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			rest := it.Item().Key()[1:]
+			conn, rest, ok1 := readPart(rest)
+			ch, rest, ok2 := readPart(rest)
+			id, rest, ok3 := readPart(rest)
+			if !ok1 || !ok2 || !ok3 || len(rest) != 0 {
+				return fmt.Errorf("bridge: a damaged key %x", it.Item().Key())
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if len(v) < 32 {
+				return fmt.Errorf("bridge: a damaged pending entry of %d bytes", len(v))
+			}
+			p := Pending{Remote: Remote{Connector: conn, Channel: ch, ID: id}, Raw: v[32:]}
+			copy(p.Group[:], v[:32])
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Token returns connector's resume token (a Matrix sync token), if any.

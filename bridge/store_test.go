@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"crypto/sha256"
 	"slices"
 	"strings"
 	"testing"
@@ -30,10 +31,10 @@ func TestStore(t *testing.T) {
 	if err := s.Link(tricky, EventRef{Group: gid, Seq: 43}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetCursor(gid, 42); err != nil {
+	if err := s.SetCursor(gid, "irc.libera:#tea", 42); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetCursor(gid, 40); err != nil { // a late, older ack
+	if err := s.SetCursor(gid, "irc.libera:#tea", 40); err != nil { // a late, older ack
 		t.Fatal(err)
 	}
 	if err := s.SetToken("matrix.hs", "s72594_4483_1934"); err != nil {
@@ -74,13 +75,76 @@ func TestStore(t *testing.T) {
 	if !slices.Equal(rs, []Remote{irc, mx}) {
 		t.Fatalf("remotes of the event: %+v", rs)
 	}
-	if c, ok, err := s.Cursor(gid); err != nil || !ok || c != 42 {
+	if c, ok, err := s.Cursor(gid, "irc.libera:#tea"); err != nil || !ok || c != 42 {
 		t.Fatalf("cursor %d %v %v, want 42 (it never goes back)", c, ok, err)
 	}
-	if _, ok, _ := s.Cursor(protocol.GroupID{9}); ok {
+	if _, ok, _ := s.Cursor(gid, "matrix.hs:!room:example.org"); ok {
 		t.Fatal("a cursor for a group never relayed")
 	}
 	if tok, ok, err := s.Token("matrix.hs"); err != nil || !ok || tok != "s72594_4483_1934" {
 		t.Fatalf("token %q %v %v", tok, ok, err)
+	}
+}
+
+// TestStorePending: a pending submission is found by its remote message
+// and by its submission's ID, survives a reopen, and Settle turns it into
+// the link in one write; Drop ends it without one.
+func TestStorePending(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := protocol.GroupID{7}
+	a := Pending{Remote: Remote{Connector: "irc.libera", Channel: "#tea", ID: "irc-1"}, Group: gid, Raw: []byte("signed bytes a")}
+	b := Pending{Remote: Remote{Connector: "irc.libera", Channel: "#tea", ID: "irc-2"}, Group: gid, Raw: []byte("signed bytes b")}
+	for _, p := range []Pending{a, b} {
+		if err := s.Pend(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if s, err = OpenStore(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ps, err := s.Pendings()
+	if err != nil || len(ps) != 2 || ps[0].Remote != a.Remote || string(ps[0].Raw) != "signed bytes a" || ps[0].Group != gid {
+		t.Fatalf("pendings after a reopen: %+v %v", ps, err)
+	}
+	subA := protocol.SubmissionID(sha256.Sum256(a.Raw))
+	if r, ok, err := s.PendingSource(subA); err != nil || !ok || r != a.Remote {
+		t.Fatalf("source of a: %+v %v %v", r, ok, err)
+	}
+	if ok, _ := s.IsPending(a.Remote); !ok {
+		t.Fatal("a is not pending")
+	}
+	ev := EventRef{Group: gid, Seq: 9}
+	if err := s.Settle(a, ev); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.IsPending(a.Remote); ok {
+		t.Fatal("a is still pending after Settle")
+	}
+	if _, ok, _ := s.PendingSource(subA); ok {
+		t.Fatal("a's submission is still pending after Settle")
+	}
+	if got, ok, _ := s.EventOf(a.Remote); !ok || got != ev {
+		t.Fatalf("a settled as %+v %v", got, ok)
+	}
+	if id, ok, _ := s.RemoteIn(ev, "irc.libera", "#tea"); !ok || id != "irc-1" {
+		t.Fatalf("the copy in #tea: %q %v", id, ok)
+	}
+	if _, ok, _ := s.RemoteIn(ev, "irc.libera", "#other"); ok {
+		t.Fatal("a copy in a channel it never went to")
+	}
+	if err := s.Drop(b); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := s.Pendings(); len(ps) != 0 {
+		t.Fatalf("pendings left: %+v", ps)
+	}
+	if _, ok, _ := s.EventOf(b.Remote); ok {
+		t.Fatal("a dropped submission left a link")
 	}
 }
