@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -239,6 +240,7 @@ func TestGatewayRelays(t *testing.T) {
 	waitUntil(t, 20*time.Second, "Matrix gets the IRC message", func() bool {
 		return slices.Equal(mx.texts(), []string{"Bob: hello from Qun", "Alice (irc.libera): hi from IRC"})
 	})
+	eventAt(t, ctx, w.buyer, w.gid, res.Seq)
 	got, evs := groupTexts(t, ctx, w.buyer, w.gid)
 	if !slices.Equal(got, []string{"me: hello from Qun", "Alice (irc.libera): hi from IRC"}) {
 		t.Fatalf("the group reads %q", got)
@@ -312,14 +314,310 @@ func TestGatewayRelays(t *testing.T) {
 	}
 }
 
-// eventAt reads the event with seq.
+// eventAt reads the event with seq, waiting for c's node to have it.
 func eventAt(t *testing.T, ctx context.Context, c *client.Client, gid protocol.GroupID, seq uint64) api.EventView {
 	t.Helper()
-	page, err := c.Events(ctx, gid, seq, 1)
-	if err != nil || len(page.Events) == 0 {
-		t.Fatalf("event %d: %v", seq, err)
-	}
-	return page.Events[0]
+	var ev api.EventView
+	waitUntil(t, 20*time.Second, fmt.Sprintf("event %d on the node", seq), func() bool {
+		page, err := c.Events(ctx, gid, seq, 1)
+		if err != nil {
+			t.Fatalf("event %d: %v", seq, err)
+		}
+		if len(page.Events) == 0 {
+			return false
+		}
+		ev = page.Events[0]
+		return true
+	})
+	return ev
 }
 
-var _ = errors.Is
+
+// TestGatewayModeration: banning "Alice (irc.libera)" on Qun kicks and
+// bans her on IRC where the bridge can, announces it on every network,
+// and stops her messages — at the gateway, and at the host when a bridge
+// that misbehaves relays them anyway. A kicked Qun member is announced.
+func TestGatewayModeration(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	dir := t.TempDir()
+	store, err := bridge.OpenStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	irc := newFake("irc.libera", bridge.Caps{Private: true})
+	mx := newFake("matrix.hs", bridge.Caps{Edit: true, Delete: true, Replies: true})
+	runGateway(t, w, store, dir, irc, mx)
+
+	if res := irc.say(ctx, bridge.Inbound{Channel: "#tea", User: "alice", Name: "Alice", Text: "buy my spam"}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	alice := protocol.BridgedID(w.bridgeUser.Key().ID(), "irc.libera", "alice")
+	if _, err := w.owner.Ban(ctx, w.gid, alice, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Second, "IRC bans Alice", func() bool {
+		return slices.ContainsFunc(irc.calls(), func(c fakeCall) bool { return c.Op == "kick" && c.User == "alice" && c.Ban })
+	})
+	for _, f := range []*fakeConn{irc, mx} {
+		waitUntil(t, 20*time.Second, f.name+" announces the ban", func() bool {
+			return slices.ContainsFunc(f.calls(), func(c fakeCall) bool {
+				return c.Out.Kind == bridge.OutNotice && c.Out.Text == "Alice (irc.libera) was banned from the group by 店长: spam"
+			})
+		})
+	}
+	if slices.ContainsFunc(mx.calls(), func(c fakeCall) bool { return c.Op == "kick" }) {
+		t.Fatal("Matrix was asked to kick a person of IRC")
+	}
+	head := groupHead(t, ctx, w.owner, w.gid)
+	res := irc.say(ctx, bridge.Inbound{Channel: "#tea", User: "alice", Name: "Alice", Text: "more spam"})
+	var ie *bridge.InputError
+	if !errors.As(res.Err, &ie) || !strings.Contains(ie.Reason, "banned") {
+		t.Fatalf("a banned person's message: %v", res.Err)
+	}
+	// A bridge that forgets the ban: the host refuses her.
+	_, err = w.bridgeUser.Send(ctx, w.gid, protocol.MessageBody{Text: "more spam", Bridged: &protocol.Bridged{Network: "irc.libera", User: "alice", Name: "Alice"}})
+	if !errors.Is(err, &protocol.Error{Code: protocol.CodeBanned}) {
+		t.Fatalf("the host took a banned person's message from the bridge: %v", err)
+	}
+	if h := groupHead(t, ctx, w.owner, w.gid); h != head {
+		t.Fatalf("the group grew from %d to %d with a banned person's messages", head, h)
+	}
+	// Her namesake on Matrix is another person.
+	if res := mx.say(ctx, bridge.Inbound{Channel: "room", ID: "$a", User: "alice", Name: "Alice", Text: "I am not her"}); res.Err != nil {
+		t.Fatalf("Alice of Matrix: %v", res.Err)
+	}
+
+	// A Qun member kicked: announced on both networks.
+	if _, err := w.owner.Kick(ctx, w.gid, w.buyer.Key().ID(), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*fakeConn{irc, mx} {
+		waitUntil(t, 20*time.Second, f.name+" announces the kick", func() bool {
+			return slices.ContainsFunc(f.calls(), func(c fakeCall) bool {
+				return c.Out.Kind == bridge.OutNotice && c.Out.Text == "Bob was removed from the group by 店长"
+			})
+		})
+	}
+}
+
+func groupHead(t *testing.T, ctx context.Context, c *client.Client, gid protocol.GroupID) uint64 {
+	t.Helper()
+	v, err := c.Group(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Head
+}
+
+// TestGatewayInvite: !invite on a network answers that person privately
+// with a link, the bare token and (where pictures pass) a QR code; the
+// token admits a new key; asking again gives the same invite.
+func TestGatewayInvite(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	dir := t.TempDir()
+	store, err := bridge.OpenStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	irc := newFake("irc.libera", bridge.Caps{Private: true})
+	runGateway(t, w, store, dir, irc)
+	<-irc.ready
+	irc.mu.Lock()
+	in := irc.in
+	irc.mu.Unlock()
+	in <- bridge.Inbound{Channel: "#tea", User: "dave", Text: " !invite "}
+	var answer fakeCall
+	waitUntil(t, 20*time.Second, "the answer to !invite", func() bool {
+		for _, c := range irc.calls() {
+			if c.Out.To == "dave" {
+				answer = c
+				return true
+			}
+		}
+		return false
+	})
+	if answer.Out.Image != nil {
+		t.Fatal("a picture went to a network that takes none")
+	}
+	link := w.platform.APIURL() + "/join#"
+	i := strings.Index(answer.Out.Text, link)
+	if i < 0 || !strings.Contains(answer.Out.Text, "茶馆") {
+		t.Fatalf("the answer %q has no link %s… or no group name", answer.Out.Text, link)
+	}
+	token := strings.Fields(answer.Out.Text[i+len(link):])[0]
+	if !strings.HasSuffix(answer.Out.Text, token) {
+		t.Fatalf("the answer %q does not end with the bare token", answer.Out.Text)
+	}
+	res := irc.say(ctx, bridge.Inbound{Channel: "#tea", User: "dave", Invite: true})
+	if res.Err != nil || res.Invite == nil || res.Invite.Token != token || len(res.Invite.QR) == 0 {
+		t.Fatalf("asking again: %+v", res)
+	}
+	dave := userOn(t, w.buyerNode)
+	if _, err := dave.Join(ctx, token); err != nil {
+		t.Fatalf("joining with the bridge's invite: %v", err)
+	}
+	if _, err := dave.Join(ctx, token); err == nil {
+		t.Fatal("the invite admitted twice")
+	}
+	if got := irc.texts(); len(got) != 0 {
+		t.Fatalf("!invite was relayed as a message: %q", got)
+	}
+}
+
+// TestGatewayBadInput: what no group should get is refused with a reason,
+// nothing of it is relayed, and the gateway goes on.
+func TestGatewayBadInput(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	dir := t.TempDir()
+	store, err := bridge.OpenStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	irc := newFake("irc.libera", bridge.Caps{Private: true})
+	mx := newFake("matrix.hs", bridge.Caps{Edit: true, Delete: true, Replies: true})
+	runGateway(t, w, store, dir, irc, mx)
+	head := groupHead(t, ctx, w.owner, w.gid)
+	for _, tc := range []struct {
+		name string
+		m    bridge.Inbound
+		want string
+	}{
+		{"invalid UTF-8", bridge.Inbound{Channel: "#tea", User: "eve", Text: "caf\xe9"}, "not UTF-8"},
+		{"control characters", bridge.Inbound{Channel: "#tea", User: "eve", Text: "bell\x07\x1b[2J"}, "control characters"},
+		{"oversized", bridge.Inbound{Channel: "#tea", User: "eve", Text: strings.Repeat("长", protocol.MaxTextRunes+1)}, "at most"},
+		{"no sender", bridge.Inbound{Channel: "#tea", Text: "who am I"}, "no sender"},
+		{"a sender with a line break", bridge.Inbound{Channel: "#tea", User: "eve\nPRIVMSG", Text: "x"}, "control characters"},
+		{"an overlong sender", bridge.Inbound{Channel: "#tea", User: strings.Repeat("e", 300), Text: "x"}, "at most"},
+		{"empty", bridge.Inbound{Channel: "#tea", User: "eve", Text: "  \n "}, "no text"},
+		{"an unknown channel", bridge.Inbound{Channel: "#elsewhere", User: "eve", Text: "hi"}, "not routed"},
+		{"a deletion of a message never relayed", bridge.Inbound{Channel: "room", User: "eve", ID: "$d", Deletes: "$nothing"}, "never relayed"},
+		{"an edit of a message never relayed", bridge.Inbound{Channel: "room", User: "eve", ID: "$e", Edits: "$nothing", Text: "x"}, "never relayed"},
+	} {
+		f := irc
+		if tc.m.Channel == "room" {
+			f = mx
+		}
+		res := f.say(ctx, tc.m)
+		var ie *bridge.InputError
+		if !errors.As(res.Err, &ie) || !strings.Contains(ie.Reason, tc.want) {
+			t.Errorf("%s: %v, want a refusal saying %q", tc.name, res.Err, tc.want)
+		}
+	}
+	// Names that are no profile string are cleaned, not refused.
+	if res := irc.say(ctx, bridge.Inbound{Channel: "#tea", User: "zoe", Name: " \u202eZoe\u200b the very long name of someone on IRC ", Text: "still here"}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if h := groupHead(t, ctx, w.owner, w.gid); h != head+1 {
+		t.Fatalf("the group went from %d to %d: something refused was relayed", head, h)
+	}
+	ev := eventAt(t, ctx, w.owner, w.gid, head+1)
+	if ev.Bridged == nil || ev.Bridged.Name != "Zoe the very long name of someon" {
+		t.Fatalf("the cleaned name: %+v", ev.Bridged)
+	}
+	waitUntil(t, 20*time.Second, "Matrix gets the good message", func() bool { return len(mx.texts()) == 1 })
+}
+
+// TestGatewayRestart: a gateway stopped and started again on its store
+// sends what was written meanwhile once, nothing it sent before, and still
+// knows the copies that recalls need; a submission a crash left pending
+// (posted, not yet linked) is posted again and becomes the same event.
+func TestGatewayRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	dir := t.TempDir()
+	store, err := bridge.OpenStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	irc := newFake("irc.libera", bridge.Caps{Private: true})
+	mx := newFake("matrix.hs", bridge.Caps{Edit: true, Delete: true, Replies: true})
+	stop := runGateway(t, w, store, dir, irc, mx)
+	before, err := w.buyer.Send(ctx, w.gid, protocol.MessageBody{Text: "before"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := mx.say(ctx, bridge.Inbound{Channel: "room", ID: "$m1", User: "@carol:hs", Text: "from Matrix before"}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	waitUntil(t, 20*time.Second, "both copies", func() bool { return len(mx.texts()) == 1 && len(irc.texts()) == 2 })
+	mxBefore := mx.calls()[0].ID
+	stop()
+	status, err := os.ReadFile(filepath.Join(dir, bridge.StatusFile))
+	if err != nil || !strings.Contains(string(status), "irc.libera:#tea") || !strings.Contains(string(status), "in 1 · out 3") {
+		t.Fatalf("the status file: %q %v", status, err)
+	}
+
+	// While it is down: three messages on Qun; and a crash just after
+	// posting a relayed IRC message, before its link was written.
+	for _, text := range []string{"one", "two", "three"} {
+		if _, err := w.buyer.Send(ctx, w.gid, protocol.MessageBody{Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub, err := w.bridgeUser.Sign(protocol.KindMessage, w.gid, &protocol.MessageBody{Text: "lost in the crash?", Bridged: &protocol.Bridged{Network: "irc.libera", User: "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := bridge.Pending{Remote: bridge.Remote{Connector: "irc.libera", Channel: "#tea", ID: "irc-crash"}, Group: w.gid, Raw: sub.Raw}
+	if err := store.Pend(crashed); err != nil {
+		t.Fatal(err)
+	}
+	posted, err := w.bridgeUser.SubmitSigned(ctx, sub.Raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	irc2 := newFake("irc.libera", bridge.Caps{Private: true})
+	mx2 := newFake("matrix.hs", bridge.Caps{Edit: true, Delete: true, Replies: true})
+	runGateway(t, w, store, dir, irc2, mx2)
+	want := []string{"Bob: one", "Bob: two", "Bob: three"}
+	waitUntil(t, 20*time.Second, "IRC gets what was written meanwhile", func() bool { return slices.Equal(irc2.texts(), want) })
+	waitUntil(t, 20*time.Second, "Matrix gets it and the crashed message, once", func() bool {
+		return slices.Equal(mx2.texts(), append(want[:3:3], "alice (irc.libera): lost in the crash?"))
+	})
+	if ev, ok, _ := store.EventOf(crashed.Remote); !ok || ev.Seq != posted.Seq {
+		t.Fatalf("the crashed message links to %+v %v, want seq %d", ev, ok, posted.Seq)
+	}
+	if ps, _ := store.Pendings(); len(ps) != 0 {
+		t.Fatalf("still pending: %+v", ps)
+	}
+	eventAt(t, ctx, w.buyer, w.gid, posted.Seq)
+	got, _ := groupTexts(t, ctx, w.buyer, w.gid)
+	if n := strings.Count(strings.Join(got, "\n"), "lost in the crash?"); n != 1 {
+		t.Fatalf("the crashed message is %d times in the group", n)
+	}
+
+	// Copies made before the restart are still known.
+	if _, err := w.buyer.Recall(ctx, w.gid, before.Seq); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Second, "Matrix deletes the copy made before the restart", func() bool {
+		return slices.ContainsFunc(mx2.calls(), func(c fakeCall) bool { return c.Op == "delete" && c.ID == mxBefore })
+	})
+	res := mx2.say(ctx, bridge.Inbound{Channel: "room", ID: "$r1", User: "@carol:hs", Deletes: "$m1"})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if ev := eventAt(t, ctx, w.buyer, w.gid, res.Seq); ev.Kind != "recall" {
+		t.Fatalf("a redaction after the restart became %s", ev.Kind)
+	}
+	// A replay of a message relayed before (a network that sends its
+	// history again) is not relayed twice.
+	head := groupHead(t, ctx, w.owner, w.gid)
+	if res := mx2.say(ctx, bridge.Inbound{Channel: "room", ID: "$m1", User: "@carol:hs", Text: "from Matrix before"}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if h := groupHead(t, ctx, w.owner, w.gid); h != head {
+		t.Fatal("a replayed message was relayed again")
+	}
+}

@@ -25,16 +25,18 @@ type route struct {
 	remotes []*sender
 	invites inviteCache
 
-	mu      sync.Mutex
-	ready   chan struct{} // closed once the group's state is loaded
-	view    *api.GroupView
-	stale   bool      // the view is older than the events seen
-	fetched time.Time // when the view was fetched
-	ring    []api.EventView
-	head    uint64 // the last seq seen
-	subErr  string // why the subscription is down, "" when up
-	in, out uint64 // messages relayed each way
-	refused uint64 // remote messages refused
+	mu         sync.Mutex
+	ready      chan struct{} // closed once the group's state is loaded
+	view       *api.GroupView
+	stale      bool              // the view is older than the events seen
+	refreshing chan struct{}     // closed when the fetch under way is done
+	names      map[string]string // every member's name seen, kept after they leave
+	fetched    time.Time         // when the view was fetched
+	ring       []api.EventView
+	head       uint64 // the last seq seen
+	subErr     string // why the subscription is down, "" when up
+	in, out    uint64 // messages relayed each way
+	refused    uint64 // remote messages refused
 }
 
 func newRoute(g *Gateway, gid protocol.GroupID, dir string) *route {
@@ -69,6 +71,7 @@ func (r *route) run(ctx context.Context) {
 	r.checkRole(view)
 	r.mu.Lock()
 	r.view, r.fetched, r.head = view, time.Now(), view.Head
+	r.keepNames(view)
 	r.mu.Unlock()
 	close(r.ready)
 
@@ -205,16 +208,46 @@ func (r *route) event(ctx context.Context, seq uint64) (api.EventView, error) {
 	return page.Events[0], nil
 }
 
-// state returns the group's view, fetched again when events have changed
-// who is in it (at most every 200 ms).
+// state returns the group's view, fetched again first when events have
+// changed who is in it since (at most every 200 ms; one fetch at a time,
+// which the other callers wait for).
 func (r *route) state(ctx context.Context) *api.GroupView {
 	<-r.ready
+	for {
+		r.mu.Lock()
+		v, stale, busy := r.view, r.stale, r.refreshing
+		if !stale {
+			r.mu.Unlock()
+			return v
+		}
+		if busy == nil {
+			busy = make(chan struct{})
+			r.refreshing = busy
+			r.mu.Unlock()
+			break
+		}
+		r.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return v
+		}
+	}
 	r.mu.Lock()
-	v, stale, fetched := r.view, r.stale, r.fetched
+	v, fetched, done := r.view, r.fetched, r.refreshing
 	r.mu.Unlock()
-	if !stale || time.Since(fetched) < 200*time.Millisecond {
+	defer func() {
+		r.mu.Lock()
+		r.refreshing = nil
+		r.mu.Unlock()
+		close(done)
+	}()
+	if wait := 200*time.Millisecond - time.Since(fetched); wait > 0 && !sleep(ctx, wait) {
 		return v
 	}
+	r.mu.Lock()
+	head := r.head
+	r.mu.Unlock()
 	nv, err := r.g.qc.Group(ctx, r.gid)
 	if err != nil {
 		r.log.Warn("bridge: cannot read the group's members; using what was read before", "err", err)
@@ -223,28 +256,41 @@ func (r *route) state(ctx context.Context) *api.GroupView {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.view, r.fetched = nv, time.Now()
-	if nv.Head >= r.head {
+	r.keepNames(nv)
+	if nv.Head >= head {
 		r.stale = false
 	}
 	return nv
 }
 
+// keepNames remembers the members' names, so that a member who left or
+// was removed is still named in what is relayed about them.
+func (r *route) keepNames(v *api.GroupView) {
+	if r.names == nil || len(r.names) > 100_000 {
+		r.names = map[string]string{}
+	}
+	for _, m := range v.MemberList {
+		switch {
+		case m.Nick != "":
+			r.names[m.User] = m.Nick
+		case m.Name != "":
+			r.names[m.User] = m.Name
+		}
+	}
+}
+
 // nameOf is how a member shows on other networks: their nick in the
 // group, their name, or the start of their ID.
 func (r *route) nameOf(ctx context.Context, user string) string {
-	for _, m := range r.state(ctx).MemberList {
-		if m.User == user {
-			switch {
-			case m.Nick != "":
-				return m.Nick
-			case m.Name != "":
-				return m.Name
-			}
-			break
-		}
+	r.state(ctx)
+	r.mu.Lock()
+	name := r.names[user]
+	r.mu.Unlock()
+	if name != "" {
+		return name
 	}
-	if len(user) > 8 {
-		return user[:8]
+	if len(user) > 6 {
+		return "…" + user[len(user)-6:] // IDs start alike (12D3KooW): the end tells them apart
 	}
 	return user
 }
@@ -269,18 +315,14 @@ func bridgedName(b *api.BridgedView) string {
 // blocked says why the host would refuse messages relayed for the
 // bridged person id ("" when it would not): banned, removed or muted.
 func (r *route) blocked(ctx context.Context, id protocol.UserID) string {
-	v := r.state(ctx)
 	s := id.String()
-	for _, b := range v.Banned {
-		if b == s {
-			return "banned from the group"
-		}
-	}
-	for _, p := range v.BridgedList {
+	for _, p := range r.state(ctx).BridgedList {
 		if p.ID != s {
 			continue
 		}
 		switch {
+		case p.Banned:
+			return "banned from the group"
 		case p.Removed:
 			return "removed from the group until an admin lets them back"
 		case p.Muted && (p.MutedUntil == 0 || p.MutedUntil > uint64(time.Now().UnixMilli())):

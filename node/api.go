@@ -111,7 +111,7 @@ func (g *group) view() api.GroupView {
 		v.BridgedList = append(v.BridgedList, api.BridgedPersonView{
 			BridgedView: api.BridgedView{ID: id.String(), Network: p.Network, User: p.User, Name: p.Name},
 			Bridge:      p.Bridge.String(), First: p.First, MutedUntil: api.JSONTime(p.MutedUntil),
-			Muted: p.MutedUntil > nowMS(), Removed: p.Removed,
+			Muted: p.MutedUntil > nowMS(), Removed: p.Removed, Banned: s.Banned[id],
 		})
 	}
 	sort.Slice(v.BridgedList, func(i, j int) bool { return v.BridgedList[i].First < v.BridgedList[j].First })

@@ -135,6 +135,9 @@ type BridgedPersonView struct {
 	MutedUntil uint64 `json:"muted_until,omitempty"` // unix ms; absent with Muted for a mute without end
 	Muted      bool   `json:"muted,omitempty"`
 	Removed    bool   `json:"removed,omitempty"` // kicked: refused until an admin approves them
+	// Banned: refused until an admin unbans them. Shown to every member
+	// (the ban is an event of the log they read), unlike GroupView.Banned.
+	Banned bool `json:"banned,omitempty"`
 }
 
 // MemberView is a member in GroupView.
