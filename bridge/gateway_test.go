@@ -332,7 +332,6 @@ func eventAt(t *testing.T, ctx context.Context, c *client.Client, gid protocol.G
 	return ev
 }
 
-
 // TestGatewayModeration: banning "Alice (irc.libera)" on Qun kicks and
 // bans her on IRC where the bridge can, announces it on every network,
 // and stops her messages — at the gateway, and at the host when a bridge
