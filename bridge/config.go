@@ -52,9 +52,15 @@ type IRC struct {
 	TLS          bool   `toml:"tls"`
 	Nick         string `toml:"nick"`
 	PasswordFile string `toml:"password_file"` // optional: the server password, in a file
-	// NickTemplate renders a Qun member's name on IRC; {name} and
-	// {network} are replaced ("<{name}>" by default).
+	// NickTemplate renders the author of a relayed message on IRC: {name}
+	// is replaced by their name, with a zero-width space in it so that it
+	// highlights nobody ("<{name}>" by default).
 	NickTemplate string `toml:"nick_template"`
+	// MessagesPerSecond and Burst are the flood control of the lines sent
+	// (2 a second, bursts of 5, by default: what servers allow a client);
+	// raise them only for a server that allows the bridge more.
+	MessagesPerSecond float64 `toml:"messages_per_second"`
+	Burst             int     `toml:"burst"`
 }
 
 // XMPP is an XMPP account that joins multi-user chats.
@@ -354,6 +360,15 @@ func (c *checker) check(cfg *Config) {
 			c.add(c.lineOf(t, 0, "nick"), "nick: %q is not an IRC nick (a letter or []\\`_^{|}, then letters, digits and those, at most 30)", x.Nick)
 		}
 		c.readable(t, "password_file", x.PasswordFile)
+		if x.NickTemplate != "" && !strings.Contains(x.NickTemplate, "{name}") {
+			c.add(c.lineOf(t, 0, "nick_template"), "nick_template: %q has no {name}", x.NickTemplate)
+		}
+		if x.MessagesPerSecond < 0 || x.MessagesPerSecond > 1000 {
+			c.add(c.lineOf(t, 0, "messages_per_second"), "messages_per_second: %v is not between 0 (the default, 2) and 1000", x.MessagesPerSecond)
+		}
+		if x.Burst < 0 || x.Burst > 1000 {
+			c.add(c.lineOf(t, 0, "burst"), "burst: %d is not between 0 (the default, 5) and 1000", x.Burst)
+		}
 	}
 	for name, x := range cfg.XMPP {
 		t := "xmpp." + name

@@ -74,6 +74,8 @@ data = "d"
 [irc.libera]
 server = "irc.example.org"
 nick = "9lives"
+nick_template = "[name]"
+messages_per_second = -1
 
 [xmpp.shop]
 jid = "no-at-sign"
@@ -97,16 +99,18 @@ remote = ["xmpp.shop:tea@muc.example.org", "xmpp.shop:tea@muc.example.org"]
 			"line 2: api: \"ftp://node\" is not an http",
 			"line 6: server: \"irc.example.org\" is not host:port",
 			"line 7: nick: \"9lives\" is not an IRC nick",
-			"line 10: jid: \"no-at-sign\" is not a bare JID",
-			"line 11: password_file: nope.txt cannot be read",
-			"line 15: user: \"bot\" is not a Matrix user ID",
-			"line 19: route 1: group \"xyz\" is not a group ID",
-			"line 20: route 1: direction \"sideways\"",
-			"line 21: route 1: remote \"irc.libera:tea\": an IRC channel starts with #",
-			"line 21: route 1: remote \"irc.other:#x\" names the connector irc.other, which is not configured",
-			"line 21: route 1: remote \"nocolon\" is not KIND.NAME:CHANNEL",
-			"line 21: route 1: remote \"matrix.hs:room\": a Matrix room",
-			"line 25: route 2: remote \"xmpp.shop:tea@muc.example.org\" is already in the route at line 25",
+			"line 8: nick_template: \"[name]\" has no {name}",
+			"line 9: messages_per_second: -1 is not between",
+			"line 12: jid: \"no-at-sign\" is not a bare JID",
+			"line 13: password_file: nope.txt cannot be read",
+			"line 17: user: \"bot\" is not a Matrix user ID",
+			"line 21: route 1: group \"xyz\" is not a group ID",
+			"line 22: route 1: direction \"sideways\"",
+			"line 23: route 1: remote \"irc.libera:tea\": an IRC channel starts with #",
+			"line 23: route 1: remote \"irc.other:#x\" names the connector irc.other, which is not configured",
+			"line 23: route 1: remote \"nocolon\" is not KIND.NAME:CHANNEL",
+			"line 23: route 1: remote \"matrix.hs:room\": a Matrix room",
+			"line 27: route 2: remote \"xmpp.shop:tea@muc.example.org\" is already in the route at line 27",
 		}},
 	}
 	for _, tc := range cases {
@@ -155,4 +159,32 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestXMPPConfig: an [xmpp.NAME]'s optional nick and ca_file are taken
+// when right and named with their line when wrong.
+func TestXMPPConfig(t *testing.T) {
+	dir := sampleDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("-----BEGIN CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	head := "key = \"bridge.key\"\napi = \"http://127.0.0.1:7780\"\ndata = \"d\"\n\n[[route]]\ngroup = \"3aff237f5705ab9ce4994b41e45d57b0a29049693fd3ce977cd4f5bbabaaabc5\"\nremote = [\"xmpp.shop:tea@muc.example.org\"]\n\n[xmpp.shop]\njid = \"bridge@example.org\"\npassword_file = \"xmpp.password\"\n"
+	cfg, problems := ParseConfig([]byte(head+"nick = \"Qun bridge 茶\"\nca_file = \"ca.pem\"\n"), dir)
+	if len(problems) > 0 {
+		t.Fatalf("problems %v", problems)
+	}
+	if x := cfg.XMPP["shop"]; x.Nick != "Qun bridge 茶" || x.CAFile == "" {
+		t.Fatalf("got %+v", x)
+	}
+	for _, tc := range []struct{ conf, want string }{
+		{"nick = \" padded\"\n", "line 12: nick: \" padded\" is not a room nick"},
+		{"nick = \"bell\\u0007\"\n", "line 12: nick: \"bell\\a\" is not a room nick"},
+		{"nick = \"" + strings.Repeat("n", 65) + "\"\n", "line 12: nick: "},
+		{"ca_file = \"missing.pem\"\n", "line 12: ca_file: missing.pem cannot be read"},
+	} {
+		cfg, problems := ParseConfig([]byte(head+tc.conf), dir)
+		if cfg != nil || len(problems) != 1 || !strings.Contains(problems[0].String(), tc.want) {
+			t.Errorf("%q: problems %v, want one with %q", tc.conf, problems, tc.want)
+		}
+	}
 }

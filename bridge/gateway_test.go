@@ -3,7 +3,6 @@ package bridge_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,9 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qunchat/qun/internal/testserver"
+
 	"github.com/qunchat/qun/bridge"
 	"github.com/qunchat/qun/client"
-	"github.com/qunchat/qun/node"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
@@ -26,131 +26,20 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 }
 
-// startNode starts a node on loopback with its admin's client.
-func startNode(t *testing.T) (*node.Node, *client.Client) {
-	t.Helper()
-	dir := t.TempDir()
-	n, err := node.New(node.Config{
-		DataDir:          dir,
-		ListenAddrs:      []string{"/ip4/127.0.0.1/tcp/0"},
-		APIAddr:          "127.0.0.1:0",
-		RatePerSecond:    -1,
-		APIRatePerSecond: -1,
-		SyncInterval:     200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		n.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	k, err := client.LoadKey(filepath.Join(dir, "admin.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(n.APIURL(), k, client.WithTimeout(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n, c
-}
-
-// userOn makes a new user of node n.
-func userOn(t *testing.T, n *node.Node) *client.Client {
-	t.Helper()
-	k, err := protocol.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(n.APIURL(), k, client.WithTimeout(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// waitUntil polls cond until it holds, failing after timeout.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(timeout)
-	tick := time.NewTicker(10 * time.Millisecond) // poll interval of a bounded wait
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-	}
-}
-
-// world is a shop's group on its node, a buyer on a second node, and a
-// bridge user on a platform's node, a member with the role bridge.
-type world struct {
-	shop, buyerNode, platform *node.Node
-	owner, buyer, bridgeUser  *client.Client
-	gid                       protocol.GroupID
-}
-
-func newWorld(t *testing.T, ctx context.Context) *world {
-	t.Helper()
-	w := &world{}
-	w.shop, w.owner = startNode(t)
-	w.buyerNode, _ = startNode(t)
-	w.platform, _ = startNode(t)
-	for _, n := range []*node.Node{w.buyerNode, w.platform} {
-		n.Host().Peerstore().AddAddrs(w.shop.ID().PeerID(), w.shop.Host().Addrs(), time.Hour)
-	}
-	w.buyer = userOn(t, w.buyerNode)
-	w.bridgeUser = userOn(t, w.platform)
-	name := "茶馆"
-	gid, _, err := w.owner.CreateGroup(ctx, w.shop.ID(), protocol.Settings{Name: &name, Policy: ptr(protocol.PolicyOpen)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.gid = gid
-	if _, err := w.owner.SetMyProfile(ctx, api.MyProfile{Name: "店长"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.owner.SetProfile(ctx, gid, protocol.Profile{Name: "店长"}); err != nil {
-		t.Fatal(err)
-	}
-	inv, _, err := w.owner.CreateInvite(ctx, gid, 0, time.Hour, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []*client.Client{w.buyer, w.bridgeUser} {
-		if _, err := c.Join(ctx, inv.Token()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.buyer.SetProfile(ctx, gid, protocol.Profile{Name: "Bob"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.owner.SetRole(ctx, gid, w.bridgeUser.Key().ID(), protocol.RoleBridge); err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
-
-func ptr[T any](v T) *T { return &v }
-
 // runGateway runs a gateway for w's group routed to the fakes' channel
 // "#tea" (or "room" for those that have IDs), until the test ends or stop
 // is called.
-func runGateway(t *testing.T, w *world, store *bridge.Store, dir string, fakes ...*fakeConn) (stop func()) {
+func runGateway(t *testing.T, w *testserver.World, store *bridge.Store, dir string, fakes ...*fakeConn) (stop func()) {
 	t.Helper()
-	route := bridge.Route{Group: w.gid.String(), Direction: "both"}
+	route := bridge.Route{Group: w.GID.String(), Direction: "both"}
 	var conns []bridge.Connector
 	for _, f := range fakes {
 		route.Remote = append(route.Remote, f.name+":"+channelOf(f))
 		conns = append(conns, f)
 	}
 	g, err := bridge.New(bridge.Options{
-		Client: w.bridgeUser, Store: store, Connectors: conns, Routes: []bridge.Route{route},
-		Web: w.platform.APIURL(), Logger: testLogger(t), StatusEvery: -1,
+		Client: w.BridgeUser, Store: store, Connectors: conns, Routes: []bridge.Route{route},
+		Web: w.Platform.APIURL(), Logger: testLogger(t), StatusEvery: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +99,7 @@ func groupTexts(t *testing.T, ctx context.Context, c *client.Client, gid protoco
 func TestGatewayRelays(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	w := newWorld(t, ctx)
+	w := testserver.NewWorld(t, ctx)
 	dir := t.TempDir()
 	store, err := bridge.OpenStore(dir, nil)
 	if err != nil {
@@ -222,12 +111,12 @@ func TestGatewayRelays(t *testing.T) {
 	runGateway(t, w, store, dir, irc, mx)
 
 	// Qun → both networks, with the member's name.
-	hello, err := w.buyer.Send(ctx, w.gid, protocol.MessageBody{Text: "hello from Qun"})
+	hello, err := w.Buyer.Send(ctx, w.GID, protocol.MessageBody{Text: "hello from Qun"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []*fakeConn{irc, mx} {
-		waitUntil(t, 20*time.Second, f.name+" gets the Qun message", func() bool {
+		testserver.WaitUntil(t, 20*time.Second, f.name+" gets the Qun message", func() bool {
 			return slices.Equal(f.texts(), []string{"Bob: hello from Qun"})
 		})
 	}
@@ -237,15 +126,15 @@ func TestGatewayRelays(t *testing.T) {
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	waitUntil(t, 20*time.Second, "Matrix gets the IRC message", func() bool {
+	testserver.WaitUntil(t, 20*time.Second, "Matrix gets the IRC message", func() bool {
 		return slices.Equal(mx.texts(), []string{"Bob: hello from Qun", "Alice (irc.libera): hi from IRC"})
 	})
-	eventAt(t, ctx, w.buyer, w.gid, res.Seq)
-	got, evs := groupTexts(t, ctx, w.buyer, w.gid)
+	testserver.EventAt(t, ctx, w.Buyer, w.GID, res.Seq)
+	got, evs := groupTexts(t, ctx, w.Buyer, w.GID)
 	if !slices.Equal(got, []string{"me: hello from Qun", "Alice (irc.libera): hi from IRC"}) {
 		t.Fatalf("the group reads %q", got)
 	}
-	if evs[1].Author != w.bridgeUser.Key().ID().String() || evs[1].Bridged.ID != protocol.BridgedID(w.bridgeUser.Key().ID(), "irc.libera", "alice").String() {
+	if evs[1].Author != w.BridgeUser.Key().ID().String() || evs[1].Bridged.ID != protocol.BridgedID(w.BridgeUser.Key().ID(), "irc.libera", "alice").String() {
 		t.Fatalf("the relayed message: author %s, bridged %+v", evs[1].Author, evs[1].Bridged)
 	}
 
@@ -255,12 +144,12 @@ func TestGatewayRelays(t *testing.T) {
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	waitUntil(t, 20*time.Second, "IRC gets the Matrix reply with its quote", func() bool {
+	testserver.WaitUntil(t, 20*time.Second, "IRC gets the Matrix reply with its quote", func() bool {
 		tx := irc.calls()
 		last := tx[len(tx)-1]
 		return last.Out.Text == "welcome!" && last.Out.Quote != nil && last.Out.Quote.Author == "Bob" && last.Out.Quote.Text == "hello from Qun"
 	})
-	if ev := eventAt(t, ctx, w.buyer, w.gid, res.Seq); ev.Target != hello.Seq {
+	if ev := testserver.EventAt(t, ctx, w.Buyer, w.GID, res.Seq); ev.Target != hello.Seq {
 		t.Fatalf("the reply answers seq %d, want %d", ev.Target, hello.Seq)
 	}
 
@@ -269,20 +158,20 @@ func TestGatewayRelays(t *testing.T) {
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	waitUntil(t, 20*time.Second, "IRC gets the correction", func() bool {
+	testserver.WaitUntil(t, 20*time.Second, "IRC gets the correction", func() bool {
 		tx := irc.calls()
 		last := tx[len(tx)-1]
 		return last.Out.Kind == bridge.OutCorrection && last.Out.Text == "welcome, Bob!" && last.Out.Author == "Carol (matrix.hs)"
 	})
 
 	// A recall on Qun: a redaction on Matrix, a notice on IRC.
-	if _, err := w.buyer.Recall(ctx, w.gid, hello.Seq); err != nil {
+	if _, err := w.Buyer.Recall(ctx, w.GID, hello.Seq); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 20*time.Second, "Matrix deletes its copy", func() bool {
+	testserver.WaitUntil(t, 20*time.Second, "Matrix deletes its copy", func() bool {
 		return slices.ContainsFunc(mx.calls(), func(c fakeCall) bool { return c.Op == "delete" && c.ID == mxHello })
 	})
-	waitUntil(t, 20*time.Second, "IRC says it was recalled", func() bool {
+	testserver.WaitUntil(t, 20*time.Second, "IRC says it was recalled", func() bool {
 		return slices.ContainsFunc(irc.calls(), func(c fakeCall) bool {
 			return c.Out.Kind == bridge.OutNotice && strings.Contains(c.Out.Text, "recalled")
 		})
@@ -293,10 +182,10 @@ func TestGatewayRelays(t *testing.T) {
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	if ev := eventAt(t, ctx, w.buyer, w.gid, res.Seq); ev.Kind != "recall" {
+	if ev := testserver.EventAt(t, ctx, w.Buyer, w.GID, res.Seq); ev.Kind != "recall" {
 		t.Fatalf("the redaction became %s", ev.Kind)
 	}
-	got, _ = groupTexts(t, ctx, w.buyer, w.gid)
+	got, _ = groupTexts(t, ctx, w.Buyer, w.GID)
 	if !slices.Equal(got, []string{"Alice (irc.libera): hi from IRC"}) {
 		t.Fatalf("after the recalls the group reads %q", got)
 	}
@@ -314,24 +203,6 @@ func TestGatewayRelays(t *testing.T) {
 	}
 }
 
-// eventAt reads the event with seq, waiting for c's node to have it.
-func eventAt(t *testing.T, ctx context.Context, c *client.Client, gid protocol.GroupID, seq uint64) api.EventView {
-	t.Helper()
-	var ev api.EventView
-	waitUntil(t, 20*time.Second, fmt.Sprintf("event %d on the node", seq), func() bool {
-		page, err := c.Events(ctx, gid, seq, 1)
-		if err != nil {
-			t.Fatalf("event %d: %v", seq, err)
-		}
-		if len(page.Events) == 0 {
-			return false
-		}
-		ev = page.Events[0]
-		return true
-	})
-	return ev
-}
-
 // TestGatewayModeration: banning "Alice (irc.libera)" on Qun kicks and
 // bans her on IRC where the bridge can, announces it on every network,
 // and stops her messages — at the gateway, and at the host when a bridge
@@ -339,7 +210,7 @@ func eventAt(t *testing.T, ctx context.Context, c *client.Client, gid protocol.G
 func TestGatewayModeration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	w := newWorld(t, ctx)
+	w := testserver.NewWorld(t, ctx)
 	dir := t.TempDir()
 	store, err := bridge.OpenStore(dir, nil)
 	if err != nil {
@@ -353,15 +224,15 @@ func TestGatewayModeration(t *testing.T) {
 	if res := irc.say(ctx, bridge.Inbound{Channel: "#tea", User: "alice", Name: "Alice", Text: "buy my spam"}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	alice := protocol.BridgedID(w.bridgeUser.Key().ID(), "irc.libera", "alice")
-	if _, err := w.owner.Ban(ctx, w.gid, alice, "spam"); err != nil {
+	alice := protocol.BridgedID(w.BridgeUser.Key().ID(), "irc.libera", "alice")
+	if _, err := w.Owner.Ban(ctx, w.GID, alice, "spam"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 20*time.Second, "IRC bans Alice", func() bool {
+	testserver.WaitUntil(t, 20*time.Second, "IRC bans Alice", func() bool {
 		return slices.ContainsFunc(irc.calls(), func(c fakeCall) bool { return c.Op == "kick" && c.User == "alice" && c.Ban })
 	})
 	for _, f := range []*fakeConn{irc, mx} {
-		waitUntil(t, 20*time.Second, f.name+" announces the ban", func() bool {
+		testserver.WaitUntil(t, 20*time.Second, f.name+" announces the ban", func() bool {
 			return slices.ContainsFunc(f.calls(), func(c fakeCall) bool {
 				return c.Out.Kind == bridge.OutNotice && c.Out.Text == "Alice (irc.libera) was banned from the group by 店长: spam"
 			})
@@ -370,18 +241,18 @@ func TestGatewayModeration(t *testing.T) {
 	if slices.ContainsFunc(mx.calls(), func(c fakeCall) bool { return c.Op == "kick" }) {
 		t.Fatal("Matrix was asked to kick a person of IRC")
 	}
-	head := groupHead(t, ctx, w.owner, w.gid)
+	head := testserver.GroupHead(t, ctx, w.Owner, w.GID)
 	res := irc.say(ctx, bridge.Inbound{Channel: "#tea", User: "alice", Name: "Alice", Text: "more spam"})
 	var ie *bridge.InputError
 	if !errors.As(res.Err, &ie) || !strings.Contains(ie.Reason, "banned") {
 		t.Fatalf("a banned person's message: %v", res.Err)
 	}
 	// A bridge that forgets the ban: the host refuses her.
-	_, err = w.bridgeUser.Send(ctx, w.gid, protocol.MessageBody{Text: "more spam", Bridged: &protocol.Bridged{Network: "irc.libera", User: "alice", Name: "Alice"}})
+	_, err = w.BridgeUser.Send(ctx, w.GID, protocol.MessageBody{Text: "more spam", Bridged: &protocol.Bridged{Network: "irc.libera", User: "alice", Name: "Alice"}})
 	if !errors.Is(err, &protocol.Error{Code: protocol.CodeBanned}) {
 		t.Fatalf("the host took a banned person's message from the bridge: %v", err)
 	}
-	if h := groupHead(t, ctx, w.owner, w.gid); h != head {
+	if h := testserver.GroupHead(t, ctx, w.Owner, w.GID); h != head {
 		t.Fatalf("the group grew from %d to %d with a banned person's messages", head, h)
 	}
 	// Her namesake on Matrix is another person.
@@ -390,25 +261,16 @@ func TestGatewayModeration(t *testing.T) {
 	}
 
 	// A Qun member kicked: announced on both networks.
-	if _, err := w.owner.Kick(ctx, w.gid, w.buyer.Key().ID(), ""); err != nil {
+	if _, err := w.Owner.Kick(ctx, w.GID, w.Buyer.Key().ID(), ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []*fakeConn{irc, mx} {
-		waitUntil(t, 20*time.Second, f.name+" announces the kick", func() bool {
+		testserver.WaitUntil(t, 20*time.Second, f.name+" announces the kick", func() bool {
 			return slices.ContainsFunc(f.calls(), func(c fakeCall) bool {
 				return c.Out.Kind == bridge.OutNotice && c.Out.Text == "Bob was removed from the group by 店长"
 			})
 		})
 	}
-}
-
-func groupHead(t *testing.T, ctx context.Context, c *client.Client, gid protocol.GroupID) uint64 {
-	t.Helper()
-	v, err := c.Group(ctx, gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v.Head
 }
 
 // TestGatewayInvite: !invite on a network answers that person privately
@@ -417,7 +279,7 @@ func groupHead(t *testing.T, ctx context.Context, c *client.Client, gid protocol
 func TestGatewayInvite(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	w := newWorld(t, ctx)
+	w := testserver.NewWorld(t, ctx)
 	dir := t.TempDir()
 	store, err := bridge.OpenStore(dir, nil)
 	if err != nil {
@@ -432,7 +294,7 @@ func TestGatewayInvite(t *testing.T) {
 	irc.mu.Unlock()
 	in <- bridge.Inbound{Channel: "#tea", User: "dave", Text: " !invite "}
 	var answer fakeCall
-	waitUntil(t, 20*time.Second, "the answer to !invite", func() bool {
+	testserver.WaitUntil(t, 20*time.Second, "the answer to !invite", func() bool {
 		for _, c := range irc.calls() {
 			if c.Out.To == "dave" {
 				answer = c
@@ -444,7 +306,7 @@ func TestGatewayInvite(t *testing.T) {
 	if answer.Out.Image != nil {
 		t.Fatal("a picture went to a network that takes none")
 	}
-	link := w.platform.APIURL() + "/join#"
+	link := w.Platform.APIURL() + "/join#"
 	i := strings.Index(answer.Out.Text, link)
 	if i < 0 || !strings.Contains(answer.Out.Text, "茶馆") {
 		t.Fatalf("the answer %q has no link %s… or no group name", answer.Out.Text, link)
@@ -457,7 +319,7 @@ func TestGatewayInvite(t *testing.T) {
 	if res.Err != nil || res.Invite == nil || res.Invite.Token != token || len(res.Invite.QR) == 0 {
 		t.Fatalf("asking again: %+v", res)
 	}
-	dave := userOn(t, w.buyerNode)
+	dave := testserver.UserOn(t, w.BuyerNode)
 	if _, err := dave.Join(ctx, token); err != nil {
 		t.Fatalf("joining with the bridge's invite: %v", err)
 	}
@@ -474,7 +336,7 @@ func TestGatewayInvite(t *testing.T) {
 func TestGatewayBadInput(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	w := newWorld(t, ctx)
+	w := testserver.NewWorld(t, ctx)
 	dir := t.TempDir()
 	store, err := bridge.OpenStore(dir, nil)
 	if err != nil {
@@ -484,7 +346,7 @@ func TestGatewayBadInput(t *testing.T) {
 	irc := newFake("irc.libera", bridge.Caps{Private: true})
 	mx := newFake("matrix.hs", bridge.Caps{Edit: true, Delete: true, Replies: true})
 	runGateway(t, w, store, dir, irc, mx)
-	head := groupHead(t, ctx, w.owner, w.gid)
+	head := testserver.GroupHead(t, ctx, w.Owner, w.GID)
 	for _, tc := range []struct {
 		name string
 		m    bridge.Inbound
@@ -515,14 +377,14 @@ func TestGatewayBadInput(t *testing.T) {
 	if res := irc.say(ctx, bridge.Inbound{Channel: "#tea", User: "zoe", Name: " \u202eZoe\u200b the very long name of someone on IRC ", Text: "still here"}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	if h := groupHead(t, ctx, w.owner, w.gid); h != head+1 {
+	if h := testserver.GroupHead(t, ctx, w.Owner, w.GID); h != head+1 {
 		t.Fatalf("the group went from %d to %d: something refused was relayed", head, h)
 	}
-	ev := eventAt(t, ctx, w.owner, w.gid, head+1)
+	ev := testserver.EventAt(t, ctx, w.Owner, w.GID, head+1)
 	if ev.Bridged == nil || ev.Bridged.Name != "Zoe the very long name of someon" {
 		t.Fatalf("the cleaned name: %+v", ev.Bridged)
 	}
-	waitUntil(t, 20*time.Second, "Matrix gets the good message", func() bool { return len(mx.texts()) == 1 })
+	testserver.WaitUntil(t, 20*time.Second, "Matrix gets the good message", func() bool { return len(mx.texts()) == 1 })
 }
 
 // TestGatewayRestart: a gateway stopped and started again on its store
@@ -532,7 +394,7 @@ func TestGatewayBadInput(t *testing.T) {
 func TestGatewayRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	w := newWorld(t, ctx)
+	w := testserver.NewWorld(t, ctx)
 	dir := t.TempDir()
 	store, err := bridge.OpenStore(dir, nil)
 	if err != nil {
@@ -541,14 +403,14 @@ func TestGatewayRestart(t *testing.T) {
 	irc := newFake("irc.libera", bridge.Caps{Private: true})
 	mx := newFake("matrix.hs", bridge.Caps{Edit: true, Delete: true, Replies: true})
 	stop := runGateway(t, w, store, dir, irc, mx)
-	before, err := w.buyer.Send(ctx, w.gid, protocol.MessageBody{Text: "before"})
+	before, err := w.Buyer.Send(ctx, w.GID, protocol.MessageBody{Text: "before"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res := mx.say(ctx, bridge.Inbound{Channel: "room", ID: "$m1", User: "@carol:hs", Text: "from Matrix before"}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	waitUntil(t, 20*time.Second, "both copies", func() bool { return len(mx.texts()) == 1 && len(irc.texts()) == 2 })
+	testserver.WaitUntil(t, 20*time.Second, "both copies", func() bool { return len(mx.texts()) == 1 && len(irc.texts()) == 2 })
 	mxBefore := mx.calls()[0].ID
 	stop()
 	status, err := os.ReadFile(filepath.Join(dir, bridge.StatusFile))
@@ -559,19 +421,19 @@ func TestGatewayRestart(t *testing.T) {
 	// While it is down: three messages on Qun; and a crash just after
 	// posting a relayed IRC message, before its link was written.
 	for _, text := range []string{"one", "two", "three"} {
-		if _, err := w.buyer.Send(ctx, w.gid, protocol.MessageBody{Text: text}); err != nil {
+		if _, err := w.Buyer.Send(ctx, w.GID, protocol.MessageBody{Text: text}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sub, err := w.bridgeUser.Sign(protocol.KindMessage, w.gid, &protocol.MessageBody{Text: "lost in the crash?", Bridged: &protocol.Bridged{Network: "irc.libera", User: "alice"}})
+	sub, err := w.BridgeUser.Sign(protocol.KindMessage, w.GID, &protocol.MessageBody{Text: "lost in the crash?", Bridged: &protocol.Bridged{Network: "irc.libera", User: "alice"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	crashed := bridge.Pending{Remote: bridge.Remote{Connector: "irc.libera", Channel: "#tea", ID: "irc-crash"}, Group: w.gid, Raw: sub.Raw}
+	crashed := bridge.Pending{Remote: bridge.Remote{Connector: "irc.libera", Channel: "#tea", ID: "irc-crash"}, Group: w.GID, Raw: sub.Raw}
 	if err := store.Pend(crashed); err != nil {
 		t.Fatal(err)
 	}
-	posted, err := w.bridgeUser.SubmitSigned(ctx, sub.Raw, nil)
+	posted, err := w.BridgeUser.SubmitSigned(ctx, sub.Raw, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,8 +442,8 @@ func TestGatewayRestart(t *testing.T) {
 	mx2 := newFake("matrix.hs", bridge.Caps{Edit: true, Delete: true, Replies: true})
 	runGateway(t, w, store, dir, irc2, mx2)
 	want := []string{"Bob: one", "Bob: two", "Bob: three"}
-	waitUntil(t, 20*time.Second, "IRC gets what was written meanwhile", func() bool { return slices.Equal(irc2.texts(), want) })
-	waitUntil(t, 20*time.Second, "Matrix gets it and the crashed message, once", func() bool {
+	testserver.WaitUntil(t, 20*time.Second, "IRC gets what was written meanwhile", func() bool { return slices.Equal(irc2.texts(), want) })
+	testserver.WaitUntil(t, 20*time.Second, "Matrix gets it and the crashed message, once", func() bool {
 		return slices.Equal(mx2.texts(), append(want[:3:3], "alice (irc.libera): lost in the crash?"))
 	})
 	if ev, ok, _ := store.EventOf(crashed.Remote); !ok || ev.Seq != posted.Seq {
@@ -590,33 +452,33 @@ func TestGatewayRestart(t *testing.T) {
 	if ps, _ := store.Pendings(); len(ps) != 0 {
 		t.Fatalf("still pending: %+v", ps)
 	}
-	eventAt(t, ctx, w.buyer, w.gid, posted.Seq)
-	got, _ := groupTexts(t, ctx, w.buyer, w.gid)
+	testserver.EventAt(t, ctx, w.Buyer, w.GID, posted.Seq)
+	got, _ := groupTexts(t, ctx, w.Buyer, w.GID)
 	if n := strings.Count(strings.Join(got, "\n"), "lost in the crash?"); n != 1 {
 		t.Fatalf("the crashed message is %d times in the group", n)
 	}
 
 	// Copies made before the restart are still known.
-	if _, err := w.buyer.Recall(ctx, w.gid, before.Seq); err != nil {
+	if _, err := w.Buyer.Recall(ctx, w.GID, before.Seq); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 20*time.Second, "Matrix deletes the copy made before the restart", func() bool {
+	testserver.WaitUntil(t, 20*time.Second, "Matrix deletes the copy made before the restart", func() bool {
 		return slices.ContainsFunc(mx2.calls(), func(c fakeCall) bool { return c.Op == "delete" && c.ID == mxBefore })
 	})
 	res := mx2.say(ctx, bridge.Inbound{Channel: "room", ID: "$r1", User: "@carol:hs", Deletes: "$m1"})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	if ev := eventAt(t, ctx, w.buyer, w.gid, res.Seq); ev.Kind != "recall" {
+	if ev := testserver.EventAt(t, ctx, w.Buyer, w.GID, res.Seq); ev.Kind != "recall" {
 		t.Fatalf("a redaction after the restart became %s", ev.Kind)
 	}
 	// A replay of a message relayed before (a network that sends its
 	// history again) is not relayed twice.
-	head := groupHead(t, ctx, w.owner, w.gid)
+	head := testserver.GroupHead(t, ctx, w.Owner, w.GID)
 	if res := mx2.say(ctx, bridge.Inbound{Channel: "room", ID: "$m1", User: "@carol:hs", Text: "from Matrix before"}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	if h := groupHead(t, ctx, w.owner, w.gid); h != head {
+	if h := testserver.GroupHead(t, ctx, w.Owner, w.GID); h != head {
 		t.Fatal("a replayed message was relayed again")
 	}
 }

@@ -10,9 +10,9 @@ import (
 
 func TestExchange(t *testing.T) {
 	d := startIRCd(t)
-	a := startClient(t, Config{Addr: d.addr(), Nick: "alice", Channels: []string{"#shop"}})
+	a := startClient(t, Config{Addr: d.Addr(), Nick: "alice", Channels: []string{"#shop"}})
 	a.waitEvents(EventConnected, 1)
-	b := startClient(t, Config{Addr: d.addr(), Nick: "bob", Channels: []string{"#Shop"}})
+	b := startClient(t, Config{Addr: d.Addr(), Nick: "bob", Channels: []string{"#Shop"}})
 	b.waitEvents(EventConnected, 1)
 	a.waitEvents(EventJoin, 1)
 	ctx := ctxT(t)
@@ -71,8 +71,8 @@ func TestExchange(t *testing.T) {
 
 func TestInjectionStaysOneLine(t *testing.T) {
 	d := startIRCd(t)
-	w := dialRaw(t, d.addr(), "watcher", "#shop")
-	a := startClient(t, Config{Addr: d.addr(), Nick: "alice", Channels: []string{"#shop"}})
+	w := dialRaw(t, d.Addr(), "watcher", "#shop")
+	a := startClient(t, Config{Addr: d.Addr(), Nick: "alice", Channels: []string{"#shop"}})
 	a.waitEvents(EventConnected, 1)
 	ctx := ctxT(t)
 	for _, tc := range []struct{ in, want string }{
@@ -111,9 +111,9 @@ func TestInjectionStaysOneLine(t *testing.T) {
 
 func TestFloodControl(t *testing.T) {
 	d := startIRCd(t)
-	w := dialRaw(t, d.addr(), "watcher", "#shop")
+	w := dialRaw(t, d.Addr(), "watcher", "#shop")
 	const rate, burst, n = 10.0, 3, 15
-	a := startClient(t, Config{Addr: d.addr(), Nick: "alice", Channels: []string{"#shop"}, MessagesPerSecond: rate, Burst: burst})
+	a := startClient(t, Config{Addr: d.Addr(), Nick: "alice", Channels: []string{"#shop"}, MessagesPerSecond: rate, Burst: burst})
 	a.waitEvents(EventConnected, 1)
 	ctx := ctxT(t)
 	start := time.Now()
@@ -176,10 +176,10 @@ func TestQueueFull(t *testing.T) {
 
 func TestReconnectAfterRestart(t *testing.T) {
 	d := startIRCd(t)
-	a := startClient(t, Config{Addr: d.addr(), Nick: "alice", Channels: []string{"#shop"}, ReconnectMin: 100 * time.Millisecond, ReconnectMax: 500 * time.Millisecond})
+	a := startClient(t, Config{Addr: d.Addr(), Nick: "alice", Channels: []string{"#shop"}, ReconnectMin: 100 * time.Millisecond, ReconnectMax: 500 * time.Millisecond})
 	a.waitEvents(EventConnected, 1)
 
-	d.stop(syscall.SIGKILL)
+	d.Stop(syscall.SIGKILL)
 	waitFor(t, 10*time.Second, "alice to notice", func() bool { return !a.Connected() })
 	ctx := ctxT(t)
 	said := make(chan error, 1)
@@ -193,9 +193,9 @@ func TestReconnectAfterRestart(t *testing.T) {
 	// The same port again; the watcher is in the backlog before ngircd runs,
 	// so it has joined before alice can say anything.
 	down := time.Now()
-	d.listen()
-	w := dialRawAsync(t, d.addr(), "watcher", "#shop")
-	d.exec()
+	d.Listen()
+	w := dialRawAsync(t, d.Addr(), "watcher", "#shop")
+	d.Exec()
 	w.waitJoined("#shop")
 	l := w.privmsg()
 	if l.Nick() != "alice" || l.Param(1) != "queued while the server was down" {
@@ -217,14 +217,14 @@ func TestReconnectAfterRestart(t *testing.T) {
 
 func TestNickInUse(t *testing.T) {
 	d := startIRCd(t)
-	a := startClient(t, Config{Addr: d.addr(), Nick: "shop", Channels: []string{"#shop"}})
+	a := startClient(t, Config{Addr: d.Addr(), Nick: "shop", Channels: []string{"#shop"}})
 	a.waitEvents(EventConnected, 1)
-	b := startClient(t, Config{Addr: d.addr(), Nick: "shop", Channels: []string{"#shop"}})
+	b := startClient(t, Config{Addr: d.Addr(), Nick: "shop", Channels: []string{"#shop"}})
 	b.waitEvents(EventConnected, 1)
 	if a.Nick() != "shop" || b.Nick() != "shop_" {
 		t.Fatalf("nicks %q and %q", a.Nick(), b.Nick())
 	}
-	c := startClient(t, Config{Addr: d.addr(), Nick: "shop", Channels: []string{"#shop"}})
+	c := startClient(t, Config{Addr: d.Addr(), Nick: "shop", Channels: []string{"#shop"}})
 	c.waitEvents(EventConnected, 1)
 	if c.Nick() != "shop__" {
 		t.Fatalf("third nick %q", c.Nick())
@@ -240,9 +240,9 @@ func TestNickInUse(t *testing.T) {
 
 func TestKickBanRejoin(t *testing.T) {
 	d := startIRCd(t)
-	op := startClient(t, Config{Addr: d.addr(), Nick: "op", Channels: []string{"#shop"}})
+	op := startClient(t, Config{Addr: d.Addr(), Nick: "op", Channels: []string{"#shop"}})
 	op.waitEvents(EventConnected, 1) // first in the channel: operator
-	b := startClient(t, Config{Addr: d.addr(), Nick: "bridge", Channels: []string{"#shop"}})
+	b := startClient(t, Config{Addr: d.Addr(), Nick: "bridge", Channels: []string{"#shop"}})
 	b.waitEvents(EventConnected, 1)
 	ctx := ctxT(t)
 

@@ -1,0 +1,20 @@
+// Package testserver starts real chat servers on loopback for tests: an
+// ngircd for IRC (and, as the connectors need them, others). Each server
+// is private to one test, in the test's temporary folder, and stopped when
+// the test ends. A server that is not installed skips the test under the
+// plain go test, and fails it when QUN_CI=1 (CI installs every server).
+package testserver
+
+import (
+	"os"
+	"testing"
+)
+
+// SkipOrFail skips the test with reason, or fails it when QUN_CI=1.
+func SkipOrFail(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv("QUN_CI") == "1" {
+		t.Fatalf("QUN_CI=1 but %s", reason)
+	}
+	t.Skip(reason + " (QUN_CI=1 makes this a failure)")
+}
