@@ -35,7 +35,9 @@ const maxRemoteID = 512
 // holds control characters (but tabs and line breaks) or is too long,
 // people without an ID, IDs out of bounds.
 func (m *Inbound) check() error {
-	if m.User == "" {
+	if m.User == "" && m.Deletes == "" && m.Edits == "" {
+		// A deletion or a correction acts on a message relayed from the
+		// same channel: that message names its sender.
 		return refuse("the message names no sender")
 	}
 	if len(m.User) > protocol.MaxRemoteUserBytes || !utf8.ValidString(m.User) || hasControl(m.User, false) {

@@ -31,7 +31,7 @@ type route struct {
 	stale      bool              // the view is older than the events seen
 	refreshing chan struct{}     // closed when the fetch under way is done
 	names      map[string]string // every member's name seen, kept after they leave
-	fetched    time.Time         // when the view was fetched
+	persons    map[string]bool   // the bridged people of the view
 	ring       []api.EventView
 	head       uint64 // the last seq seen
 	subErr     string // why the subscription is down, "" when up
@@ -70,7 +70,7 @@ func (r *route) run(ctx context.Context) {
 	}
 	r.checkRole(view)
 	r.mu.Lock()
-	r.view, r.fetched, r.head = view, time.Now(), view.Head
+	r.view, r.head = view, view.Head
 	r.keepNames(view)
 	r.mu.Unlock()
 	close(r.ready)
@@ -160,8 +160,8 @@ func (r *route) add(ev api.EventView) {
 	r.subErr = ""
 	switch ev.Kind {
 	case "message":
-		if ev.Bridged != nil {
-			r.stale = true // a new person, perhaps
+		if ev.Bridged != nil && !r.persons[ev.Bridged.ID] {
+			r.stale = true // a new person
 		}
 	case "profile", "join", "leave", "kick", "ban", "unban", "mute", "unmute", "approve", "role", "update":
 		r.stale = true
@@ -209,7 +209,7 @@ func (r *route) event(ctx context.Context, seq uint64) (api.EventView, error) {
 }
 
 // state returns the group's view, fetched again first when events have
-// changed who is in it since (at most every 200 ms; one fetch at a time,
+// changed who is in it or what they may do since (one fetch at a time,
 // which the other callers wait for).
 func (r *route) state(ctx context.Context) *api.GroupView {
 	<-r.ready
@@ -234,7 +234,7 @@ func (r *route) state(ctx context.Context) *api.GroupView {
 		}
 	}
 	r.mu.Lock()
-	v, fetched, done := r.view, r.fetched, r.refreshing
+	v, done := r.view, r.refreshing
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
@@ -242,9 +242,6 @@ func (r *route) state(ctx context.Context) *api.GroupView {
 		r.mu.Unlock()
 		close(done)
 	}()
-	if wait := 200*time.Millisecond - time.Since(fetched); wait > 0 && !sleep(ctx, wait) {
-		return v
-	}
 	r.mu.Lock()
 	head := r.head
 	r.mu.Unlock()
@@ -255,7 +252,7 @@ func (r *route) state(ctx context.Context) *api.GroupView {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.view, r.fetched = nv, time.Now()
+	r.view = nv
 	r.keepNames(nv)
 	if nv.Head >= head {
 		r.stale = false
@@ -264,10 +261,15 @@ func (r *route) state(ctx context.Context) *api.GroupView {
 }
 
 // keepNames remembers the members' names, so that a member who left or
-// was removed is still named in what is relayed about them.
+// was removed is still named in what is relayed about them, and notes the
+// bridged people the view knows.
 func (r *route) keepNames(v *api.GroupView) {
 	if r.names == nil || len(r.names) > 100_000 {
 		r.names = map[string]string{}
+	}
+	r.persons = make(map[string]bool, len(v.BridgedList))
+	for _, p := range v.BridgedList {
+		r.persons[p.ID] = true
 	}
 	for _, m := range v.MemberList {
 		switch {

@@ -51,7 +51,7 @@ func (c *command) synopsis() string {
 // and --json (it accepts the other common flags too, so that they may
 // always come before the command).
 func (c *command) offline() bool {
-	return strings.HasPrefix(c.name, "key ") || strings.HasPrefix(c.name, "bridge ")
+	return strings.HasPrefix(c.name, "key ") || c.name == "bridge" || strings.HasPrefix(c.name, "bridge ")
 }
 
 // commands lists the client commands in help order.
@@ -89,7 +89,9 @@ var commands = []*command{
 	{"contacts", "", "list the requests and offers of private conversations for you", runContacts},
 	{"contact accept", "ID [--name NAME]", "accept a request (offer a conversation) or an offer (join it)", runContactAccept},
 	{"contact dismiss", "ID", "drop a request or an offer", runContactDismiss},
+	{"bridge", "--config FILE [--debug]", "run a bridge gateway: relay between Qun groups and channels of other networks (docs/BRIDGE.md)", runBridge},
 	{"bridge check", "--config FILE", "check a bridge's configuration file and say, line by line, what is wrong", runBridgeCheck},
+	{"bridge status", "--config FILE", "print the running bridge's status, one line per route", runBridgeStatus},
 	{"whoami", "", "print the user ID of the key", runKeyShow},
 	{"key new", "", "make a new user key file (never replaces one) and print its user ID", runKeyNew},
 	{"key show", "", "print the user ID of the key file", runKeyShow},
@@ -157,20 +159,22 @@ var errNoSubcommand = errors.New("missing subcommand")
 // findCommand finds the command of name and, for group and invite, of the
 // subcommand among args (normally args[0]; it may follow flags).
 func findCommand(name string, args []string) (*command, []string, error) {
+	var exact *command
 	hasSubs := false
 	for _, c := range commands {
 		if c.name == name {
-			return c, args, nil
+			exact = c
 		}
 		if strings.HasPrefix(c.name, name+" ") {
 			hasSubs = true
 		}
 	}
 	if !hasSubs {
-		return nil, nil, nil
+		return exact, args, nil
 	}
 	// The subcommand is normally args[0]; flags (and their values) may
-	// come before it.
+	// come before it. A name that is a command of its own too (qun bridge)
+	// is that command when no subcommand follows.
 	unknown := ""
 	var subs []string
 	for _, c := range commands {
@@ -188,6 +192,9 @@ func findCommand(name string, args []string) (*command, []string, error) {
 		if unknown == "" && !strings.HasPrefix(a, "-") {
 			unknown = a
 		}
+	}
+	if exact != nil {
+		return exact, args, nil
 	}
 	if unknown != "" {
 		if s := suggest(unknown, subs); s != "" {
