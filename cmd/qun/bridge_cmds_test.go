@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,8 +41,18 @@ func TestBridgeCheck(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	lineOf := func(s string) int {
+		for i, l := range strings.Split(string(sample), "\n") {
+			if strings.Contains(l, s) {
+				return i + 1
+			}
+		}
+		t.Fatalf("the sample has no %q", s)
+		return 0
+	}
+	nickLine, routeLine := lineOf(`nick          = "qunbridge"`), lineOf(`remote    = [`)
 	r = e.run("bridge", "check", "--config", bad)
-	if r.code != 1 || !strings.Contains(r.stderr, "has 2 problems") || !strings.Contains(r.stderr, bad+":14: nick") || !strings.Contains(r.stderr, bad+":34: route 1: remote \"irc.libera:tea\"") {
+	if r.code != 1 || !strings.Contains(r.stderr, "has 2 problems") || !strings.Contains(r.stderr, fmt.Sprintf("%s:%d: nick", bad, nickLine)) || !strings.Contains(r.stderr, fmt.Sprintf("%s:%d: route 1: remote \"irc.libera:tea\"", bad, routeLine)) {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	if r := e.run("bridge", "check"); r.code != 2 || !strings.Contains(r.stderr, "--config FILE") {
