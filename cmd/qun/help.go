@@ -117,6 +117,10 @@ Same as qun key show.`,
 first with "qun key new --key FILE": joining needs one.`,
 	"chat": `Keys: Enter sends, PgUp/PgDn scroll, Ctrl-C quits. Type /help in the chat
 for the moderation commands.`,
+	"bridge": `Runs until interrupted (Ctrl-C, SIGTERM), logging to stderr (--json: as JSON
+lines); it writes one status line per route to DATA/status.txt every 2 s, which
+"qun bridge status --config FILE" prints. The group's owner gives the bridge's
+user the role bridge: qun role GID BRIDGE_USERID bridge. docs/BRIDGE.md has it all.`,
 	"history": `With --from SEQ prints up to --limit events from SEQ on (--limit 0: all of
 them); otherwise the last --limit events.`,
 }
