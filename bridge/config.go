@@ -208,7 +208,7 @@ func (cfg *Config) resolve(path func(string) string) {
 		cfg.IRC[k] = x
 	}
 	for k, x := range cfg.XMPP {
-		x.PasswordFile = path(x.PasswordFile)
+		x.PasswordFile, x.CAFile = path(x.PasswordFile), path(x.CAFile)
 		cfg.XMPP[k] = x
 	}
 	for k, x := range cfg.Matrix {

@@ -13,6 +13,7 @@ import (
 	"github.com/qunchat/qun/bridge"
 	"github.com/qunchat/qun/bridge/irc"
 	"github.com/qunchat/qun/bridge/webhook"
+	"github.com/qunchat/qun/bridge/xmpp"
 	"github.com/qunchat/qun/client"
 )
 
@@ -129,14 +130,15 @@ func connectors(cfg *bridge.Config, log *slog.Logger) ([]bridge.Connector, error
 	for _, name := range cfg.ConnectorNames() {
 		kind, short, _ := strings.Cut(name, ".")
 		channels := bridge.ChannelsOf(cfg.Routes, name)
-		l := log.With("connector", name)
 		var c bridge.Connector
 		var err error
 		switch kind {
 		case "irc":
-			c, err = irc.NewConnector(name, cfg.IRC[short], channels, l)
+			c, err = irc.NewConnector(name, cfg.IRC[short], channels, log.With("connector", name))
+		case "xmpp":
+			c, err = xmpp.New(name, cfg.XMPP[short], channels, log) // which names itself in its lines
 		case "webhook":
-			c, err = webhook.New(name, cfg.Webhook[short], channels, filepath.Join(cfg.Data, name), l)
+			c, err = webhook.New(name, cfg.Webhook[short], channels, filepath.Join(cfg.Data, name), log) // likewise
 		default:
 			err = fmt.Errorf("[%s]: this version of qun has no %s connector yet", name, kind)
 		}
