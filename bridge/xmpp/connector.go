@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -115,17 +116,18 @@ var defaultTiming = timing{
 // gateway: see the package documentation. Its methods are safe for
 // concurrent use.
 type Connector struct {
-	name     string
-	account  jid.JID // bare
-	server   string  // host:port, "" to look the domain up
-	pwFile   string
-	nick     string
-	rooms    map[string]jid.JID // bare room JID → itself
-	order    []string           // the rooms in configuration order
-	tls      *tls.Config
-	log      *slog.Logger
-	timing   timing
-	maxBytes int64 // the largest stanza read
+	name      string
+	account   jid.JID // bare
+	server    string  // host:port, "" to look the domain up
+	pwFile    string
+	nick      string
+	rooms     map[string]jid.JID // bare room JID → itself
+	order     []string           // the rooms in configuration order
+	tls       *tls.Config
+	log       *slog.Logger
+	timing    timing
+	maxBytes  int64        // the largest stanza read
+	selfPings atomic.Int64 // answered, for tests
 
 	mu      sync.Mutex
 	running bool

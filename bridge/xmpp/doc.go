@@ -16,13 +16,14 @@
 // StartTLS, the certificate checked for the JID's domain against the
 // system's CAs or those of the configured CA file; it authenticates with
 // SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN (over TLS only) with the password
-// file's first line, and binds a resource the server chooses. Then it
-// joins each room with the configured nick (the JID's local part by
-// default; with '_' appended while the room says it is taken), asking
-// for no history. A room the account is kicked from, refused by, or
+// file's content (less a final newline), and binds a resource the server
+// chooses. Then it joins each room with the configured nick (the JID's
+// local part by default; with '_' appended while the room says it is
+// taken), asking for no history. A room the account is kicked from, refused by, or
 // silently dropped from (a self-ping, XEP-0410, finds out) is joined
-// again after a backoff. The server is pinged (XEP-0199) when quiet; a
-// disconnection, a stream error or a ping unanswered ends the session
+// again after a backoff. Every 90s the connector pings the server
+// (XEP-0199) and itself in each room; a disconnection, a stream error or
+// a ping of the server unanswered within 30s ends the session
 // and Run connects again after a backoff with jitter (1s doubling up to
 // 1min). Refused credentials are an *AuthError, which ends Run.
 //

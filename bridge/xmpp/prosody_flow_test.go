@@ -342,3 +342,49 @@ func TestAuth(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// TestKeepAlive: the connector pings the server and itself in each room
+// (XEP-0410) when quiet; prosody passes the self-ping to the connector,
+// which answers, so it stays in the room without joining again.
+func TestKeepAlive(t *testing.T) {
+	p := startProsody(t)
+	room := newRoom("alive")
+	p.register("bridge", "pw-bridge")
+	alice := p.user("alice")
+	alice.join(room, "Alice", "")
+	c, err := New("xmpp.test", p.config("bridge", "pw-bridge"), []string{room}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.timing.ping = 20 * time.Millisecond
+	in := make(chan bridge.Inbound, 16)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, in) }()
+	defer func() { cancel(); <-done }()
+	alice.wait("the connector's join", func(g got) bool { return g.pre != nil && g.pre.From == room+"/bridge" })
+	waitFor(t, 15*time.Second, "5 self-pings answered", func() bool { return c.selfPings.Load() >= 5 })
+	alice.say(room, "", "still there?", "")
+	select {
+	case m := <-in:
+		if m.Text != "still there?" {
+			t.Fatalf("got %+v", m)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing came")
+	}
+	for {
+		select {
+		case g := <-alice.got:
+			if g.pre != nil && g.pre.From == room+"/bridge" {
+				t.Fatalf("the connector joined again: %s", g.raw)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if s := c.Status(); !s.Connected {
+		t.Fatalf("status %+v", s)
+	}
+}

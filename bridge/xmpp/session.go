@@ -377,9 +377,9 @@ func (s *session) join(r *roomState) (left <-chan struct{}, err error) {
 	return left, nil
 }
 
-// keepAlive pings the server and, in each room, ourselves (XEP-0410)
-// when the session has been quiet: a server that does not answer ends
-// the session, a room that no longer knows us is joined again.
+// keepAlive pings the server and, in each room, ourselves (XEP-0410),
+// every timing.ping: a server that does not answer ends the session, a
+// room that no longer knows us is joined again.
 func (s *session) keepAlive() {
 	c := s.c
 	t := time.NewTicker(c.timing.ping)
@@ -417,6 +417,9 @@ func (s *session) keepAlive() {
 			ctx, cancel := context.WithTimeout(s.ctx, c.timing.pong)
 			err = s.iq(ctx, "self-ping", stanza.IQ{Type: stanza.GetIQ, To: to}, outPing{})
 			cancel()
+			if err == nil {
+				c.selfPings.Add(1)
+			}
 			if errors.As(err, &re) && re.Condition != "service-unavailable" && re.Condition != "feature-not-implemented" &&
 				!strings.HasPrefix(re.Condition, "remote-server-") {
 				c.log.Warn("xmpp: the room no longer knows us", "room", key, "err", err)
