@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -100,19 +101,53 @@ func isInviteCommand(text string) bool {
 	return strings.EqualFold(strings.TrimSpace(text), "!invite")
 }
 
-// inbound relays what connector c brings, one message after another (so
-// that a channel's order is the group's), until ctx ends.
+// inbound relays what connector c brings until ctx ends: each channel's
+// messages one after another (so that a channel's order is the group's),
+// the channels side by side (so that one busy channel holds up no other).
 func (g *Gateway) inbound(ctx context.Context, c Connector, in <-chan Inbound) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	queues := map[string]chan Inbound{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case m := <-in:
-			res := g.relayIn(ctx, c, m)
-			if m.Done != nil {
-				m.Done(res)
+			q := queues[m.Channel]
+			if q == nil {
+				if g.byChannel[chanKey{c.Name(), m.Channel}] == nil {
+					// Not routed: refused at once, without a worker of its own.
+					g.answer(m, g.relayIn(ctx, c, m))
+					continue
+				}
+				q = make(chan Inbound, 64)
+				queues[m.Channel] = q
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-ctx.Done():
+							return
+						case m := <-q:
+							g.answer(m, g.relayIn(ctx, c, m))
+						}
+					}
+				}()
+			}
+			select {
+			case q <- m:
+			case <-ctx.Done():
+				return
 			}
 		}
+	}
+}
+
+// answer hands m's outcome to whoever waits for it.
+func (g *Gateway) answer(m Inbound, res Result) {
+	if m.Done != nil {
+		m.Done(res)
 	}
 }
 

@@ -52,13 +52,16 @@ type Config struct {
 	// StoredEvents is the number of stored events for W5's start-up
 	// (default 1,000,000).
 	StoredEvents int
+	// BridgeMessages sizes W6: messages each way through the bridge
+	// (default 2,000).
+	BridgeMessages int
 	// Images and ImageMembers size W7: photos of ~1 MB uploaded (default
 	// 20) and members who download one (default 500).
 	Images, ImageMembers int
 }
 
 // Workloads lists the workloads Run knows, in the order it runs them.
-var Workloads = []string{"W1", "W2", "W3", "W4", "W5", "W7"}
+var Workloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7"}
 
 func (c Config) withDefaults() (Config, error) {
 	def := func(v *int, full, quick int) {
@@ -75,6 +78,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.CatchUpEvents, 100000, 1000)
 	def(&c.Groups, 100000, 10)
 	def(&c.StoredEvents, 1000000, 3000)
+	def(&c.BridgeMessages, 2000, 50)
 	def(&c.Images, 20, 2)
 	def(&c.ImageMembers, 500, 10)
 	if len(c.FanoutClients) == 0 {
@@ -112,7 +116,7 @@ func (c Config) withDefaults() (Config, error) {
 		n    int
 	}{{"burst messages", c.BurstMessages}, {"burst senders", c.BurstSenders}, {"paced rate", c.PacedRate},
 		{"catch-up events", c.CatchUpEvents}, {"groups", c.Groups}, {"stored events", c.StoredEvents},
-		{"images", c.Images}, {"image members", c.ImageMembers}} {
+		{"images", c.Images}, {"image members", c.ImageMembers}, {"bridge messages", c.BridgeMessages}} {
 		if v.n < 1 {
 			errs = append(errs, fmt.Errorf("%s must be at least 1, not %d", v.name, v.n))
 		}
@@ -314,6 +318,8 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			r = env.w4(ctx)
 		case "W5":
 			r = env.w5(ctx)
+		case "W6":
+			r = env.w6(ctx)
 		case "W7":
 			r = env.w7(ctx)
 		}
