@@ -44,7 +44,7 @@ type got struct {
 // user registers name@qun.test and connects it.
 func (p *prosody) user(name string) *user {
 	p.t.Helper()
-	p.register(name, "pw-"+name)
+	p.Register(name, "pw-"+name)
 	return p.connect(name)
 }
 
@@ -52,7 +52,7 @@ func (p *prosody) user(name string) *user {
 func (p *prosody) connect(name string) *user {
 	t := p.t
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", p.addr(), 5*time.Second)
+	conn, err := net.DialTimeout("tcp", p.Addr(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func (p *prosody) connect(name string) *user {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	xs, err := xmpp.NewSession(ctx, account.Domain(), account, conn, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
-		return xmpp.StreamConfig{Features: []xmpp.StreamFeature{xmpp.StartTLS(p.clientTLS()), xmpp.SASL("", "pw-"+name, sasl.ScramSha1, sasl.Plain), xmpp.BindResource()}}
+		return xmpp.StreamConfig{Features: []xmpp.StreamFeature{xmpp.StartTLS(p.ClientTLS()), xmpp.SASL("", "pw-"+name, sasl.ScramSha1, sasl.Plain), xmpp.BindResource()}}
 	}))
 	if err != nil {
 		conn.Close()
@@ -211,17 +211,17 @@ type testConnector struct {
 // here) in rooms.
 func (p *prosody) connector(name string, rooms ...string) *testConnector {
 	p.t.Helper()
-	p.register(name, "pw-"+name)
+	p.Register(name, "pw-"+name)
 	return p.runConnector(p.config(name, "pw-"+name), rooms...)
 }
 
 // config is a connector's configuration for name@qun.test with password.
 func (p *prosody) config(name, password string) bridge.XMPP {
-	file := filepath.Join(p.dir, name+".password")
+	file := filepath.Join(p.Dir, name+".password")
 	if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {
 		p.t.Fatal(err)
 	}
-	return bridge.XMPP{JID: name + "@" + testDomain, PasswordFile: file, Server: p.addr(), CAFile: p.caFile}
+	return bridge.XMPP{JID: name + "@" + testDomain, PasswordFile: file, Server: p.Addr(), CAFile: p.CAFile}
 }
 
 func (p *prosody) runConnector(cfg bridge.XMPP, rooms ...string) *testConnector {

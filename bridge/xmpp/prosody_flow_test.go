@@ -245,7 +245,7 @@ func TestRestart(t *testing.T) {
 	alice.say(room, "", "before", "")
 	c.nextText("before")
 
-	p.stop()
+	p.Stop()
 	waitFor(t, 15*time.Second, "the connector to notice", func() bool { return !c.Status().Connected })
 	down := c.Status().Since
 	sent := make(chan error, 1)
@@ -253,7 +253,7 @@ func TestRestart(t *testing.T) {
 		_, err := c.Send(ctxT(t), room, bridge.Outbound{Event: "after", Text: "back"})
 		sent <- err
 	}()
-	p.startAgain()
+	p.StartAgain()
 	waitFor(t, 15*time.Second, "the connector to connect again", func() bool {
 		s := c.Status()
 		return s.Connected && s.Since.After(down) && s.LastError == ""
@@ -309,7 +309,7 @@ func TestInvite(t *testing.T) {
 // certificate is retried (it may be renewed), with the reason in Status.
 func TestAuth(t *testing.T) {
 	p := startProsody(t)
-	p.register("bridge", "right")
+	p.Register("bridge", "right")
 	c, err := New("xmpp.test", p.config("bridge", "wrong"), []string{newRoom("auth")}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +349,7 @@ func TestAuth(t *testing.T) {
 func TestKeepAlive(t *testing.T) {
 	p := startProsody(t)
 	room := newRoom("alive")
-	p.register("bridge", "pw-bridge")
+	p.Register("bridge", "pw-bridge")
 	alice := p.user("alice")
 	alice.join(room, "Alice", "")
 	c, err := New("xmpp.test", p.config("bridge", "pw-bridge"), []string{room}, testLogger(t))

@@ -347,6 +347,7 @@ func (e *env) w6(ctx context.Context) (r Result) {
 	r.note("IRC, XMPP and Matrix are bounded by their servers (IRC's flood control: 2 lines a second by default); their connectors are tested against real servers, not measured here")
 	return r
 }
+
 // sleepUntil waits until t; false when ctx ended first.
 func sleepUntil(ctx context.Context, t time.Time) bool {
 	d := time.Until(t)
