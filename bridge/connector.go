@@ -134,7 +134,12 @@ type Outbound struct {
 	// retry idempotent where the network has one (Matrix transaction ID,
 	// XMPP origin-id, the platform's idempotency key).
 	Event string
-	Kind  OutKind
+	// Original is, for an edit or a recall, the ID of the Qun event of the
+	// message it acts on (whose copy was sent with that Event): a network
+	// that names messages by IDs derived from Event can find the copy from
+	// it alone, after a restart too.
+	Original string
+	Kind     OutKind
 	// Author is who wrote it, as people should read it: a member's name,
 	// or "Alice (irc.libera)" for a person of another network; "" for the
 	// bridge's own notices.

@@ -258,8 +258,11 @@ func (s *sender) render(ctx context.Context, ev api.EventView) (out Outbound, ta
 			return out, "", false, err
 		}
 		out.Kind, out.Author, out.Text = OutCorrection, r.authorOf(ctx, ev), ev.Text
-		if b, err := r.event(ctx, ev.Target); err == nil && b.Bridged != nil {
-			out.Author = bridgedName(b.Bridged)
+		if b, err := r.event(ctx, ev.Target); err == nil {
+			out.Original = b.ID
+			if b.Bridged != nil {
+				out.Author = bridgedName(b.Bridged)
+			}
 		}
 		return out, id, true, nil
 	case "recall":
@@ -269,6 +272,7 @@ func (s *sender) render(ctx context.Context, ev api.EventView) (out Outbound, ta
 		}
 		out.Text = "[message recalled]"
 		if b, err := r.event(ctx, ev.Target); err == nil {
+			out.Original = b.ID
 			out.Text = "[a message of " + r.authorOf(ctx, b) + " was recalled]"
 		}
 		return out, id, true, nil

@@ -451,6 +451,10 @@ func (c *Connector) Edit(ctx context.Context, room, id string, m bridge.Outbound
 	c.mu.Lock()
 	if rec := c.ids[room].own(id); rec != nil {
 		original = rec.msgID
+	} else if m.Original != "" {
+		// Forgotten (a restart): Send gave the copy the id it derives from
+		// the original's event.
+		original = stanzaIDFor(m.Original)
 	}
 	c.mu.Unlock()
 	own := stanzaIDFor(m.Event, "edit", id, body)

@@ -105,6 +105,22 @@ func TestMessages(t *testing.T) {
 	if len(g.msg.Replace) != 1 || g.msg.Replace[0].ID != "qun-ev1" {
 		t.Fatalf("Alice got %s", g.raw)
 	}
+	// After a restart the table is empty: the original's event names the
+	// id Send gave it.
+	c.mu.Lock()
+	kept := c.ids[room]
+	c.ids[room] = newIDTable(maxRemembered)
+	c.mu.Unlock()
+	if err := c.Edit(ctx, room, id, bridge.Outbound{Event: "ev3b", Original: "ev1", Author: "Zoë (irc.libera)", Text: "hi, corrected again"}); err != nil {
+		t.Fatal(err)
+	}
+	g = alice.message(room, "hi, corrected again")
+	if len(g.msg.Replace) != 1 || g.msg.Replace[0].ID != "qun-ev1" {
+		t.Fatalf("after a restart Alice got %s", g.raw)
+	}
+	c.mu.Lock()
+	c.ids[room] = kept
+	c.mu.Unlock()
 
 	// Bob cannot correct or retract Alice's message; Alice retracts it
 	// (XEP-0424, the room's stanza-id): Deletes is its ID.
