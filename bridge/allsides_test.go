@@ -100,6 +100,7 @@ func TestGatewayAllSides(t *testing.T) {
 		t.Fatal(err)
 	}
 	platform := &side{name: "platform"}
+	var deletes sync.Map // what each remote side was told to delete
 	var hookMu sync.Mutex
 	hookKeys := map[string]bool{}
 	plat := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -109,8 +110,11 @@ func TestGatewayAllSides(t *testing.T) {
 			rw.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		var h struct{ Type, Text string }
+		var h struct{ Type, Text, ID string }
 		_ = json.Unmarshal(body, &h)
+		if h.Type == "delete" {
+			deletes.Store("platform", h.ID)
+		}
 		hookMu.Lock()
 		seen := hookKeys[r.Header.Get(webhook.HeaderWebhookID)]
 		hookKeys[r.Header.Get(webhook.HeaderWebhookID)] = true
@@ -160,6 +164,7 @@ func TestGatewayAllSides(t *testing.T) {
 	xmppIn := make(chan bridge.Inbound, 256)
 	go xmppUser.Run(gctx, xmppIn)
 
+	var xmppIDs sync.Map // tag → the XMPP person's ID of her message
 	sides := []*side{
 		{name: "owner", send: func(ctx context.Context, text string) error {
 			_, err := w.Owner.Send(ctx, w.GID, protocol.MessageBody{Text: text})
@@ -175,7 +180,8 @@ func TestGatewayAllSides(t *testing.T) {
 		}},
 		{name: "irc", send: func(ctx context.Context, text string) error { return ircUser.Say(ctx, "#tea", text) }},
 		{name: "xmpp", send: func(ctx context.Context, text string) error {
-			_, err := xmppUser.Send(ctx, room, bridge.Outbound{Text: text})
+			id, err := xmppUser.Send(ctx, room, bridge.Outbound{Text: text})
+			xmppIDs.Store(strings.Fields(text)[0], id)
 			return err
 		}},
 		platform,
@@ -206,6 +212,9 @@ func TestGatewayAllSides(t *testing.T) {
 	// What the remote people receive.
 	go func() {
 		for m := range ircUser.Messages() {
+			if m.Notice && strings.Contains(m.Text, "recalled") {
+				deletes.Store("irc", m.Text)
+			}
 			byName["irc"].receive(m.Text)
 		}
 	}()
@@ -213,6 +222,9 @@ func TestGatewayAllSides(t *testing.T) {
 		for {
 			select {
 			case m := <-xmppIn:
+				if m.Deletes != "" {
+					deletes.Store("xmpp", m.Deletes)
+				}
 				byName["xmpp"].receive(m.Text)
 			case <-gctx.Done():
 				return
@@ -300,4 +312,35 @@ func TestGatewayAllSides(t *testing.T) {
 			t.Errorf("%s got, in this order:\n%q\nwant (the group's order, without its own):\n%q", s.name, got, want)
 		}
 	}
+
+	// A recall on Qun follows every copy: a notice on IRC, a retraction
+	// on XMPP, a delete webhook.
+	var recallSeq uint64
+	for ev, err := range w.Owner.History(ctx, w.GID, head0+1, 0) {
+		if err == nil && strings.HasPrefix(ev.Text, "m-owner-0 ") {
+			recallSeq = ev.Seq
+		}
+	}
+	if _, err := w.Owner.Recall(ctx, w.GID, recallSeq); err != nil {
+		t.Fatal(err)
+	}
+	for _, where := range []string{"irc", "xmpp", "platform"} {
+		testserver.WaitUntil(t, 20*time.Second, "the recall on "+where, func() bool { _, ok := deletes.Load(where); return ok })
+	}
+	if v, _ := deletes.Load("irc"); v != "[a message of 店长 was recalled]" {
+		t.Errorf("IRC was told %q", v)
+	}
+	// An XMPP retraction recalls the relayed message on Qun.
+	id, _ := xmppIDs.Load("m-xmpp-0")
+	if err := xmppUser.Delete(ctx, room, id.(string)); err != nil {
+		t.Fatal(err)
+	}
+	testserver.WaitUntil(t, 20*time.Second, "the retraction recalled on Qun", func() bool {
+		for ev, err := range w.Owner.History(ctx, w.GID, head0+1, 0) {
+			if err == nil && ev.Kind == "message" && ev.Recalled != nil && ev.Bridged != nil && ev.Bridged.Network == "xmpp.test" {
+				return true
+			}
+		}
+		return false
+	})
 }
