@@ -38,6 +38,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	clients := fs.String("clients", "", "W4: comma-separated numbers of WebSocket clients, one run each (default 2000,5000)")
 	groups := fs.Int("groups", 0, "W5: hosted groups (default 100000)")
 	stored := fs.Int("stored", 0, "W5: stored events for the start-up time (default 1000000)")
+	bridged := fs.Int("bridge-messages", 0, "W6: messages each way through the bridge (default 2000)")
 	child := fs.String("child", "", "internal: run one child process of W4 or W5")
 	n := fs.Int("n", 0, "internal: the size of a --child measurement")
 	fs.Usage = func() {} // help goes to stdout, below
@@ -61,7 +62,7 @@ flags:`)
 	cfg := bench.Config{
 		Dir: *dir, Quick: *quick, Progress: stderr,
 		BurstMessages: *messages, BurstSenders: *senders, PacedRate: *rate, PacedFor: *paced,
-		CatchUpEvents: *catchUp, Groups: *groups, StoredEvents: *stored, ChildProfiles: *childProfiles,
+		CatchUpEvents: *catchUp, Groups: *groups, StoredEvents: *stored, BridgeMessages: *bridged, ChildProfiles: *childProfiles,
 	}
 	if *only != "" {
 		cfg.Only = strings.Split(*only, ",")

@@ -22,7 +22,7 @@ func TestBenchQuick(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("qun bench --quick: %v\nstderr:\n%s", err, stderr.String())
 	}
-	want := []string{"W1", "W2", "W3", "W4", "W5", "W7"}
+	want := []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7"}
 	sc := bufio.NewScanner(&stdout)
 	i := 0
 	for sc.Scan() {

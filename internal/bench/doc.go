@@ -35,7 +35,9 @@
 //   - W5 footprint: RSS and goroutines of an idle node and of a node
 //     hosting many groups, and start-up time of a node storing a million
 //     events.
+//   - W6 bridge: the bridge gateway as a light client of C with the
+//     platform webhook connector, and a platform on loopback HTTP:
+//     messages per second each way, and the latency the bridge adds.
 //
-// W4 (WebSocket fan-out) needs the light-client WebSocket and is not in
-// this package yet.
+// W4 (WebSocket fan-out) and W7 (images) are in w4.go and w7.go.
 package bench
