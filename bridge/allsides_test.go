@@ -52,6 +52,18 @@ func (s *side) received() []string {
 	return slices.Clone(s.got)
 }
 
+// xmppAccount registers user on the prosody xs and returns its
+// configuration, with its password in a file in dir.
+func xmppAccount(t *testing.T, xs *testserver.Prosody, dir, user string) bridge.XMPP {
+	t.Helper()
+	xs.Register(user, "pw-"+user)
+	file := filepath.Join(dir, user+".password")
+	if err := os.WriteFile(file, []byte("pw-"+user), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return bridge.XMPP{JID: user + "@" + testserver.ProsodyDomain, PasswordFile: file, Server: xs.Addr(), CAFile: xs.CAFile}
+}
+
 // TestGatewayAllSides: one Qun group on three nodes, routed at once to an
 // IRC channel on ngircd, an XMPP multi-user chat on prosody and a
 // platform's webhooks. Six sides write at the same time (three Qun users,
@@ -83,14 +95,7 @@ func TestGatewayAllSides(t *testing.T) {
 	}
 	ircConn.WithConfig(func(c *irc.Config) { c.MessagesPerSecond = -1 })
 	room := "tea@" + testserver.ProsodyMUC
-	xmppCfg := func(user string) bridge.XMPP {
-		xs.Register(user, "pw-"+user)
-		file := filepath.Join(dir, user+".password")
-		if err := os.WriteFile(file, []byte("pw-"+user), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return bridge.XMPP{JID: user + "@" + testserver.ProsodyDomain, PasswordFile: file, Server: xs.Addr(), CAFile: xs.CAFile}
-	}
+	xmppCfg := func(user string) bridge.XMPP { return xmppAccount(t, xs, dir, user) }
 	xmppConn, err := xmpp.New("xmpp.test", xmppCfg("bridge"), []string{room}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -343,4 +348,106 @@ func TestGatewayAllSides(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestGatewayServerRestart: the XMPP server goes down mid-stream. IRC is
+// unaffected (what Qun and IRC say meanwhile goes between them at once),
+// nothing written on Qun is lost for XMPP (its channel catches up once the
+// bridge is back in the room), and the room reaches Qun again.
+func TestGatewayServerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ngircd and prosody")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ircd := testserver.StartNgircd(t)
+	xs := testserver.StartProsody(t)
+	w := testserver.NewWorld(t, ctx)
+	dir := t.TempDir()
+	room := "tea@" + testserver.ProsodyMUC
+	ircConn, err := irc.NewConnector("irc.test", bridge.IRC{Server: ircd.Addr(), Nick: "qunbridge"}, []string{"#tea"}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ircConn.WithConfig(func(c *irc.Config) { c.MessagesPerSecond = -1 })
+	xmppConn, err := xmpp.New("xmpp.test", xmppAccount(t, xs, dir, "bridge"), []string{room}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	carolCfg := xmppAccount(t, xs, dir, "carol")
+	store, err := bridge.OpenStore(filepath.Join(dir, "store"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	g, err := bridge.New(bridge.Options{
+		Client: w.BridgeUser, Store: store, Connectors: []bridge.Connector{ircConn, xmppConn},
+		Routes: []bridge.Route{{Group: w.GID.String(), Remote: []string{"irc.test:#tea", "xmpp.test:" + room}}},
+		Web:    w.Platform.APIURL(), Logger: testLogger(t), StatusEvery: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = g.Run(gctx) }()
+	defer func() { stop(); <-done }()
+	testserver.WaitUntil(t, 30*time.Second, "both connectors", func() bool {
+		return ircConn.Status().Connected && xmppConn.Status().Connected
+	})
+	alice := &side{name: "irc"}
+	ircUser := irc.New(irc.Config{Addr: ircd.Addr(), Nick: "alice", Channels: []string{"#tea"}, MessagesPerSecond: -1, Logger: testLogger(t)})
+	go ircUser.Run(gctx)
+	defer ircUser.Close()
+	go func() {
+		for m := range ircUser.Messages() {
+			alice.receive(m.Text)
+		}
+	}()
+	testserver.WaitUntil(t, 20*time.Second, "alice on IRC", ircUser.Connected)
+	send := func(text string) {
+		t.Helper()
+		if _, err := w.Buyer.Send(ctx, w.GID, protocol.MessageBody{Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("m-qun-0 before")
+	testserver.WaitUntil(t, 20*time.Second, "IRC hears Qun", func() bool { return slices.Contains(alice.received(), "m-qun-0") })
+
+	xs.Stop()
+	testserver.WaitUntil(t, 20*time.Second, "the bridge to notice XMPP is gone", func() bool { return !xmppConn.Status().Connected })
+	for i := 1; i <= 5; i++ {
+		send(fmt.Sprintf("m-qun-%d while XMPP is down", i))
+	}
+	testserver.WaitUntil(t, 20*time.Second, "IRC unaffected", func() bool { return len(alice.received()) == 6 })
+	head := testserver.GroupHead(t, ctx, w.Owner, w.GID)
+	if err := ircUser.Say(ctx, "#tea", "m-irc-0 while XMPP is down"); err != nil {
+		t.Fatal(err)
+	}
+	testserver.EventAt(t, ctx, w.Owner, w.GID, head+1)
+
+	xs.StartAgain()
+	testserver.WaitUntil(t, 60*time.Second, "the XMPP channel caught up with the group", func() bool {
+		head := testserver.GroupHead(t, ctx, w.Owner, w.GID)
+		for _, l := range g.Status() {
+			if strings.Contains(l, fmt.Sprintf("xmpp.test:%s ✓ at %d", room, head)) {
+				return true
+			}
+		}
+		return false
+	})
+	carol, err := xmpp.New("xmpp.person", carolCfg, []string{room}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go carol.Run(gctx, make(chan bridge.Inbound, 64))
+	testserver.WaitUntil(t, 30*time.Second, "carol in the room", func() bool { return carol.Status().Connected })
+	head = testserver.GroupHead(t, ctx, w.Owner, w.GID)
+	if _, err := carol.Send(ctx, room, bridge.Outbound{Text: "m-xmpp-0 after the restart"}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := testserver.EventAt(t, ctx, w.Owner, w.GID, head+1); ev.Bridged == nil || ev.Bridged.Network != "xmpp.test" {
+		t.Fatalf("after the restart Qun got %+v", ev)
+	}
+	testserver.WaitUntil(t, 20*time.Second, "IRC hears XMPP again", func() bool { return slices.Contains(alice.received(), "m-xmpp-0") })
 }
