@@ -29,6 +29,17 @@ func refuse(format string, args ...any) *InputError {
 	return &InputError{Reason: fmt.Sprintf(format, args...)}
 }
 
+// ErrBusy is the outcome of a remote message that is being relayed
+// already (the platform asked again before the first answer): asking
+// again later gives its event. Temporary says so to connectors that
+// answer with a status.
+var ErrBusy error = busyError{}
+
+type busyError struct{}
+
+func (busyError) Error() string   { return "bridge: this message is being relayed; ask again in a moment" }
+func (busyError) Temporary() bool { return true }
+
 // maxRemoteID bounds the IDs a connector gives (messages, replies, edits).
 const maxRemoteID = 512
 
@@ -190,8 +201,10 @@ func (g *Gateway) relayIn(ctx context.Context, c Connector, m Inbound) Result {
 	} else if ok {
 		return Result{Seq: ev.Seq} // relayed before (a replay): once only
 	}
-	if busy, err := g.store.IsPending(rem); err != nil || busy {
-		return Result{Err: err}
+	if busy, err := g.store.IsPending(rem); err != nil {
+		return fail(err)
+	} else if busy {
+		return Result{Err: ErrBusy} // the same message, under way: ask again later
 	}
 
 	kind, body, err := g.bodyOf(r, c, m)
