@@ -198,8 +198,12 @@ func (g *Gateway) relayIn(ctx context.Context, c Connector, m Inbound) Result {
 	rem := Remote{Connector: c.Name(), Channel: m.Channel, ID: m.ID}
 	if ev, ok, err := g.store.EventOf(rem); err != nil {
 		return fail(err)
-	} else if ok {
-		return Result{Seq: ev.Seq} // relayed before (a replay): once only
+	} else if ok { // relayed before (a replay): once only
+		res := Result{Seq: ev.Seq}
+		if v, err := r.event(ctx, ev.Seq); err == nil {
+			res.Event = v.ID
+		}
+		return res
 	}
 	if busy, err := g.store.IsPending(rem); err != nil {
 		return fail(err)
