@@ -12,6 +12,7 @@ import (
 
 	"github.com/qunchat/qun/bridge"
 	"github.com/qunchat/qun/bridge/irc"
+	"github.com/qunchat/qun/bridge/matrix"
 	"github.com/qunchat/qun/bridge/webhook"
 	"github.com/qunchat/qun/bridge/xmpp"
 	"github.com/qunchat/qun/client"
@@ -137,10 +138,12 @@ func connectors(cfg *bridge.Config, log *slog.Logger) ([]bridge.Connector, error
 			c, err = irc.NewConnector(name, cfg.IRC[short], channels, log.With("connector", name))
 		case "xmpp":
 			c, err = xmpp.New(name, cfg.XMPP[short], channels, log) // which names itself in its lines
+		case "matrix":
+			c, err = matrix.New(name, cfg.Matrix[short], channels, filepath.Join(cfg.Data, name), log) // which names itself
 		case "webhook":
 			c, err = webhook.New(name, cfg.Webhook[short], channels, filepath.Join(cfg.Data, name), log) // likewise
-		default:
-			err = fmt.Errorf("[%s]: this version of qun has no %s connector yet", name, kind)
+		default: // the configuration's checks know every kind
+			err = fmt.Errorf("[%s]: this version of qun has no %s connector", name, kind)
 		}
 		if err != nil {
 			return nil, err
