@@ -20,10 +20,13 @@ import (
 
 	"github.com/qunchat/qun/bridge"
 	"github.com/qunchat/qun/bridge/irc"
+	"github.com/qunchat/qun/bridge/matrix"
 	"github.com/qunchat/qun/bridge/webhook"
 	"github.com/qunchat/qun/bridge/xmpp"
 	"github.com/qunchat/qun/internal/testserver"
 	"github.com/qunchat/qun/protocol"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
 )
 
 // token finds the tags of the test's messages in what a side received.
@@ -65,18 +68,21 @@ func xmppAccount(t *testing.T, xs *testserver.Prosody, dir, user string) bridge.
 }
 
 // TestGatewayAllSides: one Qun group on three nodes, routed at once to an
-// IRC channel on ngircd, an XMPP multi-user chat on prosody and a
-// platform's webhooks. Six sides write at the same time (three Qun users,
-// an IRC user, an XMPP user, the platform); each side gets every message
-// of the others exactly once, in the group's order, and none of its own.
+// IRC channel on ngircd, an XMPP multi-user chat on prosody, a Matrix room
+// on Dendrite and a platform's webhooks. Seven sides write at the same
+// time (three Qun users, an IRC user, an XMPP user, a Matrix user, the
+// platform); each side gets every message of the others exactly once, in
+// the group's order, and none of its own. Recalls follow every copy both
+// ways.
 func TestGatewayAllSides(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts ngircd and prosody")
+		t.Skip("starts ngircd, prosody and dendrite")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ircd := testserver.StartNgircd(t)
 	xs := testserver.StartProsody(t)
+	hs := testserver.StartDendrite(t)
 	w := testserver.NewWorld(t, ctx)
 	third := testserver.UserOn(t, w.Platform)
 	inv, _, err := w.Owner.CreateInvite(ctx, w.GID, 1, time.Hour, "")
@@ -100,6 +106,31 @@ func TestGatewayAllSides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Matrix: Dave makes the room and invites the bridge's bot.
+	botID, botToken := hs.Register(t, "qunbot", "password-qunbot")
+	daveID, daveToken := hs.Register(t, "dave", "password-dave")
+	dave, err := mautrix.NewClient(hs.URL(), id.UserID(daveID), daveToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := dave.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", Name: "Tea", Invite: []id.UserID{id.UserID(botID)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mxRoom := string(created.RoomID)
+	tokenFile := func(name, tok string) string {
+		f := filepath.Join(dir, name+".token")
+		if err := os.WriteFile(f, []byte(tok), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	mxConn, err := matrix.New("matrix.test", bridge.Matrix{Homeserver: hs.URL(), User: botID, TokenFile: tokenFile("bot", botToken)},
+		[]string{mxRoom}, filepath.Join(dir, "matrix-bot"), testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	secret := []byte("all-sides-secret-0123456789abcdef0123456789")
 	if err := os.WriteFile(filepath.Join(dir, "secret"), secret, 0o600); err != nil {
 		t.Fatal(err)
@@ -142,8 +173,8 @@ func TestGatewayAllSides(t *testing.T) {
 	}
 	defer store.Close()
 	g, err := bridge.New(bridge.Options{
-		Client: w.BridgeUser, Store: store, Connectors: []bridge.Connector{ircConn, xmppConn, hookConn},
-		Routes: []bridge.Route{{Group: w.GID.String(), Remote: []string{"irc.test:#tea", "xmpp.test:" + room, "webhook.test:shop-42"}}},
+		Client: w.BridgeUser, Store: store, Connectors: []bridge.Connector{ircConn, xmppConn, mxConn, hookConn},
+		Routes: []bridge.Route{{Group: w.GID.String(), Remote: []string{"irc.test:#tea", "xmpp.test:" + room, "matrix.test:" + mxRoom, "webhook.test:shop-42"}}},
 		Web:    w.Platform.APIURL(), Logger: testLogger(t), StatusEvery: -1,
 	})
 	if err != nil {
@@ -154,7 +185,7 @@ func TestGatewayAllSides(t *testing.T) {
 	go func() { defer close(done); _ = g.Run(gctx) }()
 	defer func() { stop(); <-done }()
 	testserver.WaitUntil(t, 30*time.Second, "every connector connected", func() bool {
-		return ircConn.Status().Connected && xmppConn.Status().Connected && hookConn.Addr() != nil
+		return ircConn.Status().Connected && xmppConn.Status().Connected && mxConn.Status().Connected && hookConn.Addr() != nil
 	})
 	endpoint := "http://" + hookConn.Addr().String()
 
@@ -168,6 +199,14 @@ func TestGatewayAllSides(t *testing.T) {
 	}
 	xmppIn := make(chan bridge.Inbound, 256)
 	go xmppUser.Run(gctx, xmppIn)
+	mxUser, err := matrix.New("matrix.person", bridge.Matrix{Homeserver: hs.URL(), User: daveID, TokenFile: tokenFile("dave", daveToken)},
+		[]string{mxRoom}, filepath.Join(dir, "matrix-dave"), testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mxIn := make(chan bridge.Inbound, 256)
+	go mxUser.Run(gctx, mxIn)
+	var mxIDs sync.Map // tag → Dave's ID of his message
 
 	var xmppIDs sync.Map // tag → the XMPP person's ID of her message
 	sides := []*side{
@@ -184,6 +223,11 @@ func TestGatewayAllSides(t *testing.T) {
 			return err
 		}},
 		{name: "irc", send: func(ctx context.Context, text string) error { return ircUser.Say(ctx, "#tea", text) }},
+		{name: "matrix", send: func(ctx context.Context, text string) error {
+			id, err := mxUser.Send(ctx, mxRoom, bridge.Outbound{Event: "dave-" + strings.Fields(text)[0], Text: text})
+			mxIDs.Store(strings.Fields(text)[0], id)
+			return err
+		}},
 		{name: "xmpp", send: func(ctx context.Context, text string) error {
 			id, err := xmppUser.Send(ctx, room, bridge.Outbound{Text: text})
 			xmppIDs.Store(strings.Fields(text)[0], id)
@@ -226,6 +270,11 @@ func TestGatewayAllSides(t *testing.T) {
 	go func() {
 		for {
 			select {
+			case m := <-mxIn:
+				if m.Deletes != "" {
+					deletes.Store("matrix", m.Deletes)
+				}
+				byName["matrix"].receive(m.Text)
 			case m := <-xmppIn:
 				if m.Deletes != "" {
 					deletes.Store("xmpp", m.Deletes)
@@ -237,9 +286,9 @@ func TestGatewayAllSides(t *testing.T) {
 		}
 	}()
 	testserver.WaitUntil(t, 30*time.Second, "the people in their channels", func() bool {
-		return ircUser.Connected() && xmppUser.Status().Connected
+		return ircUser.Connected() && xmppUser.Status().Connected && mxUser.Status().Connected
 	})
-	// The IRC and XMPP people are in: start once the bridge sees that
+	// The IRC, XMPP and Matrix people are in: start once the bridge sees that
 	// the IRC person's line reaches it (IRC has no history to catch up).
 	if err := ircUser.Say(ctx, "#tea", "m-ready-0"); err != nil {
 		t.Fatal(err)
@@ -255,7 +304,8 @@ func TestGatewayAllSides(t *testing.T) {
 		return false
 	})
 	testserver.WaitUntil(t, 30*time.Second, "the first line from IRC on XMPP and the platform", func() bool {
-		return slices.Contains(byName["xmpp"].received(), "m-ready-0") && slices.Contains(platform.received(), "m-ready-0")
+		return slices.Contains(byName["xmpp"].received(), "m-ready-0") && slices.Contains(byName["matrix"].received(), "m-ready-0") &&
+			slices.Contains(platform.received(), "m-ready-0")
 	})
 
 	// Everyone writes at once.
@@ -329,7 +379,7 @@ func TestGatewayAllSides(t *testing.T) {
 	if _, err := w.Owner.Recall(ctx, w.GID, recallSeq); err != nil {
 		t.Fatal(err)
 	}
-	for _, where := range []string{"irc", "xmpp", "platform"} {
+	for _, where := range []string{"irc", "xmpp", "matrix", "platform"} {
 		testserver.WaitUntil(t, 20*time.Second, "the recall on "+where, func() bool { _, ok := deletes.Load(where); return ok })
 	}
 	if v, _ := deletes.Load("irc"); v != "[a message of 店长 was recalled]" {
@@ -343,6 +393,19 @@ func TestGatewayAllSides(t *testing.T) {
 	testserver.WaitUntil(t, 20*time.Second, "the retraction recalled on Qun", func() bool {
 		for ev, err := range w.Owner.History(ctx, w.GID, head0+1, 0) {
 			if err == nil && ev.Kind == "message" && ev.Recalled != nil && ev.Bridged != nil && ev.Bridged.Network == "xmpp.test" {
+				return true
+			}
+		}
+		return false
+	})
+	// So does a Matrix redaction.
+	mid, _ := mxIDs.Load("m-matrix-0")
+	if err := mxUser.Delete(ctx, mxRoom, mid.(string)); err != nil {
+		t.Fatal(err)
+	}
+	testserver.WaitUntil(t, 20*time.Second, "the redaction recalled on Qun", func() bool {
+		for ev, err := range w.Owner.History(ctx, w.GID, head0+1, 0) {
+			if err == nil && ev.Kind == "message" && ev.Recalled != nil && ev.Bridged != nil && ev.Bridged.Network == "matrix.test" {
 				return true
 			}
 		}
