@@ -37,7 +37,9 @@ var ErrBusy error = busyError{}
 
 type busyError struct{}
 
-func (busyError) Error() string   { return "bridge: this message is being relayed; ask again in a moment" }
+func (busyError) Error() string {
+	return "bridge: this message is being relayed; ask again in a moment"
+}
 func (busyError) Temporary() bool { return true }
 
 // maxRemoteID bounds the IDs a connector gives (messages, replies, edits).
