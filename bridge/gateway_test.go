@@ -19,12 +19,7 @@ import (
 	"github.com/qunchat/qun/protocol/api"
 )
 
-func testLogger(t testing.TB) *slog.Logger {
-	if os.Getenv("QUN_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-}
+func testLogger(t testing.TB) *slog.Logger { return testserver.Logger(t) }
 
 // runGateway runs a gateway for w's group routed to the fakes' channel
 // "#tea" (or "room" for those that have IDs), until the test ends or stop

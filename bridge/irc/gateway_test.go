@@ -3,7 +3,6 @@ package irc_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,12 +14,7 @@ import (
 	"github.com/qunchat/qun/protocol"
 )
 
-func logger(t testing.TB) *slog.Logger {
-	if os.Getenv("QUN_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-}
+func logger(t testing.TB) *slog.Logger { return testserver.Logger(t) }
 
 // TestGatewayOverIRC: a Qun group routed to a channel of a real ngircd.
 // Messages go both ways, attributed and without pinging; a recall is a

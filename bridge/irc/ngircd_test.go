@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/textproto"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -24,12 +23,7 @@ type ircd = testserver.Ngircd
 
 func startIRCd(t *testing.T) *ircd { return testserver.StartNgircd(t) }
 
-func testLogger(t testing.TB) *slog.Logger {
-	if os.Getenv("QUN_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-}
+func testLogger(t testing.TB) *slog.Logger { return testserver.Logger(t) }
 
 // raw is a hand-driven IRC connection that watches what the server
 // relays, with the time each line arrived.
@@ -203,16 +197,7 @@ func (tc *testClient) recv() Message {
 // timeout has passed.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.After(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-	}
+	testserver.WaitUntil(t, timeout, what, cond)
 }
 
 func ctxT(t *testing.T) context.Context {

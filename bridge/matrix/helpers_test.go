@@ -29,12 +29,7 @@ import (
 const wait = 30 * time.Second // the deadline of every wait for a condition
 
 // testLogger is quiet unless QUN_TEST_LOG=1.
-func testLogger(t testing.TB) *slog.Logger {
-	if os.Getenv("QUN_TEST_LOG") == "1" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func testLogger(t testing.TB) *slog.Logger { return testserver.Logger(t) }
 
 // person is a Matrix user of the test, with a client of their own.
 type person struct {
@@ -72,6 +67,8 @@ func (p *person) sendType(typ event.Type, content any) id.EventID {
 	p.t.Helper()
 	txn := p.cli.TxnID()
 	deadline := time.Now().Add(wait)
+	retry := time.NewTicker(100 * time.Millisecond)
+	defer retry.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		resp, err := p.cli.SendMessageEvent(ctx, roomOf(p.t), typ, content, mautrix.ReqSendEvent{TransactionID: txn})
@@ -82,7 +79,7 @@ func (p *person) sendType(typ event.Type, content any) id.EventID {
 		if time.Now().After(deadline) || httpStatus(err) >= 400 && httpStatus(err) < 500 {
 			p.t.Fatalf("%s sending %v: %v", p.id, content, err)
 		}
-		time.Sleep(100 * time.Millisecond) // the server is away: try again
+		<-retry.C // the server is away: try again
 	}
 }
 
@@ -260,13 +257,7 @@ func withText(s string) func(bridge.Inbound) bool {
 // waitFor polls cond until it holds, failing the test at the deadline.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for d := 10 * time.Millisecond; !cond(); d = min(2*d, 200*time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(d)
-	}
+	testserver.WaitUntil(t, wait, what, cond)
 }
 
 // rawPut sends a room event with a raw JSON body, as a client that sends

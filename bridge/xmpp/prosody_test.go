@@ -3,7 +3,6 @@ package xmpp
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -34,27 +33,13 @@ const (
 )
 
 // testLogger discards, unless QUN_TEST_LOG is set.
-func testLogger(t testing.TB) *slog.Logger {
-	if os.Getenv("QUN_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-}
+func testLogger(t testing.TB) *slog.Logger { return testserver.Logger(t) }
 
 // waitFor checks cond every 10ms until it holds, failing the test once
 // timeout has passed.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.After(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-	}
+	testserver.WaitUntil(t, timeout, what, cond)
 }
 
 func ctxT(t *testing.T) context.Context {

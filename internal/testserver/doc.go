@@ -6,6 +6,7 @@
 package testserver
 
 import (
+	"log/slog"
 	"os"
 	"testing"
 )
@@ -17,4 +18,13 @@ func SkipOrFail(t testing.TB, reason string) {
 		t.Fatalf("QUN_CI=1 but %s", reason)
 	}
 	t.Skip(reason + " (QUN_CI=1 makes this a failure)")
+}
+
+// Logger discards, unless QUN_TEST_LOG is set: then everything goes to
+// stderr at debug level, with the test's name.
+func Logger(t testing.TB) *slog.Logger {
+	if os.Getenv("QUN_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 }
