@@ -139,22 +139,37 @@ func ChannelsOf(routes []Route, name string) []string {
 	return out
 }
 
-// Run relays until ctx ends. Submissions left pending by a crash are
-// posted again first; then every connector, route and sender runs in its
-// own goroutine, each reconnecting by itself. It returns when all have
-// stopped.
+// Run relays until ctx ends. Every connector, route and sender runs in
+// its own goroutine, each reconnecting by itself. Submissions a crash left
+// pending are posted again before any new remote message is relayed (so
+// that a channel keeps its order), while the connectors connect and the
+// way out runs: a node that is down at start holds up only the way in.
+// It returns when all have stopped.
 func (g *Gateway) Run(ctx context.Context) error {
-	if err := g.resume(ctx); err != nil {
+	pending, err := g.store.Pendings()
+	if err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
-	ins := map[string]chan Inbound{}
-	for name, c := range g.conns {
+	resumed := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(resumed)
+		g.resume(ctx, pending)
+	}()
+	for _, c := range g.conns {
 		in := make(chan Inbound, 256)
-		ins[name] = in
 		wg.Add(2)
 		go func() { defer wg.Done(); g.runConnector(ctx, c, in) }()
-		go func() { defer wg.Done(); g.inbound(ctx, c, in) }()
+		go func() {
+			defer wg.Done()
+			select {
+			case <-resumed:
+				g.inbound(ctx, c, in)
+			case <-ctx.Done():
+			}
+		}()
 	}
 	for _, r := range g.routes {
 		wg.Add(1)

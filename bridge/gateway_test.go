@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +31,12 @@ func testLogger(t testing.TB) *slog.Logger { return testserver.Logger(t) }
 // is called.
 func runGateway(t *testing.T, w *testserver.World, store *bridge.Store, dir string, fakes ...*fakeConn) (stop func()) {
 	t.Helper()
+	return runGatewayAs(t, w.BridgeUser, w, store, dir, fakes...)
+}
+
+// runGatewayAs is runGateway with the bridge user's client c.
+func runGatewayAs(t *testing.T, c *client.Client, w *testserver.World, store *bridge.Store, dir string, fakes ...*fakeConn) (stop func()) {
+	t.Helper()
 	route := bridge.Route{Group: w.GID.String(), Direction: "both"}
 	var conns []bridge.Connector
 	for _, f := range fakes {
@@ -33,7 +44,7 @@ func runGateway(t *testing.T, w *testserver.World, store *bridge.Store, dir stri
 		conns = append(conns, f)
 	}
 	g, err := bridge.New(bridge.Options{
-		Client: w.BridgeUser, Store: store, Connectors: conns, Routes: []bridge.Route{route},
+		Client: c, Store: store, Connectors: conns, Routes: []bridge.Route{route},
 		Web: w.Platform.APIURL(), Logger: testLogger(t), StatusEvery: -1,
 	})
 	if err != nil {
@@ -475,5 +486,69 @@ func TestGatewayRestart(t *testing.T) {
 	}
 	if h := testserver.GroupHead(t, ctx, w.Owner, w.GID); h != head {
 		t.Fatal("a replayed message was relayed again")
+	}
+}
+
+// TestGatewayNodeDownAtStart: a gateway that starts with a submission
+// pending while its node cannot be reached connects its networks anyway;
+// once the node answers, the pending message is posted first and what the
+// network said meanwhile after it, each once.
+func TestGatewayNodeDownAtStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := testserver.NewWorld(t, ctx)
+	dir := t.TempDir()
+	store, err := bridge.OpenStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := w.BridgeUser.Sign(protocol.KindMessage, w.GID, &protocol.MessageBody{Text: "pending at the crash", Bridged: &protocol.Bridged{Network: "irc.libera", User: "alice", Name: "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Pend(bridge.Pending{Remote: bridge.Remote{Connector: "irc.libera", Channel: "#tea", ID: "irc-crash"}, Group: w.GID, Raw: sub.Raw}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The node, behind a gate that is shut: no answer but 503.
+	target, err := url.Parse(w.Platform.APIURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var open atomic.Bool
+	gate := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if !open.Load() {
+			http.Error(rw, "the node is down", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(rw, r)
+	}))
+	defer gate.Close()
+	c, err := client.New(gate.URL, w.BridgeUser.Key(), client.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	irc := newFake("irc.libera", bridge.Caps{Private: true})
+	runGatewayAs(t, c, w, store, dir, irc)
+	testserver.WaitUntil(t, 20*time.Second, "IRC connected while the node is down", func() bool { return irc.Status().Connected })
+	said := make(chan bridge.Result, 1)
+	go func() {
+		said <- irc.say(ctx, bridge.Inbound{Channel: "#tea", ID: "irc-new", User: "alice", Name: "alice", Text: "said while the node was down"})
+	}()
+	open.Store(true)
+	res := <-said
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	testserver.EventAt(t, ctx, w.Buyer, w.GID, res.Seq)
+	got, _ := groupTexts(t, ctx, w.Buyer, w.GID)
+	want := []string{"alice (irc.libera): pending at the crash", "alice (irc.libera): said while the node was down"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the group reads %q, want %q", got, want)
+	}
+	if ps, _ := store.Pendings(); len(ps) != 0 {
+		t.Fatalf("still pending: %+v", ps)
 	}
 }

@@ -326,20 +326,15 @@ func transient(err error) bool {
 
 // resume posts the submissions a crash left pending, so that each remote
 // message is relayed once (the node answers the same event for the same
-// bytes).
-func (g *Gateway) resume(ctx context.Context) error {
-	ps, err := g.store.Pendings()
-	if err != nil {
-		return err
-	}
+// bytes). It returns when all are settled or dropped, or ctx ends.
+func (g *Gateway) resume(ctx context.Context, ps []Pending) {
 	for _, p := range ps {
 		res := g.post(ctx, p)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return
 		}
 		g.log.Info("bridge: posted again a message pending at the last stop", "connector", p.Remote.Connector, "channel", p.Remote.Channel, "seq", res.Seq, "err", res.Err)
 	}
-	return nil
 }
 
 // newID makes an ID for a remote message that has none (IRC).
