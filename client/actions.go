@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/multiformats/go-multiaddr"
-	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
@@ -136,37 +135,15 @@ func (c *Client) SetInviteRef(ctx context.Context, gid protocol.GroupID, id prot
 }
 
 // inviteAddrs converts the host's multiaddr strings to the binary form an
-// invite carries, skipping any that do not parse or are too long, and
-// keeping at most protocol.MaxInviteAddrs.
-// inviteAddrs picks the host addresses an invite carries: the ones that
-// can be reached from the internet; only when the host has none (a shop's
-// LAN, a test on one machine) its private and loopback ones, since an
-// invite without an address cannot be used at all.
+// invite carries (protocol.InviteAddrs), skipping any that do not parse.
 func inviteAddrs(addrs []string) [][]byte {
-	var public, local [][]byte
+	var ms []multiaddr.Multiaddr
 	for _, s := range addrs {
-		m, err := multiaddr.NewMultiaddr(s)
-		if err != nil {
-			continue
-		}
-		b := m.Bytes()
-		if len(b) > protocol.MaxMultiaddrBytes {
-			continue
-		}
-		if manet.IsPublicAddr(m) {
-			public = append(public, b)
-		} else {
-			local = append(local, b)
+		if m, err := multiaddr.NewMultiaddr(s); err == nil {
+			ms = append(ms, m)
 		}
 	}
-	out := public
-	if len(out) == 0 {
-		out = local
-	}
-	if len(out) > protocol.MaxInviteAddrs {
-		out = out[:protocol.MaxInviteAddrs]
-	}
-	return out
+	return protocol.InviteAddrs(ms)
 }
 
 // RevokeInvite revokes an invite of a group.

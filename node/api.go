@@ -27,7 +27,7 @@ func (n *Node) startAPI() error {
 		ln = tls.NewListener(ln, tlsConf)
 	}
 	n.api = &http.Server{
-		Handler:           n.light.Handler(),
+		Handler:           n.apiHandler(),
 		ConnContext:       n.light.ConnContext, // WebSockets tune their socket
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"time"
 
 	"github.com/multiformats/go-multiaddr"
@@ -41,6 +42,14 @@ type Config struct {
 	// Admins are users, besides the one in DataDir/admin.key, that may
 	// create groups hosted here.
 	Admins []protocol.UserID
+	// ServiceName is the display name of the node's service key
+	// (DataDir/service.key), the admin member that signs what the merchant
+	// API does in groups (docs/MERCHANT.md). Default "Shop assistant".
+	ServiceName string
+	// PublicURL is the address people reach the node's web client at
+	// (https://shop.example): the start of the links the merchant API
+	// hands out. Default: the address each API request was sent to.
+	PublicURL string
 	// RatePerSecond and RateBurst limit each member's submissions per group
 	// at the host. Zero means the protocol defaults; a negative rate turns
 	// the limit off (benchmarks and tests).
@@ -85,6 +94,9 @@ type Config struct {
 
 // DefaultIdleAfter is how long a hosted group stays loaded unused.
 const DefaultIdleAfter = 5 * time.Minute
+
+// DefaultServiceName is Config.ServiceName's default.
+const DefaultServiceName = "Shop assistant"
 
 // DefaultAPIAddr is where the HTTP API listens by default.
 const DefaultAPIAddr = "127.0.0.1:7780"
@@ -131,6 +143,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.ServiceName == "" {
+		c.ServiceName = DefaultServiceName
+	}
 	var errs []error
 	for _, a := range c.ListenAddrs {
 		if _, err := multiaddr.NewMultiaddr(a); err != nil {
@@ -161,6 +176,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RateBurst < 0 {
 		errs = append(errs, fmt.Errorf("rate burst %d is negative", c.RateBurst))
+	}
+	if err := protocol.NewProfileBody(protocol.Profile{Name: c.ServiceName}).Check(); err != nil {
+		errs = append(errs, fmt.Errorf("service name %q: %w", c.ServiceName, err))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("public URL %q: want http(s)://HOST[:PORT][/PATH], the address people open the web client at", c.PublicURL))
+		}
 	}
 	return c, errors.Join(errs...)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 	"github.com/qunchat/qun/internal/keyfile"
 	"github.com/qunchat/qun/node/light"
+	"github.com/qunchat/qun/node/merchant"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/storage"
 	"golang.org/x/sync/singleflight"
@@ -64,6 +65,10 @@ type Node struct {
 	clock *hostClock    // stamps events (clock.go)
 	light *light.Server // the light-client API (node/light; backend in light.go)
 
+	service  *protocol.Key    // signs what the merchant API does (merchant.go)
+	merchant *merchant.Server // the merchant API (node/merchant; backend in merchant.go)
+	orders   orderLocks       // one order invite at a time per order (merchant.go)
+
 	// onReject, when set (by tests), is told about every invalid event.
 	onReject func(protocol.GroupID, protocol.EventID, error)
 	// beforeRelease, when set (by tests), runs after a hosted group's
@@ -96,11 +101,16 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	service, _, err := keyfile.LoadOrCreate(filepath.Join(cfg.DataDir, "service.key"))
+	if err != nil {
+		return nil, err
+	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, id: key.ID(),
-		admins: map[protocol.UserID]bool{admin.ID(): true},
-		groups: map[protocol.GroupID]*group{},
-		asleep: map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
+		admins:  map[protocol.UserID]bool{admin.ID(): true, service.ID(): true},
+		service: service,
+		groups:  map[protocol.GroupID]*group{},
+		asleep:  map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
 		topics: map[protocol.GroupID]*groupTopic{},
 		blobs:  &blobStore{dir: filepath.Join(cfg.DataDir, "blobs")},
 	}
@@ -127,6 +137,10 @@ func New(cfg Config) (*Node, error) {
 	n.store, err = storage.Open(filepath.Join(cfg.DataDir, "store"), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	if err := n.newMerchant(); err != nil {
+		n.store.Close()
+		return nil, err
 	}
 	if err := n.newHost(); err != nil {
 		n.store.Close()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -171,4 +172,32 @@ func ParseToken(s string) (*SignedInvite, error) {
 		return nil, err
 	}
 	return inv, nil
+}
+
+// InviteAddrs picks the host addresses an invite carries, in binary form:
+// the ones that can be reached from the internet; only when the host has
+// none (a shop's LAN, a test on one machine) its private and loopback
+// ones, since an invite without an address cannot be used at all. Longer
+// ones than MaxMultiaddrBytes are skipped, at most MaxInviteAddrs kept.
+func InviteAddrs(addrs []multiaddr.Multiaddr) [][]byte {
+	var public, local [][]byte
+	for _, m := range addrs {
+		b := m.Bytes()
+		if len(b) > MaxMultiaddrBytes {
+			continue
+		}
+		if manet.IsPublicAddr(m) {
+			public = append(public, b)
+		} else {
+			local = append(local, b)
+		}
+	}
+	out := public
+	if len(out) == 0 {
+		out = local
+	}
+	if len(out) > MaxInviteAddrs {
+		out = out[:MaxInviteAddrs]
+	}
+	return out
 }

@@ -1,0 +1,229 @@
+package merchant
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/qunchat/qun/node/light"
+	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
+)
+
+// Backend is what the merchant API needs of its node.
+type Backend interface {
+	// SessionUser returns the user of a light-client session token.
+	SessionUser(token string) (protocol.UserID, error)
+	// IsNodeAdmin reports whether user is one of the node's admins.
+	IsNodeAdmin(user protocol.UserID) bool
+	// Allow takes one request from the rate limit of key.
+	Allow(key string) bool
+
+	// Service describes the service key and its groups.
+	Service() (api.ServiceInfo, error)
+	// CreateGroup creates a group hosted here, owned by the service key.
+	CreateGroup(ctx context.Context, req api.MerchantGroupRequest) (api.MerchantGroup, error)
+	// OrderInvite makes (or, for an order that has one, answers again)
+	// an invite of gid bound to an order, its link under base.
+	OrderInvite(ctx context.Context, gid protocol.GroupID, req api.OrderInviteRequest, base string) (api.OrderInvite, error)
+}
+
+// Server is the merchant API of one node.
+type Server struct {
+	b      Backend
+	tokens *Tokens
+	// PublicURL, when set, is the base of the links the API hands out;
+	// otherwise they are made from the request's own address.
+	publicURL string
+}
+
+// New returns the merchant API of b, with its tokens; links start with
+// publicURL ("" for the address each request was sent to).
+func New(b Backend, tokens *Tokens, publicURL string) *Server {
+	return &Server{b: b, tokens: tokens, publicURL: strings.TrimSuffix(publicURL, "/")}
+}
+
+// caller is who sent a request: a node admin's session (all scopes, and
+// the management of tokens) or an API token (its scopes).
+type caller struct {
+	admin protocol.UserID // set for a session
+	token *Token          // set for an API token
+}
+
+func (c caller) allows(s Scope) bool { return !c.admin.IsZero() || c.token.Allows(s) }
+
+type handler func(w http.ResponseWriter, r *http.Request, c caller)
+
+// Handler routes /api/v1/merchant/.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/merchant/tokens", s.adminOnly(s.createToken))
+	mux.HandleFunc("GET /api/v1/merchant/tokens", s.adminOnly(s.listTokens))
+	mux.HandleFunc("DELETE /api/v1/merchant/tokens/{id}", s.adminOnly(s.revokeToken))
+	mux.HandleFunc("GET /api/v1/merchant/service", s.authed("", s.service))
+	mux.HandleFunc("POST /api/v1/merchant/groups", s.authed(ScopeGroups, s.createGroup))
+	mux.HandleFunc("POST /api/v1/merchant/groups/{gid}/order-invites", s.authed(ScopeInvites, s.orderInvite))
+	mux.HandleFunc("/api/v1/merchant/", func(w http.ResponseWriter, r *http.Request) {
+		light.WriteError(w, protocol.Errorf(protocol.CodeNotFound, "no merchant API endpoint %s %s (docs/MERCHANT.md lists them)", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// authenticate finds the caller of a request: "Authorization: Bearer"
+// with an API token or a node admin's session token.
+func (s *Server) authenticate(r *http.Request) (caller, error) {
+	auth := r.Header.Get("Authorization")
+	cred, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || cred == "" {
+		return caller{}, protocol.Errorf(protocol.CodeUnauthenticated, "the merchant API needs \"Authorization: Bearer TOKEN\": an API token (qun token create) or a node admin's session")
+	}
+	if IsToken(cred) {
+		tok, err := s.tokens.Check(cred)
+		if err != nil {
+			return caller{}, err
+		}
+		return caller{token: tok}, nil
+	}
+	user, err := s.b.SessionUser(cred)
+	if err != nil {
+		return caller{}, err
+	}
+	if !s.b.IsNodeAdmin(user) {
+		return caller{}, protocol.Errorf(protocol.CodeForbidden, "the merchant API is for the node's admins and its API tokens; %s is neither", user)
+	}
+	return caller{admin: user}, nil
+}
+
+// authed requires a caller with scope (none: any caller) and applies the
+// request rate per client address and per credential.
+func (s *Server) authed(scope Scope, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.b.Allow("addr " + light.ClientAddr(r)) {
+			light.WriteError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests; slow down"))
+			return
+		}
+		c, err := s.authenticate(r)
+		if err != nil {
+			light.WriteError(w, err)
+			return
+		}
+		key := "session " + c.admin.String()
+		if c.token != nil {
+			key = "token " + c.token.ID
+		}
+		if !s.b.Allow(key) {
+			light.WriteError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests; slow down"))
+			return
+		}
+		if scope != "" && !c.allows(scope) {
+			light.WriteError(w, protocol.Errorf(protocol.CodeForbidden, "the API token %q has no scope %q (its scopes: %s)", c.token.Name, scope, joinScopes(c.token.Scopes)))
+			return
+		}
+		h(w, r, c)
+	}
+}
+
+// adminOnly requires a node admin's session: a token cannot make tokens.
+func (s *Server) adminOnly(h handler) http.HandlerFunc {
+	return s.authed("", func(w http.ResponseWriter, r *http.Request, c caller) {
+		if c.admin.IsZero() {
+			light.WriteError(w, protocol.Errorf(protocol.CodeForbidden, "API tokens are managed by the node's admins, signed in with their key (qun token create), not with a token"))
+			return
+		}
+		h(w, r, c)
+	})
+}
+
+func joinScopes(sc []Scope) string {
+	var b []string
+	for _, s := range sc {
+		b = append(b, string(s))
+	}
+	return strings.Join(b, ", ")
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req api.TokenRequest
+	if err := light.DecodeBody(w, r, &req); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	tok, err := s.tokens.Create(req.Name, req.Scopes)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	light.WriteJSON(w, http.StatusCreated, tok)
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, _ *http.Request, _ caller) {
+	light.WriteJSON(w, http.StatusOK, api.TokenList{Tokens: s.tokens.List()})
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, _ caller) {
+	if err := s.tokens.Revoke(r.PathValue("id")); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) service(w http.ResponseWriter, _ *http.Request, _ caller) {
+	info, err := s.b.Service()
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusOK, info)
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req api.MerchantGroupRequest
+	if err := light.DecodeBody(w, r, &req); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	g, err := s.b.CreateGroup(r.Context(), req)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusCreated, g)
+}
+
+func (s *Server) orderInvite(w http.ResponseWriter, r *http.Request, _ caller) {
+	gid, err := light.PathGroup(r)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	var req api.OrderInviteRequest
+	if err := light.DecodeBody(w, r, &req); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	inv, err := s.b.OrderInvite(r.Context(), gid, req, s.base(r))
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	status := http.StatusCreated
+	if inv.Existing {
+		status = http.StatusOK
+	}
+	light.WriteJSON(w, status, inv)
+}
+
+// base is the start of the links handed out: the public URL, or the
+// address the request came to.
+func (s *Server) base(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

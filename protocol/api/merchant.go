@@ -1,0 +1,101 @@
+package api
+
+// The merchant API (docs/MERCHANT.md): server-to-server calls of a
+// merchant's own systems, authenticated with an API token, and the token
+// management of the node's admins.
+
+// TokenRequest creates an API token.
+type TokenRequest struct {
+	// Name says what the token is for ("erp", "shop-backend"), 1 to 64
+	// characters.
+	Name string `json:"name"`
+	// Scopes are what the token may do: "groups", "invites", "webhooks".
+	Scopes []string `json:"scopes"`
+}
+
+// TokenView describes an API token; its secret is never shown again.
+type TokenView struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Scopes  []string `json:"scopes"`
+	Created uint64   `json:"created"` // Unix milliseconds
+}
+
+// NewToken is the answer to a token's creation: the only time the token
+// itself is shown.
+type NewToken struct {
+	TokenView
+	// Token is the secret to send as "Authorization: Bearer TOKEN".
+	Token string `json:"token"`
+}
+
+// TokenList lists a node's API tokens.
+type TokenList struct {
+	Tokens []TokenView `json:"tokens"`
+}
+
+// ServiceInfo describes the node's service key: the member that signs
+// what the merchant API does in groups.
+type ServiceInfo struct {
+	User   string            `json:"user"`
+	Name   string            `json:"name"`
+	Groups []ServiceGroupRef `json:"groups"`
+}
+
+// ServiceGroupRef is a group hosted here in which the service key is a
+// member, with its role there.
+type ServiceGroupRef struct {
+	Group   string `json:"group"`
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	Members int    `json:"members"`
+}
+
+// MerchantGroupRequest creates a group owned by the service key.
+type MerchantGroupRequest struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Policy is "open", "approval" or "invite" (the default).
+	Policy string `json:"policy,omitempty"`
+	// Cap is the member cap (0: the default).
+	Cap uint32 `json:"cap,omitempty"`
+}
+
+// MerchantGroup is a group the merchant API created.
+type MerchantGroup struct {
+	Group string `json:"group"`
+	Seq   uint64 `json:"seq"`
+}
+
+// OrderInviteRequest asks for an invite bound to an order.
+type OrderInviteRequest struct {
+	// Order is the order's ID in the merchant's systems (required).
+	Order string `json:"order"`
+	// Buyer is an optional reference of the buyer in those systems (never
+	// a phone number or an address: it is shown to the group's admins).
+	Buyer string `json:"buyer,omitempty"`
+	// Uses is how many people may join with it (default 1).
+	Uses uint32 `json:"uses,omitempty"`
+	// ExpiresIn is its lifetime in seconds (default 7 days, at most 90).
+	ExpiresIn uint64 `json:"expires_in,omitempty"`
+}
+
+// OrderInvite is an invite bound to an order, ready to be sent.
+type OrderInvite struct {
+	Invite string `json:"invite"` // the invite's ID (hex)
+	Group  string `json:"group"`
+	Order  string `json:"order"`
+	Buyer  string `json:"buyer,omitempty"`
+	// Ref is the reference the group's admins see on the member who joins.
+	Ref string `json:"ref"`
+	// Link opens the web client's join page; Token is the bare invite
+	// token (for where links are blocked); QR is a PNG of the link, base64.
+	Link    string `json:"link"`
+	Token   string `json:"token"`
+	QR      string `json:"qr_png"`
+	Uses    uint32 `json:"uses"`
+	Expires uint64 `json:"expires"` // Unix milliseconds
+	// Existing says the order had an invite already, which is answered
+	// again (a retried request makes no second invite).
+	Existing bool `json:"existing"`
+}
