@@ -64,6 +64,7 @@ type Client struct {
 	known       KnownNodes      // the node ID of the API URL, learned at the first sign-in
 	rateRetries int             // retries of a 429 that carries Retry-After
 	sess        *sessionCache
+	apiToken    string // a merchant API token sent instead of a session (WithAPIToken)
 }
 
 // Option configures a Client.
@@ -76,6 +77,7 @@ type options struct {
 	nodeID      protocol.UserID
 	known       KnownNodes
 	rateRetries int
+	apiToken    string
 }
 
 // DefaultRateLimitRetries is how many times a request refused with 429 and
@@ -95,6 +97,20 @@ func WithHTTPClient(hc *http.Client) Option {
 			return errors.New("client: WithHTTPClient needs a non-nil *http.Client")
 		}
 		o.hc = hc
+		return nil
+	}
+}
+
+// WithAPIToken makes the client send a merchant API token (qun token
+// create; docs/MERCHANT.md) where a request needs a session, instead of
+// signing in with a key: the client of a merchant's own systems, whose key
+// may be nil. It reaches the merchant API only.
+func WithAPIToken(token string) Option {
+	return func(o *options) error {
+		if !strings.HasPrefix(token, "qun_") {
+			return errors.New("client: an API token starts with qun_ (qun token create makes one)")
+		}
+		o.apiToken = token
 		return nil
 	}
 }
@@ -193,7 +209,7 @@ func New(apiURL string, key *protocol.Key, opts ...Option) (*Client, error) {
 	if o.known == nil {
 		o.known = &memKnown{}
 	}
-	return &Client{base: base, key: key, hc: hc, now: o.now, nodeID: o.nodeID, known: o.known, rateRetries: o.rateRetries, sess: newSessionCache()}, nil
+	return &Client{base: base, key: key, hc: hc, now: o.now, nodeID: o.nodeID, known: o.known, rateRetries: o.rateRetries, sess: newSessionCache(), apiToken: o.apiToken}, nil
 }
 
 func normalizeURL(s string) (string, error) {
@@ -308,7 +324,9 @@ func (c *Client) do(ctx context.Context, method, path string, auth authMode, in,
 	stale, reauthed, retries := "", false, 0
 	for {
 		token := ""
-		if auth == withSession {
+		if auth == withSession && c.apiToken != "" {
+			token = c.apiToken
+		} else if auth == withSession {
 			var err error
 			if token, err = c.sessionToken(ctx, what, stale); err != nil {
 				return err
@@ -323,7 +341,7 @@ func (c *Client) do(ctx context.Context, method, path string, auth authMode, in,
 		}
 		apiErr := c.errorFromResponse(resp)
 		resp.Body.Close()
-		if auth == withSession && !reauthed && resp.StatusCode == http.StatusUnauthorized && errors.Is(apiErr, protocol.ErrUnauthenticated) {
+		if auth == withSession && c.apiToken == "" && !reauthed && resp.StatusCode == http.StatusUnauthorized && errors.Is(apiErr, protocol.ErrUnauthenticated) {
 			reauthed, stale = true, token // the session expired: sign in again, once
 			continue
 		}
@@ -373,6 +391,9 @@ func (c *Client) decode(resp *http.Response, method, path string, out any) error
 	}
 	if len(b) > maxResponseBytes {
 		return fmt.Errorf("the answer of the qun node at %s to %s exceeds %d bytes", c.base, path, maxResponseBytes)
+	}
+	if resp.StatusCode == http.StatusNoContent && len(b) == 0 {
+		return nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("the qun node at %s answered %s %s with JSON this client does not understand: %w", c.base, method, path, err)

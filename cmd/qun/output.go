@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -249,7 +250,15 @@ func formatGroup(v *api.GroupView) string {
 		if m.Muted {
 			muted = ", muted " + formatUntil(m.MutedUntil)
 		}
-		line("  %-6s %s joined #%d%s", m.Role, m.User, m.Joined, muted)
+		name := ""
+		if m.Name != "" {
+			name = " " + strconv.Quote(m.Name)
+		}
+		ref := ""
+		if m.Ref != "" {
+			ref = ", " + m.Ref
+		}
+		line("  %-6s %s%s joined #%d%s%s", m.Role, m.User, name, m.Joined, ref, muted)
 	}
 	if len(v.Banned) > 0 {
 		line("banned (%d):", len(v.Banned))

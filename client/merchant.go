@@ -1,0 +1,65 @@
+package client
+
+import (
+	"context"
+
+	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
+)
+
+// The merchant API (docs/MERCHANT.md). Token management needs a node
+// admin's key; the other calls take an admin's key or an API token
+// (WithAPIToken).
+
+// CreateToken makes an API token with scopes ("groups", "invites",
+// "webhooks"). Its secret, in the answer, is never shown again.
+func (c *Client) CreateToken(ctx context.Context, name string, scopes []string) (*api.NewToken, error) {
+	var out api.NewToken
+	if err := c.do(ctx, "POST", "/api/v1/merchant/tokens", withSession, api.TokenRequest{Name: name, Scopes: scopes}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Tokens lists the node's API tokens, without their secrets.
+func (c *Client) Tokens(ctx context.Context) ([]api.TokenView, error) {
+	var out api.TokenList
+	if err := c.do(ctx, "GET", "/api/v1/merchant/tokens", withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Tokens, nil
+}
+
+// RevokeToken revokes the API token with id.
+func (c *Client) RevokeToken(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", "/api/v1/merchant/tokens/"+id, withSession, nil, nil)
+}
+
+// Service describes the node's service key and its groups.
+func (c *Client) Service(ctx context.Context) (*api.ServiceInfo, error) {
+	var out api.ServiceInfo
+	if err := c.do(ctx, "GET", "/api/v1/merchant/service", withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateMerchantGroup creates a group hosted by the node and owned by its
+// service key.
+func (c *Client) CreateMerchantGroup(ctx context.Context, req api.MerchantGroupRequest) (*api.MerchantGroup, error) {
+	var out api.MerchantGroup
+	if err := c.do(ctx, "POST", "/api/v1/merchant/groups", withSession, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// OrderInvite makes the invite of an order (or returns the one the order
+// has: Existing).
+func (c *Client) OrderInvite(ctx context.Context, gid protocol.GroupID, req api.OrderInviteRequest) (*api.OrderInvite, error) {
+	var out api.OrderInvite
+	if err := c.do(ctx, "POST", "/api/v1/merchant/groups/"+gid.String()+"/order-invites", withSession, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// qunWithToken runs the qun binary with $QUN_TOKEN set.
+func qunWithToken(token string) func(*testing.T, ...string) (string, string, int) {
+	return func(t *testing.T, args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(binary(t), args...)
+		cmd.Env = append(os.Environ(), "QUN_TOKEN="+token)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+}
+
+// TestE2EMerchantCLI: a node admin makes an API token; a merchant's
+// script, with only the token, makes an order group and an order's invite
+// (QR code to a file); a buyer on another node joins with the bare token;
+// the admin sees the order on the member; a revoked token is refused with
+// a reason.
+func TestE2EMerchantCLI(t *testing.T) {
+	a, b := startProc(t, t.TempDir()), startProc(t, t.TempDir())
+	admin := []string{"--api", a.api, "--key", filepath.Join(a.dir, "admin.key")}
+	out := must(t, qunCLI, append([]string{"token", "create", "--name", "erp", "--scopes", "groups,invites"}, admin...)...)
+	token, rest, _ := strings.Cut(out, "\n")
+	if !strings.HasPrefix(token, "qun_") || !strings.Contains(rest, "shown this once") {
+		t.Fatalf("token create printed %q", out)
+	}
+	list := must(t, qunCLI, append([]string{"token", "list"}, admin...)...)
+	if !strings.Contains(list, "erp") || strings.Contains(list, token) {
+		t.Fatalf("token list printed %q", list)
+	}
+
+	erp := qunWithToken(token)
+	var g struct{ Group string }
+	if err := json.Unmarshal([]byte(must(t, erp, "order", "group", "--name", "Order A1001", "--api", a.api, "--json")), &g); err != nil {
+		t.Fatal(err)
+	}
+	qr := filepath.Join(t.TempDir(), "A1001.png")
+	var inv struct{ Token, Link, Ref string }
+	if err := json.Unmarshal([]byte(must(t, erp, "order", "invite", g.Group, "A1001", "--buyer", "u-77", "--qr", qr, "--api", a.api, "--json")), &inv); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(qr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(f); err != nil {
+		t.Fatalf("the QR file is no PNG: %v", err)
+	}
+	f.Close()
+	human := must(t, erp, "order", "invite", g.Group, "A1001", "--api", a.api)
+	if !strings.Contains(human, "made before") || !strings.Contains(human, inv.Token) {
+		t.Fatalf("asking again printed %q", human)
+	}
+
+	buyerKey := filepath.Join(t.TempDir(), "buyer.key")
+	must(t, qunCLI, "key", "new", "--key", buyerKey)
+	must(t, qunCLI, "join", inv.Token, "--api", b.api, "--key", buyerKey)
+	info := must(t, qunCLI, append([]string{"group", "info", g.Group}, admin...)...)
+	if !strings.Contains(info, "order A1001 · buyer u-77") {
+		t.Fatalf("the admin does not see the order on the member:\n%s", info)
+	}
+
+	var tl struct{ Tokens []struct{ ID string } }
+	if err := json.Unmarshal([]byte(must(t, qunCLI, append([]string{"token", "list", "--json"}, admin...)...)), &tl); err != nil || len(tl.Tokens) != 1 {
+		t.Fatalf("tokens: %+v %v", tl, err)
+	}
+	must(t, qunCLI, append([]string{"token", "revoke", tl.Tokens[0].ID}, admin...)...)
+	_, errs, code := erp(t, "order", "invite", g.Group, "A1002", "--api", a.api)
+	if code != 1 || !strings.Contains(errs, "revoked") {
+		t.Fatalf("a revoked token: exit %d, %q", code, errs)
+	}
+	_, errs, code = qunWithToken("nonsense")(t, "service", "--api", a.api)
+	if code != 2 || !strings.Contains(errs, "qun_") {
+		t.Fatalf("a malformed token: exit %d, %q", code, errs)
+	}
+}
