@@ -528,40 +528,7 @@ func TestOpenAPI(t *testing.T) {
 		{name: "ws without session", node: a, header: wsHeaders, method: "GET", path: "/api/v1/ws", status: 401, code: protocol.CodeUnauthenticated},
 		{name: "ws from another origin", node: a, header: withOrigin, method: "GET", path: "/api/v1/ws?token=" + adminTok, status: 403, code: protocol.CodeForbidden, valid: true},
 	}
-	for _, c := range calls {
-		req, err := http.NewRequest(c.method, c.node.APIURL()+c.path, strings.NewReader(c.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if c.token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.token)
-		}
-		for k, v := range c.header {
-			req.Header.Set(k, v)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != c.status {
-			failures = append(failures, fmt.Sprintf("%s: status %d, want %d: %s", c.name, resp.StatusCode, c.status, oaTrim(data)))
-		} else if c.code != 0 {
-			var eb api.ErrorBody
-			if json.Unmarshal(data, &eb) != nil || eb.Error.Code != c.code.String() {
-				failures = append(failures, fmt.Sprintf("%s: answer %s, want code %s", c.name, oaTrim(data), c.code))
-			}
-		}
-		for _, x := range rec.take() {
-			if err := s.check(x, c.valid); err != nil {
-				failures = append(failures, c.name+": "+err.Error())
-			}
-		}
-	}
+	failures = append(failures, oaRunCalls(t, s, client, rec, calls)...)
 
 	// A node that does not hold the group asks its host for a preview
 	// (signed in: only a session may make a node dial out).
@@ -813,4 +780,47 @@ func TestOpenAPICatchesMismatches(t *testing.T) {
 			t.Logf("%s: caught: %.300s", m.what, err)
 		}
 	}
+}
+
+// oaRunCalls sends each call of a table through client (whose transport is
+// rec), checks its status and code, and validates every exchange against
+// the document; it returns the problems found.
+func oaRunCalls(t *testing.T, s *oaSpec, client *http.Client, rec *oaRecorder, calls []oaCall) []string {
+	t.Helper()
+	var failures []string
+	for _, c := range calls {
+		req, err := http.NewRequest(c.method, c.node.APIURL()+c.path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		for k, v := range c.header {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			failures = append(failures, fmt.Sprintf("%s: status %d, want %d: %s", c.name, resp.StatusCode, c.status, oaTrim(data)))
+		} else if c.code != 0 {
+			var eb api.ErrorBody
+			if json.Unmarshal(data, &eb) != nil || eb.Error.Code != c.code.String() {
+				failures = append(failures, fmt.Sprintf("%s: answer %s, want code %s", c.name, oaTrim(data), c.code))
+			}
+		}
+		for _, x := range rec.take() {
+			if err := s.check(x, c.valid); err != nil {
+				failures = append(failures, c.name+": "+err.Error())
+			}
+		}
+	}
+	return failures
 }

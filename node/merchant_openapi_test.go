@@ -1,0 +1,73 @@
+package node
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/qunchat/qun/protocol"
+	"github.com/qunchat/qun/protocol/api"
+)
+
+// TestOpenAPIMerchant drives the merchant API through every endpoint with
+// good and bad requests and validates every request and answer against
+// docs/openapi.yaml.
+func TestOpenAPIMerchant(t *testing.T) {
+	s := oaLoad(t)
+	rec := &oaRecorder{}
+	client := &http.Client{Transport: rec}
+	a := startNode(t, "")
+	admin := newAPI(t, a, a.admin).signIn()
+	member := newAPI(t, a, newKey(t)).signIn()
+	var tok, spare api.NewToken
+	admin.mustCall("POST", "/api/v1/merchant/tokens", api.TokenRequest{Name: "erp", Scopes: []string{"groups", "invites"}}, &tok)
+	admin.mustCall("POST", "/api/v1/merchant/tokens", api.TokenRequest{Name: "spare", Scopes: []string{"webhooks"}}, &spare)
+	var g api.MerchantGroup
+	tokenClient(t, a, tok.Token).mustCall("POST", "/api/v1/merchant/groups", api.MerchantGroupRequest{Name: "orders"}, &g)
+	other := createGroup(t, a, "the admin's", protocol.PolicyInvite)
+	orders := "/api/v1/merchant/groups/" + g.Group + "/order-invites"
+
+	at, et, mt := admin.token, tok.Token, member.token
+	calls := []oaCall{
+		{name: "token create", node: a, token: at, method: "POST", path: "/api/v1/merchant/tokens", body: `{"name":"shop","scopes":["invites"]}`, status: 201, valid: true},
+		{name: "token create without scopes", node: a, token: at, method: "POST", path: "/api/v1/merchant/tokens", body: `{"name":"shop","scopes":[]}`, status: 400, code: protocol.CodeInvalid, valid: true},
+		{name: "token create with an unknown scope", node: a, token: at, method: "POST", path: "/api/v1/merchant/tokens", body: `{"name":"shop","scopes":["all"]}`, status: 400, code: protocol.CodeInvalid},
+		{name: "token create with an unknown field", node: a, token: at, method: "POST", path: "/api/v1/merchant/tokens", body: `{"name":"shop","scopes":["invites"],"admin":true}`, status: 400, code: protocol.CodeMalformed},
+		{name: "token create by a token", node: a, token: et, method: "POST", path: "/api/v1/merchant/tokens", body: `{"name":"shop","scopes":["invites"]}`, status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "token create by a member", node: a, token: mt, method: "POST", path: "/api/v1/merchant/tokens", body: `{"name":"shop","scopes":["invites"]}`, status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "token create without credentials", node: a, method: "POST", path: "/api/v1/merchant/tokens", body: `{"name":"shop","scopes":["invites"]}`, status: 401, code: protocol.CodeUnauthenticated},
+		{name: "token list", node: a, token: at, method: "GET", path: "/api/v1/merchant/tokens", status: 200, valid: true},
+		{name: "token list by a token", node: a, token: et, method: "GET", path: "/api/v1/merchant/tokens", status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "service by a token", node: a, token: et, method: "GET", path: "/api/v1/merchant/service", status: 200, valid: true},
+		{name: "service by an admin", node: a, token: at, method: "GET", path: "/api/v1/merchant/service", status: 200, valid: true},
+		{name: "service by a forged token", node: a, token: et[:len(et)-1] + flip(et[len(et)-1]), method: "GET", path: "/api/v1/merchant/service", status: 401, code: protocol.CodeUnauthenticated, valid: true},
+		{name: "group create", node: a, token: et, method: "POST", path: "/api/v1/merchant/groups", body: `{"name":"茶馆","policy":"approval","cap":200}`, status: 201, valid: true},
+		{name: "group create without a name", node: a, token: et, method: "POST", path: "/api/v1/merchant/groups", body: `{"name":" "}`, status: 400, code: protocol.CodeInvalid, valid: true},
+		{name: "group create with a bad policy", node: a, token: et, method: "POST", path: "/api/v1/merchant/groups", body: `{"name":"x","policy":"anyone"}`, status: 400, code: protocol.CodeInvalid},
+		{name: "group create without the scope", node: a, token: spare.Token, method: "POST", path: "/api/v1/merchant/groups", body: `{"name":"x"}`, status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "order invite", node: a, token: et, method: "POST", path: orders, body: `{"order":"A1","buyer":"u-1","uses":2,"expires_in":3600}`, status: 201, valid: true},
+		{name: "order invite again", node: a, token: et, method: "POST", path: orders, body: `{"order":"A1"}`, status: 200, valid: true},
+		{name: "order invite without an order", node: a, token: et, method: "POST", path: orders, body: `{"buyer":"u-1"}`, status: 400, code: protocol.CodeInvalid},
+		{name: "order invite with too many uses", node: a, token: et, method: "POST", path: orders, body: `{"order":"A2","uses":51}`, status: 400, code: protocol.CodeInvalid},
+		{name: "order invite with a long order", node: a, token: et, method: "POST", path: orders, body: fmt.Sprintf(`{"order":%q}`, strings.Repeat("x", 61)), status: 400, code: protocol.CodeInvalid},
+		{name: "order invite for a group not known", node: a, token: et, method: "POST", path: "/api/v1/merchant/groups/" + protocol.GroupID{7}.String() + "/order-invites", body: `{"order":"A3"}`, status: 404, code: protocol.CodeUnknownGroup, valid: true},
+		{name: "order invite where the service is no admin", node: a, token: et, method: "POST", path: "/api/v1/merchant/groups/" + other.String() + "/order-invites", body: `{"order":"A3"}`, status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "order invite without the scope", node: a, token: spare.Token, method: "POST", path: orders, body: `{"order":"A3"}`, status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "an unlisted merchant path", node: a, token: et, method: "GET", path: "/api/v1/merchant/coupons", status: 404, code: protocol.CodeNotFound},
+		{name: "token revoke", node: a, token: at, method: "DELETE", path: "/api/v1/merchant/tokens/" + spare.ID, status: 204, valid: true},
+		{name: "token revoke again", node: a, token: at, method: "DELETE", path: "/api/v1/merchant/tokens/" + spare.ID, status: 404, code: protocol.CodeNotFound, valid: true},
+		{name: "a revoked token", node: a, token: spare.Token, method: "GET", path: "/api/v1/merchant/service", status: 401, code: protocol.CodeUnauthenticated, valid: true},
+	}
+	if failures := oaRunCalls(t, s, client, rec, calls); len(failures) > 0 {
+		t.Fatalf("%d problems:\n%s", len(failures), strings.Join(failures, "\n\n"))
+	}
+}
+
+// flip changes a base64url character into another.
+func flip(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
+}
