@@ -439,7 +439,7 @@ func TestNodeNextStep(t *testing.T) {
 		case strings.HasPrefix(l, "api:     http://127.0.0.1:"):
 			order += "a"
 			api = strings.TrimSpace(strings.TrimPrefix(l, "api:"))
-		case strings.HasPrefix(l, "admin:   12D3KooW"), strings.HasPrefix(l, "admin key: "):
+		case strings.HasPrefix(l, "admin:   12D3KooW"), strings.HasPrefix(l, "admin key: "), strings.HasPrefix(l, "service: 12D3KooW"):
 			order += "k"
 		case l == "ready":
 			order += "r"

@@ -46,6 +46,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	idleAfter := fs.Duration("idle-after", node.DefaultIdleAfter, "a hosted group unused this long, a `DURATION`, sleeps until its next request (frees its memory; at least 1s)")
 	minFree := fs.Int64("disk-min-free", 0, "refuse new events (storage_full) when fewer than `BYTES` are free on the data disk (0: 64 MiB; at least 36 MiB)")
 	ballast := fs.Int64("disk-ballast", 0, "size in `BYTES` of the reserve file released when the disk runs full (0: 64 MiB; -1: none)")
+	serviceName := fs.String("service-name", node.DefaultServiceName, "display `NAME` of the node's service key, the admin member that signs what the merchant API does (docs/MERCHANT.md)")
+	publicURL := fs.String("public-url", "", "the `URL` people open this node's web client at (https://shop.example): the start of the links the merchant API hands out (default: the address each request came to)")
 	logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -69,6 +71,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		TLSCert: *tlsCert, TLSKey: *tlsKey, ACMEDomains: acmeDomains, ACMEEmail: *acmeEmail,
 		RelayService: *relay, RatePerSecond: *rate, RateBurst: *burst, SyncInterval: *syncEvery,
 		IdleAfter: *idleAfter, DiskMinFree: *minFree, DiskBallast: *ballast,
+		ServiceName: *serviceName, PublicURL: *publicURL,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 	if *rate <= 0 {
@@ -113,6 +116,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "admin:   %s\n", a)
 	}
 	fmt.Fprintf(stdout, "admin key: %s/admin.key\n", *data)
+	fmt.Fprintf(stdout, "service: %s (%s; %s/service.key)\n", n.ServiceID(), cfg.ServiceName, *data)
 	fmt.Fprintln(stdout, "ready")
 	printNextStep(stdout, n.APIURL(), *data, acmeDomains)
 	<-ctx.Done()

@@ -101,7 +101,9 @@ function members(screen, status) {
         avatarEl(names, m.user),
         h("span", { class: "who" }, nameEl(names, m.user), h("span", { class: "meta sub" }, sub)),
         h("span", { class: "badge role-" + m.role }, t("role." + m.role)),
-        mutedText ? h("span", { class: "badge muted-badge" }, mutedText) : null),
+        mutedText ? h("span", { class: "badge muted-badge" }, mutedText) : null,
+        // The invite's reference (an order), which only admins are shown.
+        m.ref ? h("span", { class: "badge ref-badge", title: t("manage.ref") }, m.ref) : null),
       outrank ? h("div", { class: "row actions" },
         dur,
         h("button", {
