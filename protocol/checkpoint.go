@@ -35,6 +35,7 @@ const MaxCheckpointSize = 64 << 20
 //	  repeated CLeftMuted left_muted = 22; repeated CRecall recalled = 23;
 //	  repeated CEdit edited = 24;
 //	  repeated CBridged bridged = 25; // since 1.3
+//	  uint64 closed_at = 26;          // since 1.4
 //	}
 //	message CMember    { bytes user = 1; uint32 role = 2; bytes home = 3; uint64 joined = 4;
 //	                     uint64 from = 5; uint64 muted_until = 6; Profile profile = 7; }
@@ -153,6 +154,7 @@ func (s *State) EncodeCheckpoint() []byte {
 		sub.bool(8, p.Removed)
 		e.bytesAlways(25, sub.b)
 	}
+	e.varint(26, s.ClosedAt)
 	return e.b
 }
 
@@ -354,6 +356,11 @@ func (d *checkpointDecoder) field(f field) error {
 		err = d.edit(f)
 	case 25:
 		err = d.bridged(f)
+	case 26:
+		if err = wantVarint(f); err == nil && (f.u == 0 || d.s.Head != 0 && f.u > d.s.Head) {
+			return invalid("closed_at %d is not an event up to the checkpoint's seq", f.u)
+		}
+		s.ClosedAt = f.u
 	default:
 		return unknownField(f)
 	}

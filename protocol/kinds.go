@@ -13,7 +13,7 @@ import (
 // packets, lotteries).
 type Kind uint32
 
-// Kinds of v1: 1–20 since 1.0, 21–23 since 1.1.
+// Kinds of v1: 1–20 since 1.0, 21–23 since 1.1, 24 since 1.4.
 const (
 	KindCreate       Kind = 1
 	KindUpdate       Kind = 2
@@ -38,8 +38,9 @@ const (
 	KindProfile      Kind = 21 // since 1.1
 	KindReaction     Kind = 22 // since 1.1
 	KindEdit         Kind = 23 // since 1.1
+	KindClose        Kind = 24 // since 1.4
 
-	lastKind = KindEdit // the highest kind this implementation knows
+	lastKind = KindClose // the highest kind this implementation knows
 )
 
 var kindNames = [...]string{
@@ -49,11 +50,11 @@ var kindNames = [...]string{
 	KindApprove: "approve", KindReject: "reject", KindLeave: "leave", KindKick: "kick",
 	KindBan: "ban", KindUnban: "unban", KindMute: "mute", KindUnmute: "unmute",
 	KindMessage: "message", KindRecall: "recall", KindProfile: "profile",
-	KindReaction: "reaction", KindEdit: "edit",
+	KindReaction: "reaction", KindEdit: "edit", KindClose: "close",
 }
 
 // Known reports whether k is a kind this implementation knows (those of
-// v1.0 and v1.1). A submission of another kind is refused with
+// v1.0, v1.1 and v1.4). A submission of another kind is refused with
 // CodeUpgradeNeeded (kind 0, absent, with CodeInvalid).
 func (k Kind) Known() bool { return k >= KindCreate && k <= lastKind }
 
@@ -63,6 +64,8 @@ func (k Kind) Since() string {
 	switch {
 	case !k.Known():
 		return ""
+	case k >= KindClose:
+		return "1.4"
 	case k >= KindProfile:
 		return "1.1"
 	}
@@ -216,6 +219,8 @@ func DecodeBody(k Kind, b []byte) (Body, error) {
 		body = &ReactionBody{}
 	case KindEdit:
 		body = &EditBody{}
+	case KindClose:
+		body = &CloseBody{}
 	case 0:
 		return nil, invalid("a submission names its kind")
 	default:
@@ -667,6 +672,34 @@ func (*LeaveBody) Encode() []byte { return nil }
 
 func (*LeaveBody) decode(data []byte) error {
 	return walk(data, nil, nil, unknownField)
+}
+
+// CloseBody is the body of close (since 1.4): an optional reason (field
+// 1). A closed group is read-only for good: the host sequences nothing in
+// it but leaves, kicks, bans and unbans.
+type CloseBody struct {
+	Reason string
+}
+
+// Kind implements Body.
+func (*CloseBody) Kind() Kind { return KindClose }
+
+// Encode implements Body.
+func (b *CloseBody) Encode() []byte {
+	var e encoder
+	e.string(1, b.Reason)
+	return e.b
+}
+
+func (b *CloseBody) decode(data []byte) error {
+	return walk(data, nil, nil, func(f field) error {
+		if f.num == 1 {
+			var err error
+			b.Reason, err = text(f, MaxReasonRunes, "the reason")
+			return err
+		}
+		return unknownField(f)
+	})
 }
 
 // MemberBody names a user (field 1) and gives an optional reason (field 2):

@@ -13,9 +13,9 @@ const (
 	// adds kind profile and the BlobRef message; 1.2 the history setting
 	// (settings field 8) and checkpoints; 1.3 bridged people (message field
 	// 8, checkpoint field 25).
-	Revision = 3
+	Revision = 4
 	// VersionText is Version.Revision, for people and for the node's info.
-	VersionText = "1.3"
+	VersionText = "1.4"
 
 	// MaxEventSize bounds a signed event (and therefore a submission inside it).
 	MaxEventSize = 64 << 10

@@ -85,6 +85,9 @@ type State struct {
 	// Bridged are the people of other networks that bridges relayed a
 	// message for (since 1.3), by BridgedID; at most MaxBridged.
 	Bridged map[UserID]*BridgedPerson
+	// ClosedAt is the seq of the close event (since 1.4); 0 while the
+	// group is open. A closed group is read-only.
+	ClosedAt uint64
 
 	// Base is the seq of the checkpoint this state was started from (0: the
 	// log from event 1). Events up to Base are not held by this replica; a
@@ -266,6 +269,9 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 	if me == nil && sub.Kind != KindJoin && sub.Kind != KindJoinRequest {
 		return nil, Errorf(CodeNotMember, "you are not a member of this group")
 	}
+	if s.ClosedAt != 0 && !openWhenClosed(sub.Kind) {
+		return nil, Errorf(CodeForbidden, "the group was closed at event %d: it is read-only", s.ClosedAt)
+	}
 	switch b := body.(type) {
 	case *UpdateBody:
 		return s.update(me, b)
@@ -309,12 +315,27 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 		return s.react(author, b, seq, now, look)
 	case *EditBody:
 		return s.edit(author, b, seq, now, look)
+	case *CloseBody:
+		if err := s.needAdmin(me, "close the group"); err != nil {
+			return nil, err
+		}
+		return func() { s.ClosedAt = seq }, nil
 	case *ProfileBody:
 		// Any member, muted or not: a profile is not a message.
 		p := b.Profile.clone()
 		return func() { me.Profile = p }, nil
 	}
 	return nil, Errorf(CodeInvalid, "kind %s is not allowed here", sub.Kind)
+}
+
+// openWhenClosed says whether a closed group still takes kind k: people
+// may leave, and admins remove people (a courier after the delivery).
+func openWhenClosed(k Kind) bool {
+	switch k {
+	case KindLeave, KindKick, KindBan, KindUnban:
+		return true
+	}
+	return false
 }
 
 func (s *State) create(sub *SignedSubmission, b *CreateBody, via UserID) func() {

@@ -1338,3 +1338,52 @@ func TestMuteSurvivesRejoin(t *testing.T) {
 	h.must(kAdmin, NewMemberBody(KindUnmute, kMember.ID(), ""))
 	h.must(kMember, &MessageBody{Text: "thanks"})
 }
+
+// TestStateClose: only the owner and admins close a group (since 1.4); a
+// closed group takes nothing but leaves, kicks, bans and unbans: no
+// message, reaction, edit, profile, announcement, pin, invite, join,
+// setting or second close, from anyone, the owner too.
+func TestStateClose(t *testing.T) {
+	closeBody := &CloseBody{Reason: "order delivered"}
+	closed := func(t *testing.T, h *harness) {
+		if h.st.ClosedAt != h.st.Head {
+			t.Fatalf("ClosedAt %d, want the close event %d", h.st.ClosedAt, h.st.Head)
+		}
+		for _, c := range []struct {
+			k *Key
+			b Body
+		}{
+			{kOwner, msg("still there?")},
+			{kMember, msg("hello?")},
+			{kAdmin, &AnnounceBody{Text: "sale"}},
+			{kOwner, NewTargetBody(KindPin, h.msgMember)},
+			{kMember, &ReactionBody{Target: h.msgMember, Emoji: "👍"}},
+			{kMember, &EditBody{Target: h.msgMember, Text: "changed"}},
+			{kMember, NewProfileBody(Profile{Name: "Mei"})},
+			{kOwner, &UpdateBody{Settings{Name: ptr("reopened")}}},
+			{kOwner, closeBody},
+			{kOwner, NewTargetBody(KindRecall, h.msgMember)},
+			{kAdmin, &MuteBody{Member: kMember.ID()}},
+			{kNew, plainJoin},
+		} {
+			h.refuse(c.k, c.b, ErrForbidden)
+		}
+		inv := h.invite(kOwner, nil)
+		h.refuse(kOwner, &InviteCreateBody{Token: inv.Raw}, ErrForbidden)
+		// Still possible: leaving, and removing people.
+		h.must(kMember2, &LeaveBody{})
+		h.must(kAdmin, NewMemberBody(KindKick, kMember.ID(), "courier: delivered"))
+		h.must(kAdmin, NewMemberBody(KindBan, kOut.ID(), ""))
+		h.must(kAdmin, NewMemberBody(KindUnban, kOut.ID(), ""))
+		if h.st.ClosedAt == 0 {
+			t.Fatal("a kick reopened the group")
+		}
+	}
+	runStateCases(t, []stateCase{
+		{name: "member closes", by: kMember, body: closeBody, want: ErrForbidden},
+		{name: "bridge closes", by: kBridge, body: closeBody, want: ErrForbidden},
+		{name: "non-member closes", by: kOut, body: closeBody, want: ErrNotMember},
+		{name: "admin closes", by: kAdmin, body: closeBody, check: closed},
+		{name: "owner closes without a reason", by: kOwner, body: &CloseBody{}, check: closed},
+	})
+}

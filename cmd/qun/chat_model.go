@@ -337,6 +337,8 @@ func (m *chatModel) describe(ev api.EventView) string {
 			return t("ev.profile", "a", a, "name", s)
 		}
 		return t("ev.profileCleared", "a", a)
+	case "close":
+		return t("ev.close", "a", a, "reason", reason)
 	case "join":
 		return t("ev.join", "a", a)
 	case "join_request":

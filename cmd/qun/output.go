@@ -133,6 +133,11 @@ func describeEvent(ev api.EventView, nm *names) string {
 		return " created an invite"
 	case "invite_revoke":
 		return " revoked an invite"
+	case "close":
+		if ev.Text != "" {
+			return " closed the group (read-only from now on): " + indent(ev.Text)
+		}
+		return " closed the group (read-only from now on)"
 	case "profile":
 		if s := displayName(ev.Nick, ev.Name); s != "" {
 			return fmt.Sprintf(" is now called %q", s)

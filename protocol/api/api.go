@@ -112,13 +112,16 @@ type GroupView struct {
 	History string `json:"history"`
 	// ReadFrom is the first seq the signed-in user may read, present when
 	// it is above 1 (admitted under "join"): no answer holds an earlier event.
-	ReadFrom     uint64       `json:"read_from,omitempty"`
-	Announcement string       `json:"announcement"`
-	Pins         []uint64     `json:"pins"`
-	MuteAllUntil uint64       `json:"mute_all_until,omitempty"` // unix ms; absent with MutedAll for a mute without end
-	MutedAll     bool         `json:"muted_all,omitempty"`      // everyone below admin is muted
-	HeadID       string       `json:"head_id"`
-	MemberList   []MemberView `json:"member_list"`
+	ReadFrom     uint64   `json:"read_from,omitempty"`
+	Announcement string   `json:"announcement"`
+	Pins         []uint64 `json:"pins"`
+	MuteAllUntil uint64   `json:"mute_all_until,omitempty"` // unix ms; absent with MutedAll for a mute without end
+	MutedAll     bool     `json:"muted_all,omitempty"`      // everyone below admin is muted
+	// ClosedAt is the seq of the close event of a closed (read-only) group
+	// (since 1.4); absent while the group is open.
+	ClosedAt   uint64       `json:"closed_at,omitempty"`
+	HeadID     string       `json:"head_id"`
+	MemberList []MemberView `json:"member_list"`
 	// BridgedList are the people of other networks that bridges relayed
 	// messages for (since 1.3), by their first message.
 	BridgedList []BridgedPersonView `json:"bridged_list"`
@@ -377,6 +380,8 @@ func NewEventView(ev *protocol.SignedEvent) EventView {
 		v.Invite = b.Invite.String()
 	case *protocol.MemberBody:
 		member(b.Member)
+		v.Text = b.Reason
+	case *protocol.CloseBody:
 		v.Text = b.Reason
 	case *protocol.MuteBody:
 		member(b.Member)
