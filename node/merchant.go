@@ -156,12 +156,13 @@ func (b merchantBackend) CreateGroup(ctx context.Context, req api.MerchantGroupR
 	return api.MerchantGroup{Group: gid.String(), Seq: ev.Seq}, nil
 }
 
-// orderRecord is what the host keeps of an order's invite (group meta
-// "order/ORDER"): enough to answer the same request again.
+// orderRecord is what the host keeps of an invite the merchant API made
+// (group meta "order/KEY"): enough to answer the same request again.
 type orderRecord struct {
 	Invite []byte `json:"invite"` // the signed invite
-	Buyer  string `json:"buyer,omitempty"`
 	Handle string `json:"handle"`
+	Buyer  string `json:"buyer,omitempty"`
+	Ref    string `json:"ref"`
 }
 
 // orderLocks serialises the requests for one order, so that two at once
@@ -217,7 +218,6 @@ func checkOrderText(what, s string, required bool) error {
 // admins, a short link, and a QR code. An order that has an invite gets
 // the same one again.
 func (b merchantBackend) OrderInvite(ctx context.Context, gid protocol.GroupID, req api.OrderInviteRequest, base string) (api.OrderInvite, error) {
-	n := b.n
 	if err := checkOrderText("the order", req.Order, true); err != nil {
 		return api.OrderInvite{}, err
 	}
@@ -238,6 +238,16 @@ func (b merchantBackend) OrderInvite(ctx context.Context, gid protocol.GroupID, 
 		}
 		ttl = time.Duration(req.ExpiresIn) * time.Second
 	}
+	inv, err := b.n.keyedInvite(ctx, gid, req.Order, req.Buyer, orderRef(req.Order, req.Buyer), uses, ttl, base)
+	inv.Order = req.Order
+	return inv, err
+}
+
+// keyedInvite makes the invite of gid kept under key (an order), or
+// answers the one made before for it (with the buyer and ref it was made
+// with): signed by the service key, registered with the group, ref kept
+// on the host for the admins, a short link under base and a QR code.
+func (n *Node) keyedInvite(ctx context.Context, gid protocol.GroupID, key, buyer, ref string, uses uint32, ttl time.Duration, base string) (api.OrderInvite, error) {
 	g := n.group(gid)
 	if g == nil {
 		return api.OrderInvite{}, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
@@ -253,25 +263,25 @@ func (b merchantBackend) OrderInvite(ctx context.Context, gid protocol.GroupID, 
 		return api.OrderInvite{}, protocol.Errorf(protocol.CodeForbidden, "the service key %s is not an admin of group %s: add it to the group and give it the admin role first (docs/MERCHANT.md)", me, gid)
 	}
 
-	unlock, err := n.orders.lock(ctx, gid.String()+"/"+req.Order)
+	unlock, err := n.orders.lock(ctx, gid.String()+"/"+key)
 	if err != nil {
 		return api.OrderInvite{}, err
 	}
 	defer unlock()
-	key := metaOrder + req.Order
-	if raw, ok, err := n.store.Meta(gid, key); err != nil {
+	mkey := metaOrder + key
+	if raw, ok, err := n.store.Meta(gid, mkey); err != nil {
 		return api.OrderInvite{}, storeError(err)
 	} else if ok {
 		var rec orderRecord
 		if err := json.Unmarshal(raw, &rec); err != nil {
-			return api.OrderInvite{}, protocol.Errorf(protocol.CodeInternal, "the stored invite of order %q is unreadable: %v", req.Order, err)
+			return api.OrderInvite{}, protocol.Errorf(protocol.CodeInternal, "the stored invite %q is unreadable: %v", key, err)
 		}
 		inv, err := protocol.DecodeInvite(rec.Invite)
 		if err != nil {
-			return api.OrderInvite{}, protocol.Errorf(protocol.CodeInternal, "the stored invite of order %q is unreadable: %v", req.Order, err)
+			return api.OrderInvite{}, protocol.Errorf(protocol.CodeInternal, "the stored invite %q is unreadable: %v", key, err)
 		}
-		out, err := orderInviteView(inv, req.Order, rec.Buyer, base, rec.Handle)
-		out.Existing = true
+		out, err := inviteView(inv, rec.Ref, base, rec.Handle)
+		out.Buyer, out.Existing = rec.Buyer, true
 		return out, err
 	}
 
@@ -290,7 +300,6 @@ func (b merchantBackend) OrderInvite(ctx context.Context, gid protocol.GroupID, 
 	if _, _, err := n.serviceSubmit(ctx, protocol.KindInviteCreate, gid, &protocol.InviteCreateBody{Token: signed.Raw}); err != nil {
 		return api.OrderInvite{}, err
 	}
-	ref := orderRef(req.Order, req.Buyer)
 	if err := n.setInviteRef(me, gid, signed.ID, ref); err != nil {
 		return api.OrderInvite{}, err
 	}
@@ -298,11 +307,13 @@ func (b merchantBackend) OrderInvite(ctx context.Context, gid protocol.GroupID, 
 	if err != nil {
 		return api.OrderInvite{}, err
 	}
-	rec, _ := json.Marshal(orderRecord{Invite: signed.Raw, Buyer: req.Buyer, Handle: handle})
-	if err := n.store.SetMeta(gid, key, rec); err != nil {
+	rec, _ := json.Marshal(orderRecord{Invite: signed.Raw, Handle: handle, Buyer: buyer, Ref: ref})
+	if err := n.store.SetMeta(gid, mkey, rec); err != nil {
 		return api.OrderInvite{}, storeError(err)
 	}
-	return orderInviteView(signed, req.Order, req.Buyer, base, handle)
+	out, err := inviteView(signed, ref, base, handle)
+	out.Buyer = buyer
+	return out, err
 }
 
 // orderRef is the reference the admins see on an order's invite and on
@@ -314,15 +325,15 @@ func orderRef(order, buyer string) string {
 	return "order " + order + " · buyer " + buyer
 }
 
-// orderInviteView is the answer for an order's invite.
-func orderInviteView(inv *protocol.SignedInvite, order, buyer, base, handle string) (api.OrderInvite, error) {
+// inviteView is the answer for an invite made by the merchant API.
+func inviteView(inv *protocol.SignedInvite, ref, base, handle string) (api.OrderInvite, error) {
 	link := base + "/j/" + handle
 	png, err := qrcode.Encode(link, qrcode.Medium, orderQRSize)
 	if err != nil {
 		return api.OrderInvite{}, protocol.Errorf(protocol.CodeInternal, "drawing the QR code: %v", err)
 	}
 	return api.OrderInvite{
-		Invite: inv.ID.String(), Group: inv.Group.String(), Order: order, Buyer: buyer, Ref: orderRef(order, buyer),
+		Invite: inv.ID.String(), Group: inv.Group.String(), Ref: ref,
 		Link: link, Token: inv.Token(), QR: base64.StdEncoding.EncodeToString(png),
 		Uses: inv.MaxUses, Expires: inv.Expires,
 	}, nil

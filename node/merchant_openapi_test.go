@@ -21,7 +21,7 @@ func TestOpenAPIMerchant(t *testing.T) {
 	admin := newAPI(t, a, a.admin).signIn()
 	member := newAPI(t, a, newKey(t)).signIn()
 	var tok, spare api.NewToken
-	admin.mustCall("POST", "/api/v1/merchant/tokens", api.TokenRequest{Name: "erp", Scopes: []string{"groups", "invites"}}, &tok)
+	admin.mustCall("POST", "/api/v1/merchant/tokens", api.TokenRequest{Name: "erp", Scopes: []string{"groups", "invites", "orders"}}, &tok)
 	admin.mustCall("POST", "/api/v1/merchant/tokens", api.TokenRequest{Name: "spare", Scopes: []string{"webhooks"}}, &spare)
 	var g api.MerchantGroup
 	tokenClient(t, a, tok.Token).mustCall("POST", "/api/v1/merchant/groups", api.MerchantGroupRequest{Name: "orders"}, &g)
@@ -54,6 +54,19 @@ func TestOpenAPIMerchant(t *testing.T) {
 		{name: "order invite for a group not known", node: a, token: et, method: "POST", path: "/api/v1/merchant/groups/" + protocol.GroupID{7}.String() + "/order-invites", body: `{"order":"A3"}`, status: 404, code: protocol.CodeUnknownGroup, valid: true},
 		{name: "order invite where the service is no admin", node: a, token: et, method: "POST", path: "/api/v1/merchant/groups/" + other.String() + "/order-invites", body: `{"order":"A3"}`, status: 403, code: protocol.CodeForbidden, valid: true},
 		{name: "order invite without the scope", node: a, token: spare.Token, method: "POST", path: orders, body: `{"order":"A3"}`, status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "order open", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders", body: `{"order":"B7","buyer":"u-9"}`, status: 201, valid: true},
+		{name: "order open again", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders", body: `{"order":"B7"}`, status: 200, valid: true},
+		{name: "order open without an order", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders", body: `{"name":"x"}`, status: 400, code: protocol.CodeInvalid},
+		{name: "order open without the scope", node: a, token: spare.Token, method: "POST", path: "/api/v1/merchant/orders", body: `{"order":"B8"}`, status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "order show", node: a, token: et, method: "GET", path: "/api/v1/merchant/orders/B7", status: 200, valid: true},
+		{name: "order show unknown", node: a, token: et, method: "GET", path: "/api/v1/merchant/orders/B9", status: 404, code: protocol.CodeNotFound, valid: true},
+		{name: "order dispatched", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B7/state", body: `{"state":"dispatched"}`, status: 200, valid: true},
+		{name: "order delivered", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B7/state", body: `{"state":"delivered","courier_grace":60,"close_after":3600}`, status: 200, valid: true},
+		{name: "order back to accepted", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B7/state", body: `{"state":"accepted"}`, status: 409, code: protocol.CodeConflict, valid: true},
+		{name: "order to an unknown state", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B7/state", body: `{"state":"lost"}`, status: 400, code: protocol.CodeInvalid},
+		{name: "order with too long a grace", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B7/state", body: `{"state":"closed","courier_grace":99999999}`, status: 400, code: protocol.CodeInvalid},
+		{name: "order closed", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B7/state", body: `{"state":"closed"}`, status: 200, valid: true},
+		{name: "order state of an unknown order", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B9/state", body: `{"state":"closed"}`, status: 404, code: protocol.CodeNotFound, valid: true},
 		{name: "an unlisted merchant path", node: a, token: et, method: "GET", path: "/api/v1/merchant/coupons", status: 404, code: protocol.CodeNotFound},
 		{name: "token revoke", node: a, token: at, method: "DELETE", path: "/api/v1/merchant/tokens/" + spare.ID, status: 204, valid: true},
 		{name: "token revoke again", node: a, token: at, method: "DELETE", path: "/api/v1/merchant/tokens/" + spare.ID, status: 404, code: protocol.CodeNotFound, valid: true},

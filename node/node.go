@@ -65,9 +65,10 @@ type Node struct {
 	clock *hostClock    // stamps events (clock.go)
 	light *light.Server // the light-client API (node/light; backend in light.go)
 
-	service  *protocol.Key    // signs what the merchant API does (merchant.go)
-	merchant *merchant.Server // the merchant API (node/merchant; backend in merchant.go)
-	orders   orderLocks       // one order invite at a time per order (merchant.go)
+	service     *protocol.Key    // signs what the merchant API does (merchant.go)
+	merchant    *merchant.Server // the merchant API (node/merchant; backend in merchant.go)
+	orders      orderLocks       // one order invite at a time per order (merchant.go)
+	orderTimers orderTimers      // when each order group's next action is due (orders.go)
 
 	// onReject, when set (by tests), is told about every invalid event.
 	onReject func(protocol.GroupID, protocol.EventID, error)
@@ -108,9 +109,9 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, id: key.ID(),
 		admins:  map[protocol.UserID]bool{admin.ID(): true, service.ID(): true},
-		service: service,
-		groups:  map[protocol.GroupID]*group{},
-		asleep:  map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
+		service: service, orderTimers: orderTimers{wake: make(chan struct{}, 1)},
+		groups: map[protocol.GroupID]*group{},
+		asleep: map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
 		topics: map[protocol.GroupID]*groupTopic{},
 		blobs:  &blobStore{dir: filepath.Join(cfg.DataDir, "blobs")},
 	}
@@ -215,9 +216,10 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.watchClock()
 	go n.sleepLoop()
+	go n.runOrders()
 	for _, a := range n.cfg.Bootstrap {
 		info, _ := parseP2PAddr(a)
 		n.wg.Add(1)

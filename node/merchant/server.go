@@ -26,6 +26,13 @@ type Backend interface {
 	// OrderInvite makes (or, for an order that has one, answers again)
 	// an invite of gid bound to an order, its link under base.
 	OrderInvite(ctx context.Context, gid protocol.GroupID, req api.OrderInviteRequest, base string) (api.OrderInvite, error)
+
+	// OpenOrder makes the group of an order (or answers the one it has).
+	OpenOrder(ctx context.Context, req api.OrderGroupRequest, base string) (api.OrderGroup, error)
+	// Order describes an order's group.
+	Order(order, base string) (api.OrderGroup, error)
+	// SetOrderState moves an order's group to a later state.
+	SetOrderState(ctx context.Context, order string, req api.OrderStateRequest, base string) (api.OrderGroup, error)
 }
 
 // Server is the merchant API of one node.
@@ -63,6 +70,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/merchant/service", s.authed("", s.service))
 	mux.HandleFunc("POST /api/v1/merchant/groups", s.authed(ScopeGroups, s.createGroup))
 	mux.HandleFunc("POST /api/v1/merchant/groups/{gid}/order-invites", s.authed(ScopeInvites, s.orderInvite))
+	mux.HandleFunc("POST /api/v1/merchant/orders", s.authed(ScopeOrders, s.openOrder))
+	mux.HandleFunc("GET /api/v1/merchant/orders/{order}", s.authed(ScopeOrders, s.getOrder))
+	mux.HandleFunc("POST /api/v1/merchant/orders/{order}/state", s.authed(ScopeOrders, s.orderState))
 	mux.HandleFunc("/api/v1/merchant/", func(w http.ResponseWriter, r *http.Request) {
 		light.WriteError(w, protocol.Errorf(protocol.CodeNotFound, "no merchant API endpoint %s %s (docs/MERCHANT.md lists them)", r.Method, r.URL.Path))
 	})
@@ -213,6 +223,47 @@ func (s *Server) orderInvite(w http.ResponseWriter, r *http.Request, _ caller) {
 		status = http.StatusOK
 	}
 	light.WriteJSON(w, status, inv)
+}
+
+func (s *Server) openOrder(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req api.OrderGroupRequest
+	if err := light.DecodeBody(w, r, &req); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	g, err := s.b.OpenOrder(r.Context(), req, s.base(r))
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	status := http.StatusCreated
+	if g.Existing {
+		status = http.StatusOK
+	}
+	light.WriteJSON(w, status, g)
+}
+
+func (s *Server) getOrder(w http.ResponseWriter, r *http.Request, _ caller) {
+	g, err := s.b.Order(r.PathValue("order"), s.base(r))
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) orderState(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req api.OrderStateRequest
+	if err := light.DecodeBody(w, r, &req); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	g, err := s.b.SetOrderState(r.Context(), r.PathValue("order"), req, s.base(r))
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusOK, g)
 }
 
 // base is the start of the links handed out: the public URL, or the

@@ -27,13 +27,16 @@ const (
 	ScopeGroups Scope = "groups"
 	// ScopeInvites makes invites bound to orders.
 	ScopeInvites Scope = "invites"
+	// ScopeOrders runs order groups: one small group per order, through
+	// its states.
+	ScopeOrders Scope = "orders"
 	// ScopeWebhooks registers and removes webhooks and reads their
 	// delivery logs.
 	ScopeWebhooks Scope = "webhooks"
 )
 
 // Scopes lists every scope, in the order the docs give them.
-var Scopes = []Scope{ScopeGroups, ScopeInvites, ScopeWebhooks}
+var Scopes = []Scope{ScopeGroups, ScopeInvites, ScopeOrders, ScopeWebhooks}
 
 // Limits of tokens.
 const (

@@ -9,7 +9,8 @@ type TokenRequest struct {
 	// Name says what the token is for ("erp", "shop-backend"), 1 to 64
 	// characters.
 	Name string `json:"name"`
-	// Scopes are what the token may do: "groups", "invites", "webhooks".
+	// Scopes are what the token may do: "groups", "invites", "orders",
+	// "webhooks".
 	Scopes []string `json:"scopes"`
 }
 
@@ -98,4 +99,59 @@ type OrderInvite struct {
 	// Existing says the order had an invite already, which is answered
 	// again (a retried request makes no second invite).
 	Existing bool `json:"existing"`
+}
+
+// OrderGroupRequest opens the group of an order.
+type OrderGroupRequest struct {
+	// Order is the order's ID in the merchant's systems (required).
+	Order string `json:"order"`
+	// Buyer is an optional reference of the buyer (never a phone number or
+	// an address: it is shown to the group's admins).
+	Buyer string `json:"buyer,omitempty"`
+	// Name is the group's name (default "Order ORDER").
+	Name string `json:"name,omitempty"`
+}
+
+// OrderStateRequest moves an order group to a state: "dispatched",
+// "delivered" or "closed".
+type OrderStateRequest struct {
+	State string `json:"state"`
+	// CourierGrace is how long the courier keeps access after the
+	// delivery, in seconds (default: the node's, 2 hours).
+	CourierGrace *uint64 `json:"courier_grace,omitempty"`
+	// CloseAfter is how long after the delivery the group closes, in
+	// seconds (default: the node's, 7 days).
+	CloseAfter *uint64 `json:"close_after,omitempty"`
+}
+
+// OrderGroup is an order's group and where it is in its life.
+type OrderGroup struct {
+	Order string `json:"order"`
+	Buyer string `json:"buyer,omitempty"`
+	Group string `json:"group"`
+	State string `json:"state"`
+	// States are the states so far with when each began (Unix ms).
+	States []OrderStateChange `json:"states"`
+	// BuyerInvite admits the buyer; StaffInvite the shop's staff (up to
+	// 10); CourierInvite, from dispatch on, the courier (1 use). A closed
+	// order's group takes no invites: none are shown.
+	BuyerInvite   *OrderInvite `json:"buyer_invite,omitempty"`
+	StaffInvite   *OrderInvite `json:"staff_invite,omitempty"`
+	CourierInvite *OrderInvite `json:"courier_invite,omitempty"`
+	// Courier is the courier's user ID once they joined.
+	Courier string `json:"courier,omitempty"`
+	// CourierUntil is when the courier is removed (Unix ms), from the
+	// delivery on; CourierRemoved says it is done.
+	CourierUntil   uint64 `json:"courier_until,omitempty"`
+	CourierRemoved bool   `json:"courier_removed,omitempty"`
+	// ClosesAt is when the group closes (Unix ms), from the delivery on.
+	ClosesAt uint64 `json:"closes_at,omitempty"`
+	// Existing says the order had its group already (a retried request).
+	Existing bool `json:"existing,omitempty"`
+}
+
+// OrderStateChange is one state of an order and when it began.
+type OrderStateChange struct {
+	State string `json:"state"`
+	At    uint64 `json:"at"`
 }
