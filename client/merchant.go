@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"net/url"
 
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
@@ -59,6 +60,34 @@ func (c *Client) CreateMerchantGroup(ctx context.Context, req api.MerchantGroupR
 func (c *Client) OrderInvite(ctx context.Context, gid protocol.GroupID, req api.OrderInviteRequest) (*api.OrderInvite, error) {
 	var out api.OrderInvite
 	if err := c.do(ctx, "POST", "/api/v1/merchant/groups/"+gid.String()+"/order-invites", withSession, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// OpenOrder opens the group of an order (or returns the one it has:
+// Existing).
+func (c *Client) OpenOrder(ctx context.Context, req api.OrderGroupRequest) (*api.OrderGroup, error) {
+	var out api.OrderGroup
+	if err := c.do(ctx, "POST", "/api/v1/merchant/orders", withSession, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Order describes the group of an order.
+func (c *Client) Order(ctx context.Context, order string) (*api.OrderGroup, error) {
+	var out api.OrderGroup
+	if err := c.do(ctx, "GET", "/api/v1/merchant/orders/"+url.PathEscape(order), withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetOrderState moves the group of an order on.
+func (c *Client) SetOrderState(ctx context.Context, order string, req api.OrderStateRequest) (*api.OrderGroup, error) {
+	var out api.OrderGroup
+	if err := c.do(ctx, "POST", "/api/v1/merchant/orders/"+url.PathEscape(order)+"/state", withSession, req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

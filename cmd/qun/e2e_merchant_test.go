@@ -38,7 +38,7 @@ func qunWithToken(token string) func(*testing.T, ...string) (string, string, int
 func TestE2EMerchantCLI(t *testing.T) {
 	a, b := startProc(t, t.TempDir()), startProc(t, t.TempDir())
 	admin := []string{"--api", a.api, "--key", filepath.Join(a.dir, "admin.key")}
-	out := must(t, qunCLI, append([]string{"token", "create", "--name", "erp", "--scopes", "groups,invites"}, admin...)...)
+	out := must(t, qunCLI, append([]string{"token", "create", "--name", "erp", "--scopes", "groups,invites,orders"}, admin...)...)
 	token, rest, _ := strings.Cut(out, "\n")
 	if !strings.HasPrefix(token, "qun_") || !strings.Contains(rest, "shown this once") {
 		t.Fatalf("token create printed %q", out)
@@ -79,12 +79,34 @@ func TestE2EMerchantCLI(t *testing.T) {
 		t.Fatalf("the admin does not see the order on the member:\n%s", info)
 	}
 
+	// An order's group through its states.
+	opened := must(t, erp, "order", "open", "B2002", "--buyer", "u-9", "--api", a.api)
+	if !strings.Contains(opened, "order B2002: group ") || !strings.Contains(opened, "buyer invite: http") || !strings.Contains(opened, "staff invite: http") {
+		t.Fatalf("order open printed %q", opened)
+	}
+	dispatched := must(t, erp, "order", "state", "B2002", "dispatched", "--api", a.api)
+	if !strings.Contains(dispatched, "courier invite: http") {
+		t.Fatalf("order state dispatched printed %q", dispatched)
+	}
+	delivered := must(t, erp, "order", "state", "B2002", "delivered", "--courier-grace", "1h", "--close-after", "3d", "--api", a.api)
+	if !strings.Contains(delivered, "the courier's access ends") || !strings.Contains(delivered, "the group closes") {
+		t.Fatalf("order state delivered printed %q", delivered)
+	}
+	_, errs, code := erp(t, "order", "state", "B2002", "accepted", "--api", a.api)
+	if code != 1 || !strings.Contains(errs, "cannot go back") {
+		t.Fatalf("going back: exit %d, %q", code, errs)
+	}
+	closed := must(t, erp, "order", "state", "B2002", "closed", "--api", a.api)
+	if !strings.Contains(closed, "closed") || strings.Contains(closed, "invite: http") {
+		t.Fatalf("order state closed printed %q", closed)
+	}
+
 	var tl struct{ Tokens []struct{ ID string } }
 	if err := json.Unmarshal([]byte(must(t, qunCLI, append([]string{"token", "list", "--json"}, admin...)...)), &tl); err != nil || len(tl.Tokens) != 1 {
 		t.Fatalf("tokens: %+v %v", tl, err)
 	}
 	must(t, qunCLI, append([]string{"token", "revoke", tl.Tokens[0].ID}, admin...)...)
-	_, errs, code := erp(t, "order", "invite", g.Group, "A1002", "--api", a.api)
+	_, errs, code = erp(t, "order", "invite", g.Group, "A1002", "--api", a.api)
 	if code != 1 || !strings.Contains(errs, "revoked") {
 		t.Fatalf("a revoked token: exit %d, %q", code, errs)
 	}

@@ -179,3 +179,102 @@ func runOrderInvite(x *cli, args []string) error {
 	}
 	return x.emit(inv, fmt.Sprintf("invite %s for %s%s, %d use(s), expires %s\n%s\n%s", inv.Invite, inv.Ref, again, inv.Uses, protocol.FormatTime(inv.Expires), inv.Link, inv.Token))
 }
+
+// formatOrder renders an order's group for people.
+func formatOrder(o *api.OrderGroup) string {
+	var b strings.Builder
+	again := ""
+	if o.Existing {
+		again = " (opened before)"
+	}
+	fmt.Fprintf(&b, "order %s: group %s, %s%s", o.Order, o.Group, o.State, again)
+	for _, s := range o.States {
+		fmt.Fprintf(&b, "\n  %-10s %s", s.State, protocol.FormatTime(s.At))
+	}
+	for _, inv := range []struct {
+		who string
+		v   *api.OrderInvite
+	}{{"buyer", o.BuyerInvite}, {"staff", o.StaffInvite}, {"courier", o.CourierInvite}} {
+		if inv.v != nil {
+			fmt.Fprintf(&b, "\n%s invite: %s", inv.who, inv.v.Link)
+		}
+	}
+	if o.Courier != "" {
+		fmt.Fprintf(&b, "\ncourier: %s", o.Courier)
+	}
+	switch {
+	case o.CourierRemoved:
+		b.WriteString("\nthe courier's access has ended")
+	case o.CourierUntil != 0:
+		fmt.Fprintf(&b, "\nthe courier's access ends %s", protocol.FormatTime(o.CourierUntil))
+	}
+	if o.ClosesAt != 0 && o.State != "closed" {
+		fmt.Fprintf(&b, "\nthe group closes %s", protocol.FormatTime(o.ClosesAt))
+	}
+	return b.String()
+}
+
+func runOrderOpen(x *cli, args []string) error {
+	fs := x.flags()
+	buyer := fs.String("buyer", "", "the buyer's reference in your systems, `REF` (never a phone number or an address)")
+	name := fs.String("name", "", "the group's `NAME` (default \"Order ORDER\")")
+	pos, err := x.parse(fs, args, 1, false, "ORDER")
+	if err != nil {
+		return err
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	o, err := c.OpenOrder(x.ctx, api.OrderGroupRequest{Order: pos[0], Buyer: *buyer, Name: *name})
+	if err != nil {
+		return err
+	}
+	return x.emit(o, formatOrder(o))
+}
+
+func runOrderShow(x *cli, args []string) error {
+	fs := x.flags()
+	pos, err := x.parse(fs, args, 1, false, "ORDER")
+	if err != nil {
+		return err
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	o, err := c.Order(x.ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return x.emit(o, formatOrder(o))
+}
+
+func runOrderState(x *cli, args []string) error {
+	fs := x.flags()
+	var grace, closeAfter time.Duration = -1, -1
+	fs.Var(durationValue{&grace}, "courier-grace", "with delivered: how long the courier keeps access, a `DURATION` (default 2h)")
+	fs.Var(durationValue{&closeAfter}, "close-after", "with delivered: when the group closes, a `DURATION` after the delivery (default 7d)")
+	pos, err := x.parse(fs, args, 2, false, "ORDER", "STATE")
+	if err != nil {
+		return err
+	}
+	req := api.OrderStateRequest{State: pos[1]}
+	if grace >= 0 {
+		s := uint64(grace / time.Second)
+		req.CourierGrace = &s
+	}
+	if closeAfter >= 0 {
+		s := uint64(closeAfter / time.Second)
+		req.CloseAfter = &s
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	o, err := c.SetOrderState(x.ctx, pos[0], req)
+	if err != nil {
+		return err
+	}
+	return x.emit(o, formatOrder(o))
+}
