@@ -36,6 +36,7 @@ const MaxCheckpointSize = 64 << 20
 //	  repeated CEdit edited = 24;
 //	  repeated CBridged bridged = 25; // since 1.3
 //	  uint64 closed_at = 26;          // since 1.4
+//	  Rules rules = 27;               // since 1.4 (protocol/rules.go)
 //	}
 //	message CMember    { bytes user = 1; uint32 role = 2; bytes home = 3; uint64 joined = 4;
 //	                     uint64 from = 5; uint64 muted_until = 6; Profile profile = 7; }
@@ -155,6 +156,9 @@ func (s *State) EncodeCheckpoint() []byte {
 		e.bytesAlways(25, sub.b)
 	}
 	e.varint(26, s.ClosedAt)
+	if s.Rules != nil {
+		e.bytesAlways(27, s.Rules.encode())
+	}
 	return e.b
 }
 
@@ -361,6 +365,15 @@ func (d *checkpointDecoder) field(f field) error {
 			return invalid("closed_at %d is not an event up to the checkpoint's seq", f.u)
 		}
 		s.ClosedAt = f.u
+	case 27:
+		if err = wantBytes(f); err != nil {
+			return err
+		}
+		r := &Rules{}
+		if err = r.decode(f.b); err == nil && r.IsEmpty() {
+			err = invalid("field 27 holds no rule; a group without rules leaves it out")
+		}
+		s.Rules = r
 	default:
 		return unknownField(f)
 	}

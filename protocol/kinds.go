@@ -13,7 +13,7 @@ import (
 // packets, lotteries).
 type Kind uint32
 
-// Kinds of v1: 1–20 since 1.0, 21–23 since 1.1, 24 since 1.4.
+// Kinds of v1: 1–20 since 1.0, 21–23 since 1.1, 24–25 since 1.4.
 const (
 	KindCreate       Kind = 1
 	KindUpdate       Kind = 2
@@ -39,8 +39,9 @@ const (
 	KindReaction     Kind = 22 // since 1.1
 	KindEdit         Kind = 23 // since 1.1
 	KindClose        Kind = 24 // since 1.4
+	KindRules        Kind = 25 // since 1.4
 
-	lastKind = KindClose // the highest kind this implementation knows
+	lastKind = KindRules // the highest kind this implementation knows
 )
 
 var kindNames = [...]string{
@@ -50,7 +51,7 @@ var kindNames = [...]string{
 	KindApprove: "approve", KindReject: "reject", KindLeave: "leave", KindKick: "kick",
 	KindBan: "ban", KindUnban: "unban", KindMute: "mute", KindUnmute: "unmute",
 	KindMessage: "message", KindRecall: "recall", KindProfile: "profile",
-	KindReaction: "reaction", KindEdit: "edit", KindClose: "close",
+	KindReaction: "reaction", KindEdit: "edit", KindClose: "close", KindRules: "rules",
 }
 
 // Known reports whether k is a kind this implementation knows (those of
@@ -221,6 +222,8 @@ func DecodeBody(k Kind, b []byte) (Body, error) {
 		body = &EditBody{}
 	case KindClose:
 		body = &CloseBody{}
+	case KindRules:
+		body = &RulesBody{}
 	case 0:
 		return nil, invalid("a submission names its kind")
 	default:

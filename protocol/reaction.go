@@ -150,6 +150,9 @@ func (s *State) edit(author UserID, b *EditBody, seq, now uint64, look Lookup) (
 	if _, gone := s.Recalled[b.Target]; gone {
 		return nil, Errorf(CodeNotFound, "message %d was recalled", b.Target)
 	}
+	if err := s.checkRules(author, s.Members[author], b.Text, false, false, now, look); err != nil {
+		return nil, err
+	}
 	if !known {
 		return func() { s.Edited[b.Target] = seq }, nil
 	}

@@ -88,6 +88,8 @@ type State struct {
 	// ClosedAt is the seq of the close event (since 1.4); 0 while the
 	// group is open. A closed group is read-only.
 	ClosedAt uint64
+	// Rules are the group's automation rules (since 1.4); nil for none.
+	Rules *Rules
 
 	// Base is the seq of the checkpoint this state was started from (0: the
 	// log from event 1). Events up to Base are not held by this replica; a
@@ -310,7 +312,7 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 	case *MuteBody:
 		return s.mute(author, me, b, now)
 	case *MessageBody:
-		return s.message(author, me, b, seq, now)
+		return s.message(author, me, b, seq, now, look)
 	case *ReactionBody:
 		return s.react(author, b, seq, now, look)
 	case *EditBody:
@@ -320,6 +322,15 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 			return nil, err
 		}
 		return func() { s.ClosedAt = seq }, nil
+	case *RulesBody:
+		if err := s.needAdmin(me, "change the group's rules"); err != nil {
+			return nil, err
+		}
+		if b.Rules.IsEmpty() {
+			return func() { s.Rules = nil }, nil
+		}
+		r := b.Rules.clone()
+		return func() { s.Rules = r }, nil
 	case *ProfileBody:
 		// Any member, muted or not: a profile is not a message.
 		p := b.Profile.clone()
@@ -701,7 +712,7 @@ func (s *State) mute(author UserID, me *Member, b *MuteBody, now uint64) (func()
 	return func() { t.MutedUntil = until }, nil
 }
 
-func (s *State) message(author UserID, me *Member, b *MessageBody, seq, now uint64) (func(), error) {
+func (s *State) message(author UserID, me *Member, b *MessageBody, seq, now uint64, look Lookup) (func(), error) {
 	if muted, until := s.Muted(author, now); muted {
 		return nil, Errorf(CodeMuted, "you are muted in this group %s", untilText(until))
 	}
@@ -715,6 +726,9 @@ func (s *State) message(author UserID, me *Member, b *MessageBody, seq, now uint
 	}
 	if b.ReplyTo >= seq {
 		return nil, Errorf(CodeNotFound, "there is no message %d to reply to", b.ReplyTo)
+	}
+	if err := s.checkRules(author, me, b.Text, b.Link != "", len(b.Attachments) > 0 || b.Product != nil, now, look); err != nil {
+		return nil, err
 	}
 	if b.Bridged != nil {
 		return s.bridgedMessage(author, me, b.Bridged, seq, now)

@@ -1,0 +1,108 @@
+package protocol
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestStateRules: only the owner and admins set rules (since 1.4); the
+// refusing rules stop links, words and media from members below admin —
+// or, with new_member_days, from new members only — in messages and
+// edits, with a RuleError that names the rule; admins are never refused;
+// an empty rules body clears them.
+func TestStateRules(t *testing.T) {
+	strict := &RulesBody{Rules: Rules{RefuseLinks: true, RefuseWords: []string{"casino", "代购"}, RefuseMedia: true, Strikes: 3, Action: ActionMute}}
+	withRules := func(b *RulesBody) func(h *harness) {
+		return func(h *harness) { h.must(kAdmin, b) }
+	}
+	photo := []Attachment{{Blob: BlobRef{Hash: Hash{1}, MIME: "image/jpeg", Size: 10, Width: 2, Height: 2}, Name: "a.jpg"}}
+	runStateCases(t, []stateCase{
+		{name: "member sets rules", by: kMember, body: strict, want: ErrForbidden},
+		{name: "bridge sets rules", by: kBridge, body: strict, want: ErrForbidden},
+		{name: "admin sets rules", by: kAdmin, body: strict, check: func(t *testing.T, h *harness) {
+			if h.st.Rules == nil || !h.st.Rules.RefuseLinks || len(h.st.Rules.RefuseWords) != 2 {
+				t.Fatalf("rules: %+v", h.st.Rules)
+			}
+		}},
+		{name: "a link in the text", prep: withRules(strict), by: kMember, body: msg("cheap tea at https://spam.example"), want: ErrForbidden},
+		{name: "a link without a scheme, in capitals", prep: withRules(strict), by: kMember, body: msg("visit WWW.SPAM.EXAMPLE"), want: ErrForbidden},
+		{name: "a link field", prep: withRules(strict), by: kMember, body: &MessageBody{Text: "look", Link: "https://spam.example/"}, want: ErrForbidden},
+		{name: "a refused word in capitals", prep: withRules(strict), by: kMember2, body: msg("CASINO tonight"), want: ErrForbidden},
+		{name: "a refused word in Chinese", prep: withRules(strict), by: kMember2, body: msg("专业代购"), want: ErrForbidden},
+		{name: "an image", prep: withRules(strict), by: kMember, body: &MessageBody{Attachments: photo}, want: ErrForbidden},
+		{name: "a product card", prep: withRules(strict), by: kMember, body: &MessageBody{Product: &Product{ID: "p1", Title: "tea"}}, want: ErrForbidden},
+		{name: "a bridge's link", prep: withRules(strict), by: kBridge, body: msg("https://x.example"), want: ErrForbidden},
+		{name: "a clean message", prep: withRules(strict), by: kMember, body: msg("is the oolong in stock?")},
+		{name: "an admin's link", prep: withRules(strict), by: kAdmin2, body: msg("our shop: https://shop.example")},
+		{name: "the owner's image", prep: withRules(strict), by: kOwner, body: &MessageBody{Attachments: photo}},
+		{name: "an edit adding a link", prep: withRules(strict), by: kMember, body: func(h *harness) Body {
+			return &EditBody{Target: h.msgMember, Text: "now with https://spam.example"}
+		}, want: ErrForbidden},
+		{name: "rules cleared", prep: func(h *harness) { h.must(kAdmin, strict); h.must(kAdmin, &RulesBody{}) }, by: kMember, body: msg("https://fine.example"), check: func(t *testing.T, h *harness) {
+			if h.st.Rules != nil {
+				t.Fatal("an empty rules body left rules")
+			}
+		}},
+	})
+
+	// The refusal says which rule, in words.
+	h := newGroup(t)
+	h.must(kAdmin, strict)
+	err := h.apply(h.event(kMember, msg("https://spam.example")))
+	var re *RuleError
+	if !errors.As(err, &re) || re.Rule != "links" || !strings.Contains(err.Error(), "links are not allowed") || AsError(err).Code != CodeForbidden {
+		t.Fatalf("the refusal: %v", err)
+	}
+	if err := h.apply(h.event(kMember, msg("casino"))); !errors.As(err, &re) || re.Rule != "words" {
+		t.Fatalf("the refusal of a word: %v", err)
+	}
+}
+
+// TestStateRulesNewMembers: with new_member_days, only members who joined
+// less than that many days ago are refused, by the host's times.
+func TestStateRulesNewMembers(t *testing.T) {
+	h := newGroup(t)
+	h.must(kAdmin, &RulesBody{Rules: Rules{RefuseLinks: true, NewMemberDays: 3}})
+	h.now += 4 * 86_400_000
+	h.must(kNew, plainJoin)
+	h.must(kMember, msg("old member: https://ok.example"))
+	err := h.apply(h.event(kNew, msg("new member: https://spam.example")))
+	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "less than 3 days ago") {
+		t.Fatalf("a new member's link: %v", err)
+	}
+	h.now += 3*86_400_000 + 1
+	h.must(kNew, msg("three days later: https://ok.example"))
+}
+
+// TestRulesDecode: the shape rules of a rules body.
+func TestRulesDecode(t *testing.T) {
+	good := Rules{Welcome: "hi", Replies: []AutoReply{{Keyword: "price", Text: "pinned"}}, RefuseWords: []string{"x"}, Strikes: 2, Action: ActionKick}
+	if _, err := DecodeBody(KindRules, (&RulesBody{Rules: good}).Encode()); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]Rules{
+		"strikes without an action":  {Strikes: 3},
+		"an action without strikes":  {Action: ActionWarn},
+		"an unknown action":          {Strikes: 1, Action: 4},
+		"a keyword with spaces":      {Replies: []AutoReply{{Keyword: " price", Text: "x"}}},
+		"a reply without text":       {Replies: []AutoReply{{Keyword: "price"}}},
+		"a long word":                {RefuseWords: []string{strings.Repeat("x", MaxKeywordRunes+1)}},
+		"too many words":             {RefuseWords: strings.Split(strings.Repeat("w,", MaxRefusedWords+1)[:2*(MaxRefusedWords+1)-1], ",")},
+		"too many strikes":           {Strikes: MaxStrikes + 1, Action: ActionWarn},
+		"a year and more of newness": {NewMemberDays: MaxNewMemberDays + 1},
+		"a word with a line break":   {RefuseWords: []string{"a\nb"}},
+	} {
+		if _, err := DecodeBody(KindRules, (&RulesBody{Rules: r}).Encode()); !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+	for text, want := range map[string]bool{"see http://x": true, "HTTPS://X": true, "www.shop": true, "wwwshop": false, "http:/x": false, "tea": false} {
+		if HasLink(text) != want {
+			t.Errorf("HasLink(%q) = %v", text, !want)
+		}
+	}
+	if !HasKeyword("What's the PRICE?", "price") || HasKeyword("priced", "Price ") || !HasKeyword("发货了吗", "发货") {
+		t.Error("HasKeyword")
+	}
+}
