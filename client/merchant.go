@@ -92,3 +92,23 @@ func (c *Client) SetOrderState(ctx context.Context, order string, req api.OrderS
 	}
 	return &out, nil
 }
+
+// SetRules sets a group's automation rules (protocol 1.4), signed with the
+// client's key (an admin's); an empty RulesView clears them.
+func (c *Client) SetRules(ctx context.Context, gid protocol.GroupID, v api.RulesView) (*api.SubmitResponse, error) {
+	r, err := v.Rules()
+	if err != nil {
+		return nil, err
+	}
+	return c.Submit(ctx, protocol.KindRules, gid, &protocol.RulesBody{Rules: r})
+}
+
+// SetMerchantRules sets a group's rules through the merchant API, signed
+// by the node's service key.
+func (c *Client) SetMerchantRules(ctx context.Context, gid protocol.GroupID, v api.RulesView) (*api.MerchantGroup, error) {
+	var out api.MerchantGroup
+	if err := c.do(ctx, "PUT", "/api/v1/merchant/groups/"+gid.String()+"/rules", withSession, v, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -94,7 +94,7 @@ func (g *group) view() api.GroupView {
 		GroupSummary: g.summary(), HostAddrs: hostAddrs, Owner: s.Owner.String(),
 		Description: s.Description, Avatar: s.Avatar, Policy: s.Policy.String(), Cap: s.Cap,
 		Public: s.Public, History: s.History.String(), Announcement: s.Announcement, Pins: append([]uint64{}, s.Pins...),
-		MuteAllUntil: api.JSONTime(s.MuteAllUntil), MutedAll: s.MuteAllUntil > nowMS(), ClosedAt: s.ClosedAt, HeadID: s.HeadID.String(),
+		MuteAllUntil: api.JSONTime(s.MuteAllUntil), MutedAll: s.MuteAllUntil > nowMS(), ClosedAt: s.ClosedAt, Rules: api.NewRulesView(s.Rules), HeadID: s.HeadID.String(),
 		MemberList: []api.MemberView{}, Banned: []string{}, Requests: []api.RequestView{},
 		Invites: []api.InviteView{},
 	}

@@ -156,6 +156,20 @@ func (b merchantBackend) CreateGroup(ctx context.Context, req api.MerchantGroupR
 	return api.MerchantGroup{Group: gid.String(), Seq: ev.Seq}, nil
 }
 
+// SetRules sets a group's automation rules, signed by the service key
+// (which must be an admin of the group, as for anyone).
+func (b merchantBackend) SetRules(ctx context.Context, gid protocol.GroupID, v api.RulesView) (api.MerchantGroup, error) {
+	r, err := v.Rules()
+	if err != nil {
+		return api.MerchantGroup{}, err
+	}
+	ev, _, err := b.n.serviceSubmit(ctx, protocol.KindRules, gid, &protocol.RulesBody{Rules: r})
+	if err != nil {
+		return api.MerchantGroup{}, err
+	}
+	return api.MerchantGroup{Group: gid.String(), Seq: ev.Seq}, nil
+}
+
 // orderRecord is what the host keeps of an invite the merchant API made
 // (group meta "order/KEY"): enough to answer the same request again.
 type orderRecord struct {

@@ -69,6 +69,7 @@ type Node struct {
 	merchant    *merchant.Server // the merchant API (node/merchant; backend in merchant.go)
 	orders      orderLocks       // one order invite at a time per order (merchant.go)
 	orderTimers orderTimers      // when each order group's next action is due (orders.go)
+	reactions   chan reaction    // what the groups' rules react to (automation.go)
 
 	// onReject, when set (by tests), is told about every invalid event.
 	onReject func(protocol.GroupID, protocol.EventID, error)
@@ -110,8 +111,9 @@ func New(cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger, key: key, id: key.ID(),
 		admins:  map[protocol.UserID]bool{admin.ID(): true, service.ID(): true},
 		service: service, orderTimers: orderTimers{wake: make(chan struct{}, 1)},
-		groups: map[protocol.GroupID]*group{},
-		asleep: map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
+		reactions: make(chan reaction, automationQueue),
+		groups:    map[protocol.GroupID]*group{},
+		asleep:    map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
 		topics: map[protocol.GroupID]*groupTopic{},
 		blobs:  &blobStore{dir: filepath.Join(cfg.DataDir, "blobs")},
 	}
@@ -216,10 +218,11 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.watchClock()
 	go n.sleepLoop()
 	go n.runOrders()
+	go n.runAutomation()
 	for _, a := range n.cfg.Bootstrap {
 		info, _ := parseP2PAddr(a)
 		n.wg.Add(1)

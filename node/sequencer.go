@@ -131,12 +131,14 @@ func (g *group) sequence(reqs []*submitReq) {
 				results[i] = submitResult{err: err}
 			}
 		}
+		events = nil
 	} else {
 		g.publishCommitted(events)
 	}
 	for i, r := range reqs {
 		r.reply <- results[i]
 	}
+	g.afterSequence(reqs, results, events) // the group's rules react (automation.go)
 }
 
 // sequenceOne turns one submission into the next event. Called with g.mu held.

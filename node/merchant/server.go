@@ -27,6 +27,9 @@ type Backend interface {
 	// an invite of gid bound to an order, its link under base.
 	OrderInvite(ctx context.Context, gid protocol.GroupID, req api.OrderInviteRequest, base string) (api.OrderInvite, error)
 
+	// SetRules sets a group's automation rules, signed by the service key.
+	SetRules(ctx context.Context, gid protocol.GroupID, rules api.RulesView) (api.MerchantGroup, error)
+
 	// OpenOrder makes the group of an order (or answers the one it has).
 	OpenOrder(ctx context.Context, req api.OrderGroupRequest, base string) (api.OrderGroup, error)
 	// Order describes an order's group.
@@ -70,6 +73,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/merchant/service", s.authed("", s.service))
 	mux.HandleFunc("POST /api/v1/merchant/groups", s.authed(ScopeGroups, s.createGroup))
 	mux.HandleFunc("POST /api/v1/merchant/groups/{gid}/order-invites", s.authed(ScopeInvites, s.orderInvite))
+	mux.HandleFunc("PUT /api/v1/merchant/groups/{gid}/rules", s.authed(ScopeGroups, s.setRules))
 	mux.HandleFunc("POST /api/v1/merchant/orders", s.authed(ScopeOrders, s.openOrder))
 	mux.HandleFunc("GET /api/v1/merchant/orders/{order}", s.authed(ScopeOrders, s.getOrder))
 	mux.HandleFunc("POST /api/v1/merchant/orders/{order}/state", s.authed(ScopeOrders, s.orderState))
@@ -223,6 +227,25 @@ func (s *Server) orderInvite(w http.ResponseWriter, r *http.Request, _ caller) {
 		status = http.StatusOK
 	}
 	light.WriteJSON(w, status, inv)
+}
+
+func (s *Server) setRules(w http.ResponseWriter, r *http.Request, _ caller) {
+	gid, err := light.PathGroup(r)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	var req api.RulesView
+	if err := light.DecodeBody(w, r, &req); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	g, err := s.b.SetRules(r.Context(), gid, req)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusOK, g)
 }
 
 func (s *Server) openOrder(w http.ResponseWriter, r *http.Request, _ caller) {

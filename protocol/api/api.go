@@ -119,7 +119,9 @@ type GroupView struct {
 	MutedAll     bool     `json:"muted_all,omitempty"`      // everyone below admin is muted
 	// ClosedAt is the seq of the close event of a closed (read-only) group
 	// (since 1.4); absent while the group is open.
-	ClosedAt   uint64       `json:"closed_at,omitempty"`
+	ClosedAt uint64 `json:"closed_at,omitempty"`
+	// Rules are the group's automation rules (since 1.4), absent for none.
+	Rules      *RulesView   `json:"rules,omitempty"`
 	HeadID     string       `json:"head_id"`
 	MemberList []MemberView `json:"member_list"`
 	// BridgedList are the people of other networks that bridges relayed
@@ -257,6 +259,8 @@ type EventView struct {
 	Role   string `json:"role,omitempty"`
 	Until  uint64 `json:"until,omitempty"`
 	Name   string `json:"name,omitempty"` // group name of create and update; display name of profile
+	// Rules are the rules a rules event sets (since 1.4; absent: cleared).
+	Rules *RulesView `json:"rules,omitempty"`
 	// Profile details (since 1.1; the bio is in Text).
 	Nick   string       `json:"nick,omitempty"`
 	Avatar *BlobRefView `json:"avatar,omitempty"`
@@ -383,6 +387,8 @@ func NewEventView(ev *protocol.SignedEvent) EventView {
 		v.Text = b.Reason
 	case *protocol.CloseBody:
 		v.Text = b.Reason
+	case *protocol.RulesBody:
+		v.Rules = NewRulesView(&b.Rules)
 	case *protocol.MuteBody:
 		member(b.Member)
 		v.Until, v.Text = JSONTime(b.Until), b.Reason

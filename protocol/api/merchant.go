@@ -4,6 +4,8 @@ package api
 // merchant's own systems, authenticated with an API token, and the token
 // management of the node's admins.
 
+import "github.com/qunchat/qun/protocol"
+
 // TokenRequest creates an API token.
 type TokenRequest struct {
 	// Name says what the token is for ("erp", "shop-backend"), 1 to 64
@@ -154,4 +156,59 @@ type OrderGroup struct {
 type OrderStateChange struct {
 	State string `json:"state"`
 	At    uint64 `json:"at"`
+}
+
+// RulesView is a group's automation rules (protocol 1.4), as the API shows
+// and takes them (PUT /api/v1/merchant/groups/{gid}/rules).
+type RulesView struct {
+	Welcome       string          `json:"welcome,omitempty"`
+	Replies       []AutoReplyView `json:"replies,omitempty"`
+	RefuseLinks   bool            `json:"refuse_links,omitempty"`
+	RefuseWords   []string        `json:"refuse_words,omitempty"`
+	RefuseMedia   bool            `json:"refuse_media,omitempty"`
+	NewMemberDays uint32          `json:"new_member_days,omitempty"`
+	Strikes       uint32          `json:"strikes,omitempty"`
+	Action        string          `json:"action,omitempty"` // warn, mute, kick
+	MuteMinutes   uint32          `json:"mute_minutes,omitempty"`
+}
+
+// AutoReplyView is one keyword reply.
+type AutoReplyView struct {
+	Keyword string `json:"keyword"`
+	Text    string `json:"text"`
+}
+
+// NewRulesView shows r (nil: nil).
+func NewRulesView(r *protocol.Rules) *RulesView {
+	if r == nil {
+		return nil
+	}
+	v := &RulesView{
+		Welcome: r.Welcome, RefuseLinks: r.RefuseLinks, RefuseWords: r.RefuseWords, RefuseMedia: r.RefuseMedia,
+		NewMemberDays: r.NewMemberDays, Strikes: r.Strikes, Action: r.Action.String(), MuteMinutes: r.MuteMinutes,
+	}
+	for _, a := range r.Replies {
+		v.Replies = append(v.Replies, AutoReplyView{Keyword: a.Keyword, Text: a.Text})
+	}
+	return v
+}
+
+// Rules returns the protocol's rules of v, checked as a rules event is.
+func (v *RulesView) Rules() (protocol.Rules, error) {
+	act, ok := protocol.ParseRuleAction(v.Action)
+	if !ok {
+		return protocol.Rules{}, protocol.Errorf(protocol.CodeInvalid, "the action %.20q is none of warn, mute, kick", v.Action)
+	}
+	r := protocol.Rules{
+		Welcome: v.Welcome, RefuseLinks: v.RefuseLinks, RefuseWords: v.RefuseWords, RefuseMedia: v.RefuseMedia,
+		NewMemberDays: v.NewMemberDays, Strikes: v.Strikes, Action: act, MuteMinutes: v.MuteMinutes,
+	}
+	for _, a := range v.Replies {
+		r.Replies = append(r.Replies, protocol.AutoReply{Keyword: a.Keyword, Text: a.Text})
+	}
+	body := &protocol.RulesBody{Rules: r}
+	if _, err := protocol.DecodeBody(protocol.KindRules, body.Encode()); err != nil {
+		return protocol.Rules{}, err
+	}
+	return r, nil
 }
