@@ -150,10 +150,10 @@ func (s *State) edit(author UserID, b *EditBody, seq, now uint64, look Lookup) (
 	if _, gone := s.Recalled[b.Target]; gone {
 		return nil, Errorf(CodeNotFound, "message %d was recalled", b.Target)
 	}
-	if err := s.checkRules(author, s.Members[author], b.Text, false, false, now, look); err != nil {
-		return nil, err
-	}
 	if !known {
+		if err := s.checkRules(author, s.Members[author], b.Text, false, false, now, look); err != nil {
+			return nil, err
+		}
 		return func() { s.Edited[b.Target] = seq }, nil
 	}
 	if info.Author != author {
@@ -162,6 +162,9 @@ func (s *State) edit(author UserID, b *EditBody, seq, now uint64, look Lookup) (
 	if now > info.Time+uint64(EditWindow.Milliseconds()) {
 		return nil, Errorf(CodeRecallWindow, "a message can be edited only within %s of sending; message %d was sent at %s",
 			EditWindow, b.Target, FormatTime(info.Time))
+	}
+	if err := s.checkRules(author, s.Members[author], b.Text, false, false, now, look); err != nil {
+		return nil, err
 	}
 	return func() { s.Edited[b.Target] = seq }, nil
 }

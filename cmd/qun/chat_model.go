@@ -339,6 +339,8 @@ func (m *chatModel) describe(ev api.EventView) string {
 		return t("ev.profileCleared", "a", a)
 	case "close":
 		return t("ev.close", "a", a, "reason", reason)
+	case "rules":
+		return t("ev.rules", "a", a)
 	case "join":
 		return t("ev.join", "a", a)
 	case "join_request":

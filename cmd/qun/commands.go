@@ -81,6 +81,7 @@ var commands = []*command{
 	{"approve", "GID USERID", "admit a user who asked to join", runMember(protocol.KindApprove, false)},
 	{"reject", "GID USERID [--reason R]", "refuse a join request", runMember(protocol.KindReject, true)},
 	{"leave", "GID", "leave a group", runLeave},
+	{"rules", "GID [--welcome TEXT] [--reply KEYWORD:TEXT]... [--refuse-links] [--refuse-word WORD]... [--refuse-media] [--new-member-days N] [--strikes N --action warn|mute|kick [--mute-minutes N]] [--clear]", "set a group's automation rules: what the host refuses and what the service answers", runRules},
 	{"profile show", "", "show the name and bio you keep on the node", runProfileShow},
 	{"profile set", "[--name NAME] [--bio TEXT]", "set your name and bio and show them in all your groups", runProfileSet},
 	{"nick", "GID NICK", "set your nickname in one group (\"\" clears it)", runNick},

@@ -79,6 +79,19 @@ func TestE2EMerchantCLI(t *testing.T) {
 		t.Fatalf("the admin does not see the order on the member:\n%s", info)
 	}
 
+	// Rules of a group the admin owns, from the command line.
+	own := qunJSON(t, append([]string{"group", "create", "--name", "Fans"}, admin...)...)["group"].(string)
+	must(t, qunCLI, append([]string{"rules", own, "--refuse-links", "--new-member-days", "3", "--strikes", "3", "--action", "mute", "--reply", "price:See the pinned list", "--welcome", "欢迎"}, admin...)...)
+	if info := must(t, qunCLI, append([]string{"group", "info", own}, admin...)...); !strings.Contains(info, "rules: refuse links from members of less than 3 days; 3 strikes → mute 60 min; a welcome; 1 keyword replies") {
+		t.Fatalf("group info does not show the rules:\n%s", info)
+	}
+	for _, bad := range [][]string{{"--strikes", "3"}, {"--reply", "no colon"}, {"--clear", "--refuse-links"}, {}} {
+		_, errs, code := qunCLI(t, append(append([]string{"rules", own}, bad...), admin...)...)
+		if code != 2 || errs == "" {
+			t.Fatalf("qun rules %v: exit %d, %q", bad, code, errs)
+		}
+	}
+
 	// An order's group through its states.
 	opened := must(t, erp, "order", "open", "B2002", "--buyer", "u-9", "--api", a.api)
 	if !strings.Contains(opened, "order B2002: group ") || !strings.Contains(opened, "buyer invite: http") || !strings.Contains(opened, "staff invite: http") {

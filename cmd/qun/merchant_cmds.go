@@ -278,3 +278,55 @@ func runOrderState(x *cli, args []string) error {
 	}
 	return x.emit(o, formatOrder(o))
 }
+
+// repeatedFlag collects the values of a repeatable flag.
+type repeatedFlag []string
+
+func (r *repeatedFlag) String() string     { return strings.Join(*r, ",") }
+func (r *repeatedFlag) Set(v string) error { *r = append(*r, v); return nil }
+
+func runRules(x *cli, args []string) error {
+	fs := x.flags()
+	var v api.RulesView
+	var replies, words repeatedFlag
+	fs.StringVar(&v.Welcome, "welcome", "", "what the service posts for each new member, `TEXT`")
+	fs.Var(&replies, "reply", "a keyword reply, `KEYWORD:TEXT` (repeatable; the first colon ends the keyword)")
+	fs.BoolVar(&v.RefuseLinks, "refuse-links", false, "the host refuses links")
+	fs.Var(&words, "refuse-word", "the host refuses messages holding this `WORD` (repeatable)")
+	fs.BoolVar(&v.RefuseMedia, "refuse-media", false, "the host refuses images, files and product cards")
+	days := fs.Uint("new-member-days", 0, "refuse only from members who joined less than `N` days ago (0: every member below admin)")
+	strikes := fs.Uint("strikes", 0, "after `N` refusals of a member, the service takes --action")
+	fs.StringVar(&v.Action, "action", "", "what the service does after the strikes, `ACTION`: warn, mute or kick")
+	mute := fs.Uint("mute-minutes", 0, "with --action mute: for `N` minutes (default 60)")
+	clear := fs.Bool("clear", false, "clear the group's rules")
+	pos, err := x.parse(fs, args, 1, false, "GID")
+	if err != nil {
+		return err
+	}
+	gid, err := parseGID(pos[0])
+	if err != nil {
+		return err
+	}
+	for _, r := range replies {
+		k, t, ok := strings.Cut(r, ":")
+		if !ok {
+			return usagef("--reply %q: want KEYWORD:TEXT", r)
+		}
+		v.Replies = append(v.Replies, api.AutoReplyView{Keyword: k, Text: t})
+	}
+	v.RefuseWords = words
+	v.NewMemberDays, v.Strikes, v.MuteMinutes = uint32(*days), uint32(*strikes), uint32(*mute)
+	if *clear {
+		if len(replies)+len(words) > 0 || v.Welcome != "" || v.RefuseLinks || v.RefuseMedia || v.Strikes > 0 {
+			return usagef("--clear takes no other rule")
+		}
+		v = api.RulesView{}
+	} else if r, err := v.Rules(); err != nil {
+		return usagef("%s", protocol.AsError(err).Msg)
+	} else if r.IsEmpty() {
+		return usagef("give at least one rule (or --clear)")
+	}
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
+		return c.SetRules(x.ctx, gid, v)
+	}, "rules set")
+}

@@ -133,6 +133,11 @@ func describeEvent(ev api.EventView, nm *names) string {
 		return " created an invite"
 	case "invite_revoke":
 		return " revoked an invite"
+	case "rules":
+		if ev.Rules == nil {
+			return " cleared the group's rules"
+		}
+		return " set the group's rules: " + formatRules(ev.Rules)
 	case "close":
 		if ev.Text != "" {
 			return " closed the group (read-only from now on): " + indent(ev.Text)
@@ -249,6 +254,12 @@ func formatGroup(v *api.GroupView) string {
 	if v.MutedAll {
 		line("everyone below admin is muted %s", formatUntil(v.MuteAllUntil))
 	}
+	if v.Rules != nil {
+		line("rules: %s", formatRules(v.Rules))
+	}
+	if v.ClosedAt != 0 {
+		line("closed at #%d: read-only", v.ClosedAt)
+	}
 	line("members (%d):", v.Members)
 	for _, m := range v.MemberList {
 		muted := ""
@@ -325,4 +336,47 @@ func byteSize(n uint64) string {
 		return fmt.Sprintf("%d KB", n>>10)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// formatRules says a group's rules in one line.
+func formatRules(r *api.RulesView) string {
+	var parts []string
+	var refused []string
+	if r.RefuseLinks {
+		refused = append(refused, "links")
+	}
+	if len(r.RefuseWords) > 0 {
+		refused = append(refused, fmt.Sprintf("%d words", len(r.RefuseWords)))
+	}
+	if r.RefuseMedia {
+		refused = append(refused, "images and cards")
+	}
+	if len(refused) > 0 {
+		who := "from members below admin"
+		if r.NewMemberDays > 0 {
+			who = fmt.Sprintf("from members of less than %d days", r.NewMemberDays)
+		}
+		parts = append(parts, "refuse "+strings.Join(refused, ", ")+" "+who)
+	}
+	if r.Strikes > 0 {
+		act := r.Action
+		if r.Action == "mute" {
+			m := r.MuteMinutes
+			if m == 0 {
+				m = 60
+			}
+			act = fmt.Sprintf("mute %d min", m)
+		}
+		parts = append(parts, fmt.Sprintf("%d strikes → %s", r.Strikes, act))
+	}
+	if r.Welcome != "" {
+		parts = append(parts, "a welcome")
+	}
+	if n := len(r.Replies); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d keyword replies", n))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
 }
