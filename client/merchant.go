@@ -112,3 +112,22 @@ func (c *Client) SetMerchantRules(ctx context.Context, gid protocol.GroupID, v a
 	}
 	return &out, nil
 }
+
+// Broadcast schedules one message or announcement to many groups; it is
+// sent exactly once per group, also across a restart of the node.
+func (c *Client) Broadcast(ctx context.Context, req api.BroadcastRequest) (*api.Broadcast, error) {
+	var out api.Broadcast
+	if err := c.do(ctx, "POST", "/api/v1/merchant/broadcasts", withSession, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// BroadcastStatus describes a broadcast.
+func (c *Client) BroadcastStatus(ctx context.Context, id string) (*api.Broadcast, error) {
+	var out api.Broadcast
+	if err := c.do(ctx, "GET", "/api/v1/merchant/broadcasts/"+url.PathEscape(id), withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

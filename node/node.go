@@ -65,11 +65,11 @@ type Node struct {
 	clock *hostClock    // stamps events (clock.go)
 	light *light.Server // the light-client API (node/light; backend in light.go)
 
-	service     *protocol.Key    // signs what the merchant API does (merchant.go)
-	merchant    *merchant.Server // the merchant API (node/merchant; backend in merchant.go)
-	orders      orderLocks       // one order invite at a time per order (merchant.go)
-	orderTimers orderTimers      // when each order group's next action is due (orders.go)
-	reactions   chan reaction    // what the groups' rules react to (automation.go)
+	service   *protocol.Key    // signs what the merchant API does (merchant.go)
+	merchant  *merchant.Server // the merchant API (node/merchant; backend in merchant.go)
+	orders    orderLocks       // one order invite at a time per order (merchant.go)
+	timers    timers           // when the merchant API's timed actions are due (orders.go)
+	reactions chan reaction    // what the groups' rules react to (automation.go)
 
 	// onReject, when set (by tests), is told about every invalid event.
 	onReject func(protocol.GroupID, protocol.EventID, error)
@@ -110,7 +110,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, key: key, id: key.ID(),
 		admins:  map[protocol.UserID]bool{admin.ID(): true, service.ID(): true},
-		service: service, orderTimers: orderTimers{wake: make(chan struct{}, 1)},
+		service: service, timers: timers{wake: make(chan struct{}, 1)},
 		reactions: make(chan reaction, automationQueue),
 		groups:    map[protocol.GroupID]*group{},
 		asleep:    map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
@@ -221,7 +221,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.wg.Add(4)
 	go n.watchClock()
 	go n.sleepLoop()
-	go n.runOrders()
+	go n.runTimers()
 	go n.runAutomation()
 	for _, a := range n.cfg.Bootstrap {
 		info, _ := parseP2PAddr(a)

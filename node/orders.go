@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,23 +72,30 @@ func (o *orderGroup) due() uint64 {
 	return d
 }
 
-// orderTimers knows when each order's next action is due, and wakes the
-// loop that runs them when that changes.
-type orderTimers struct {
+// timers knows when each timed action of the merchant API is due — an
+// order group's ("order:ORDER") or a broadcast's ("bcast:ID") — and wakes
+// the loop that runs them when that changes.
+type timers struct {
 	mu   sync.Mutex
-	due  map[string]uint64 // order → unix ms
+	due  map[string]uint64 // key → unix ms
 	wake chan struct{}     // a token when due changed
 }
 
-func (t *orderTimers) set(order string, at uint64) {
+// Keys of timers.
+const (
+	timerOrder     = "order:"
+	timerBroadcast = "bcast:"
+)
+
+func (t *timers) set(key string, at uint64) {
 	t.mu.Lock()
 	if t.due == nil {
 		t.due = map[string]uint64{}
 	}
 	if at == 0 {
-		delete(t.due, order)
+		delete(t.due, key)
 	} else {
-		t.due[order] = at
+		t.due[key] = at
 	}
 	t.mu.Unlock()
 	select {
@@ -96,8 +104,8 @@ func (t *orderTimers) set(order string, at uint64) {
 	}
 }
 
-// next returns the orders due by now and the time of the next one after.
-func (t *orderTimers) next(now uint64) (dueNow []string, later uint64) {
+// next returns the keys due by now and the time of the next one after.
+func (t *timers) next(now uint64) (dueNow []string, later uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for o, at := range t.due {
@@ -131,7 +139,7 @@ func (n *Node) saveOrder(o *orderGroup) error {
 	if err := n.store.SetMeta(storage.NodeScope, metaOrderGroup+o.Order, raw); err != nil {
 		return storeError(err)
 	}
-	n.orderTimers.set(o.Order, o.due())
+	n.timers.set(timerOrder+o.Order, o.due())
 	return nil
 }
 
@@ -358,30 +366,26 @@ func (n *Node) closeOrder(ctx context.Context, o *orderGroup) error {
 	return nil
 }
 
-// runOrders runs the timed actions of order groups until the node closes:
-// it loads every record's next due time at start, then sleeps until the
-// earliest. An action that fails is tried again after orderRetry.
-func (n *Node) runOrders() {
+// runTimers runs the timed actions of order groups and broadcasts until
+// the node closes: it loads every record's next due time at start, then
+// sleeps until the earliest. An action that fails is tried again after
+// orderRetry.
+func (n *Node) runTimers() {
 	defer n.wg.Done()
-	keys, err := n.store.MetaKeys(storage.NodeScope, metaOrderGroup)
-	if err != nil {
-		n.log.Error("orders: cannot read the order groups; their timers do not run", "err", err)
-		return
-	}
-	for _, k := range keys {
-		o, ok, err := n.loadOrder(k[len(metaOrderGroup):])
-		if err != nil || !ok {
-			n.log.Error("orders: an unreadable order record", "key", k, "err", err)
-			continue
-		}
-		n.orderTimers.set(o.Order, o.due())
-	}
+	n.loadOrderTimers()
+	n.loadBroadcastTimers()
 	for {
-		dueNow, later := n.orderTimers.next(nowMS())
-		for _, order := range dueNow {
-			if err := n.orderDue(order); err != nil {
-				n.log.Warn("orders: a timed action failed; trying again", "order", order, "err", err, "in", orderRetry)
-				n.orderTimers.set(order, nowMS()+uint64(orderRetry.Milliseconds()))
+		dueNow, later := n.timers.next(nowMS())
+		for _, key := range dueNow {
+			var err error
+			if order, ok := strings.CutPrefix(key, timerOrder); ok {
+				err = n.orderDue(order)
+			} else if id, ok := strings.CutPrefix(key, timerBroadcast); ok {
+				err = n.broadcastDue(id)
+			}
+			if err != nil {
+				n.log.Warn("merchant: a timed action failed; trying again", "what", key, "err", err, "in", orderRetry)
+				n.timers.set(key, nowMS()+uint64(orderRetry.Milliseconds()))
 			}
 		}
 		wait := time.Hour
@@ -396,10 +400,27 @@ func (n *Node) runOrders() {
 		case <-n.ctx.Done():
 			t.Stop()
 			return
-		case <-n.orderTimers.wake:
+		case <-n.timers.wake:
 		case <-t.C:
 		}
 		t.Stop()
+	}
+}
+
+// loadOrderTimers sets the timer of every order group kept.
+func (n *Node) loadOrderTimers() {
+	keys, err := n.store.MetaKeys(storage.NodeScope, metaOrderGroup)
+	if err != nil {
+		n.log.Error("orders: cannot read the order groups; their timers do not run", "err", err)
+		return
+	}
+	for _, k := range keys {
+		o, ok, err := n.loadOrder(k[len(metaOrderGroup):])
+		if err != nil || !ok {
+			n.log.Error("orders: an unreadable order record", "key", k, "err", err)
+			continue
+		}
+		n.timers.set(timerOrder+o.Order, o.due())
 	}
 }
 
@@ -414,7 +435,7 @@ func (n *Node) orderDue(order string) error {
 	defer unlock()
 	o, ok, err := n.loadOrder(order)
 	if err != nil || !ok {
-		n.orderTimers.set(order, 0)
+		n.timers.set(timerOrder+order, 0)
 		return err
 	}
 	now := nowMS()

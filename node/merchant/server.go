@@ -30,6 +30,11 @@ type Backend interface {
 	// SetRules sets a group's automation rules, signed by the service key.
 	SetRules(ctx context.Context, gid protocol.GroupID, rules api.RulesView) (api.MerchantGroup, error)
 
+	// Broadcast schedules a message or announcement to many groups.
+	Broadcast(ctx context.Context, req api.BroadcastRequest) (api.Broadcast, error)
+	// BroadcastStatus describes a broadcast.
+	BroadcastStatus(id string) (api.Broadcast, error)
+
 	// OpenOrder makes the group of an order (or answers the one it has).
 	OpenOrder(ctx context.Context, req api.OrderGroupRequest, base string) (api.OrderGroup, error)
 	// Order describes an order's group.
@@ -74,6 +79,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/merchant/groups", s.authed(ScopeGroups, s.createGroup))
 	mux.HandleFunc("POST /api/v1/merchant/groups/{gid}/order-invites", s.authed(ScopeInvites, s.orderInvite))
 	mux.HandleFunc("PUT /api/v1/merchant/groups/{gid}/rules", s.authed(ScopeGroups, s.setRules))
+	mux.HandleFunc("POST /api/v1/merchant/broadcasts", s.authed(ScopeGroups, s.broadcast))
+	mux.HandleFunc("GET /api/v1/merchant/broadcasts/{id}", s.authed(ScopeGroups, s.broadcastStatus))
 	mux.HandleFunc("POST /api/v1/merchant/orders", s.authed(ScopeOrders, s.openOrder))
 	mux.HandleFunc("GET /api/v1/merchant/orders/{order}", s.authed(ScopeOrders, s.getOrder))
 	mux.HandleFunc("POST /api/v1/merchant/orders/{order}/state", s.authed(ScopeOrders, s.orderState))
@@ -246,6 +253,29 @@ func (s *Server) setRules(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	light.WriteJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) broadcast(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req api.BroadcastRequest
+	if err := light.DecodeBody(w, r, &req); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	b, err := s.b.Broadcast(r.Context(), req)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusAccepted, b)
+}
+
+func (s *Server) broadcastStatus(w http.ResponseWriter, r *http.Request, _ caller) {
+	b, err := s.b.BroadcastStatus(r.PathValue("id"))
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusOK, b)
 }
 
 func (s *Server) openOrder(w http.ResponseWriter, r *http.Request, _ caller) {

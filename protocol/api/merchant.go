@@ -212,3 +212,32 @@ func (v *RulesView) Rules() (protocol.Rules, error) {
 	}
 	return r, nil
 }
+
+// BroadcastRequest sends one message or announcement to many groups.
+type BroadcastRequest struct {
+	// Text is the message (or, with Announce, the announcement).
+	Text     string `json:"text"`
+	Announce bool   `json:"announce,omitempty"`
+	// Link is a link sent with the message (a live stream's address).
+	Link string `json:"link,omitempty"`
+	// MentionAll mentions everyone in each group.
+	MentionAll bool `json:"mention_all,omitempty"`
+	// Groups are the groups; All: every group hosted here in which the
+	// service key is a member. One of the two.
+	Groups []string `json:"groups,omitempty"`
+	All    bool     `json:"all,omitempty"`
+	// At is when to send it (Unix ms; absent: now).
+	At uint64 `json:"at,omitempty"`
+}
+
+// Broadcast is a broadcast and how far it got.
+type Broadcast struct {
+	ID string `json:"id"`
+	// State is "scheduled", "sending" or "sent".
+	State  string `json:"state"`
+	At     uint64 `json:"at"`
+	Groups int    `json:"groups"`
+	Done   int    `json:"done"`
+	// Failed are the groups that refused it, with why.
+	Failed map[string]string `json:"failed,omitempty"`
+}
