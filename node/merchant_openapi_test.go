@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
@@ -61,6 +62,11 @@ func TestOpenAPIMerchant(t *testing.T) {
 		{name: "rules with an unknown action", node: a, token: et, method: "PUT", path: "/api/v1/merchant/groups/" + g.Group + "/rules", body: `{"strikes":3,"action":"ban"}`, status: 400, code: protocol.CodeInvalid},
 		{name: "rules where the service is no admin", node: a, token: et, method: "PUT", path: "/api/v1/merchant/groups/" + other.String() + "/rules", body: `{}`, status: 403, valid: true},
 		{name: "rules cleared", node: a, token: et, method: "PUT", path: "/api/v1/merchant/groups/" + g.Group + "/rules", body: `{}`, status: 200, valid: true},
+		{name: "broadcast", node: a, token: et, method: "POST", path: "/api/v1/merchant/broadcasts", body: fmt.Sprintf(`{"text":"live now","link":"https://live.example/","mention_all":true,"groups":[%q]}`, g.Group), status: 202, valid: true},
+		{name: "broadcast to all, later", node: a, token: et, method: "POST", path: "/api/v1/merchant/broadcasts", body: fmt.Sprintf(`{"text":"sale","announce":true,"all":true,"at":%d}`, time.Now().Add(time.Hour).UnixMilli()), status: 202, valid: true},
+		{name: "broadcast to nothing", node: a, token: et, method: "POST", path: "/api/v1/merchant/broadcasts", body: `{"text":"x"}`, status: 400, code: protocol.CodeInvalid, valid: true},
+		{name: "broadcast to a group not hosted", node: a, token: et, method: "POST", path: "/api/v1/merchant/broadcasts", body: fmt.Sprintf(`{"text":"x","groups":[%q]}`, protocol.GroupID{9}.String()), status: 404, code: protocol.CodeUnknownGroup, valid: true},
+		{name: "broadcast unknown", node: a, token: et, method: "GET", path: "/api/v1/merchant/broadcasts/0123", status: 404, code: protocol.CodeNotFound, valid: true},
 		{name: "order open", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders", body: `{"order":"B7","buyer":"u-9"}`, status: 201, valid: true},
 		{name: "order open again", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders", body: `{"order":"B7"}`, status: 200, valid: true},
 		{name: "order open without an order", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders", body: `{"name":"x"}`, status: 400, code: protocol.CodeInvalid},

@@ -99,6 +99,8 @@ var commands = []*command{
 	{"service", "", "show the node's service key and its groups (with $QUN_TOKEN or an admin's key)", runService},
 	{"order group", "--name NAME [--description D] [--policy open|approval|invite] [--cap N]", "create a group owned by the node's service key", runOrderGroup},
 	{"order invite", "GID ORDER [--buyer REF] [--uses N] [--ttl DURATION] [--qr FILE]", "make the invite of an order: link, bare token, QR code", runOrderInvite},
+	{"broadcast", "TEXT... (--group GID... | --all) [--announce] [--link URL] [--mention-all] [--in DURATION]", "send one message or announcement to many groups, exactly once each, now or later", runBroadcast},
+	{"broadcast status", "ID", "show how far a broadcast got", runBroadcastStatus},
 	{"order open", "ORDER [--buyer REF] [--name NAME]", "open the group of an order: the buyer, the shop's staff, later the courier", runOrderOpen},
 	{"order state", "ORDER accepted|dispatched|delivered|closed [--courier-grace DURATION] [--close-after DURATION]", "move an order's group on: a courier invite, the courier's removal, the close", runOrderState},
 	{"order show", "ORDER", "show an order's group, its states and invites", runOrderShow},

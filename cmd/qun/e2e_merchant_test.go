@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // qunWithToken runs the qun binary with $QUN_TOKEN set.
@@ -77,6 +78,25 @@ func TestE2EMerchantCLI(t *testing.T) {
 	info := must(t, qunCLI, append([]string{"group", "info", g.Group}, admin...)...)
 	if !strings.Contains(info, "order A1001 · buyer u-77") {
 		t.Fatalf("the admin does not see the order on the member:\n%s", info)
+	}
+
+	// A broadcast to the order group, and its status.
+	var bc struct{ ID, State string }
+	if err := json.Unmarshal([]byte(must(t, erp, "broadcast", "--group", g.Group, "--mention-all", "live", "now", "--api", a.api, "--json")), &bc); err != nil || bc.ID == "" {
+		t.Fatalf("broadcast: %+v %v", bc, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st := must(t, erp, "broadcast", "status", bc.ID, "--api", a.api)
+		if strings.Contains(st, ": sent, 1 of 1 groups") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broadcast status: %q", st)
+		}
+		<-time.After(20 * time.Millisecond) // poll interval of a bounded wait
+	}
+	if _, errs, code := erp(t, "broadcast", "hello", "--api", a.api); code != 1 || !strings.Contains(errs, "name the groups") {
+		t.Fatalf("a broadcast to nothing: exit %d, %q", code, errs)
 	}
 
 	// Rules of a group the admin owns, from the command line.

@@ -330,3 +330,57 @@ func runRules(x *cli, args []string) error {
 		return c.SetRules(x.ctx, gid, v)
 	}, "rules set")
 }
+
+func formatBroadcast(b *api.Broadcast) string {
+	s := fmt.Sprintf("broadcast %s: %s, %d of %d groups, at %s", b.ID, b.State, b.Done, b.Groups, protocol.FormatTime(b.At))
+	for g, why := range b.Failed {
+		s += fmt.Sprintf("\n  refused by %s: %s", g, why)
+	}
+	return s
+}
+
+func runBroadcast(x *cli, args []string) error {
+	fs := x.flags()
+	var groups repeatedFlag
+	fs.Var(&groups, "group", "send to the group `GID` (repeatable)")
+	all := fs.Bool("all", false, "send to every group of the node's service key")
+	announce := fs.Bool("announce", false, "set the announcement instead of posting a message")
+	link := fs.String("link", "", "a `URL` sent with the message (a live stream)")
+	mentionAll := fs.Bool("mention-all", false, "mention everyone (@all)")
+	var in time.Duration
+	fs.Var(durationValue{&in}, "in", "send it after `DURATION` (default now)")
+	pos, err := x.parse(fs, args, 1, true, "TEXT")
+	if err != nil {
+		return err
+	}
+	req := api.BroadcastRequest{Text: strings.Join(pos, " "), Announce: *announce, Link: *link, MentionAll: *mentionAll, Groups: groups, All: *all}
+	if in > 0 {
+		req.At = uint64(time.Now().Add(in).UnixMilli())
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	b, err := c.Broadcast(x.ctx, req)
+	if err != nil {
+		return err
+	}
+	return x.emit(b, formatBroadcast(b))
+}
+
+func runBroadcastStatus(x *cli, args []string) error {
+	fs := x.flags()
+	pos, err := x.parse(fs, args, 1, false, "ID")
+	if err != nil {
+		return err
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	b, err := c.BroadcastStatus(x.ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return x.emit(b, formatBroadcast(b))
+}
