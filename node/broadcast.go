@@ -111,8 +111,27 @@ func (mb merchantBackend) Broadcast(ctx context.Context, req api.BroadcastReques
 	default:
 		b.At = max(req.At, now-60_000) // a time just past (a slow request) is now
 	}
-	if req.All == (len(req.Groups) > 0) {
-		return api.Broadcast{}, protocol.Errorf(protocol.CodeInvalid, "name the groups, or ask for all of them (\"all\": true), not both")
+	asked := 0
+	for _, set := range []bool{req.All, len(req.Groups) > 0, req.Family != ""} {
+		if set {
+			asked++
+		}
+	}
+	if asked != 1 {
+		return api.Broadcast{}, protocol.Errorf(protocol.CodeInvalid, "name the groups, a live code's family, or ask for all of them (\"all\": true): one of the three")
+	}
+	if req.Family != "" {
+		f, ok, err := n.loadFamily(req.Family)
+		if err != nil {
+			return api.Broadcast{}, err
+		}
+		if !ok {
+			return api.Broadcast{}, protocol.Errorf(protocol.CodeNotFound, "there is no live code %.40q", req.Family)
+		}
+		req.Groups = nil
+		for _, gid := range f.Shards {
+			req.Groups = append(req.Groups, gid.String())
+		}
 	}
 	if len(req.Groups) > MaxBroadcastGroups {
 		return api.Broadcast{}, protocol.Errorf(protocol.CodeInvalid, "a broadcast goes to at most %d groups", MaxBroadcastGroups)

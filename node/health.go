@@ -157,8 +157,12 @@ func (g *group) appliedOK() {
 	}
 }
 
-// storeError turns a failed write into the refusal a client sees.
+// storeError turns a failed write into the refusal a client sees (nil
+// stays nil).
 func storeError(err error) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, storage.ErrStorageFull) {
 		return protocol.Errorf(protocol.CodeStorageFull, "%s", storageFullReason(err))
 	}

@@ -57,6 +57,9 @@ func (n *Node) newMerchant() error {
 func (n *Node) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/merchant/", n.merchant.Handler())
+	live := n.merchant.LiveHandler()
+	mux.Handle("/api/v1/live/", live)
+	mux.Handle("/l/", live)
 	mux.Handle("/", n.light.Handler())
 	return mux
 }
@@ -342,13 +345,22 @@ func orderRef(order, buyer string) string {
 // inviteView is the answer for an invite made by the merchant API.
 func inviteView(inv *protocol.SignedInvite, ref, base, handle string) (api.OrderInvite, error) {
 	link := base + "/j/" + handle
-	png, err := qrcode.Encode(link, qrcode.Medium, orderQRSize)
+	qr, err := qrPNG(link)
 	if err != nil {
-		return api.OrderInvite{}, protocol.Errorf(protocol.CodeInternal, "drawing the QR code: %v", err)
+		return api.OrderInvite{}, err
 	}
 	return api.OrderInvite{
 		Invite: inv.ID.String(), Group: inv.Group.String(), Ref: ref,
-		Link: link, Token: inv.Token(), QR: base64.StdEncoding.EncodeToString(png),
+		Link: link, Token: inv.Token(), QR: qr,
 		Uses: inv.MaxUses, Expires: inv.Expires,
 	}, nil
+}
+
+// qrPNG is a QR code of link, a PNG in base64.
+func qrPNG(link string) (string, error) {
+	png, err := qrcode.Encode(link, qrcode.Medium, orderQRSize)
+	if err != nil {
+		return "", protocol.Errorf(protocol.CodeInternal, "drawing the QR code: %v", err)
+	}
+	return base64.StdEncoding.EncodeToString(png), nil
 }

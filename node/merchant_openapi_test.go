@@ -67,6 +67,11 @@ func TestOpenAPIMerchant(t *testing.T) {
 		{name: "broadcast to nothing", node: a, token: et, method: "POST", path: "/api/v1/merchant/broadcasts", body: `{"text":"x"}`, status: 400, code: protocol.CodeInvalid, valid: true},
 		{name: "broadcast to a group not hosted", node: a, token: et, method: "POST", path: "/api/v1/merchant/broadcasts", body: fmt.Sprintf(`{"text":"x","groups":[%q]}`, protocol.GroupID{9}.String()), status: 404, code: protocol.CodeUnknownGroup, valid: true},
 		{name: "broadcast unknown", node: a, token: et, method: "GET", path: "/api/v1/merchant/broadcasts/0123", status: 404, code: protocol.CodeNotFound, valid: true},
+		{name: "live code", node: a, token: et, method: "POST", path: "/api/v1/merchant/families", body: `{"name":"粉丝群","cap":300}`, status: 201, valid: true},
+		{name: "live code with too big a cap", node: a, token: et, method: "POST", path: "/api/v1/merchant/families", body: `{"name":"x","cap":10000}`, status: 400, code: protocol.CodeInvalid},
+		{name: "live code unknown", node: a, token: et, method: "GET", path: "/api/v1/merchant/families/nope", status: 404, code: protocol.CodeNotFound, valid: true},
+		{name: "live join unknown", node: a, method: "GET", path: "/api/v1/live/nope", status: 404, code: protocol.CodeNotFound, valid: true},
+		{name: "live join with a bad user", node: a, method: "GET", path: "/api/v1/live/nope?user=bob", status: 400, code: protocol.CodeInvalid},
 		{name: "order open", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders", body: `{"order":"B7","buyer":"u-9"}`, status: 201, valid: true},
 		{name: "order open again", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders", body: `{"order":"B7"}`, status: 200, valid: true},
 		{name: "order open without an order", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders", body: `{"name":"x"}`, status: 400, code: protocol.CodeInvalid},
@@ -85,6 +90,15 @@ func TestOpenAPIMerchant(t *testing.T) {
 		{name: "token revoke again", node: a, token: at, method: "DELETE", path: "/api/v1/merchant/tokens/" + spare.ID, status: 404, code: protocol.CodeNotFound, valid: true},
 		{name: "a revoked token", node: a, token: spare.Token, method: "GET", path: "/api/v1/merchant/service", status: 401, code: protocol.CodeUnauthenticated, valid: true},
 	}
+	// A live code, and where it sends someone.
+	var fam api.Family
+	tokenClient(t, a, tok.Token).mustCall("POST", "/api/v1/merchant/families", api.FamilyRequest{Name: "fans"}, &fam)
+	calls = append(calls,
+		oaCall{name: "live code show", node: a, token: et, method: "GET", path: "/api/v1/merchant/families/" + fam.ID, status: 200, valid: true},
+		oaCall{name: "live join", node: a, method: "GET", path: "/api/v1/live/" + fam.Code, status: 200, valid: true},
+		oaCall{name: "live join as a user", node: a, method: "GET", path: "/api/v1/live/" + fam.Code + "?user=" + a.admin.ID().String(), status: 200, valid: true},
+		oaCall{name: "broadcast to a family", node: a, token: et, method: "POST", path: "/api/v1/merchant/broadcasts", body: fmt.Sprintf(`{"text":"hi","family":%q}`, fam.ID), status: 202, valid: true},
+	)
 	if failures := oaRunCalls(t, s, client, rec, calls); len(failures) > 0 {
 		t.Fatalf("%d problems:\n%s", len(failures), strings.Join(failures, "\n\n"))
 	}

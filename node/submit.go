@@ -85,6 +85,13 @@ func (n *Node) sequenceLocal(ctx context.Context, sub *protocol.SignedSubmission
 	if !g.hosted {
 		return nil, protocol.Errorf(protocol.CodeNotHost, "this node does not host group %s", gid)
 	}
+	if sub.Kind == protocol.KindJoin || sub.Kind == protocol.KindJoinRequest {
+		unlock, err := n.familyAdmission(ctx, gid, sub.Author) // live codes (family.go)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	return g.submit(ctx, sub, via)
 }
 

@@ -35,6 +35,12 @@ type Backend interface {
 	// BroadcastStatus describes a broadcast.
 	BroadcastStatus(id string) (api.Broadcast, error)
 
+	// CreateFamily makes a live code; Family describes one.
+	CreateFamily(ctx context.Context, req api.FamilyRequest, base string) (api.Family, error)
+	Family(id, base string) (api.Family, error)
+	// LiveJoin says where a live code sends user now (user may be zero).
+	LiveJoin(ctx context.Context, code string, user protocol.UserID) (api.LiveJoin, error)
+
 	// OpenOrder makes the group of an order (or answers the one it has).
 	OpenOrder(ctx context.Context, req api.OrderGroupRequest, base string) (api.OrderGroup, error)
 	// Order describes an order's group.
@@ -81,6 +87,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT /api/v1/merchant/groups/{gid}/rules", s.authed(ScopeGroups, s.setRules))
 	mux.HandleFunc("POST /api/v1/merchant/broadcasts", s.authed(ScopeGroups, s.broadcast))
 	mux.HandleFunc("GET /api/v1/merchant/broadcasts/{id}", s.authed(ScopeGroups, s.broadcastStatus))
+	mux.HandleFunc("POST /api/v1/merchant/families", s.authed(ScopeGroups, s.createFamily))
+	mux.HandleFunc("GET /api/v1/merchant/families/{id}", s.authed(ScopeGroups, s.getFamily))
 	mux.HandleFunc("POST /api/v1/merchant/orders", s.authed(ScopeOrders, s.openOrder))
 	mux.HandleFunc("GET /api/v1/merchant/orders/{order}", s.authed(ScopeOrders, s.getOrder))
 	mux.HandleFunc("POST /api/v1/merchant/orders/{order}/state", s.authed(ScopeOrders, s.orderState))
@@ -317,6 +325,74 @@ func (s *Server) orderState(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	light.WriteJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) createFamily(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req api.FamilyRequest
+	if err := light.DecodeBody(w, r, &req); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	f, err := s.b.CreateFamily(r.Context(), req, s.base(r))
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusCreated, f)
+}
+
+func (s *Server) getFamily(w http.ResponseWriter, r *http.Request, _ caller) {
+	f, err := s.b.Family(r.PathValue("id"), s.base(r))
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusOK, f)
+}
+
+// LiveHandler serves live codes to anyone: GET /api/v1/live/{code}
+// (?user=USERID: the group that user is in already, if any) and, for
+// browsers, GET /l/{code}, a redirect to the web client's join page.
+func (s *Server) LiveHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/live/{code}", s.limited(func(w http.ResponseWriter, r *http.Request) {
+		var user protocol.UserID
+		if u := r.URL.Query().Get("user"); u != "" {
+			var err error
+			if user, err = protocol.ParseUserID(u); err != nil {
+				light.WriteError(w, protocol.Errorf(protocol.CodeInvalid, "user: %v", err))
+				return
+			}
+		}
+		j, err := s.b.LiveJoin(r.Context(), r.PathValue("code"), user)
+		if err != nil {
+			light.WriteError(w, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		light.WriteJSON(w, http.StatusOK, j)
+	}))
+	mux.HandleFunc("GET /l/{code}", s.limited(func(w http.ResponseWriter, r *http.Request) {
+		j, err := s.b.LiveJoin(r.Context(), r.PathValue("code"), protocol.UserID{})
+		if err != nil {
+			light.WriteError(w, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, "/join#"+j.Token, http.StatusFound)
+	}))
+	return mux
+}
+
+// limited applies the per-address request rate.
+func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.b.Allow("addr " + light.ClientAddr(r)) {
+			light.WriteError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests; slow down"))
+			return
+		}
+		h(w, r)
+	}
 }
 
 // base is the start of the links handed out: the public URL, or the

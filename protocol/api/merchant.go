@@ -226,6 +226,8 @@ type BroadcastRequest struct {
 	// service key is a member. One of the two.
 	Groups []string `json:"groups,omitempty"`
 	All    bool     `json:"all,omitempty"`
+	// Family sends it to every group of a live code.
+	Family string `json:"family,omitempty"`
 	// At is when to send it (Unix ms; absent: now).
 	At uint64 `json:"at,omitempty"`
 }
@@ -240,4 +242,43 @@ type Broadcast struct {
 	Done   int    `json:"done"`
 	// Failed are the groups that refused it, with why.
 	Failed map[string]string `json:"failed,omitempty"`
+}
+
+// FamilyRequest makes a live code (活码): one link for a family of groups
+// that fill one after another.
+type FamilyRequest struct {
+	Name string `json:"name"`
+	// Cap is how many people each group takes by the code (default 500,
+	// at most 9,999); the service key's own seat is extra.
+	Cap uint32 `json:"cap,omitempty"`
+}
+
+// Family is a live code and its groups.
+type Family struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Cap  uint32 `json:"cap"`
+	// Link is the live code's link (/l/CODE); QR a PNG of it, base64.
+	Link   string        `json:"link"`
+	Code   string        `json:"code"`
+	QR     string        `json:"qr_png"`
+	Shards []FamilyShard `json:"shards"`
+	// Members are the people in all its groups (the service key aside).
+	Members int `json:"members"`
+}
+
+// FamilyShard is one group of a family.
+type FamilyShard struct {
+	Group   string `json:"group"`
+	Members int    `json:"members"` // the service key aside
+}
+
+// LiveJoin is where a live code sends someone now: the group to join and
+// an invite token for it.
+type LiveJoin struct {
+	Group string `json:"group"`
+	Token string `json:"token"`
+	// Member is set when the user asked about is in one of the family's
+	// groups already: that one.
+	Member bool `json:"member,omitempty"`
 }
