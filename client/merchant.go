@@ -131,3 +131,34 @@ func (c *Client) BroadcastStatus(ctx context.Context, id string) (*api.Broadcast
 	}
 	return &out, nil
 }
+
+// CreateFamily makes a live code (活码): one link for a family of groups.
+func (c *Client) CreateFamily(ctx context.Context, req api.FamilyRequest) (*api.Family, error) {
+	var out api.Family
+	if err := c.do(ctx, "POST", "/api/v1/merchant/families", withSession, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Family describes a live code and its groups.
+func (c *Client) Family(ctx context.Context, id string) (*api.Family, error) {
+	var out api.Family
+	if err := c.do(ctx, "GET", "/api/v1/merchant/families/"+url.PathEscape(id), withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// LiveJoin asks where a live code sends the client's user now.
+func (c *Client) LiveJoin(ctx context.Context, code string) (*api.LiveJoin, error) {
+	path := "/api/v1/live/" + url.PathEscape(code)
+	if c.key != nil {
+		path += "?user=" + c.key.ID().String()
+	}
+	var out api.LiveJoin
+	if err := c.do(ctx, "GET", path, noSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

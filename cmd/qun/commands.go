@@ -101,6 +101,8 @@ var commands = []*command{
 	{"order invite", "GID ORDER [--buyer REF] [--uses N] [--ttl DURATION] [--qr FILE]", "make the invite of an order: link, bare token, QR code", runOrderInvite},
 	{"broadcast", "TEXT... (--group GID... | --all) [--announce] [--link URL] [--mention-all] [--in DURATION]", "send one message or announcement to many groups, exactly once each, now or later", runBroadcast},
 	{"broadcast status", "ID", "show how far a broadcast got", runBroadcastStatus},
+	{"live create", "--name NAME [--cap N] [--qr FILE]", "make a live code (活码): one link that fills a family of groups one after another", runLiveCreate},
+	{"live show", "ID", "show a live code, its groups and how full they are", runLiveShow},
 	{"order open", "ORDER [--buyer REF] [--name NAME]", "open the group of an order: the buyer, the shop's staff, later the courier", runOrderOpen},
 	{"order state", "ORDER accepted|dispatched|delivered|closed [--courier-grace DURATION] [--close-after DURATION]", "move an order's group on: a courier invite, the courier's removal, the close", runOrderState},
 	{"order show", "ORDER", "show an order's group, its states and invites", runOrderShow},

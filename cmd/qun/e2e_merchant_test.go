@@ -99,6 +99,15 @@ func TestE2EMerchantCLI(t *testing.T) {
 		t.Fatalf("a broadcast to nothing: exit %d, %q", code, errs)
 	}
 
+	// A live code.
+	var fam struct{ ID, Link string }
+	if err := json.Unmarshal([]byte(must(t, erp, "live", "create", "--name", "粉丝群", "--cap", "2", "--api", a.api, "--json")), &fam); err != nil || !strings.Contains(fam.Link, "/l/") {
+		t.Fatalf("live create: %+v %v", fam, err)
+	}
+	if show := must(t, erp, "live", "show", fam.ID, "--api", a.api); !strings.Contains(show, "0 people in 1 groups of up to 2") {
+		t.Fatalf("live show: %q", show)
+	}
+
 	// Rules of a group the admin owns, from the command line.
 	own := qunJSON(t, append([]string{"group", "create", "--name", "Fans"}, admin...)...)["group"].(string)
 	must(t, qunCLI, append([]string{"rules", own, "--refuse-links", "--new-member-days", "3", "--strikes", "3", "--action", "mute", "--reply", "price:See the pinned list", "--welcome", "欢迎"}, admin...)...)

@@ -384,3 +384,59 @@ func runBroadcastStatus(x *cli, args []string) error {
 	}
 	return x.emit(b, formatBroadcast(b))
 }
+
+func formatFamily(f *api.Family) string {
+	s := fmt.Sprintf("live code %s %q: %d people in %d groups of up to %d\n%s", f.ID, f.Name, f.Members, len(f.Shards), f.Cap, f.Link)
+	for i, g := range f.Shards {
+		s += fmt.Sprintf("\n  %d. %s  %d members", i+1, g.Group, g.Members)
+	}
+	return s
+}
+
+func runLiveCreate(x *cli, args []string) error {
+	fs := x.flags()
+	name := fs.String("name", "", "the groups' `NAME` (the second is \"NAME 2\", …)")
+	capN := fs.Uint("cap", 0, "how many people each group takes, `N` (default 500)")
+	qr := fs.String("qr", "", "write the QR code to `FILE` (PNG)")
+	if _, err := x.parse(fs, args, 0, false); err != nil {
+		return err
+	}
+	if *name == "" {
+		return usagef("--name is required")
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	f, err := c.CreateFamily(x.ctx, api.FamilyRequest{Name: *name, Cap: uint32(*capN)})
+	if err != nil {
+		return err
+	}
+	if *qr != "" {
+		png, err := base64.StdEncoding.DecodeString(f.QR)
+		if err != nil {
+			return fmt.Errorf("the node's QR code is no base64: %w", err)
+		}
+		if err := os.WriteFile(*qr, png, 0o644); err != nil {
+			return err
+		}
+	}
+	return x.emit(f, formatFamily(f))
+}
+
+func runLiveShow(x *cli, args []string) error {
+	fs := x.flags()
+	pos, err := x.parse(fs, args, 1, false, "ID")
+	if err != nil {
+		return err
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	f, err := c.Family(x.ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return x.emit(f, formatFamily(f))
+}
