@@ -162,3 +162,9 @@ func (c *Client) LiveJoin(ctx context.Context, code string) (*api.LiveJoin, erro
 	}
 	return &out, nil
 }
+
+// Confirm confirms reading the group's current announcement, the event
+// with seq (GroupView.AnnouncedAt; protocol 1.4).
+func (c *Client) Confirm(ctx context.Context, gid protocol.GroupID, seq uint64) (*api.SubmitResponse, error) {
+	return c.Submit(ctx, protocol.KindConfirm, gid, protocol.NewTargetBody(protocol.KindConfirm, seq))
+}

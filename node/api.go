@@ -94,7 +94,7 @@ func (g *group) view() api.GroupView {
 		GroupSummary: g.summary(), HostAddrs: hostAddrs, Owner: s.Owner.String(),
 		Description: s.Description, Avatar: s.Avatar, Policy: s.Policy.String(), Cap: s.Cap,
 		Public: s.Public, History: s.History.String(), Announcement: s.Announcement, Pins: append([]uint64{}, s.Pins...),
-		MuteAllUntil: api.JSONTime(s.MuteAllUntil), MutedAll: s.MuteAllUntil > nowMS(), ClosedAt: s.ClosedAt, Rules: api.NewRulesView(s.Rules), HeadID: s.HeadID.String(),
+		MuteAllUntil: api.JSONTime(s.MuteAllUntil), MutedAll: s.MuteAllUntil > nowMS(), ClosedAt: s.ClosedAt, Rules: api.NewRulesView(s.Rules), AnnouncedAt: s.AnnouncedAt, HeadID: s.HeadID.String(),
 		MemberList: []api.MemberView{}, Banned: []string{}, Requests: []api.RequestView{},
 		Invites: []api.InviteView{},
 	}
@@ -130,6 +130,19 @@ func (g *group) view() api.GroupView {
 		})
 	}
 	sort.Slice(v.Invites, func(i, j int) bool { return v.Invites[i].ID < v.Invites[j].ID })
+	if s.AnnouncedAt != 0 {
+		c := &api.Confirmations{Confirmed: []string{}, Pending: []string{}}
+		for u := range s.Members {
+			if s.Confirmed[u] != 0 {
+				c.Confirmed = append(c.Confirmed, u.String())
+			} else {
+				c.Pending = append(c.Pending, u.String())
+			}
+		}
+		sort.Strings(c.Confirmed)
+		sort.Strings(c.Pending)
+		v.Confirmations = c
+	}
 	return v
 }
 

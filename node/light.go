@@ -186,6 +186,7 @@ func (b lightBackend) Group(user protocol.UserID, gid protocol.GroupID) (api.Gro
 	g.mu.Unlock()
 	if !admin {
 		v.Invites, v.Requests, v.Banned = []api.InviteView{}, []api.RequestView{}, []string{}
+		v.Confirmations = nil
 		return v, nil
 	}
 	if g.hosted {

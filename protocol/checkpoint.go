@@ -37,7 +37,10 @@ const MaxCheckpointSize = 64 << 20
 //	  repeated CBridged bridged = 25; // since 1.3
 //	  uint64 closed_at = 26;          // since 1.4
 //	  Rules rules = 27;               // since 1.4 (protocol/rules.go)
+//	  uint64 announced_at = 28;       // since 1.4
+//	  repeated CConfirm confirmed = 29; // since 1.4
 //	}
+//	message CConfirm { bytes user = 1; uint64 seq = 2; } // since 1.4
 //	message CMember    { bytes user = 1; uint32 role = 2; bytes home = 3; uint64 joined = 4;
 //	                     uint64 from = 5; uint64 muted_until = 6; Profile profile = 7; }
 //	message CRequest   { bytes user = 1; bytes home = 2; uint64 seq = 3; string note = 4; }
@@ -51,7 +54,7 @@ const MaxCheckpointSize = 64 << 20
 //	                     string name = 5; uint64 first = 6; uint64 muted_until = 7; uint32 removed = 8; }
 
 // checkpointRepeated are the repeated fields of Checkpoint.
-var checkpointRepeated = []protowire.Number{15, 16, 17, 18, 19, 20, 22, 23, 24, 25}
+var checkpointRepeated = []protowire.Number{15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 29}
 
 // EncodeCheckpoint returns the canonical checkpoint payload of the state
 // (everything but Base, which is local).
@@ -158,6 +161,13 @@ func (s *State) EncodeCheckpoint() []byte {
 	e.varint(26, s.ClosedAt)
 	if s.Rules != nil {
 		e.bytesAlways(27, s.Rules.encode())
+	}
+	e.varint(28, s.AnnouncedAt)
+	for _, u := range sortedIDs(s.Confirmed) {
+		sub.b = sub.b[:0]
+		sub.key(1, u)
+		sub.varint(2, s.Confirmed[u])
+		e.bytesAlways(29, sub.b)
 	}
 	return e.b
 }
@@ -374,6 +384,13 @@ func (d *checkpointDecoder) field(f field) error {
 			err = invalid("field 27 holds no rule; a group without rules leaves it out")
 		}
 		s.Rules = r
+	case 28:
+		if err = wantVarint(f); err == nil && d.s.Head != 0 && f.u > d.s.Head {
+			return invalid("announced_at %d is after the checkpoint's seq", f.u)
+		}
+		s.AnnouncedAt = f.u
+	case 29:
+		err = d.confirmed(f)
 	default:
 		return unknownField(f)
 	}
@@ -799,5 +816,39 @@ func (d *checkpointDecoder) finish() error {
 	if m := s.Members[s.Owner]; m == nil || m.Role != RoleOwner {
 		return invalid("the owner %s is not the member with the owner role", s.Owner.Short())
 	}
+	return nil
+}
+
+func (d *checkpointDecoder) confirmed(f field) error {
+	if err := wantBytes(f); err != nil {
+		return err
+	}
+	var u UserID
+	var seq uint64
+	err := walk(f.b, nil, nil, func(f field) error {
+		switch f.num {
+		case 1:
+			return bytes32(f, (*[32]byte)(&u))
+		case 2:
+			seq = f.u
+			return wantVarint(f)
+		}
+		return unknownField(f)
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.ascending(f, u); err != nil {
+		return err
+	}
+	switch {
+	case d.s.AnnouncedAt == 0:
+		return invalid("a confirmation without an announcement")
+	case seq <= d.s.AnnouncedAt || d.s.Head != 0 && seq > d.s.Head:
+		return invalid("the confirmation of %s is not an event after the announcement", u.Short())
+	case d.s.Members[u] == nil:
+		return invalid("%s confirmed the announcement but is not a member", u.Short())
+	}
+	d.s.Confirmed[u] = seq
 	return nil
 }

@@ -723,8 +723,8 @@ func TestCheckpointRefusals(t *testing.T) {
 		{name: "fixed64 field", edits: []fieldEdit{appendRaw([]byte{0xc9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8})}, want: ErrMalformed},
 
 		// fields of a later revision
-		{name: "unknown field", edits: []fieldEdit{appendRaw(vf(28, 1))}, want: ErrUpgradeNeeded},
-		{name: "unknown field, then broken shape", edits: []fieldEdit{drop(7), appendRaw(vf(28, 1))}, want: ErrUpgradeNeeded},
+		{name: "unknown field", edits: []fieldEdit{appendRaw(vf(30, 1))}, want: ErrUpgradeNeeded},
+		{name: "unknown field, then broken shape", edits: []fieldEdit{drop(7), appendRaw(vf(30, 1))}, want: ErrUpgradeNeeded},
 		{name: "unknown member field", edits: []fieldEdit{inEntry(16, put(varintField(8, 1)))}, want: ErrUpgradeNeeded},
 		{name: "unknown profile field", edits: []fieldEdit{inNth(16, profileIndex(t, base, kMember), inEntry(7, put(varintField(5, 1))))}, want: ErrUpgradeNeeded},
 		{name: "unknown request field", edits: []fieldEdit{inEntry(18, put(varintField(5, 1)))}, want: ErrUpgradeNeeded},
@@ -1034,11 +1034,11 @@ func TestCheckpointSize(t *testing.T) {
 	p := g.st.EncodeCheckpoint()
 	// Pad the payload with a field of a later revision: under the limit
 	// it is decoded (upgrade_needed), over it refused before (too_large).
-	under := kHost.Sign(DomainCheckpoint, cat(p, bf(28, make([]byte, MaxCheckpointSize-len(p)-200))))
+	under := kHost.Sign(DomainCheckpoint, cat(p, bf(30, make([]byte, MaxCheckpointSize-len(p)-200))))
 	if _, err := DecodeCheckpoint(under); !errors.Is(err, ErrUpgradeNeeded) {
 		t.Errorf("%d bytes: %v, want upgrade_needed", len(under), err)
 	}
-	over := kHost.Sign(DomainCheckpoint, cat(p, bf(28, make([]byte, MaxCheckpointSize-len(p)))))
+	over := kHost.Sign(DomainCheckpoint, cat(p, bf(30, make([]byte, MaxCheckpointSize-len(p)))))
 	if len(over) <= MaxCheckpointSize {
 		t.Fatalf("over is %d bytes", len(over))
 	}
@@ -1094,7 +1094,7 @@ func TestCheckpointFieldOrder(t *testing.T) {
 			nums = append(nums, f.num)
 		}
 	}
-	want := []protowire.Number{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}
+	want := []protowire.Number{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 28}
 	if !slices.Equal(nums, want) {
 		t.Fatalf("fields %v, want %v", nums, want)
 	}
@@ -1121,11 +1121,14 @@ func TestCheckpointFieldOrder(t *testing.T) {
 func TestCheckpointClosed(t *testing.T) {
 	h := newGroup(t)
 	h.must(kAdmin, &RulesBody{Rules: Rules{Welcome: "hi", RefuseLinks: true, RefuseWords: []string{"casino"}, Strikes: 3, Action: ActionMute}})
+	ann := h.must(kOwner, &AnnounceBody{Text: "the rules are pinned"}).Seq
+	h.must(kMember, NewTargetBody(KindConfirm, ann))
+	h.must(kAdmin2, NewTargetBody(KindConfirm, ann))
 	h.must(kAdmin, &CloseBody{Reason: "delivered"})
 	closedAt := h.st.Head
 	h.must(kAdmin, NewMemberBody(KindKick, kMember.ID(), "courier"))
 	c := mustDecodeCheckpoint(t, SignCheckpoint(kHost, h.st))
-	if c.State.ClosedAt != closedAt || c.State.Rules == nil || !sameState(c.State, h.st) {
+	if c.State.ClosedAt != closedAt || c.State.Rules == nil || c.State.AnnouncedAt != ann || len(c.State.Confirmed) != 1 || !sameState(c.State, h.st) {
 		t.Fatalf("the checkpoint's state: ClosedAt %d, want %d", c.State.ClosedAt, closedAt)
 	}
 	if err := c.State.Check(h.sub(kOwner, msg("hello")), kHome.ID(), h.now, h.look); !errors.Is(err, ErrForbidden) {

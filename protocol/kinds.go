@@ -13,7 +13,7 @@ import (
 // packets, lotteries).
 type Kind uint32
 
-// Kinds of v1: 1–20 since 1.0, 21–23 since 1.1, 24–25 since 1.4.
+// Kinds of v1: 1–20 since 1.0, 21–23 since 1.1, 24–26 since 1.4.
 const (
 	KindCreate       Kind = 1
 	KindUpdate       Kind = 2
@@ -40,8 +40,9 @@ const (
 	KindEdit         Kind = 23 // since 1.1
 	KindClose        Kind = 24 // since 1.4
 	KindRules        Kind = 25 // since 1.4
+	KindConfirm      Kind = 26 // since 1.4
 
-	lastKind = KindRules // the highest kind this implementation knows
+	lastKind = KindConfirm // the highest kind this implementation knows
 )
 
 var kindNames = [...]string{
@@ -51,7 +52,7 @@ var kindNames = [...]string{
 	KindApprove: "approve", KindReject: "reject", KindLeave: "leave", KindKick: "kick",
 	KindBan: "ban", KindUnban: "unban", KindMute: "mute", KindUnmute: "unmute",
 	KindMessage: "message", KindRecall: "recall", KindProfile: "profile",
-	KindReaction: "reaction", KindEdit: "edit", KindClose: "close", KindRules: "rules",
+	KindReaction: "reaction", KindEdit: "edit", KindClose: "close", KindRules: "rules", KindConfirm: "confirm",
 }
 
 // Known reports whether k is a kind this implementation knows (those of
@@ -196,7 +197,7 @@ func DecodeBody(k Kind, b []byte) (Body, error) {
 		body = &UpdateBody{}
 	case KindAnnounce:
 		body = &AnnounceBody{}
-	case KindPin, KindUnpin, KindRecall:
+	case KindPin, KindUnpin, KindRecall, KindConfirm:
 		body = &TargetBody{kind: k}
 	case KindRole:
 		body = &RoleBody{}

@@ -106,3 +106,38 @@ func TestRulesDecode(t *testing.T) {
 		t.Error("HasKeyword")
 	}
 }
+
+// TestStateConfirm: members confirm reading the current announcement
+// (since 1.4), once each, muted or not; a new announcement starts over; an
+// old or absent one cannot be confirmed.
+func TestStateConfirm(t *testing.T) {
+	h := newGroup(t)
+	h.refuse(kMember, NewTargetBody(KindConfirm, 1), ErrNotFound) // no announcement yet
+	first := h.must(kAdmin, &AnnounceBody{Text: "sale on Friday"}).Seq
+	if h.st.AnnouncedAt != first {
+		t.Fatalf("AnnouncedAt %d, want %d", h.st.AnnouncedAt, first)
+	}
+	h.must(kMember, NewTargetBody(KindConfirm, first))
+	h.refuse(kMember, NewTargetBody(KindConfirm, first), ErrConflict)
+	h.must(kAdmin, &MuteBody{Member: kMember2.ID()})
+	h.must(kMember2, NewTargetBody(KindConfirm, first)) // muted: still confirms
+	h.refuse(kOut, NewTargetBody(KindConfirm, first), ErrNotMember)
+	if len(h.st.Confirmed) != 2 {
+		t.Fatalf("confirmed: %v", h.st.Confirmed)
+	}
+	second := h.must(kOwner, &AnnounceBody{Text: "sale moved to Saturday"}).Seq
+	if len(h.st.Confirmed) != 0 {
+		t.Fatal("a new announcement kept the confirmations of the old one")
+	}
+	h.refuse(kMember, NewTargetBody(KindConfirm, first), ErrNotFound)
+	h.must(kMember, NewTargetBody(KindConfirm, second))
+	h.must(kMember, &LeaveBody{})
+	if _, ok := h.st.Confirmed[kMember.ID()]; ok {
+		t.Fatal("a member who left still counts as confirmed")
+	}
+	h.must(kOwner, &AnnounceBody{})
+	if h.st.AnnouncedAt != 0 {
+		t.Fatal("a cleared announcement can still be confirmed")
+	}
+	h.refuse(kAdmin, NewTargetBody(KindConfirm, second), ErrNotFound)
+}

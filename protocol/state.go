@@ -90,6 +90,11 @@ type State struct {
 	ClosedAt uint64
 	// Rules are the group's automation rules (since 1.4); nil for none.
 	Rules *Rules
+	// AnnouncedAt is the seq of the announce event that set the current
+	// announcement (since 1.4; 0: none), and Confirmed the members who
+	// confirmed reading it, with the seq of their confirm event.
+	AnnouncedAt uint64
+	Confirmed   map[UserID]uint64
 
 	// Base is the seq of the checkpoint this state was started from (0: the
 	// log from event 1). Events up to Base are not held by this replica; a
@@ -116,6 +121,7 @@ func NewState() *State {
 		Recalled:  map[uint64]Recall{},
 		Edited:    map[uint64]uint64{},
 		Bridged:   map[UserID]*BridgedPerson{},
+		Confirmed: map[UserID]uint64{},
 	}
 }
 
@@ -131,6 +137,7 @@ func (s *State) removeMember(u UserID) {
 		s.LeftMuted[u] = m.MutedUntil
 	}
 	delete(s.Members, u)
+	delete(s.Confirmed, u)
 }
 
 // addMember admits u with the mute it left with, if any.
@@ -281,13 +288,22 @@ func (s *State) rule(sub *SignedSubmission, via UserID, seq, now uint64, look Lo
 		if err := s.needAdmin(me, "change the announcement"); err != nil {
 			return nil, err
 		}
-		return func() { s.Announcement = b.Text }, nil
+		return func() {
+			s.Announcement = b.Text
+			s.AnnouncedAt = 0
+			if b.Text != "" {
+				s.AnnouncedAt = seq
+			}
+			clear(s.Confirmed)
+		}, nil
 	case *TargetBody:
 		switch b.kind {
 		case KindPin:
 			return s.pin(me, b.Seq, seq, look)
 		case KindUnpin:
 			return s.unpin(me, b.Seq)
+		case KindConfirm:
+			return s.confirm(author, b.Seq, seq)
 		default:
 			return s.recall(author, me, b.Seq, seq, now, look)
 		}
@@ -764,4 +780,18 @@ func (s *State) bridgedMessage(author UserID, me *Member, b *Bridged, seq, now u
 		}
 		p.Name = b.Name
 	}, nil
+}
+
+// confirm records that author read the current announcement (since 1.4):
+// any member, muted or not; only the announcement shown now.
+func (s *State) confirm(author UserID, target, seq uint64) (func(), error) {
+	switch {
+	case s.AnnouncedAt == 0:
+		return nil, Errorf(CodeNotFound, "the group has no announcement to confirm")
+	case target != s.AnnouncedAt:
+		return nil, Errorf(CodeNotFound, "event %d is not the current announcement (that is event %d)", target, s.AnnouncedAt)
+	case s.Confirmed[author] != 0:
+		return nil, Errorf(CodeConflict, "you confirmed this announcement already")
+	}
+	return func() { s.Confirmed[author] = seq }, nil
 }

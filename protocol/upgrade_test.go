@@ -24,7 +24,7 @@ func TestUpgradeNeeded(t *testing.T) {
 		sub  []byte
 		tail []byte // appended to the event payload
 	}{
-		{"kind 26", later(func(s *Submission) { s.Kind = 26 }), nil},
+		{"kind 27", later(func(s *Submission) { s.Kind = 27 }), nil},
 		{"a commerce kind", later(func(s *Submission) { s.Kind = 100; s.Body = []byte{0x0a, 0x01, 'x'} }), nil},
 		{"a message field of a later revision", later(func(s *Submission) { s.Body = cat(s.Body, bf(12, []byte("sticker"))) }), nil},
 		{"a profile field of a later revision", later(func(s *Submission) { s.Kind, s.Body = KindProfile, vf(9, 1) }), nil},

@@ -125,6 +125,7 @@ func everyBody(t testing.TB) []Body {
 		&CloseBody{},
 		&CloseBody{Reason: "订单已完成"},
 		&RulesBody{},
+		NewTargetBody(KindConfirm, 6),
 		&RulesBody{Rules: Rules{Welcome: "欢迎!", Replies: []AutoReply{{Keyword: "price", Text: "see the pin"}, {Keyword: "发货", Text: "48 h"}},
 			RefuseLinks: true, RefuseWords: []string{"casino", "代购"}, RefuseMedia: true, NewMemberDays: 3, Strikes: 3, Action: ActionMute, MuteMinutes: 60}},
 	}
@@ -147,7 +148,7 @@ func TestBodyRoundTrip(t *testing.T) {
 			t.Errorf("%s: re-encoded %x, want %x", b.Kind(), re, enc)
 		}
 	}
-	for k := KindCreate; k <= KindRules; k++ {
+	for k := KindCreate; k <= KindConfirm; k++ {
 		if !seen[k] {
 			t.Errorf("no round trip of kind %s", k)
 		}
@@ -328,9 +329,9 @@ func TestCanonicalForm(t *testing.T) {
 		{"unknown field, then one out of order", cat(cat(f...), vf(9, 1), vf(8, 1)), ErrMalformed},
 		{"unknown field, then a fixed64", cat(cat(f...), vf(8, 1), protowire.AppendFixed64(protowire.AppendTag(nil, 9, protowire.Fixed64Type), 1)), ErrMalformed},
 		{"unknown field, then a truncated one", cat(cat(f...), vf(8, 1), []byte{0x4a, 0x05, 0x01}), ErrMalformed},
-		{"unknown kind without author", cat(f[0], f[1], vf(3, 26), f[4], f[5], f[6]), ErrMalformed},
-		{"unknown kind with a short nonce", cat(f[0], f[1], vf(3, 26), f[3], f[4], bf(6, []byte("1234567")), f[6]), ErrInvalid},
-		{"unknown kind, body of any shape", cat(f[0], f[1], vf(3, 26), f[3], f[4], f[5], bf(7, []byte{0xff})), ErrUpgradeNeeded},
+		{"unknown kind without author", cat(f[0], f[1], vf(3, 27), f[4], f[5], f[6]), ErrMalformed},
+		{"unknown kind with a short nonce", cat(f[0], f[1], vf(3, 27), f[3], f[4], bf(6, []byte("1234567")), f[6]), ErrInvalid},
+		{"unknown kind, body of any shape", cat(f[0], f[1], vf(3, 27), f[3], f[4], f[5], bf(7, []byte{0xff})), ErrUpgradeNeeded},
 		{"no kind", cat(f[0], f[1], f[3], f[4], f[5], f[6]), ErrInvalid},
 		{"unknown field in the middle", cat(f[0], f[1], f[2], f[3], f[4], f[5], vf(6, 1), f[6]), ErrMalformed},
 		{"varint field sent as bytes", cat(f[0], f[1], f[2], f[3], bf(5, []byte{1}), f[5], f[6]), ErrMalformed},
@@ -349,7 +350,7 @@ func TestCanonicalForm(t *testing.T) {
 		{"no time", cat(f[0], f[1], f[2], f[3], f[5], f[6]), ErrMalformed},
 		{"version 2", cat(vf(1, 2), f[1], f[2], f[3], f[4], f[5], f[6]), ErrUpgradeNeeded},
 		{"no version", cat(f[1], f[2], f[3], f[4], f[5], f[6]), ErrInvalid},
-		{"unknown kind", cat(f[0], f[1], vf(3, 26), f[3], f[4], f[5], f[6]), ErrUpgradeNeeded},
+		{"unknown kind", cat(f[0], f[1], vf(3, 27), f[3], f[4], f[5], f[6]), ErrUpgradeNeeded},
 		{"commerce kind", cat(f[0], f[1], vf(3, 100), f[3], f[4], f[5], f[6]), ErrUpgradeNeeded},
 		{"message without group", cat(f[0], f[2], f[3], f[4], f[5], f[6]), ErrInvalid},
 		{"create with a group", cat(f[0], f[1], vf(3, uint64(KindCreate)), f[3], f[4], f[5],
@@ -943,15 +944,15 @@ func TestIDsAndTopics(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	for k := KindCreate; k <= KindRules; k++ {
+	for k := KindCreate; k <= KindConfirm; k++ {
 		if back, ok := ParseKind(k.String()); !ok || back != k || strings.HasPrefix(k.String(), "kind_") {
 			t.Errorf("kind %d: %q", k, k.String())
 		}
 	}
-	if Kind(0).Known() || Kind(26).Known() || Kind(26).String() != "kind_26" || KindProfile.Since() != "1.1" || KindEdit.Since() != "1.1" || KindRecall.Since() != "1.0" || KindClose.Since() != "1.4" || KindRules.Since() != "1.4" || Kind(26).Since() != "" {
+	if Kind(0).Known() || Kind(27).Known() || Kind(27).String() != "kind_27" || KindProfile.Since() != "1.1" || KindEdit.Since() != "1.1" || KindRecall.Since() != "1.0" || KindClose.Since() != "1.4" || KindRules.Since() != "1.4" || KindConfirm.Since() != "1.4" || Kind(27).Since() != "" {
 		t.Error("unknown kinds")
 	}
-	if _, ok := ParseKind("kind_26"); ok {
+	if _, ok := ParseKind("kind_27"); ok {
 		t.Error("ParseKind accepts an unknown kind")
 	}
 	for r := RoleMember; r <= RoleBridge; r++ {

@@ -341,6 +341,8 @@ func (m *chatModel) describe(ev api.EventView) string {
 		return t("ev.close", "a", a, "reason", reason)
 	case "rules":
 		return t("ev.rules", "a", a)
+	case "confirm":
+		return t("ev.confirm", "a", a)
 	case "join":
 		return t("ev.join", "a", a)
 	case "join_request":

@@ -67,6 +67,7 @@ var commands = []*command{
 	{"save", "GID SEQ [--dir DIR]", "save the images and files of a message", runSave},
 	{"history", "GID [--from SEQ] [--limit N]", "print a group's events (default: the last 50)", runHistory},
 	{"announce", "GID TEXT", "set the announcement (\"\" clears it)", runAnnounce},
+	{"confirm", "GID", "confirm that you read the group's announcement", runConfirm},
 	{"pin", "GID SEQ", "pin a message", runTarget(protocol.KindPin)},
 	{"unpin", "GID SEQ", "unpin a message", runTarget(protocol.KindUnpin)},
 	{"recall", "GID SEQ", "recall a message", runTarget(protocol.KindRecall)},

@@ -114,6 +114,16 @@ func TestE2EMerchantCLI(t *testing.T) {
 	if info := must(t, qunCLI, append([]string{"group", "info", own}, admin...)...); !strings.Contains(info, "rules: refuse links from members of less than 3 days; 3 strikes → mute 60 min; a welcome; 1 keyword replies") {
 		t.Fatalf("group info does not show the rules:\n%s", info)
 	}
+	must(t, qunCLI, append([]string{"announce", own, "Live on Friday"}, admin...)...)
+	if _, errs, code := qunCLI(t, append([]string{"confirm", own}, admin...)...); code != 0 {
+		t.Fatalf("confirm: exit %d, %q", code, errs)
+	}
+	if info := must(t, qunCLI, append([]string{"group", "info", own}, admin...)...); !strings.Contains(info, "confirmed by 1 of 1 members") {
+		t.Fatalf("group info does not count the confirmation:\n%s", info)
+	}
+	if _, errs, code := qunCLI(t, append([]string{"confirm", own}, admin...)...); code != 1 || !strings.Contains(errs, "already") {
+		t.Fatalf("confirming twice: exit %d, %q", code, errs)
+	}
 	for _, bad := range [][]string{{"--strikes", "3"}, {"--reply", "no colon"}, {"--clear", "--refuse-links"}, {}} {
 		_, errs, code := qunCLI(t, append(append([]string{"rules", own}, bad...), admin...)...)
 		if code != 2 || errs == "" {

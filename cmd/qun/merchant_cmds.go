@@ -440,3 +440,25 @@ func runLiveShow(x *cli, args []string) error {
 	}
 	return x.emit(f, formatFamily(f))
 }
+
+func runConfirm(x *cli, args []string) error {
+	fs := x.flags()
+	pos, err := x.parse(fs, args, 1, false, "GID")
+	if err != nil {
+		return err
+	}
+	gid, err := parseGID(pos[0])
+	if err != nil {
+		return err
+	}
+	return x.submit(func(c *client.Client) (*api.SubmitResponse, error) {
+		v, err := c.Group(x.ctx, gid)
+		if err != nil {
+			return nil, err
+		}
+		if v.AnnouncedAt == 0 {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "the group has no announcement to confirm")
+		}
+		return c.Confirm(x.ctx, gid, v.AnnouncedAt)
+	}, "confirmed the announcement")
+}

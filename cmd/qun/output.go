@@ -133,6 +133,8 @@ func describeEvent(ev api.EventView, nm *names) string {
 		return " created an invite"
 	case "invite_revoke":
 		return " revoked an invite"
+	case "confirm":
+		return fmt.Sprintf(" confirmed the announcement #%d", ev.Target)
 	case "rules":
 		if ev.Rules == nil {
 			return " cleared the group's rules"
@@ -256,6 +258,9 @@ func formatGroup(v *api.GroupView) string {
 	}
 	if v.Rules != nil {
 		line("rules: %s", formatRules(v.Rules))
+	}
+	if c := v.Confirmations; c != nil {
+		line("announcement #%d confirmed by %d of %d members", v.AnnouncedAt, len(c.Confirmed), len(c.Confirmed)+len(c.Pending))
 	}
 	if v.ClosedAt != 0 {
 		line("closed at #%d: read-only", v.ClosedAt)

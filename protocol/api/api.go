@@ -121,9 +121,15 @@ type GroupView struct {
 	// (since 1.4); absent while the group is open.
 	ClosedAt uint64 `json:"closed_at,omitempty"`
 	// Rules are the group's automation rules (since 1.4), absent for none.
-	Rules      *RulesView   `json:"rules,omitempty"`
-	HeadID     string       `json:"head_id"`
-	MemberList []MemberView `json:"member_list"`
+	Rules *RulesView `json:"rules,omitempty"`
+	// AnnouncedAt is the seq of the event that set the announcement, which
+	// members confirm (since 1.4); absent without an announcement.
+	AnnouncedAt uint64 `json:"announced_at,omitempty"`
+	// Confirmations say who confirmed the announcement and who did not yet
+	// (the group's admins and the node's only; absent otherwise).
+	Confirmations *Confirmations `json:"confirmations,omitempty"`
+	HeadID        string         `json:"head_id"`
+	MemberList    []MemberView   `json:"member_list"`
 	// BridgedList are the people of other networks that bridges relayed
 	// messages for (since 1.3), by their first message.
 	BridgedList []BridgedPersonView `json:"bridged_list"`
@@ -580,4 +586,11 @@ type ContactSent struct {
 // ContactList answers GET /api/v1/me/contacts.
 type ContactList struct {
 	Contacts []ContactView `json:"contacts"`
+}
+
+// Confirmations are the members who confirmed reading the current
+// announcement (since 1.4) and those who did not yet, by user ID.
+type Confirmations struct {
+	Confirmed []string `json:"confirmed"`
+	Pending   []string `json:"pending"`
 }

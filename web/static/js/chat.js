@@ -29,7 +29,7 @@ const PAGE = 50;
 // The reactions offered at one tap; "more" takes any other emoji.
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "🙏", "👌"];
 const STATE_KINDS = new Set(["update", "announce", "pin", "unpin", "role", "invite_create", "invite_revoke", "join",
-  "join_request", "approve", "reject", "leave", "kick", "ban", "unban", "mute", "unmute", "profile", "close", "rules"]);
+  "join_request", "approve", "reject", "leave", "kick", "ban", "unban", "mute", "unmute", "profile", "close", "rules", "confirm"]);
 
 export class GroupScreen {
   constructor(app, gid, view) {
@@ -705,6 +705,7 @@ export class GroupScreen {
       case "invite_revoke": return t("ev.inviteRevoke", { a });
       case "close": return t("ev.close", { a });
       case "rules": return t("ev.rules", { a });
+      case "confirm": return t("ev.confirm", { a });
       case "join": return t("ev.join", { a });
       case "join_request": return t("ev.joinRequest", { a });
       case "approve": return t(this.names.bridgedOf(ev.member) ? "ev.letBack" : "ev.approve", { a, m });

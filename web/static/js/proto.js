@@ -13,7 +13,7 @@ export const KIND = {
   create: 1, update: 2, announce: 3, pin: 4, unpin: 5, role: 6, invite_create: 7,
   invite_revoke: 8, join: 9, join_request: 10, approve: 11, reject: 12, leave: 13,
   kick: 14, ban: 15, unban: 16, mute: 17, unmute: 18, message: 19, recall: 20, profile: 21,
-  reaction: 22, edit: 23, close: 24, rules: 25,
+  reaction: 22, edit: 23, close: 24, rules: 25, confirm: 26,
 };
 export const ROLE = { member: 1, admin: 2, owner: 3, bridge: 4 };
 export const RANK = { member: 1, admin: 2, owner: 3, bridge: 1 };
