@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/url"
+	"strconv"
 
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
@@ -167,4 +168,29 @@ func (c *Client) LiveJoin(ctx context.Context, code string) (*api.LiveJoin, erro
 // with seq (GroupView.AnnouncedAt; protocol 1.4).
 func (c *Client) Confirm(ctx context.Context, gid protocol.GroupID, seq uint64) (*api.SubmitResponse, error) {
 	return c.Submit(ctx, protocol.KindConfirm, gid, protocol.NewTargetBody(protocol.KindConfirm, seq))
+}
+
+// Analytics returns a hosted group's figures for the last days (0: 30).
+func (c *Client) Analytics(ctx context.Context, gid protocol.GroupID, days int) (*api.Analytics, error) {
+	var out api.Analytics
+	if err := c.do(ctx, "GET", "/api/v1/merchant/groups/"+gid.String()+"/analytics"+daysQuery(days), withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FamilyAnalytics returns a live code's figures, its groups as one.
+func (c *Client) FamilyAnalytics(ctx context.Context, id string, days int) (*api.Analytics, error) {
+	var out api.Analytics
+	if err := c.do(ctx, "GET", "/api/v1/merchant/families/"+url.PathEscape(id)+"/analytics"+daysQuery(days), withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func daysQuery(days int) string {
+	if days <= 0 {
+		return ""
+	}
+	return "?days=" + strconv.Itoa(days)
 }

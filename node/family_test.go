@@ -113,4 +113,23 @@ func TestLiveCode(t *testing.T) {
 	if reached != 1200 {
 		t.Fatalf("the announcement reached %d people, want 1,200", reached)
 	}
+
+	// The family counts as one in the analytics.
+	var an api.Analytics
+	shop.mustCall("GET", "/api/v1/merchant/families/"+f.ID+"/analytics?days=7", nil, &an)
+	today := an.Days[len(an.Days)-1]
+	if an.Members != 1200 || len(an.Days) != 7 || today.Joins["live"] != 1200 || today.Members != 1200 || an.Pending != 1200 {
+		t.Fatalf("the family's analytics: members %d, today %+v, pending %d", an.Members, today, an.Pending)
+	}
+	if an.Days[0].Members != 0 {
+		t.Fatalf("six days ago the family had %d members", an.Days[0].Members)
+	}
+	var one api.Analytics
+	shop.mustCall("GET", "/api/v1/merchant/groups/"+f.Shards[2].Group+"/analytics", nil, &one)
+	if one.Members != 200 || len(one.Days) != 30 {
+		t.Fatalf("the third group's analytics: %d members, %d days", one.Members, len(one.Days))
+	}
+	if _, e := shop.call("GET", "/api/v1/merchant/groups/"+f.Shards[2].Group+"/analytics?days=400", nil, nil); e == nil || e.Code != "invalid" {
+		t.Fatalf("400 days: %+v", e)
+	}
 }

@@ -97,6 +97,11 @@ func TestOpenAPIMerchant(t *testing.T) {
 		oaCall{name: "live code show", node: a, token: et, method: "GET", path: "/api/v1/merchant/families/" + fam.ID, status: 200, valid: true},
 		oaCall{name: "live join", node: a, method: "GET", path: "/api/v1/live/" + fam.Code, status: 200, valid: true},
 		oaCall{name: "live join as a user", node: a, method: "GET", path: "/api/v1/live/" + fam.Code + "?user=" + a.admin.ID().String(), status: 200, valid: true},
+		oaCall{name: "live code analytics", node: a, token: et, method: "GET", path: "/api/v1/merchant/families/" + fam.ID + "/analytics?days=3", status: 200, valid: true},
+		oaCall{name: "group analytics", node: a, token: et, method: "GET", path: "/api/v1/merchant/groups/" + g.Group + "/analytics", status: 200, valid: true},
+		oaCall{name: "group analytics as CSV", node: a, token: et, method: "GET", path: "/api/v1/merchant/groups/" + g.Group + "/analytics?format=csv&days=7", status: 200, valid: true},
+		oaCall{name: "group analytics in XML", node: a, token: et, method: "GET", path: "/api/v1/merchant/groups/" + g.Group + "/analytics?format=xml", status: 400, code: protocol.CodeInvalid},
+		oaCall{name: "analytics of a group not hosted", node: a, token: et, method: "GET", path: "/api/v1/merchant/groups/" + protocol.GroupID{5}.String() + "/analytics", status: 404, code: protocol.CodeUnknownGroup, valid: true},
 		oaCall{name: "broadcast to a family", node: a, token: et, method: "POST", path: "/api/v1/merchant/broadcasts", body: fmt.Sprintf(`{"text":"hi","family":%q}`, fam.ID), status: 202, valid: true},
 	)
 	if failures := oaRunCalls(t, s, client, rec, calls); len(failures) > 0 {

@@ -102,6 +102,7 @@ var commands = []*command{
 	{"order invite", "GID ORDER [--buyer REF] [--uses N] [--ttl DURATION] [--qr FILE]", "make the invite of an order: link, bare token, QR code", runOrderInvite},
 	{"broadcast", "TEXT... (--group GID... | --all) [--announce] [--link URL] [--mention-all] [--in DURATION]", "send one message or announcement to many groups, exactly once each, now or later", runBroadcast},
 	{"broadcast status", "ID", "show how far a broadcast got", runBroadcastStatus},
+	{"stats", "GID|--live ID [--days N] [--csv]", "a group's (or a live code's) figures per day: members, joins by source, messages, active members", runStats},
 	{"live create", "--name NAME [--cap N] [--qr FILE]", "make a live code (活码): one link that fills a family of groups one after another", runLiveCreate},
 	{"live show", "ID", "show a live code, its groups and how full they are", runLiveShow},
 	{"order open", "ORDER [--buyer REF] [--name NAME]", "open the group of an order: the buyer, the shop's staff, later the courier", runOrderOpen},

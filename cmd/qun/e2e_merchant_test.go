@@ -124,6 +124,15 @@ func TestE2EMerchantCLI(t *testing.T) {
 	if _, errs, code := qunCLI(t, append([]string{"confirm", own}, admin...)...); code != 1 || !strings.Contains(errs, "already") {
 		t.Fatalf("confirming twice: exit %d, %q", code, errs)
 	}
+	if st := must(t, erp, "stats", own, "--days", "3", "--api", a.api); !strings.Contains(st, "1 members; 0 wrote in the last 7 days") || strings.Count(st, "\n") != 5 || !strings.Contains(st, "        0      0       0") {
+		t.Fatalf("stats: %q", st)
+	}
+	if csv := must(t, erp, "stats", own, "--csv", "--api", a.api); !strings.HasPrefix(csv, "date,members,joins_order") || strings.Count(csv, "\n") != 31 {
+		t.Fatalf("stats --csv: %q", csv)
+	}
+	if st := must(t, erp, "stats", "--live", fam.ID, "--api", a.api); !strings.Contains(st, "0 members") {
+		t.Fatalf("stats --live: %q", st)
+	}
 	for _, bad := range [][]string{{"--strikes", "3"}, {"--reply", "no colon"}, {"--clear", "--refuse-links"}, {}} {
 		_, errs, code := qunCLI(t, append(append([]string{"rules", own}, bad...), admin...)...)
 		if code != 2 || errs == "" {

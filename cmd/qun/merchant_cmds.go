@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qunchat/qun/client"
+	"github.com/qunchat/qun/node/merchant"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
@@ -461,4 +462,68 @@ func runConfirm(x *cli, args []string) error {
 		}
 		return c.Confirm(x.ctx, gid, v.AnnouncedAt)
 	}, "confirmed the announcement")
+}
+
+func runStats(x *cli, args []string) error {
+	fs := x.flags()
+	live := fs.String("live", "", "the figures of the live code `ID`, its groups as one")
+	days := fs.Int("days", 30, "the last `N` days")
+	csv := fs.Bool("csv", false, "print CSV, one row per day")
+	want := 1
+	if *live != "" || hasFlagValue(args, "--live") {
+		want = 0
+	}
+	pos, err := x.parse(fs, args, want, false, "GID")
+	if err != nil {
+		return err
+	}
+	if *days < 1 || *days > 365 {
+		return usagef("--days is 1 to 365")
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	var a *api.Analytics
+	if *live != "" {
+		a, err = c.FamilyAnalytics(x.ctx, *live, *days)
+	} else {
+		gid, perr := parseGID(pos[0])
+		if perr != nil {
+			return perr
+		}
+		a, err = c.Analytics(x.ctx, gid, *days)
+	}
+	if err != nil {
+		return err
+	}
+	if *csv {
+		_, err := fmt.Fprint(x.stdout, merchant.CSV(*a))
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d members; %d wrote in the last 7 days, %d in the last 30", a.Members, a.Active7, a.Active30)
+	if a.Confirmed+a.Pending > 0 {
+		fmt.Fprintf(&b, "; the announcement confirmed by %d of %d", a.Confirmed, a.Confirmed+a.Pending)
+	}
+	b.WriteString("\ndate        members  joins  leaves  removed  messages")
+	for _, d := range a.Days {
+		joins := 0
+		for _, n := range d.Joins {
+			joins += n
+		}
+		fmt.Fprintf(&b, "\n%s  %7d  %5d  %6d  %7d  %8d", d.Date, d.Members, joins, d.Leaves, d.Removed, d.Messages)
+	}
+	return x.emit(a, b.String())
+}
+
+// hasFlagValue reports whether args set the flag name (as "--name V" or
+// "--name=V").
+func hasFlagValue(args []string, name string) bool {
+	for _, a := range args {
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package merchant
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/qunchat/qun/node/light"
@@ -40,6 +41,11 @@ type Backend interface {
 	Family(id, base string) (api.Family, error)
 	// LiveJoin says where a live code sends user now (user may be zero).
 	LiveJoin(ctx context.Context, code string, user protocol.UserID) (api.LiveJoin, error)
+
+	// Analytics are a hosted group's figures for the last days;
+	// FamilyAnalytics those of a live code's groups added up.
+	Analytics(gid protocol.GroupID, days int) (api.Analytics, error)
+	FamilyAnalytics(id string, days int) (api.Analytics, error)
 
 	// OpenOrder makes the group of an order (or answers the one it has).
 	OpenOrder(ctx context.Context, req api.OrderGroupRequest, base string) (api.OrderGroup, error)
@@ -87,6 +93,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT /api/v1/merchant/groups/{gid}/rules", s.authed(ScopeGroups, s.setRules))
 	mux.HandleFunc("POST /api/v1/merchant/broadcasts", s.authed(ScopeGroups, s.broadcast))
 	mux.HandleFunc("GET /api/v1/merchant/broadcasts/{id}", s.authed(ScopeGroups, s.broadcastStatus))
+	mux.HandleFunc("GET /api/v1/merchant/groups/{gid}/analytics", s.authed(ScopeGroups, s.groupAnalytics))
+	mux.HandleFunc("GET /api/v1/merchant/families/{id}/analytics", s.authed(ScopeGroups, s.familyAnalytics))
 	mux.HandleFunc("POST /api/v1/merchant/families", s.authed(ScopeGroups, s.createFamily))
 	mux.HandleFunc("GET /api/v1/merchant/families/{id}", s.authed(ScopeGroups, s.getFamily))
 	mux.HandleFunc("POST /api/v1/merchant/orders", s.authed(ScopeOrders, s.openOrder))
@@ -325,6 +333,70 @@ func (s *Server) orderState(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	light.WriteJSON(w, http.StatusOK, g)
+}
+
+// analyticsQuery reads ?days (default 30) and ?format (json or csv).
+func analyticsQuery(r *http.Request) (days int, csv bool, err error) {
+	days = 30
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n <= 0 {
+			return 0, false, protocol.Errorf(protocol.CodeInvalid, "days must be a whole number of days, not %.20q", v)
+		}
+		days = n
+	}
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "json":
+	case "csv":
+		csv = true
+	default:
+		return 0, false, protocol.Errorf(protocol.CodeInvalid, "format is json or csv, not %.20q", f)
+	}
+	return days, csv, nil
+}
+
+func writeAnalytics(w http.ResponseWriter, a api.Analytics, csv bool, name string) {
+	if !csv {
+		light.WriteJSON(w, http.StatusOK, a)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(CSV(a)))
+}
+
+func (s *Server) groupAnalytics(w http.ResponseWriter, r *http.Request, _ caller) {
+	gid, err := light.PathGroup(r)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	days, csv, err := analyticsQuery(r)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	a, err := s.b.Analytics(gid, days)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	writeAnalytics(w, a, csv, "group-"+gid.String()[:12])
+}
+
+func (s *Server) familyAnalytics(w http.ResponseWriter, r *http.Request, _ caller) {
+	days, csv, err := analyticsQuery(r)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	a, err := s.b.FamilyAnalytics(r.PathValue("id"), days)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	writeAnalytics(w, a, csv, "live-code-"+r.PathValue("id"))
 }
 
 func (s *Server) createFamily(w http.ResponseWriter, r *http.Request, _ caller) {

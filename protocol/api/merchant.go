@@ -282,3 +282,33 @@ type LiveJoin struct {
 	// groups already: that one.
 	Member bool `json:"member,omitempty"`
 }
+
+// Analytics are a group's (or a live code's) figures per day, UTC.
+type Analytics struct {
+	Group  string `json:"group,omitempty"`
+	Family string `json:"family,omitempty"`
+	// Members now (the service key aside); Active7 and Active30 those who
+	// wrote in the last 7 and 30 days.
+	Members  int `json:"members"`
+	Active7  int `json:"active_7d"`
+	Active30 int `json:"active_30d"`
+	// Days are the last days, oldest first.
+	Days []AnalyticsDay `json:"days"`
+	// Confirmed and Pending count the confirmations of the current
+	// announcement.
+	Confirmed int `json:"confirmed"`
+	Pending   int `json:"pending"`
+}
+
+// AnalyticsDay is one day of a group.
+type AnalyticsDay struct {
+	Date string `json:"date"` // YYYY-MM-DD, UTC
+	// Members at the end of the day.
+	Members int `json:"members"`
+	// Joins by source: "order" (an order's invite), "live" (a live code),
+	// "invite" (another invite), "open" (no invite), "approval".
+	Joins    map[string]int `json:"joins"`
+	Leaves   int            `json:"leaves"`
+	Removed  int            `json:"removed"` // kicks and bans
+	Messages int            `json:"messages"`
+}
