@@ -5,7 +5,6 @@ package node
 // as the days asked for (and 30 days, for the active members).
 
 import (
-	"strings"
 	"time"
 
 	"github.com/qunchat/qun/node/merchant"
@@ -52,15 +51,7 @@ func (n *Node) activity(gid protocol.GroupID, from uint64) ([]merchant.Activity,
 				}
 				a.What, a.Source = "join", "open"
 				if b.Invite != nil {
-					ref := refs[b.Invite.ID.String()]
-					switch {
-					case strings.HasPrefix(ref, "order "), strings.Contains(ref, "· order "):
-						a.Source = "order"
-					case strings.HasPrefix(ref, "live code"):
-						a.Source = "live"
-					default:
-						a.Source = "invite"
-					}
+					a.Source = joinSource(refs[b.Invite.ID.String()])
 				}
 			case *protocol.MemberBody:
 				switch b.Kind() {

@@ -52,6 +52,9 @@ func (n *Node) react(r reaction) {
 // committed events of a group that has rules, and each refusal by a rule.
 // Called by the sequencer after the batch is answered for.
 func (g *group) afterSequence(reqs []*submitReq, results []submitResult, committed []*protocol.SignedEvent) {
+	if len(committed) > 0 {
+		g.n.wakeHooks() // webhooks out (merchanthooks.go)
+	}
 	g.mu.Lock()
 	hasRules := g.state.Rules != nil
 	g.mu.Unlock()

@@ -46,6 +46,9 @@ type Config struct {
 	// (DataDir/service.key), the admin member that signs what the merchant
 	// API does in groups (docs/MERCHANT.md). Default "Shop assistant".
 	ServiceName string
+	// WebhookBackoff is the first wait before a failed webhook delivery
+	// is tried again; it doubles up to 10 minutes. Default 1 s.
+	WebhookBackoff time.Duration
 	// PublicURL is the address people reach the node's web client at
 	// (https://shop.example): the start of the links the merchant API
 	// hands out. Default: the address each API request was sent to.

@@ -502,6 +502,9 @@ func (g *group) commit(events []*protocol.SignedEvent) error {
 			// the group counts as not indexed (reindexed at its next load).
 			batch.Meta = append(batch.Meta, storage.MetaWrite{Scope: g.id, Key: metaIndexed})
 		}
+		if g.hosted {
+			batch.Meta = append(batch.Meta, g.n.hookDirtyWrite(g.id, batch.Events[0].Seq)...)
+		}
 		if err := g.n.store.Commit(batch); err != nil {
 			g.log.Error("storing events failed; reloading state from disk", "err", err)
 			g.mu.Lock()

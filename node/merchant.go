@@ -19,6 +19,7 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
+	"github.com/qunchat/qun/node/delivery"
 	"github.com/qunchat/qun/node/merchant"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
@@ -49,7 +50,10 @@ func (n *Node) newMerchant() error {
 		return err
 	}
 	n.merchant = merchant.New(merchantBackend{n}, tokens, n.cfg.PublicURL)
-	return nil
+	n.hooks, err = delivery.New(n.ctx, metaKV{n.store}, delivery.Options{
+		MinBackoff: n.cfg.WebhookBackoff, Log: n.log.With("sub", "webhooks"),
+	})
+	return err
 }
 
 // apiHandler routes the merchant API and, for everything else, the

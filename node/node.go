@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/qunchat/qun/internal/keyfile"
+	"github.com/qunchat/qun/node/delivery"
 	"github.com/qunchat/qun/node/light"
 	"github.com/qunchat/qun/node/merchant"
 	"github.com/qunchat/qun/protocol"
@@ -65,11 +66,13 @@ type Node struct {
 	clock *hostClock    // stamps events (clock.go)
 	light *light.Server // the light-client API (node/light; backend in light.go)
 
-	service   *protocol.Key    // signs what the merchant API does (merchant.go)
-	merchant  *merchant.Server // the merchant API (node/merchant; backend in merchant.go)
-	orders    orderLocks       // one order invite at a time per order (merchant.go)
-	timers    timers           // when the merchant API's timed actions are due (orders.go)
-	reactions chan reaction    // what the groups' rules react to (automation.go)
+	service   *protocol.Key        // signs what the merchant API does (merchant.go)
+	merchant  *merchant.Server     // the merchant API (node/merchant; backend in merchant.go)
+	orders    orderLocks           // one order invite at a time per order (merchant.go)
+	timers    timers               // when the merchant API's timed actions are due (orders.go)
+	reactions chan reaction        // what the groups' rules react to (automation.go)
+	hooks     *delivery.Dispatcher // webhooks out (merchanthooks.go)
+	hookWake  chan struct{}        // a token when a hosted group committed
 
 	// onReject, when set (by tests), is told about every invalid event.
 	onReject func(protocol.GroupID, protocol.EventID, error)
@@ -111,9 +114,9 @@ func New(cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger, key: key, id: key.ID(),
 		admins:  map[protocol.UserID]bool{admin.ID(): true, service.ID(): true},
 		service: service, timers: timers{wake: make(chan struct{}, 1)},
-		reactions: make(chan reaction, automationQueue),
-		groups:    map[protocol.GroupID]*group{},
-		asleep:    map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
+		reactions: make(chan reaction, automationQueue), hookWake: make(chan struct{}, 1),
+		groups: map[protocol.GroupID]*group{},
+		asleep: map[protocol.GroupID]*dormant{}, pending: map[protocol.GroupID]chan struct{}{},
 		topics: map[protocol.GroupID]*groupTopic{},
 		blobs:  &blobStore{dir: filepath.Join(cfg.DataDir, "blobs")},
 	}
@@ -218,11 +221,12 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	n.wg.Add(4)
+	n.wg.Add(5)
 	go n.watchClock()
 	go n.sleepLoop()
 	go n.runTimers()
 	go n.runAutomation()
+	go n.runHooks()
 	for _, a := range n.cfg.Bootstrap {
 		info, _ := parseP2PAddr(a)
 		n.wg.Add(1)
@@ -265,6 +269,7 @@ func (n *Node) Close() error {
 		g.close()
 	}
 	n.wg.Wait()
+	n.hooks.Wait()
 	errs = append(errs, n.host.Close(), n.store.Close())
 	return errors.Join(errs...)
 }

@@ -295,6 +295,7 @@ func (b merchantBackend) SetOrderState(ctx context.Context, order string, req ap
 	if err := n.saveOrder(o); err != nil {
 		return api.OrderGroup{}, err
 	}
+	n.orderHook(o)
 	return n.orderView(ctx, o, base)
 }
 
@@ -452,6 +453,11 @@ func (n *Node) orderDue(order string) error {
 		o.State = merchant.OrderClosed
 		o.States = append(o.States, api.OrderStateChange{State: string(merchant.OrderClosed), At: now})
 		n.log.Info("orders: the order group is closed", "order", order, "group", o.Group)
+		if err := n.saveOrder(o); err != nil {
+			return err
+		}
+		n.orderHook(o)
+		return nil
 	}
 	return n.saveOrder(o)
 }

@@ -7,34 +7,32 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qunchat/qun/internal/hooksig"
 )
 
 // The headers of every request, both ways.
 const (
 	// HeaderWebhookID is the request's idempotency key: the same on every
 	// retry of a delivery, across restarts.
-	HeaderWebhookID = "Qun-Webhook-Id"
+	HeaderWebhookID = hooksig.HeaderWebhookID
 	// HeaderTimestamp is the time of signing, in Unix seconds.
-	HeaderTimestamp = "Qun-Timestamp"
+	HeaderTimestamp = hooksig.HeaderTimestamp
 	// HeaderSignature is "v1=" and the hex HMAC-SHA256 of the timestamp,
 	// a '.' and the body, keyed with the shared secret.
-	HeaderSignature = "Qun-Signature"
+	HeaderSignature = hooksig.HeaderSignature
 )
 
-const signaturePrefix = "v1="
+const signaturePrefix = hooksig.Prefix
 
 // Sign returns the Qun-Signature of body sent at timestamp (Unix
 // seconds): "v1=" and hex(HMAC-SHA256(secret, timestamp "." body)).
 func Sign(secret []byte, timestamp int64, body []byte) string {
-	return signaturePrefix + hex.EncodeToString(mac(secret, strconv.FormatInt(timestamp, 10), body))
+	return hooksig.Sign(secret, timestamp, body)
 }
 
 func mac(secret []byte, timestamp string, body []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return m.Sum(nil)
+	return hooksig.MAC(secret, timestamp, body)
 }
 
 // verify checks a request's timestamp and signature headers against body

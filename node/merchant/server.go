@@ -47,6 +47,13 @@ type Backend interface {
 	Analytics(gid protocol.GroupID, days int) (api.Analytics, error)
 	FamilyAnalytics(id string, days int) (api.Analytics, error)
 
+	// RegisterWebhook, Webhooks, RemoveWebhook and WebhookLog manage the
+	// webhooks out.
+	RegisterWebhook(ctx context.Context, req api.WebhookRequest) (api.Webhook, error)
+	Webhooks() []api.Webhook
+	RemoveWebhook(id string) error
+	WebhookLog(id string) (api.WebhookLog, error)
+
 	// OpenOrder makes the group of an order (or answers the one it has).
 	OpenOrder(ctx context.Context, req api.OrderGroupRequest, base string) (api.OrderGroup, error)
 	// Order describes an order's group.
@@ -97,6 +104,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/merchant/families/{id}/analytics", s.authed(ScopeGroups, s.familyAnalytics))
 	mux.HandleFunc("POST /api/v1/merchant/families", s.authed(ScopeGroups, s.createFamily))
 	mux.HandleFunc("GET /api/v1/merchant/families/{id}", s.authed(ScopeGroups, s.getFamily))
+	mux.HandleFunc("POST /api/v1/merchant/webhooks", s.authed(ScopeWebhooks, s.registerWebhook))
+	mux.HandleFunc("GET /api/v1/merchant/webhooks", s.authed(ScopeWebhooks, s.listWebhooks))
+	mux.HandleFunc("DELETE /api/v1/merchant/webhooks/{id}", s.authed(ScopeWebhooks, s.removeWebhook))
+	mux.HandleFunc("GET /api/v1/merchant/webhooks/{id}/deliveries", s.authed(ScopeWebhooks, s.webhookLog))
 	mux.HandleFunc("POST /api/v1/merchant/orders", s.authed(ScopeOrders, s.openOrder))
 	mux.HandleFunc("GET /api/v1/merchant/orders/{order}", s.authed(ScopeOrders, s.getOrder))
 	mux.HandleFunc("POST /api/v1/merchant/orders/{order}/state", s.authed(ScopeOrders, s.orderState))
@@ -292,6 +303,42 @@ func (s *Server) broadcastStatus(w http.ResponseWriter, r *http.Request, _ calle
 		return
 	}
 	light.WriteJSON(w, http.StatusOK, b)
+}
+
+func (s *Server) registerWebhook(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req api.WebhookRequest
+	if err := light.DecodeBody(w, r, &req); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	h, err := s.b.RegisterWebhook(r.Context(), req)
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	light.WriteJSON(w, http.StatusCreated, h)
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, _ *http.Request, _ caller) {
+	light.WriteJSON(w, http.StatusOK, api.WebhookList{Webhooks: s.b.Webhooks()})
+}
+
+func (s *Server) removeWebhook(w http.ResponseWriter, r *http.Request, _ caller) {
+	if err := s.b.RemoveWebhook(r.PathValue("id")); err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) webhookLog(w http.ResponseWriter, r *http.Request, _ caller) {
+	l, err := s.b.WebhookLog(r.PathValue("id"))
+	if err != nil {
+		light.WriteError(w, err)
+		return
+	}
+	light.WriteJSON(w, http.StatusOK, l)
 }
 
 func (s *Server) openOrder(w http.ResponseWriter, r *http.Request, _ caller) {

@@ -312,3 +312,42 @@ type AnalyticsDay struct {
 	Removed  int            `json:"removed"` // kicks and bans
 	Messages int            `json:"messages"`
 }
+
+// WebhookRequest registers a webhook.
+type WebhookRequest struct {
+	URL string `json:"url"`
+	// Types are the event types it wants (all when absent).
+	Types []string `json:"types,omitempty"`
+}
+
+// Webhook is a registered webhook; Secret is shown only when it is made.
+type Webhook struct {
+	ID      string   `json:"id"`
+	URL     string   `json:"url"`
+	Types   []string `json:"types"`
+	Created uint64   `json:"created"`
+	Secret  string   `json:"secret,omitempty"`
+}
+
+// WebhookList lists the webhooks.
+type WebhookList struct {
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// WebhookDelivery is one entry of a webhook's delivery log.
+type WebhookDelivery struct {
+	ID       string `json:"id"` // the Qun-Webhook-Id
+	Type     string `json:"type"`
+	Outcome  string `json:"outcome"` // delivered, failed
+	Status   int    `json:"status,omitempty"`
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error,omitempty"`
+	At       uint64 `json:"at"`
+}
+
+// WebhookLog is a webhook's delivery log, newest first, and how many
+// deliveries wait.
+type WebhookLog struct {
+	Deliveries []WebhookDelivery `json:"deliveries"`
+	Pending    int               `json:"pending"`
+}
