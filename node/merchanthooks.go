@@ -220,8 +220,8 @@ func (n *Node) orderHook(o *orderGroup) {
 func (b merchantBackend) RegisterWebhook(_ context.Context, req api.WebhookRequest) (api.Webhook, error) {
 	return b.n.hooks.Register(req.URL, req.Types)
 }
-func (b merchantBackend) Webhooks() []api.Webhook         { return b.n.hooks.Hooks() }
-func (b merchantBackend) RemoveWebhook(id string) error   { return b.n.hooks.Remove(id) }
+func (b merchantBackend) Webhooks() []api.Webhook       { return b.n.hooks.Hooks() }
+func (b merchantBackend) RemoveWebhook(id string) error { return b.n.hooks.Remove(id) }
 func (b merchantBackend) WebhookLog(id string) (api.WebhookLog, error) {
 	return b.n.hooks.Deliveries(id)
 }

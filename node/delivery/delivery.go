@@ -372,7 +372,7 @@ func (d *Dispatcher) attempt(ctx context.Context, h *hook, q *queued) {
 	back := d.opts.MinBackoff << min(q.Attempts-1, 20)
 	back = min(back, d.opts.MaxBackoff)
 	j, _ := rand.Int(rand.Reader, big.NewInt(int64(back/2)+1))
-	q.Next = now + uint64((back/2+time.Duration(j.Int64())).Milliseconds())
+	q.Next = now + uint64((back/2 + time.Duration(j.Int64())).Milliseconds())
 	raw, _ := json.Marshal(q)
 	_ = d.kv.SetMeta(q.Key, raw)
 	d.log.Info("webhooks: a delivery failed; trying again", "webhook", h.ID, "id", q.ID, "attempt", q.Attempts, "err", err)
