@@ -24,6 +24,8 @@ func TestOpenAPIMerchant(t *testing.T) {
 	var tok, spare api.NewToken
 	admin.mustCall("POST", "/api/v1/merchant/tokens", api.TokenRequest{Name: "erp", Scopes: []string{"groups", "invites", "orders"}}, &tok)
 	admin.mustCall("POST", "/api/v1/merchant/tokens", api.TokenRequest{Name: "spare", Scopes: []string{"webhooks"}}, &spare)
+	var wh api.Webhook
+	tokenClient(t, a, spare.Token).mustCall("POST", "/api/v1/merchant/webhooks", api.WebhookRequest{URL: "http://127.0.0.1:9/hook", Types: []string{"member.joined"}}, &wh)
 	var g api.MerchantGroup
 	tokenClient(t, a, tok.Token).mustCall("POST", "/api/v1/merchant/groups", api.MerchantGroupRequest{Name: "orders"}, &g)
 	other := createGroup(t, a, "the admin's", protocol.PolicyInvite)
@@ -86,6 +88,15 @@ func TestOpenAPIMerchant(t *testing.T) {
 		{name: "order closed", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B7/state", body: `{"state":"closed"}`, status: 200, valid: true},
 		{name: "order state of an unknown order", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B9/state", body: `{"state":"closed"}`, status: 404, code: protocol.CodeNotFound, valid: true},
 		{name: "an unlisted merchant path", node: a, token: et, method: "GET", path: "/api/v1/merchant/coupons", status: 404, code: protocol.CodeNotFound},
+		{name: "webhook register", node: a, token: spare.Token, method: "POST", path: "/api/v1/merchant/webhooks", body: `{"url":"https://erp.example/qun","types":["order.state","member.left"]}`, status: 201, valid: true},
+		{name: "webhook register plain http elsewhere", node: a, token: spare.Token, method: "POST", path: "/api/v1/merchant/webhooks", body: `{"url":"http://erp.example/qun"}`, status: 400, code: protocol.CodeInvalid, valid: true},
+		{name: "webhook register an unknown type", node: a, token: spare.Token, method: "POST", path: "/api/v1/merchant/webhooks", body: `{"url":"https://erp.example/qun","types":["all"]}`, status: 400, code: protocol.CodeInvalid},
+		{name: "webhook without the scope", node: a, token: et, method: "GET", path: "/api/v1/merchant/webhooks", status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "webhook list", node: a, token: spare.Token, method: "GET", path: "/api/v1/merchant/webhooks", status: 200, valid: true},
+		{name: "webhook log", node: a, token: spare.Token, method: "GET", path: "/api/v1/merchant/webhooks/" + wh.ID + "/deliveries", status: 200, valid: true},
+		{name: "webhook log unknown", node: a, token: spare.Token, method: "GET", path: "/api/v1/merchant/webhooks/0000/deliveries", status: 404, code: protocol.CodeNotFound, valid: true},
+		{name: "webhook remove", node: a, token: spare.Token, method: "DELETE", path: "/api/v1/merchant/webhooks/" + wh.ID, status: 204, valid: true},
+		{name: "webhook remove again", node: a, token: spare.Token, method: "DELETE", path: "/api/v1/merchant/webhooks/" + wh.ID, status: 404, code: protocol.CodeNotFound, valid: true},
 		{name: "token revoke", node: a, token: at, method: "DELETE", path: "/api/v1/merchant/tokens/" + spare.ID, status: 204, valid: true},
 		{name: "token revoke again", node: a, token: at, method: "DELETE", path: "/api/v1/merchant/tokens/" + spare.ID, status: 404, code: protocol.CodeNotFound, valid: true},
 		{name: "a revoked token", node: a, token: spare.Token, method: "GET", path: "/api/v1/merchant/service", status: 401, code: protocol.CodeUnauthenticated, valid: true},
