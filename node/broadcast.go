@@ -15,7 +15,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/qunchat/qun/protocol"
@@ -73,21 +72,12 @@ func (b *broadcast) view() api.Broadcast {
 }
 
 func (n *Node) loadBroadcast(id string) (*broadcast, bool, error) {
-	raw, ok, err := n.store.Meta(storage.NodeScope, metaBroadcast+id)
-	if err != nil || !ok {
-		return nil, ok, err
-	}
-	var b broadcast
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return nil, false, protocol.Errorf(protocol.CodeInternal, "the record of broadcast %s is unreadable: %v", id, err)
-	}
-	return &b, true, nil
+	return loadRecord[broadcast](n, metaBroadcast+id, "broadcast "+id)
 }
 
 func (n *Node) saveBroadcast(b *broadcast) error {
-	raw, _ := json.Marshal(b)
-	if err := n.store.SetMeta(storage.NodeScope, metaBroadcast+b.ID, raw); err != nil {
-		return storeError(err)
+	if err := saveRecord(n, metaBroadcast+b.ID, b); err != nil {
+		return err
 	}
 	at := b.At
 	if b.finished() {

@@ -10,7 +10,6 @@ package node
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"time"
@@ -44,21 +43,10 @@ type family struct {
 }
 
 func (n *Node) loadFamily(id string) (*family, bool, error) {
-	raw, ok, err := n.store.Meta(storage.NodeScope, metaFamily+id)
-	if err != nil || !ok {
-		return nil, ok, err
-	}
-	var f family
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, false, protocol.Errorf(protocol.CodeInternal, "the record of live code %s is unreadable: %v", id, err)
-	}
-	return &f, true, nil
+	return loadRecord[family](n, metaFamily+id, "live code "+id)
 }
 
-func (n *Node) saveFamily(f *family) error {
-	raw, _ := json.Marshal(f)
-	return storeError(n.store.SetMeta(storage.NodeScope, metaFamily+f.ID, raw))
-}
+func (n *Node) saveFamily(f *family) error { return saveRecord(n, metaFamily+f.ID, f) }
 
 // newCode returns a random live code.
 func newCode() string {

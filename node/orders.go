@@ -12,7 +12,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sort"
 	"strings"
@@ -122,22 +121,13 @@ func (t *timers) next(now uint64) (dueNow []string, later uint64) {
 
 // loadOrder reads an order's record.
 func (n *Node) loadOrder(order string) (*orderGroup, bool, error) {
-	raw, ok, err := n.store.Meta(storage.NodeScope, metaOrderGroup+order)
-	if err != nil || !ok {
-		return nil, ok, err
-	}
-	var o orderGroup
-	if err := json.Unmarshal(raw, &o); err != nil {
-		return nil, false, protocol.Errorf(protocol.CodeInternal, "the record of order %q is unreadable: %v", order, err)
-	}
-	return &o, true, nil
+	return loadRecord[orderGroup](n, metaOrderGroup+order, "order "+order)
 }
 
 // saveOrder keeps an order's record (a synced write) and its timer.
 func (n *Node) saveOrder(o *orderGroup) error {
-	raw, _ := json.Marshal(o)
-	if err := n.store.SetMeta(storage.NodeScope, metaOrderGroup+o.Order, raw); err != nil {
-		return storeError(err)
+	if err := saveRecord(n, metaOrderGroup+o.Order, o); err != nil {
+		return err
 	}
 	n.timers.set(timerOrder+o.Order, o.due())
 	return nil
