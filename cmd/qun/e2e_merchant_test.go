@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qunchat/qun/internal/testserver"
 )
 
 // qunWithToken runs the qun binary with $QUN_TOKEN set.
@@ -85,16 +87,9 @@ func TestE2EMerchantCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(must(t, erp, "broadcast", "--group", g.Group, "--mention-all", "live", "now", "--api", a.api, "--json")), &bc); err != nil || bc.ID == "" {
 		t.Fatalf("broadcast: %+v %v", bc, err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		st := must(t, erp, "broadcast", "status", bc.ID, "--api", a.api)
-		if strings.Contains(st, ": sent, 1 of 1 groups") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("broadcast status: %q", st)
-		}
-		<-time.After(20 * time.Millisecond) // poll interval of a bounded wait
-	}
+	testserver.WaitUntil(t, 10*time.Second, "the broadcast sent", func() bool {
+		return strings.Contains(must(t, erp, "broadcast", "status", bc.ID, "--api", a.api), ": sent, 1 of 1 groups")
+	})
 	if _, errs, code := erp(t, "broadcast", "hello", "--api", a.api); code != 1 || !strings.Contains(errs, "name the groups") {
 		t.Fatalf("a broadcast to nothing: exit %d, %q", code, errs)
 	}

@@ -301,18 +301,38 @@ func (d *Dispatcher) Enqueue(evs ...Event) error {
 	return nil
 }
 
-// send posts h's deliveries, oldest first, until ctx ends.
+// send posts h's deliveries, oldest first, until ctx ends. It lists the
+// outbox once and again only when it is used up or grew, so a long
+// backlog is not read again for each delivery.
 func (d *Dispatcher) send(ctx context.Context, h *hook, wake chan struct{}) {
+	var keys []string // the outbox's keys, oldest first, as last listed
+	grew := true
 	for {
-		q, err := d.head(h)
-		if err != nil {
-			d.log.Error("webhooks: the outbox cannot be read", "webhook", h.ID, "err", err)
+		if len(keys) == 0 || grew {
+			var err error
+			if keys, err = d.kv.MetaKeys(metaQueue + h.ID + "/"); err != nil {
+				d.log.Error("webhooks: the outbox cannot be read", "webhook", h.ID, "err", err)
+			}
+			slices.Sort(keys)
+			grew = false
 		}
 		wait := time.Hour
-		if q != nil {
+		if len(keys) > 0 {
+			q, err := d.load(keys[0])
+			switch {
+			case err != nil:
+				d.log.Error("webhooks: a delivery was dropped", "webhook", h.ID, "err", err)
+				keys = keys[1:]
+				continue
+			case q == nil: // gone (the webhook was removed meanwhile)
+				keys = keys[1:]
+				continue
+			}
 			now := uint64(time.Now().UnixMilli())
 			if q.Next <= now {
-				d.attempt(ctx, h, q)
+				if d.attempt(ctx, h, q) {
+					keys = keys[1:]
+				}
 				continue
 			}
 			wait = time.Duration(q.Next-now) * time.Millisecond
@@ -323,51 +343,49 @@ func (d *Dispatcher) send(ctx context.Context, h *hook, wake chan struct{}) {
 			t.Stop()
 			return
 		case <-wake:
+			grew = true
 		case <-t.C:
 		}
 		t.Stop()
 	}
 }
 
-// head returns the oldest delivery of h's outbox, if any.
-func (d *Dispatcher) head(h *hook) (*queued, error) {
-	keys, err := d.kv.MetaKeys(metaQueue + h.ID + "/")
-	if err != nil || len(keys) == 0 {
-		return nil, err
-	}
-	slices.Sort(keys)
-	raw, ok, err := d.kv.Meta(keys[0])
+// load reads the delivery under key (nil when it is gone); an unreadable
+// one is deleted, for it would block the outbox for good.
+func (d *Dispatcher) load(key string) (*queued, error) {
+	raw, ok, err := d.kv.Meta(key)
 	if err != nil || !ok {
 		return nil, err
 	}
 	var q queued
 	if err := json.Unmarshal(raw, &q); err != nil {
-		_ = d.kv.SetMeta(keys[0], nil) // an unreadable entry would block the outbox for good
-		return nil, fmt.Errorf("an unreadable delivery %s was dropped: %w", keys[0], err)
+		_ = d.kv.SetMeta(key, nil)
+		return nil, fmt.Errorf("the unreadable delivery %s: %w", key, err)
 	}
-	q.Key = keys[0]
+	q.Key = key
 	return &q, nil
 }
 
-// attempt posts one delivery and records the outcome.
-func (d *Dispatcher) attempt(ctx context.Context, h *hook, q *queued) {
+// attempt posts one delivery and records the outcome; done says it left
+// the outbox (delivered, or given up).
+func (d *Dispatcher) attempt(ctx context.Context, h *hook, q *queued) (done bool) {
 	q.Attempts++
 	status, err := d.post(ctx, h, q)
 	if ctx.Err() != nil {
-		return
+		return false
 	}
 	now := uint64(time.Now().UnixMilli())
 	if err == nil {
 		d.record(h, q, status, "delivered", "")
 		_ = d.kv.SetMeta(q.Key, nil)
-		return
+		return true
 	}
 	q.LastErr = err.Error()
 	if now-q.First > uint64(d.opts.GiveUp.Milliseconds()) {
 		d.record(h, q, status, "failed", q.LastErr)
 		_ = d.kv.SetMeta(q.Key, nil)
 		d.log.Warn("webhooks: a delivery was given up", "webhook", h.ID, "id", q.ID, "attempts", q.Attempts, "err", err)
-		return
+		return true
 	}
 	back := d.opts.MinBackoff << min(q.Attempts-1, 20)
 	back = min(back, d.opts.MaxBackoff)
@@ -376,6 +394,7 @@ func (d *Dispatcher) attempt(ctx context.Context, h *hook, q *queued) {
 	raw, _ := json.Marshal(q)
 	_ = d.kv.SetMeta(q.Key, raw)
 	d.log.Info("webhooks: a delivery failed; trying again", "webhook", h.ID, "id", q.ID, "attempt", q.Attempts, "err", err)
+	return false
 }
 
 // post sends one request, signed now.
