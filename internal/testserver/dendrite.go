@@ -27,7 +27,7 @@ import (
 // Tests against Dendrite, a Matrix homeserver written in Go, built once
 // with
 //
-//	go install github.com/matrix-org/dendrite/cmd/...@v0.13.8
+//	go install github.com/matrix-org/dendrite/cmd/dendrite@v0.13.8
 //
 // outside the qun module (it has its own go.mod and is no dependency of
 // qun). Each Dendrite is private to its test: its configuration, signing
@@ -194,7 +194,7 @@ func StartDendrite(t testing.TB) *Dendrite {
 	t.Helper()
 	bin, ok := dendriteBinary()
 	if !ok {
-		SkipOrFail(t, "dendrite is not installed (go install github.com/matrix-org/dendrite/cmd/...@"+DendriteVersion+")")
+		SkipOrFail(t, "dendrite is not installed (go install github.com/matrix-org/dendrite/cmd/dendrite@"+DendriteVersion+")")
 	}
 	d := &Dendrite{t: t, bin: bin, dir: t.TempDir(), secret: randomHex(16), instance: randomHex(16)}
 	if err := writeMatrixKey(filepath.Join(d.dir, "matrix_key.pem")); err != nil {
