@@ -176,11 +176,11 @@ func (mb merchantBackend) LiveJoin(ctx context.Context, code string, user protoc
 			return api.LiveJoin{}, err
 		}
 	}
-	inv, err := n.keyedInvite(ctx, target, "live", "", "live code "+f.Name, 0, 365*24*time.Hour, "")
+	inv, _, _, err := n.keyedSignedInvite(ctx, target, "live", "", "live code "+f.Name, 0, 365*24*time.Hour)
 	if err != nil {
 		return api.LiveJoin{}, err
 	}
-	return api.LiveJoin{Group: target.String(), Token: inv.Token, Member: member}, nil
+	return api.LiveJoin{Group: target.String(), Token: inv.Token(), Member: member}, nil
 }
 
 // familyAdmission refuses the admission of user into a group of a family

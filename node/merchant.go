@@ -269,46 +269,56 @@ func (b merchantBackend) OrderInvite(ctx context.Context, gid protocol.GroupID, 
 // with): signed by the service key, registered with the group, ref kept
 // on the host for the admins, a short link under base and a QR code.
 func (n *Node) keyedInvite(ctx context.Context, gid protocol.GroupID, key, buyer, ref string, uses uint32, ttl time.Duration, base string) (api.OrderInvite, error) {
+	inv, rec, existing, err := n.keyedSignedInvite(ctx, gid, key, buyer, ref, uses, ttl)
+	if err != nil {
+		return api.OrderInvite{}, err
+	}
+	out, err := inviteView(inv, rec.Ref, base, rec.Handle)
+	out.Buyer, out.Existing = rec.Buyer, existing
+	return out, err
+}
+
+// keyedSignedInvite is keyedInvite without the view: the signed invite,
+// its record, and whether it was made before.
+func (n *Node) keyedSignedInvite(ctx context.Context, gid protocol.GroupID, key, buyer, ref string, uses uint32, ttl time.Duration) (*protocol.SignedInvite, orderRecord, bool, error) {
 	g := n.group(gid)
 	if g == nil {
-		return api.OrderInvite{}, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
+		return nil, orderRecord{}, false, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not know group %s", gid)
 	}
 	if !g.hosted {
-		return api.OrderInvite{}, protocol.Errorf(protocol.CodeNotHost, "order invites are made by the group's host; this node is not the host of group %s", gid)
+		return nil, orderRecord{}, false, protocol.Errorf(protocol.CodeNotHost, "order invites are made by the group's host; this node is not the host of group %s", gid)
 	}
 	me := n.service.ID()
 	g.mu.Lock()
 	admin := g.state.IsAdmin(me)
 	g.mu.Unlock()
 	if !admin {
-		return api.OrderInvite{}, protocol.Errorf(protocol.CodeForbidden, "the service key %s is not an admin of group %s: add it to the group and give it the admin role first (docs/MERCHANT.md)", me, gid)
+		return nil, orderRecord{}, false, protocol.Errorf(protocol.CodeForbidden, "the service key %s is not an admin of group %s: add it to the group and give it the admin role first (docs/MERCHANT.md)", me, gid)
 	}
 
 	unlock, err := n.orders.lock(ctx, gid.String()+"/"+key)
 	if err != nil {
-		return api.OrderInvite{}, err
+		return nil, orderRecord{}, false, err
 	}
 	defer unlock()
 	mkey := metaOrder + key
 	if raw, ok, err := n.store.Meta(gid, mkey); err != nil {
-		return api.OrderInvite{}, storeError(err)
+		return nil, orderRecord{}, false, storeError(err)
 	} else if ok {
 		var rec orderRecord
 		if err := json.Unmarshal(raw, &rec); err != nil {
-			return api.OrderInvite{}, protocol.Errorf(protocol.CodeInternal, "the stored invite %q is unreadable: %v", key, err)
+			return nil, orderRecord{}, false, protocol.Errorf(protocol.CodeInternal, "the stored invite %q is unreadable: %v", key, err)
 		}
 		inv, err := protocol.DecodeInvite(rec.Invite)
 		if err != nil {
-			return api.OrderInvite{}, protocol.Errorf(protocol.CodeInternal, "the stored invite %q is unreadable: %v", key, err)
+			return nil, orderRecord{}, false, protocol.Errorf(protocol.CodeInternal, "the stored invite %q is unreadable: %v", key, err)
 		}
-		out, err := inviteView(inv, rec.Ref, base, rec.Handle)
-		out.Buyer, out.Existing = rec.Buyer, true
-		return out, err
+		return inv, rec, true, nil
 	}
 
 	nonce := make([]byte, 16)
 	if _, err := rand.Read(nonce); err != nil {
-		return api.OrderInvite{}, err
+		return nil, orderRecord{}, false, err
 	}
 	inv := protocol.Invite{
 		Group: gid, Host: n.id, Addrs: protocol.InviteAddrs(n.Addrs()), Inviter: me,
@@ -316,25 +326,24 @@ func (n *Node) keyedInvite(ctx context.Context, gid protocol.GroupID, key, buyer
 	}
 	signed, err := inv.Sign(n.service)
 	if err != nil {
-		return api.OrderInvite{}, fmt.Errorf("signing the invite: %w", err)
+		return nil, orderRecord{}, false, fmt.Errorf("signing the invite: %w", err)
 	}
 	if _, _, err := n.serviceSubmit(ctx, protocol.KindInviteCreate, gid, &protocol.InviteCreateBody{Token: signed.Raw}); err != nil {
-		return api.OrderInvite{}, err
+		return nil, orderRecord{}, false, err
 	}
 	if err := n.setInviteRef(me, gid, signed.ID, ref); err != nil {
-		return api.OrderInvite{}, err
+		return nil, orderRecord{}, false, err
 	}
 	handle, err := n.RegisterShortInvite(signed, me)
 	if err != nil {
-		return api.OrderInvite{}, err
+		return nil, orderRecord{}, false, err
 	}
-	rec, _ := json.Marshal(orderRecord{Invite: signed.Raw, Handle: handle, Buyer: buyer, Ref: ref})
-	if err := n.store.SetMeta(gid, mkey, rec); err != nil {
-		return api.OrderInvite{}, storeError(err)
+	rec := orderRecord{Invite: signed.Raw, Handle: handle, Buyer: buyer, Ref: ref}
+	raw, _ := json.Marshal(rec)
+	if err := n.store.SetMeta(gid, mkey, raw); err != nil {
+		return nil, orderRecord{}, false, storeError(err)
 	}
-	out, err := inviteView(signed, ref, base, handle)
-	out.Buyer = buyer
-	return out, err
+	return signed, rec, false, nil
 }
 
 // orderRef is the reference the admins see on an order's invite and on
