@@ -186,6 +186,34 @@ func dendriteBinary() (string, bool) {
 	return "", false
 }
 
+// waitDendriteBuild waits for a dendrite build that .ci/run started in
+// the background, so that it overlaps the tests before it: the file
+// $QUN_DENDRITE_BUILD appears when the build ended and holds its exit
+// status; its log is that path with ".log".
+func waitDendriteBuild(t testing.TB) {
+	done := os.Getenv("QUN_DENDRITE_BUILD")
+	if done == "" {
+		return
+	}
+	deadline := time.After(20 * time.Minute)
+	tick := time.NewTicker(time.Second) // poll interval of a bounded wait
+	defer tick.Stop()
+	for {
+		if b, err := os.ReadFile(done); err == nil {
+			if strings.TrimSpace(string(b)) != "0" {
+				logTail, _ := os.ReadFile(done + ".log")
+				t.Fatalf("building dendrite failed (exit %s):\n%s", strings.TrimSpace(string(b)), logTail)
+			}
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("dendrite's build did not end within 20 minutes")
+		}
+	}
+}
+
 // StartDendrite starts a private Dendrite for the test (skipped, or
 // failed under QUN_CI=1, when dendrite is not installed); it is stopped
 // when the test ends, and its log is shown when the test failed.
@@ -193,6 +221,10 @@ func dendriteBinary() (string, bool) {
 func StartDendrite(t testing.TB) *Dendrite {
 	t.Helper()
 	bin, ok := dendriteBinary()
+	if !ok {
+		waitDendriteBuild(t)
+		bin, ok = dendriteBinary()
+	}
 	if !ok {
 		SkipOrFail(t, "dendrite is not installed (go install github.com/matrix-org/dendrite/cmd/dendrite@"+DendriteVersion+")")
 	}
