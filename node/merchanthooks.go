@@ -201,7 +201,10 @@ func joinSource(ref string) string {
 	return "invite"
 }
 
-// orderHook tells the webhooks of an order group's new state.
+// orderHook tells the webhooks of an order group's new state. It is
+// queued at once, while a group's events go through the dirty-key worker:
+// per URL, an order.state and a group event of the same moment may arrive
+// in either order (a single path through the worker would fix that).
 func (n *Node) orderHook(o *orderGroup) {
 	if n.hooks == nil || !n.hooks.Active() {
 		return
