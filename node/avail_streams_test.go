@@ -147,6 +147,8 @@ func TestIdleStreamAbuse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			pause := time.NewTicker(50 * time.Millisecond)
+			defer pause.Stop()
 			for i := 0; time.Now().Before(end); i++ {
 				raw := sign(t, bob, gid, text(fmt.Sprintf("honest %d/%d", s, i))).Raw
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -161,7 +163,7 @@ func TestIdleStreamAbuse(t *testing.T) {
 				}
 				mu.Unlock()
 				if err != nil {
-					time.Sleep(50 * time.Millisecond)
+					<-pause.C // an honest client backs off after a refusal
 				}
 			}
 		}()

@@ -172,6 +172,8 @@ func childFull(dir string) int {
 	out := bufio.NewWriter(os.Stdout)
 	fmt.Fprintln(out, "ready")
 	out.Flush()
+	pace := time.NewTicker(20 * time.Millisecond)
+	defer pace.Stop()
 	for {
 		select {
 		case <-term:
@@ -201,10 +203,10 @@ func childFull(dir string) int {
 				}
 			}
 			fmt.Fprintf(out, "read %s\n", res)
-			time.Sleep(20 * time.Millisecond)
+			<-pace.C // the loop retries at a steady pace
 		default:
 			fmt.Fprintf(out, "err %s\n", err)
-			time.Sleep(20 * time.Millisecond)
+			<-pace.C // the loop retries at a steady pace
 		}
 		out.Flush()
 	}

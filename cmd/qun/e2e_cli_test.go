@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,16 @@ import (
 // exit status.
 func qunCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return qunEnv(t, nil, args...)
+}
+
+// qunEnv is qunCLI with more environment variables.
+func qunEnv(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

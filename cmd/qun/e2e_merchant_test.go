@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,18 +16,7 @@ import (
 func qunWithToken(token string) func(*testing.T, ...string) (string, string, int) {
 	return func(t *testing.T, args ...string) (string, string, int) {
 		t.Helper()
-		cmd := exec.Command(binary(t), args...)
-		cmd.Env = append(os.Environ(), "QUN_TOKEN="+token)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errb.String(), code
+		return qunEnv(t, []string{"QUN_TOKEN=" + token}, args...)
 	}
 }
 

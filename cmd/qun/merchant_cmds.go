@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -165,14 +166,8 @@ func runOrderInvite(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *qr != "" {
-		png, err := base64.StdEncoding.DecodeString(inv.QR)
-		if err != nil {
-			return fmt.Errorf("the node's QR code is no base64: %w", err)
-		}
-		if err := os.WriteFile(*qr, png, 0o644); err != nil {
-			return err
-		}
+	if err := writeQR(*qr, inv.QR); err != nil {
+		return err
 	}
 	again := ""
 	if inv.Existing {
@@ -235,20 +230,7 @@ func runOrderOpen(x *cli, args []string) error {
 }
 
 func runOrderShow(x *cli, args []string) error {
-	fs := x.flags()
-	pos, err := x.parse(fs, args, 1, false, "ORDER")
-	if err != nil {
-		return err
-	}
-	c, err := x.merchantClient()
-	if err != nil {
-		return err
-	}
-	o, err := c.Order(x.ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	return x.emit(o, formatOrder(o))
+	return runShow(x, args, "ORDER", (*client.Client).Order, formatOrder)
 }
 
 func runOrderState(x *cli, args []string) error {
@@ -370,20 +352,7 @@ func runBroadcast(x *cli, args []string) error {
 }
 
 func runBroadcastStatus(x *cli, args []string) error {
-	fs := x.flags()
-	pos, err := x.parse(fs, args, 1, false, "ID")
-	if err != nil {
-		return err
-	}
-	c, err := x.merchantClient()
-	if err != nil {
-		return err
-	}
-	b, err := c.BroadcastStatus(x.ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	return x.emit(b, formatBroadcast(b))
+	return runShow(x, args, "ID", (*client.Client).BroadcastStatus, formatBroadcast)
 }
 
 func formatFamily(f *api.Family) string {
@@ -413,33 +382,14 @@ func runLiveCreate(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *qr != "" {
-		png, err := base64.StdEncoding.DecodeString(f.QR)
-		if err != nil {
-			return fmt.Errorf("the node's QR code is no base64: %w", err)
-		}
-		if err := os.WriteFile(*qr, png, 0o644); err != nil {
-			return err
-		}
+	if err := writeQR(*qr, f.QR); err != nil {
+		return err
 	}
 	return x.emit(f, formatFamily(f))
 }
 
 func runLiveShow(x *cli, args []string) error {
-	fs := x.flags()
-	pos, err := x.parse(fs, args, 1, false, "ID")
-	if err != nil {
-		return err
-	}
-	c, err := x.merchantClient()
-	if err != nil {
-		return err
-	}
-	f, err := c.Family(x.ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	return x.emit(f, formatFamily(f))
+	return runShow(x, args, "ID", (*client.Client).Family, formatFamily)
 }
 
 func runConfirm(x *cli, args []string) error {
@@ -526,4 +476,36 @@ func hasFlagValue(args []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// runShow runs a command that shows one thing of the merchant API by its
+// ID: get fetches it, format says it for people.
+func runShow[T any](x *cli, args []string, arg string, get func(*client.Client, context.Context, string) (*T, error), format func(*T) string) error {
+	fs := x.flags()
+	pos, err := x.parse(fs, args, 1, false, arg)
+	if err != nil {
+		return err
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	v, err := get(c, x.ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return x.emit(v, format(v))
+}
+
+// writeQR writes the base64 PNG of a QR code the node drew to path
+// (nothing when path is empty).
+func writeQR(path, b64 string) error {
+	if path == "" {
+		return nil
+	}
+	png, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return fmt.Errorf("the node's QR code is no base64: %w", err)
+	}
+	return os.WriteFile(path, png, 0o644)
 }
