@@ -194,3 +194,47 @@ func daysQuery(days int) string {
 	}
 	return "?days=" + strconv.Itoa(days)
 }
+
+// Orders lists a page of the order groups by order ID (without their
+// invites): at most limit (0: the server's default) after the order after,
+// only those in state when it is set. The answer's Next is the after of
+// the next page.
+func (c *Client) Orders(ctx context.Context, state, after string, limit int) (*api.OrderList, error) {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/v1/merchant/orders"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out api.OrderList
+	if err := c.do(ctx, "GET", path, withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Broadcasts lists the broadcasts, the latest first.
+func (c *Client) Broadcasts(ctx context.Context) ([]api.Broadcast, error) {
+	var out api.BroadcastList
+	if err := c.do(ctx, "GET", "/api/v1/merchant/broadcasts", withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Broadcasts, nil
+}
+
+// Families lists the live codes.
+func (c *Client) Families(ctx context.Context) ([]api.Family, error) {
+	var out api.FamilyList
+	if err := c.do(ctx, "GET", "/api/v1/merchant/families", withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Families, nil
+}

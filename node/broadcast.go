@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"sort"
 	"time"
 
 	"github.com/qunchat/qun/protocol"
@@ -59,7 +60,7 @@ func (b *broadcast) body() protocol.Body {
 
 // view is the API's answer for b.
 func (b *broadcast) view() api.Broadcast {
-	v := api.Broadcast{ID: b.ID, At: b.At, Groups: len(b.Groups), Done: len(b.Done), Failed: b.Failed}
+	v := api.Broadcast{ID: b.ID, At: b.At, Groups: len(b.Groups), Done: len(b.Done), Failed: b.Failed, Text: b.Text, Announce: b.Announce}
 	switch {
 	case b.finished():
 		v.State = "sent"
@@ -69,6 +70,21 @@ func (b *broadcast) view() api.Broadcast {
 		v.State = "scheduled"
 	}
 	return v
+}
+
+// Broadcasts lists the broadcasts, the latest (by when they are sent)
+// first.
+func (mb merchantBackend) Broadcasts() (api.BroadcastList, error) {
+	all, _, err := listRecords[broadcast](mb.n, metaBroadcast, "", 0, nil)
+	if err != nil {
+		return api.BroadcastList{}, err
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].At > all[j].At })
+	list := api.BroadcastList{Broadcasts: make([]api.Broadcast, 0, len(all))}
+	for _, b := range all {
+		list.Broadcasts = append(list.Broadcasts, b.view())
+	}
+	return list, nil
 }
 
 func (n *Node) loadBroadcast(id string) (*broadcast, bool, error) {

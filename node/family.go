@@ -127,6 +127,23 @@ func (n *Node) familyView(f *family, base string) (api.Family, error) {
 	return v, nil
 }
 
+// Families lists the live codes.
+func (mb merchantBackend) Families(base string) (api.FamilyList, error) {
+	all, _, err := listRecords[family](mb.n, metaFamily, "", 0, nil)
+	if err != nil {
+		return api.FamilyList{}, err
+	}
+	list := api.FamilyList{Families: make([]api.Family, 0, len(all))}
+	for _, f := range all {
+		v, err := mb.n.familyView(f, base)
+		if err != nil {
+			return list, err
+		}
+		list.Families = append(list.Families, v)
+	}
+	return list, nil
+}
+
 // Family describes a live code.
 func (mb merchantBackend) Family(id, base string) (api.Family, error) {
 	f, ok, err := mb.n.loadFamily(id)

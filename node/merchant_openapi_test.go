@@ -87,6 +87,12 @@ func TestOpenAPIMerchant(t *testing.T) {
 		{name: "order with too long a grace", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B7/state", body: `{"state":"closed","courier_grace":99999999}`, status: 400, code: protocol.CodeInvalid},
 		{name: "order closed", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B7/state", body: `{"state":"closed"}`, status: 200, valid: true},
 		{name: "order state of an unknown order", node: a, token: et, method: "POST", path: "/api/v1/merchant/orders/B9/state", body: `{"state":"closed"}`, status: 404, code: protocol.CodeNotFound, valid: true},
+		{name: "order list", node: a, token: et, method: "GET", path: "/api/v1/merchant/orders", status: 200, valid: true},
+		{name: "order list by state, a page", node: a, token: et, method: "GET", path: "/api/v1/merchant/orders?state=closed&limit=1", status: 200, valid: true},
+		{name: "order list in an unknown state", node: a, token: et, method: "GET", path: "/api/v1/merchant/orders?state=lost", status: 400, code: protocol.CodeInvalid},
+		{name: "order list with a bad limit", node: a, token: et, method: "GET", path: "/api/v1/merchant/orders?limit=0", status: 400, code: protocol.CodeInvalid},
+		{name: "order list without the scope", node: a, token: spare.Token, method: "GET", path: "/api/v1/merchant/orders", status: 403, code: protocol.CodeForbidden, valid: true},
+		{name: "broadcast list", node: a, token: et, method: "GET", path: "/api/v1/merchant/broadcasts", status: 200, valid: true},
 		{name: "an unlisted merchant path", node: a, token: et, method: "GET", path: "/api/v1/merchant/coupons", status: 404, code: protocol.CodeNotFound},
 		{name: "webhook register", node: a, token: spare.Token, method: "POST", path: "/api/v1/merchant/webhooks", body: `{"url":"https://erp.example/qun","types":["order.state","member.left"]}`, status: 201, valid: true},
 		{name: "webhook register plain http elsewhere", node: a, token: spare.Token, method: "POST", path: "/api/v1/merchant/webhooks", body: `{"url":"http://erp.example/qun"}`, status: 400, code: protocol.CodeInvalid, valid: true},
@@ -105,6 +111,7 @@ func TestOpenAPIMerchant(t *testing.T) {
 	var fam api.Family
 	tokenClient(t, a, tok.Token).mustCall("POST", "/api/v1/merchant/families", api.FamilyRequest{Name: "fans"}, &fam)
 	calls = append(calls,
+		oaCall{name: "live code list", node: a, token: et, method: "GET", path: "/api/v1/merchant/families", status: 200, valid: true},
 		oaCall{name: "live code show", node: a, token: et, method: "GET", path: "/api/v1/merchant/families/" + fam.ID, status: 200, valid: true},
 		oaCall{name: "live join", node: a, method: "GET", path: "/api/v1/live/" + fam.Code, status: 200, valid: true},
 		oaCall{name: "live join as a user", node: a, method: "GET", path: "/api/v1/live/" + fam.Code + "?user=" + a.admin.ID().String(), status: 200, valid: true},

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"image/png"
 	"strings"
 	"sync"
@@ -248,5 +249,91 @@ func TestMerchantOrderInvite(t *testing.T) {
 	admin.mustCall("GET", "/api/v1/groups/"+g.Group, nil, &view)
 	if len(view.Invites) != before {
 		t.Fatalf("bad requests made invites: %d, before %d", len(view.Invites), before)
+	}
+}
+
+// merchantClient signs n's admin in, makes an API token with scopes and
+// returns the admin's session and a client of the token.
+func merchantClient(t testing.TB, n *testNode, scopes ...string) (admin, erp *apiClient) {
+	t.Helper()
+	admin = newAPI(t, n, n.admin).signIn()
+	var tok api.NewToken
+	admin.mustCall("POST", "/api/v1/merchant/tokens", api.TokenRequest{Name: "erp", Scopes: scopes}, &tok)
+	return admin, tokenClient(t, n, tok.Token)
+}
+
+// TestMerchantLists pages through the order groups (by order ID, by
+// state) and lists the broadcasts, latest first, and the live codes.
+func TestMerchantLists(t *testing.T) {
+	a := startNode(t, "")
+	_, erp := merchantClient(t, a, "groups", "orders")
+	for _, o := range []string{"C3", "C1", "C5", "C2", "C4"} {
+		erp.mustCall("POST", "/api/v1/merchant/orders", api.OrderGroupRequest{Order: o}, nil)
+	}
+	for _, o := range []string{"C2", "C4"} {
+		erp.mustCall("POST", "/api/v1/merchant/orders/"+o+"/state", api.OrderStateRequest{State: "closed"}, nil)
+	}
+	pages := func(query string) (got []string) {
+		after := ""
+		for range 10 {
+			var l api.OrderList
+			erp.mustCall("GET", "/api/v1/merchant/orders?"+query+"&after="+after, nil, &l)
+			for _, o := range l.Orders {
+				got = append(got, o.Order+":"+o.State)
+				if o.BuyerInvite != nil {
+					t.Errorf("a listed order carries its invites: %+v", o)
+				}
+			}
+			if l.Next == "" {
+				return got
+			}
+			after = l.Next
+		}
+		t.Fatalf("%s: more than 10 pages", query)
+		return nil
+	}
+	if got, want := strings.Join(pages("limit=2"), " "), "C1:accepted C2:closed C3:accepted C4:closed C5:accepted"; got != want {
+		t.Errorf("pages of 2: %s, want %s", got, want)
+	}
+	if got, want := strings.Join(pages("limit=1&state=closed"), " "), "C2:closed C4:closed"; got != want {
+		t.Errorf("closed, pages of 1: %s, want %s", got, want)
+	}
+	var l api.OrderList
+	erp.mustCall("GET", "/api/v1/merchant/orders?limit=3", nil, &l)
+	if len(l.Orders) != 3 || l.Next != "C3" {
+		t.Errorf("a page of 3: %d orders, next %q", len(l.Orders), l.Next)
+	}
+	l = api.OrderList{}
+	erp.mustCall("GET", "/api/v1/merchant/orders?limit=5", nil, &l)
+	if len(l.Orders) != 5 || l.Next != "" {
+		t.Errorf("the last page: %d orders, next %q", len(l.Orders), l.Next)
+	}
+
+	var svc api.ServiceInfo
+	erp.mustCall("GET", "/api/v1/merchant/service", nil, &svc)
+	now := time.Now()
+	for i, at := range []time.Time{now.Add(2 * time.Hour), now.Add(time.Hour), now.Add(3 * time.Hour)} {
+		erp.mustCall("POST", "/api/v1/merchant/broadcasts", api.BroadcastRequest{Text: fmt.Sprint("b", i), All: true, At: uint64(at.UnixMilli())}, nil)
+	}
+	var bl api.BroadcastList
+	erp.mustCall("GET", "/api/v1/merchant/broadcasts", nil, &bl)
+	var texts []string
+	for _, b := range bl.Broadcasts {
+		texts = append(texts, b.Text+":"+b.State)
+	}
+	if got, want := strings.Join(texts, " "), "b2:scheduled b0:scheduled b1:scheduled"; got != want {
+		t.Errorf("broadcasts: %s, want %s", got, want)
+	}
+
+	erp.mustCall("POST", "/api/v1/merchant/families", api.FamilyRequest{Name: "fans A"}, nil)
+	erp.mustCall("POST", "/api/v1/merchant/families", api.FamilyRequest{Name: "fans B"}, nil)
+	var fl api.FamilyList
+	erp.mustCall("GET", "/api/v1/merchant/families", nil, &fl)
+	names := map[string]bool{}
+	for _, f := range fl.Families {
+		names[f.Name] = len(f.Shards) == 1 && f.QR != ""
+	}
+	if len(fl.Families) != 2 || !names["fans A"] || !names["fans B"] {
+		t.Errorf("live codes: %+v", names)
 	}
 }

@@ -179,10 +179,7 @@ func (b merchantBackend) OpenOrder(ctx context.Context, req api.OrderGroupReques
 // orderView describes an order's group with its invites (made on first
 // use: the buyer's and the staff's).
 func (n *Node) orderView(ctx context.Context, o *orderGroup, base string) (api.OrderGroup, error) {
-	v := api.OrderGroup{
-		Order: o.Order, Buyer: o.Buyer, Group: o.Group.String(), State: string(o.State), States: o.States,
-		CourierUntil: o.CourierUntil, CourierRemoved: o.CourierRemoved, ClosesAt: o.ClosesAt,
-	}
+	v := n.orderSummary(o)
 	if o.State == merchant.OrderClosed {
 		return v, nil // a closed group takes no invites
 	}
@@ -203,11 +200,45 @@ func (n *Node) orderView(ctx context.Context, o *orderGroup, base string) (api.O
 		}
 		ci.Order = o.Order
 		v.CourierInvite = &ci
+	}
+	return v, nil
+}
+
+// orderSummary describes an order's group without its invites.
+func (n *Node) orderSummary(o *orderGroup) api.OrderGroup {
+	v := api.OrderGroup{
+		Order: o.Order, Buyer: o.Buyer, Group: o.Group.String(), State: string(o.State), States: o.States,
+		CourierUntil: o.CourierUntil, CourierRemoved: o.CourierRemoved, ClosesAt: o.ClosesAt,
+	}
+	if o.CourierInvite != "" {
 		if c := n.joinedWith(o.Group, o.CourierInvite); len(c) > 0 {
 			v.Courier = c[0].String()
 		}
 	}
-	return v, nil
+	return v
+}
+
+// Orders lists the order groups by order ID, a page of at most limit
+// after the order after, those in state only when state is set.
+func (b merchantBackend) Orders(state, after string, limit int) (api.OrderList, error) {
+	if state != "" {
+		if _, err := merchant.ParseOrderState(state); err != nil {
+			return api.OrderList{}, err
+		}
+	}
+	if limit <= 0 || limit > merchant.MaxListPage {
+		limit = merchant.MaxListPage
+	}
+	var keep func(*orderGroup) bool
+	if state != "" {
+		keep = func(o *orderGroup) bool { return string(o.State) == state }
+	}
+	page, next, err := listRecords(b.n, metaOrderGroup, after, limit, keep)
+	list := api.OrderList{Orders: make([]api.OrderGroup, 0, len(page)), Next: next}
+	for _, o := range page {
+		list.Orders = append(list.Orders, b.n.orderSummary(o))
+	}
+	return list, err
 }
 
 // Order describes an order's group.

@@ -32,3 +32,32 @@ func saveRecord(n *Node, key string, v any) error {
 	}
 	return storeError(n.store.SetMeta(storage.NodeScope, key, raw))
 }
+
+// listRecords reads the records under prefix in key order, from the first
+// key after after (the part past prefix; "" from the start), at most limit
+// of those keep takes (0: all; keep nil takes all); next is the after of
+// the page that follows, "" at the end.
+func listRecords[T any](n *Node, prefix, after string, limit int, keep func(*T) bool) (out []*T, next string, err error) {
+	keys, err := n.store.MetaKeys(storage.NodeScope, prefix)
+	if err != nil {
+		return nil, "", storeError(err)
+	}
+	for _, k := range keys {
+		id := k[len(prefix):]
+		if after != "" && id <= after {
+			continue
+		}
+		v, ok, err := loadRecord[T](n, k, id)
+		if err != nil {
+			return nil, "", err
+		}
+		if !ok || (keep != nil && !keep(v)) {
+			continue
+		}
+		if limit > 0 && len(out) == limit {
+			return out, next, nil
+		}
+		out, next = append(out, v), id
+	}
+	return out, "", nil
+}

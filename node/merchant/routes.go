@@ -53,6 +53,21 @@ func again[T any](v T, existing bool, err error) (T, int, error) {
 	return v, http.StatusCreated, err
 }
 
+// MaxListPage bounds a page of a list (and is its default size).
+const MaxListPage = 200
+
+// listLimit reads a list's limit= ("" for the default).
+func listLimit(v string) (int, error) {
+	if v == "" {
+		return MaxListPage, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxListPage {
+		return 0, protocol.Errorf(protocol.CodeInvalid, "limit must be a number from 1 to %d, not %.20q", MaxListPage, v)
+	}
+	return n, nil
+}
+
 // gone answers 204 for a removal.
 func gone(err error) (struct{}, int, error) { return struct{}{}, http.StatusNoContent, err }
 
@@ -111,12 +126,18 @@ func (s *Server) Handler() http.Handler {
 		bc, err := b.Broadcast(r.Context(), req)
 		return bc, http.StatusAccepted, err
 	}))
+	route("GET /api/v1/merchant/broadcasts", ScopeGroups, noBody(func(*http.Request) (api.BroadcastList, int, error) {
+		return ok(b.Broadcasts())
+	}))
 	route("GET /api/v1/merchant/broadcasts/{id}", ScopeGroups, noBody(func(r *http.Request) (api.Broadcast, int, error) {
 		return ok(b.BroadcastStatus(r.PathValue("id")))
 	}))
 
 	route("POST /api/v1/merchant/families", ScopeGroups, withBody(func(r *http.Request, req api.FamilyRequest) (api.Family, int, error) {
 		return created(b.CreateFamily(r.Context(), req, s.base(r)))
+	}))
+	route("GET /api/v1/merchant/families", ScopeGroups, noBody(func(r *http.Request) (api.FamilyList, int, error) {
+		return ok(b.Families(s.base(r)))
 	}))
 	route("GET /api/v1/merchant/families/{id}", ScopeGroups, noBody(func(r *http.Request) (api.Family, int, error) {
 		return ok(b.Family(r.PathValue("id"), s.base(r)))
@@ -145,6 +166,14 @@ func (s *Server) Handler() http.Handler {
 	route("POST /api/v1/merchant/orders", ScopeOrders, withBody(func(r *http.Request, req api.OrderGroupRequest) (api.OrderGroup, int, error) {
 		g, err := b.OpenOrder(r.Context(), req, s.base(r))
 		return again(g, g.Existing, err)
+	}))
+	route("GET /api/v1/merchant/orders", ScopeOrders, noBody(func(r *http.Request) (api.OrderList, int, error) {
+		q := r.URL.Query()
+		limit, err := listLimit(q.Get("limit"))
+		if err != nil {
+			return api.OrderList{}, 0, err
+		}
+		return ok(b.Orders(q.Get("state"), q.Get("after"), limit))
 	}))
 	route("GET /api/v1/merchant/orders/{order}", ScopeOrders, noBody(func(r *http.Request) (api.OrderGroup, int, error) {
 		return ok(b.Order(r.PathValue("order"), s.base(r)))

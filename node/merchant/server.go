@@ -32,12 +32,16 @@ type Backend interface {
 
 	// Broadcast schedules a message or announcement to many groups.
 	Broadcast(ctx context.Context, req api.BroadcastRequest) (api.Broadcast, error)
+	// Broadcasts lists the broadcasts, the latest first.
+	Broadcasts() (api.BroadcastList, error)
 	// BroadcastStatus describes a broadcast.
 	BroadcastStatus(id string) (api.Broadcast, error)
 
 	// CreateFamily makes a live code; Family describes one.
 	CreateFamily(ctx context.Context, req api.FamilyRequest, base string) (api.Family, error)
 	Family(id, base string) (api.Family, error)
+	// Families lists the live codes.
+	Families(base string) (api.FamilyList, error)
 	// LiveJoin says where a live code sends user now (user may be zero).
 	LiveJoin(ctx context.Context, code string, user protocol.UserID) (api.LiveJoin, error)
 
@@ -55,6 +59,9 @@ type Backend interface {
 
 	// OpenOrder makes the group of an order (or answers the one it has).
 	OpenOrder(ctx context.Context, req api.OrderGroupRequest, base string) (api.OrderGroup, error)
+	// Orders lists the order groups by order ID: at most limit after
+	// the order after, only those in state when it is set.
+	Orders(state, after string, limit int) (api.OrderList, error)
 	// Order describes an order's group.
 	Order(order, base string) (api.OrderGroup, error)
 	// SetOrderState moves an order's group to a later state.

@@ -242,6 +242,27 @@ type Broadcast struct {
 	Done   int    `json:"done"`
 	// Failed are the groups that refused it, with why.
 	Failed map[string]string `json:"failed,omitempty"`
+	// Text and Announce are what it sends.
+	Text     string `json:"text"`
+	Announce bool   `json:"announce,omitempty"`
+}
+
+// BroadcastList lists the broadcasts (GET /api/v1/merchant/broadcasts),
+// the latest first.
+type BroadcastList struct {
+	Broadcasts []Broadcast `json:"broadcasts"`
+}
+
+// OrderList is a page of the order groups (GET /api/v1/merchant/orders),
+// by order ID; Next, when set, is the after= of the next page.
+type OrderList struct {
+	Orders []OrderGroup `json:"orders"`
+	Next   string       `json:"next,omitempty"`
+}
+
+// FamilyList lists the live codes (GET /api/v1/merchant/families).
+type FamilyList struct {
+	Families []Family `json:"families"`
 }
 
 // FamilyRequest makes a live code (活码): one link for a family of groups
