@@ -862,6 +862,17 @@ Object.assign(zh, {
 
 export const dictionaries = { en, zh };
 
+// addWords adds a module's own words (shop.js, directory.js): a module
+// keeps its strings with its code. A key that exists already is an error.
+export function addWords(moreEn, moreZh) {
+  for (const [dict, more] of [[en, moreEn], [zh, moreZh]]) {
+    for (const k of Object.keys(more)) {
+      if (k in dict) throw new Error("i18n: the key " + k + " exists already");
+      dict[k] = more[k];
+    }
+  }
+}
+
 function detect() {
   const saved = localStorage.getItem("qun.lang");
   if (saved === "en" || saved === "zh") return saved;
