@@ -61,9 +61,11 @@ func (n *Node) newMerchant() error {
 func (n *Node) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/merchant/", n.merchant.Handler())
-	live := n.merchant.LiveHandler()
-	mux.Handle("/api/v1/live/", live)
-	mux.Handle("/l/", live)
+	public := n.merchant.PublicHandler()
+	mux.Handle("/api/v1/live/", public)
+	mux.Handle("/l/", public)
+	mux.Handle("/api/v1/profile", public)
+	mux.Handle("/api/v1/profile/", public)
 	mux.Handle("/", n.light.Handler())
 	return mux
 }

@@ -197,6 +197,8 @@ func joinSource(ref string) string {
 		return "order"
 	case strings.HasPrefix(ref, "live code"):
 		return "live"
+	case ref == directoryRef:
+		return "directory"
 	}
 	return "invite"
 }

@@ -95,6 +95,12 @@ func (s *Server) Handler() http.Handler {
 		return ok(b.Service())
 	}))
 
+	route("GET /api/v1/merchant/profile", ScopeGroups, noBody(func(*http.Request) (api.ShopProfileSettings, int, error) {
+		return ok(b.ProfileSettings())
+	}))
+	route("PUT /api/v1/merchant/profile", ScopeGroups, withBody(func(r *http.Request, req api.ShopProfileSettings) (api.ShopProfileSettings, int, error) {
+		return ok(b.SetProfile(r.Context(), req))
+	}))
 	route("POST /api/v1/merchant/groups", ScopeGroups, withBody(func(r *http.Request, req api.MerchantGroupRequest) (api.MerchantGroup, int, error) {
 		return created(b.CreateGroup(r.Context(), req))
 	}))

@@ -45,6 +45,14 @@ type Backend interface {
 	// LiveJoin says where a live code sends user now (user may be zero).
 	LiveJoin(ctx context.Context, code string, user protocol.UserID) (api.LiveJoin, error)
 
+	// ProfileSettings and SetProfile read and set the node's public
+	// profile; Profile is that profile as anyone sees it, ProfileAvatar its
+	// image and media type.
+	ProfileSettings() (api.ShopProfileSettings, error)
+	SetProfile(ctx context.Context, p api.ShopProfileSettings) (api.ShopProfileSettings, error)
+	Profile(ctx context.Context) (api.ShopProfile, error)
+	ProfileAvatar() (data []byte, mime string, err error)
+
 	// Analytics are a hosted group's figures for the last days;
 	// FamilyAnalytics those of a live code's groups added up.
 	Analytics(gid protocol.GroupID, days int) (api.Analytics, error)
@@ -167,11 +175,36 @@ func joinScopes(sc []Scope) string {
 	return strings.Join(b, ", ")
 }
 
-// LiveHandler serves live codes to anyone: GET /api/v1/live/{code}
-// (?user=USERID: the group that user is in already, if any) and, for
-// browsers, GET /l/{code}, a redirect to the web client's join page.
-func (s *Server) LiveHandler() http.Handler {
+// PublicHandler serves, to anyone, the node's profile (GET
+// /api/v1/profile and its avatar, GET /api/v1/profile/avatar) and the live
+// codes: GET /api/v1/live/{code} (?user=USERID: the group that user is in
+// already, if any) and, for browsers, GET /l/{code}, a redirect to the web
+// client's join page.
+func (s *Server) PublicHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/profile", s.limited(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.b.Profile(r.Context())
+		if err != nil {
+			light.WriteError(w, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		light.WriteJSON(w, http.StatusOK, p)
+	}))
+	mux.HandleFunc("GET /api/v1/profile/avatar", s.limited(func(w http.ResponseWriter, r *http.Request) {
+		data, mime, err := s.b.ProfileAvatar()
+		if err != nil {
+			light.WriteError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", mime)
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(data)
+	}))
+	mux.HandleFunc("/api/v1/profile/", func(w http.ResponseWriter, r *http.Request) {
+		light.WriteError(w, protocol.Errorf(protocol.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
+	})
 	mux.HandleFunc("GET /api/v1/live/{code}", s.limited(func(w http.ResponseWriter, r *http.Request) {
 		var user protocol.UserID
 		if u := r.URL.Query().Get("user"); u != "" {

@@ -372,3 +372,45 @@ type WebhookLog struct {
 	Deliveries []WebhookDelivery `json:"deliveries"`
 	Pending    int               `json:"pending"`
 }
+
+// ShopProfileSettings are what the merchant sets of the node's public
+// profile (GET and PUT /api/v1/merchant/profile).
+type ShopProfileSettings struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Avatar is an image uploaded to this node (POST /api/v1/blobs?for=avatar).
+	Avatar *BlobRefView `json:"avatar,omitempty"`
+	// Groups are the groups the profile lists, in this order: hosted
+	// here, open or by approval.
+	Groups []string `json:"groups"`
+}
+
+// ShopProfile is the node's public profile (GET /api/v1/profile, no
+// session): the merchant, and the groups one may join or apply to.
+type ShopProfile struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Avatar is the path of the avatar's image (GET /api/v1/profile/avatar).
+	Avatar string `json:"avatar,omitempty"`
+	// Node is the node's peer ID; HostAddrs where other nodes reach it
+	// (the host_addrs of a join request sent from another node).
+	Node      string           `json:"node"`
+	HostAddrs []string         `json:"host_addrs"`
+	Groups    []DirectoryGroup `json:"groups"`
+}
+
+// DirectoryGroup is a group of a shop's profile as it is now.
+type DirectoryGroup struct {
+	Group       string `json:"group"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Avatar      string `json:"avatar,omitempty"`
+	Members     int    `json:"members"`
+	Cap         uint32 `json:"cap"`
+	// Policy is "open" (join at once) or "approval" (send a join request).
+	Policy string `json:"policy"`
+	Full   bool   `json:"full,omitempty"`
+	// Token, for an open group, is an invite to join it with: joins with
+	// it count as coming from the directory.
+	Token string `json:"token,omitempty"`
+}
