@@ -107,7 +107,10 @@ func (b merchantBackend) Service() (api.ServiceInfo, error) {
 	for _, gid := range gids {
 		n.withState(gid, func(g *group) {
 			if m := g.state.Members[me]; m != nil && g.hosted {
-				info.Groups = append(info.Groups, api.ServiceGroupRef{Group: gid.String(), Name: g.state.Name, Role: m.Role.String(), Members: len(g.state.Members)})
+				info.Groups = append(info.Groups, api.ServiceGroupRef{
+					Group: gid.String(), Name: g.state.Name, Role: m.Role.String(), Members: len(g.state.Members),
+					Policy: g.state.Policy.String(), Closed: g.state.ClosedAt != 0,
+				})
 			}
 		})
 	}

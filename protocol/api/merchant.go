@@ -52,6 +52,8 @@ type ServiceGroupRef struct {
 	Name    string `json:"name"`
 	Role    string `json:"role"`
 	Members int    `json:"members"`
+	Policy  string `json:"policy"`
+	Closed  bool   `json:"closed,omitempty"`
 }
 
 // MerchantGroupRequest creates a group owned by the service key.

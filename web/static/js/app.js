@@ -12,6 +12,7 @@ import { GroupScreen } from "./chat.js";
 import { ProfileSync, profileCard } from "./names.js";
 import { Inbox, notificationSupport, notificationsOn, enableNotifications, disableNotifications } from "./inbox.js";
 import { Contacts, contactsCard } from "./contacts.js";
+import { profileScreen, shopLink } from "./directory.js";
 
 const app = {
   signer: null,
@@ -171,9 +172,11 @@ async function route() {
   app.setTitle("Qun");
   const token = joinToken();
   if (!keys.supported()) return page(h("p", { class: "status error", id: "no-crypto" }, t("key.unsupported")));
+  const parts = location.hash.replace(/^#\/?/, "").split("/");
+  // The shop's profile is for anyone; joining from it asks for a key.
+  if (parts[0] === "p" && !token) return profileScreen(app, { page, keySetup: () => keySetup(""), openJoin });
   if (!app.signer) return keySetup(token);
   if (token) return joinScreen(token);
-  const parts = location.hash.replace(/^#\/?/, "").split("/");
   switch (parts[0]) {
     case "me": case "key": return keyScreen();
     case "new": return createScreen();
@@ -310,6 +313,7 @@ function groupsList() {
   const contacts = contactsCard(app);
   const els = [
     contacts.el,
+    shopLink(app),
     h("section", { class: "card" },
       h("div", { class: "row between" }, h("h1", {}, t("groups.title")),
         h("a", { class: "button", href: "/#/new", id: "btn-new-group" }, t("groups.create"))),
@@ -332,9 +336,7 @@ function groupsList() {
               if (err.code === "invite_unknown" || err.code === "not_found") return linkStatus.show(t("groups.codeUnknown", { host: err.host }));
               return linkStatus.error(err.cause || err);
             }
-            if (!tok) return;
-            history.pushState(null, "", "/join#" + tok);
-            route();
+            if (tok) openJoin(tok);
           });
         },
       }, link, h("button", { type: "submit", id: "btn-open-link" }, t("groups.open"))),
@@ -460,6 +462,12 @@ function createScreen() {
 }
 
 // ---- invite preview and join
+
+// openJoin shows the join screen of an invite token.
+function openJoin(token) {
+  history.pushState(null, "", "/join#" + token);
+  route();
+}
 
 async function joinScreen(token) {
   const gen = routeGen;

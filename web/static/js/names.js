@@ -545,7 +545,7 @@ export class ProfileSync {
 // the node takes it as it is (PNG, JPEG or WebP of at most 512 KiB; the
 // node removes its metadata), else the picture drawn again smaller, as a
 // JPEG. It fails with the dictionary key of the reason.
-async function fitAvatar(file) {
+export async function fitAvatar(file) {
   if (!/^image\//.test(file.type || "")) throw new Error("profile.avatar.notImage");
   if (AVATAR_MIMES.includes(file.type) && file.size <= MAX_AVATAR_BYTES) return file;
   let bmp;
