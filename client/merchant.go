@@ -238,3 +238,31 @@ func (c *Client) Families(ctx context.Context) ([]api.Family, error) {
 	}
 	return out.Families, nil
 }
+
+// ShopProfileSettings reads the settings of the node's public profile.
+func (c *Client) ShopProfileSettings(ctx context.Context) (*api.ShopProfileSettings, error) {
+	var out api.ShopProfileSettings
+	if err := c.do(ctx, "GET", "/api/v1/merchant/profile", withSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetShopProfile sets the node's public profile and the groups it lists.
+func (c *Client) SetShopProfile(ctx context.Context, p api.ShopProfileSettings) (*api.ShopProfileSettings, error) {
+	var out api.ShopProfileSettings
+	if err := c.do(ctx, "PUT", "/api/v1/merchant/profile", withSession, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ShopProfile reads the node's public profile as anyone sees it (no
+// session is needed).
+func (c *Client) ShopProfile(ctx context.Context) (*api.ShopProfile, error) {
+	var out api.ShopProfile
+	if err := c.do(ctx, "GET", "/api/v1/profile", noSession, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

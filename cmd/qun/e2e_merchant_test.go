@@ -144,6 +144,29 @@ func TestE2EMerchantCLI(t *testing.T) {
 		t.Fatalf("order state closed printed %q", closed)
 	}
 
+	if l := must(t, erp, "order", "list", "--state", "closed", "--api", a.api); !strings.Contains(l, "1 orders") || !strings.Contains(l, "B2002") {
+		t.Fatalf("order list --state closed printed %q", l)
+	}
+	if _, errs, code := erp(t, "order", "list", "--state", "lost", "--api", a.api); code != 1 || !strings.Contains(errs, "lost") {
+		t.Fatalf("order list in an unknown state: exit %d, %q", code, errs)
+	}
+
+	// The shop's profile, with a group anyone may join.
+	open := must(t, erp, "order", "group", "--name", "茶友群", "--policy", "open", "--api", a.api, "--json")
+	var og struct{ Group string }
+	if err := json.Unmarshal([]byte(open), &og); err != nil {
+		t.Fatal(err)
+	}
+	if p := must(t, erp, "shop", "set", "--name", "小茶馆", "--description", "每周上新", "--group", og.Group, "--api", a.api); !strings.Contains(p, "小茶馆 — 每周上新\n1 groups") || !strings.Contains(p, og.Group+"  茶友群  open, 1/500 members") {
+		t.Fatalf("shop set printed %q", p)
+	}
+	if _, errs, code := erp(t, "shop", "set", "--name", "x", "--group", g.Group, "--api", a.api); code != 1 || !strings.Contains(errs, "invite only") {
+		t.Fatalf("listing an invite-only group: exit %d, %q", code, errs)
+	}
+	if p := must(t, erp, "shop", "show", "--api", a.api); !strings.Contains(p, "茶友群") {
+		t.Fatalf("shop show printed %q (a refused setting changed it?)", p)
+	}
+
 	var tl struct{ Tokens []struct{ ID string } }
 	if err := json.Unmarshal([]byte(must(t, qunCLI, append([]string{"token", "list", "--json"}, admin...)...)), &tl); err != nil || len(tl.Tokens) != 1 {
 		t.Fatalf("tokens: %+v %v", tl, err)

@@ -229,6 +229,102 @@ func runOrderOpen(x *cli, args []string) error {
 	return x.emit(o, formatOrder(o))
 }
 
+func runOrderList(x *cli, args []string) error {
+	fs := x.flags()
+	state := fs.String("state", "", "only the orders in `STATE` (accepted, dispatched, delivered, closed)")
+	after := fs.String("after", "", "the page after the order `ORDER` (the next: line of a page)")
+	limit := fs.Int("limit", 0, "at most `N` orders (1 to 200; default 200)")
+	if _, err := x.parse(fs, args, 0, false); err != nil {
+		return err
+	}
+	if *limit < 0 || *limit > 200 {
+		return usagef("--limit must be from 1 to 200, not %d", *limit)
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	l, err := c.Orders(x.ctx, *state, *after, *limit)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d orders", len(l.Orders))
+	for _, o := range l.Orders {
+		fmt.Fprintf(&b, "\n  %-20s %-10s %s", o.Order, o.State, o.Group)
+	}
+	if l.Next != "" {
+		fmt.Fprintf(&b, "\nnext: qun order list --after %s", l.Next)
+	}
+	return x.emit(l, b.String())
+}
+
+func runShopShow(x *cli, args []string) error {
+	fs := x.flags()
+	if _, err := x.parse(fs, args, 0, false); err != nil {
+		return err
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	p, err := c.ShopProfile(x.ctx)
+	if err != nil {
+		return err
+	}
+	return x.emit(p, formatProfile(p))
+}
+
+func formatProfile(p *api.ShopProfile) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", p.Name)
+	if p.Description != "" {
+		fmt.Fprintf(&b, " — %s", p.Description)
+	}
+	fmt.Fprintf(&b, "\n%d groups", len(p.Groups))
+	for _, g := range p.Groups {
+		full := ""
+		if g.Full {
+			full = ", full"
+		}
+		fmt.Fprintf(&b, "\n  %s  %s  %s, %d/%d members%s", g.Group, g.Name, g.Policy, g.Members, g.Cap, full)
+	}
+	return b.String()
+}
+
+func runShopSet(x *cli, args []string) error {
+	fs := x.flags()
+	name := fs.String("name", "", "the shop's `NAME` (required)")
+	desc := fs.String("description", "", "the shop's `TEXT`")
+	var groups repeatedFlag
+	fs.Var(&groups, "group", "a group to list, `GID` (repeat it; the order is the profile's; none lists none)")
+	if _, err := x.parse(fs, args, 0, false); err != nil {
+		return err
+	}
+	if *name == "" {
+		return usagef("--name is required")
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	set := api.ShopProfileSettings{Name: *name, Description: *desc, Groups: []string(groups)}
+	if set.Groups == nil {
+		set.Groups = []string{}
+	}
+	if old, err := c.ShopProfileSettings(x.ctx); err == nil {
+		set.Avatar = old.Avatar // the picture is set in the web client
+	}
+	if _, err := c.SetShopProfile(x.ctx, set); err != nil {
+		return err
+	}
+	p, err := c.ShopProfile(x.ctx)
+	if err != nil {
+		return err
+	}
+	return x.emit(p, formatProfile(p))
+}
+
 func runOrderShow(x *cli, args []string) error {
 	return runShow(x, args, "ORDER", (*client.Client).Order, formatOrder)
 }
