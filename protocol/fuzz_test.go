@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"flag"
+	"github.com/multiformats/go-multiaddr"
 	"os"
 	"path/filepath"
 	"sort"
@@ -414,7 +415,12 @@ func fuzzSeeds(t testing.TB) map[string][]seed {
 		add("FuzzDecodeSubmission", name, ev.Submission, true)
 		add("FuzzDecodeBody", name, append([]byte{byte(ev.Sub.Kind)}, ev.Sub.Body...), true)
 	}
-	add("FuzzDecodeBody", "upgrade-profile-field", append([]byte{byte(KindProfile)}, cat(bf(1, []byte("Mei")), vf(5, 1))...), false)
+	add("FuzzDecodeBody", "upgrade-profile-field", append([]byte{byte(KindProfile)}, cat(bf(1, []byte("Mei")), vf(6, 1))...), false)
+	// Since 1.5: the groups a profile shows.
+	shownAddr := multiaddr.StringCast("/ip4/127.0.0.1/tcp/7781").Bytes()
+	shown := NewProfileBody(Profile{Name: "Mei", Groups: []ShownGroup{{Group: gid, Host: kHost.ID(), Addrs: [][]byte{shownAddr}}}})
+	add("FuzzDecodeBody", "valid-profile-groups", append([]byte{byte(KindProfile)}, shown.Encode()...), true)
+	add("FuzzDecodeBody", "upgrade-shown-group-field", append([]byte{byte(KindProfile)}, bf(5, cat(bf(1, gid[:]), bf(2, func() []byte { u := kHost.ID(); return u[:] }()), vf(4, 1)))...), false)
 	// Since 1.3: a message a bridge relays for a person of another network.
 	add("FuzzDecodeBody", "valid-bridged-message", append([]byte{byte(KindMessage)}, relay(&Bridged{Network: "irc", User: "alice", Name: "Alice"}, "hi").Encode()...), true)
 	add("FuzzDecodeBody", "upgrade-bridged-field", append([]byte{byte(KindMessage)}, cat(bf(1, []byte("hi")), bf(8, cat(bf(1, []byte("irc")), bf(2, []byte("alice")), vf(4, 1))))...), false)

@@ -12,10 +12,11 @@ const (
 	// Revision is the revision of Version this implementation speaks: 1.1
 	// adds kind profile and the BlobRef message; 1.2 the history setting
 	// (settings field 8) and checkpoints; 1.3 bridged people (message field
-	// 8, checkpoint field 25).
-	Revision = 4
+	// 8, checkpoint field 25); 1.4 kinds close, rules and confirm; 1.5 the
+	// groups a profile shows (profile field 5).
+	Revision = 5
 	// VersionText is Version.Revision, for people and for the node's info.
-	VersionText = "1.4"
+	VersionText = "1.5"
 
 	// MaxEventSize bounds a signed event (and therefore a submission inside it).
 	MaxEventSize = 64 << 10
@@ -80,6 +81,8 @@ const (
 	MaxNickRunes = 32
 	// MaxBioRunes bounds a member's bio (profile, since 1.1).
 	MaxBioRunes = 160
+	// MaxShownGroups bounds the groups a profile shows (since 1.5).
+	MaxShownGroups = 10
 	// MaxAvatarBytes bounds the size of the image a profile's avatar refers to.
 	MaxAvatarBytes = 512 << 10
 

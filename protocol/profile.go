@@ -1,7 +1,10 @@
 package protocol
 
 import (
+	"bytes"
 	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Profile is how a member appears in one group (kind profile, since 1.1):
@@ -17,11 +20,28 @@ type Profile struct {
 	Bio    string   // field 2: ≤ MaxBioRunes
 	Nick   string   // field 3: nickname in this group, ≤ MaxNickRunes
 	Avatar *BlobRef // field 4: an image/png, image/jpeg or image/webp of ≤ MaxAvatarBytes
+	// Groups are the groups the member shows (field 5, since 1.5;
+	// 展示我加入的群聊): ≤ MaxShownGroups, none twice.
+	Groups []ShownGroup
+}
+
+// ShownGroup is a group a member shows on their profile (since 1.5): where
+// others find its host, to ask the host about it and apply to join. It is
+// the member's claim; the host's answer is what counts.
+type ShownGroup struct {
+	Group GroupID  // field 1
+	Host  UserID   // field 2: the group's host
+	Addrs [][]byte // field 3: the host's binary multiaddrs, ≤ MaxInviteAddrs
 }
 
 // IsZero reports whether nothing of the profile is set.
 func (p Profile) IsZero() bool {
-	return p.Name == "" && p.Bio == "" && p.Nick == "" && p.Avatar == nil
+	return p.Name == "" && p.Bio == "" && p.Nick == "" && p.Avatar == nil && len(p.Groups) == 0
+}
+
+// Equal reports whether p and q are the same profile.
+func (p Profile) Equal(q Profile) bool {
+	return bytes.Equal((&ProfileBody{Profile: p}).Encode(), (&ProfileBody{Profile: q}).Encode())
 }
 
 // DisplayName is the name a client shows for the member in the group: the
@@ -33,11 +53,18 @@ func (p Profile) DisplayName() string {
 	return p.Name
 }
 
-// clone returns p with its own copy of the avatar.
+// clone returns p with its own copy of the avatar and the groups.
 func (p Profile) clone() Profile {
 	if p.Avatar != nil {
 		a := *p.Avatar
 		p.Avatar = &a
+	}
+	if p.Groups != nil {
+		gs := make([]ShownGroup, len(p.Groups))
+		for i, g := range p.Groups {
+			gs[i] = ShownGroup{Group: g.Group, Host: g.Host, Addrs: append([][]byte(nil), g.Addrs...)}
+		}
+		p.Groups = gs
 	}
 	return p
 }
@@ -65,7 +92,52 @@ func (b *ProfileBody) Encode() []byte {
 	if b.Avatar != nil {
 		e.bytesAlways(4, b.Avatar.encode())
 	}
+	for _, g := range b.Groups {
+		e.bytesAlways(5, g.encode())
+	}
 	return e.b
+}
+
+func (g *ShownGroup) encode() []byte {
+	var e encoder
+	e.key(1, g.Group)
+	e.key(2, g.Host)
+	for _, a := range g.Addrs {
+		e.bytesAlways(3, a)
+	}
+	return e.b
+}
+
+func (g *ShownGroup) decode(data []byte) error {
+	err := walk(data, []protowire.Number{3}, nil, func(f field) error {
+		switch f.num {
+		case 1:
+			return bytes32(f, (*[32]byte)(&g.Group))
+		case 2:
+			return bytes32(f, (*[32]byte)(&g.Host))
+		case 3:
+			if err := wantBytes(f); err != nil {
+				return err
+			}
+			if len(g.Addrs) >= MaxInviteAddrs {
+				return invalid("a shown group carries at most %d addresses", MaxInviteAddrs)
+			}
+			if err := checkMultiaddr(f.b); err != nil {
+				return err
+			}
+			g.Addrs = append(g.Addrs, f.b)
+			return nil
+		default:
+			return unknownField(f)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if g.Group.IsZero() || g.Host.IsZero() {
+		return invalid("a shown group needs the group's ID and its host")
+	}
+	return nil
 }
 
 // Check reports whether the body obeys the rules every replica applies to
@@ -76,7 +148,7 @@ func (b *ProfileBody) Check() error {
 }
 
 func (b *ProfileBody) decode(data []byte) error {
-	return walk(data, nil, nil, func(f field) error {
+	return walk(data, []protowire.Number{5}, nil, func(f field) error {
 		var err error
 		switch f.num {
 		case 1:
@@ -92,6 +164,23 @@ func (b *ProfileBody) decode(data []byte) error {
 					err = checkAvatar(b.Avatar)
 				}
 			}
+		case 5:
+			if err = wantBytes(f); err != nil {
+				break
+			}
+			if len(b.Groups) >= MaxShownGroups {
+				return invalid("a profile shows at most %d groups", MaxShownGroups)
+			}
+			var g ShownGroup
+			if err = g.decode(f.b); err != nil {
+				break
+			}
+			for _, o := range b.Groups {
+				if o.Group == g.Group {
+					return invalid("the profile shows group %s twice", g.Group)
+				}
+			}
+			b.Groups = append(b.Groups, g)
 		default:
 			err = unknownField(f)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"github.com/multiformats/go-multiaddr"
 	"strings"
 	"testing"
 	"unicode"
@@ -165,7 +166,7 @@ func TestBlobRefRules(t *testing.T) {
 		{"fields out of order", ref(png, hash, size), ErrMalformed},
 		{"empty reference", ref(), ErrMalformed},
 		{"a field of a later revision", ref(hash, png, size, vf(6, 1)), ErrUpgradeNeeded},
-		{"a profile field of a later revision", cat(bf(1, []byte("Mei")), vf(5, 1)), ErrUpgradeNeeded},
+		{"a profile field of a later revision", cat(bf(1, []byte("Mei")), vf(6, 1)), ErrUpgradeNeeded},
 		{"fields of the profile out of order", cat(bf(3, []byte("a")), bf(1, []byte("b"))), ErrMalformed},
 		{"empty name", bf(1, nil), ErrMalformed},
 		{"empty body", nil, nil},
@@ -202,6 +203,60 @@ func TestBlobRefVerify(t *testing.T) {
 
 // TestStateProfile: who may set a profile, what it replaces and when the
 // state drops it.
+// TestShownGroupRules is the table of profile field 5 (since 1.5): the
+// groups a member shows.
+func TestShownGroupRules(t *testing.T) {
+	g32, h32 := bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 32)
+	addr := multiaddr.StringCast("/ip4/127.0.0.1/tcp/7781").Bytes()
+	shown := func(fields ...[]byte) []byte { return bf(5, cat(fields...)) }
+	group, host, a := bf(1, g32), bf(2, h32), bf(3, addr)
+	other := func(b byte) []byte { return bf(1, bytes.Repeat([]byte{b}, 32)) }
+	many := func(n int) []byte {
+		var out [][]byte
+		for i := range n {
+			out = append(out, shown(other(byte(i+1)), host))
+		}
+		return cat(out...)
+	}
+	cases := []struct {
+		name string
+		body []byte // a profile body
+		want *Error
+	}{
+		{"a group and its host", shown(group, host), nil},
+		{"with addresses", shown(group, host, a, a), nil},
+		{"after a name", cat(bf(1, []byte("Mei")), shown(group, host, a)), nil},
+		{"two groups", cat(shown(group, host), shown(other(3), host)), nil},
+		{"MaxShownGroups", many(MaxShownGroups), nil},
+		{"one over MaxShownGroups", many(MaxShownGroups + 1), ErrInvalid},
+		{"a group twice", cat(shown(group, host), shown(group, bf(2, g32))), ErrInvalid},
+		{"no host", shown(group), ErrInvalid},
+		{"no group", shown(host), ErrInvalid},
+		{"a zero group", shown(bf(1, make([]byte, 32)), host), ErrMalformed},
+		{"a 31-byte host", shown(group, bf(2, h32[:31])), ErrMalformed},
+		{"MaxInviteAddrs addresses", shown(group, host, bytes.Repeat(a, MaxInviteAddrs)), nil},
+		{"one address over", shown(group, host, bytes.Repeat(a, MaxInviteAddrs+1)), ErrInvalid},
+		{"a broken address", shown(group, host, bf(3, []byte{0xff, 0xff})), ErrInvalid},
+		{"an empty address", shown(group, host, bf(3, nil)), ErrMalformed},
+		{"fields out of order", shown(host, group), ErrMalformed},
+		{"empty", shown(), ErrMalformed},
+		{"as a varint", vf(5, 1), ErrMalformed},
+		{"a field of a later revision", shown(group, host, vf(4, 1)), ErrUpgradeNeeded},
+	}
+	for _, c := range cases {
+		b, err := DecodeBody(KindProfile, c.body)
+		if c.want == nil {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			} else if re := b.Encode(); !bytes.Equal(re, c.body) {
+				t.Errorf("%s: re-encoded %x, want %x", c.name, re, c.body)
+			}
+			continue
+		}
+		wantCode(t, c.name, err, c.want)
+	}
+}
+
 func TestStateProfile(t *testing.T) {
 	set := func(p Profile) *ProfileBody { return NewProfileBody(p) }
 	wantProfile := func(k *Key, want Profile) func(t *testing.T, h *harness) {
@@ -271,13 +326,7 @@ func TestStateProfile(t *testing.T) {
 	})
 }
 
-func profileEqual(a, b Profile) bool {
-	if (a.Avatar == nil) != (b.Avatar == nil) || (a.Avatar != nil && *a.Avatar != *b.Avatar) {
-		return false
-	}
-	a.Avatar, b.Avatar = nil, nil
-	return a == b
-}
+func profileEqual(a, b Profile) bool { return a.Equal(b) }
 
 // TestProfileStateIsACopy: the state does not share the avatar with the
 // decoded body, which every caller of DecodedBody shares.
