@@ -16,8 +16,9 @@ func (c *Client) MyProfile(ctx context.Context) (api.MyProfile, error) {
 	return p, err
 }
 
-// SetMyProfile stores the user's profile on the node. It signs nothing:
-// ShareProfile puts it into the user's groups.
+// SetMyProfile stores the user's profile on the node, with the groups they
+// show (Groups). It signs nothing: ShareProfile puts it into the user's
+// groups.
 func (c *Client) SetMyProfile(ctx context.Context, p api.MyProfile) (api.MyProfile, error) {
 	if err := protocol.NewProfileBody(protocol.Profile{Name: p.Name, Bio: p.Bio}).Check(); err != nil {
 		return api.MyProfile{}, err
@@ -98,10 +99,19 @@ func (c *Client) shareIn(ctx context.Context, gid protocol.GroupID, kept api.MyP
 	if err != nil {
 		return err
 	}
-	if cur.Name == kept.Name && cur.Bio == kept.Bio {
+	want := cur
+	want.Name, want.Bio, want.Groups = kept.Name, kept.Bio, nil
+	for _, v := range kept.Shown {
+		g, err := v.ShownGroup()
+		if err != nil {
+			return fmt.Errorf("shown group %s: %w", v.Group, err)
+		}
+		want.Groups = append(want.Groups, g)
+	}
+	if want.Equal(cur) {
 		return nil
 	}
-	cur.Name, cur.Bio = kept.Name, kept.Bio
+	cur = want
 	if _, err := c.SetProfile(ctx, gid, cur); err != nil {
 		return fmt.Errorf("group %s: %w", gid, err)
 	}

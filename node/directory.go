@@ -143,21 +143,19 @@ func (b merchantBackend) Profile(ctx context.Context) (api.ShopProfile, error) {
 			continue
 		}
 		g := n.group(gid)
-		g.mu.Lock()
-		st := g.state
-		d := api.DirectoryGroup{
-			Group: s, Name: st.Name, Description: st.Description, Avatar: st.Avatar,
-			Members: len(st.Members), Cap: st.Cap, Policy: st.Policy.String(),
-			Full: uint32(len(st.Members)) >= st.Cap,
+		d, err := g.about()
+		if err != nil {
+			continue
 		}
-		admin := st.IsAdmin(n.service.ID())
+		g.mu.Lock()
+		admin := g.state.IsAdmin(n.service.ID())
 		g.mu.Unlock()
 		if d.Policy == protocol.PolicyOpen.String() && admin && !d.Full {
 			if d.Token, err = n.directoryToken(ctx, gid); err != nil {
 				n.log.Warn("directory: no invite for an open group; it is listed without one", "group", gid, "err", err)
 			}
 		}
-		out.Groups = append(out.Groups, d)
+		out.Groups = append(out.Groups, *d)
 	}
 	return out, nil
 }

@@ -77,6 +77,7 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 		{protocol.SubmitProtocol, "qun-submit", submitStreamsPerPeer, submitStreamsTotal},
 		{protocol.SyncProtocol, "qun-sync", syncStreamsPerPeer, syncStreamsTotal},
 		{InfoProtocol, "qun-info", infoStreamsPerPeer, infoStreamsTotal},
+		{AboutProtocol, "qun-about", infoStreamsPerPeer, infoStreamsTotal},
 		{BlobProtocol, "qun-blob", blobStreamsPerPeer, blobStreamsTotal},
 		{CheckpointProtocol, "qun-checkpoint", checkpointStreamsPerPeer, checkpointStreamsTotal},
 		{ContactProtocol, "qun-contact", contactStreamsPerPeer, contactStreamsTotal},

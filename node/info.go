@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
@@ -43,43 +44,55 @@ func (n *Node) Preview(ctx context.Context, inv *protocol.SignedInvite) (*api.In
 	if err := inv.Verify(); err != nil {
 		return nil, err
 	}
-	hostID := inv.Host.PeerID()
-	if t := withoutP2P(inv.Multiaddrs()); len(t) > 0 {
-		n.host.Peerstore().AddAddrs(hostID, t, time.Hour)
-	}
-	unreachable := func(what string, err error) error {
-		n.log.Debug("preview: the group's host could not be reached", "host", hostID, "step", what, "err", err)
-		return errHostUnreachable
-	}
-	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
-	defer cancel()
-	s, err := n.host.NewStream(ctx, hostID, protocolID(InfoProtocol))
+	reply, err := n.askHost(ctx, inv.Host, inv.Multiaddrs(), InfoProtocol, inv.Raw, "preview")
 	if err != nil {
-		return nil, unreachable("dial", err)
-	}
-	defer s.Close()
-	_ = s.SetDeadline(time.Now().Add(streamTimeout))
-	if err := writeFrame(s, inv.Raw); err != nil || s.CloseWrite() != nil {
-		s.Reset()
-		return nil, unreachable("write", err)
-	}
-	frame, err := readFrame(bufio.NewReader(s), 64<<10)
-	if err != nil {
-		s.Reset()
-		return nil, unreachable("read", err)
-	}
-	reply, err := decodeSubmitReply(frame)
-	if err != nil {
-		return nil, unreachable("decode", err)
-	}
-	if reply.code != 0 {
-		return nil, &protocol.Error{Code: reply.code, Msg: reply.msg}
+		return nil, err
 	}
 	var p api.InvitePreview
 	if err := json.Unmarshal(reply.event, &p); err != nil || p.Group != inv.Group.String() {
 		return nil, protocol.Errorf(protocol.CodeMalformed, "the host answered with a malformed preview")
 	}
 	return &p, nil
+}
+
+// askHost sends one request frame to a group's host, dialing it at addrs
+// (the only peer it dials), and answers its reply. Every failure to reach
+// the host is the one errHostUnreachable; the cause is logged; an error the
+// host answers is returned as such. what names the request in the log.
+func (n *Node) askHost(ctx context.Context, host protocol.UserID, addrs []multiaddr.Multiaddr, proto string, frame []byte, what string) (*submitReply, error) {
+	hostID := host.PeerID()
+	if t := withoutP2P(addrs); len(t) > 0 {
+		n.host.Peerstore().AddAddrs(hostID, t, time.Hour)
+	}
+	unreachable := func(step string, err error) (*submitReply, error) {
+		n.log.Debug(what+": the group's host could not be reached", "host", hostID, "step", step, "err", err)
+		return nil, errHostUnreachable
+	}
+	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
+	defer cancel()
+	s, err := n.host.NewStream(ctx, hostID, protocolID(proto))
+	if err != nil {
+		return unreachable("dial", err)
+	}
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(streamTimeout))
+	if err := writeFrame(s, frame); err != nil || s.CloseWrite() != nil {
+		s.Reset()
+		return unreachable("write", err)
+	}
+	raw, err := readFrame(bufio.NewReader(s), 64<<10)
+	if err != nil {
+		s.Reset()
+		return unreachable("read", err)
+	}
+	reply, err := decodeSubmitReply(raw)
+	if err != nil {
+		return unreachable("decode", err)
+	}
+	if reply.code != 0 {
+		return nil, &protocol.Error{Code: reply.code, Msg: reply.msg}
+	}
+	return reply, nil
 }
 
 // preview describes the group for the holder of inv.

@@ -59,6 +59,19 @@ func (b lightBackend) Submit(ctx context.Context, sub *protocol.SignedSubmission
 	return b.n.Submit(ctx, sub.Raw, hostAddrs)
 }
 
+func (b lightBackend) LocalAbout(gid protocol.GroupID) (*api.DirectoryGroup, bool, error) {
+	g := b.n.group(gid)
+	if g == nil {
+		return nil, false, nil
+	}
+	d, err := g.about()
+	return d, true, err
+}
+
+func (b lightBackend) RemoteAbout(ctx context.Context, gid protocol.GroupID, host protocol.UserID, addrs []multiaddr.Multiaddr) (*api.DirectoryGroup, error) {
+	return b.n.About(ctx, gid, host, addrs)
+}
+
 func (b lightBackend) LocalPreview(inv *protocol.SignedInvite) (*api.InvitePreview, bool, error) {
 	g := b.n.group(inv.Group)
 	if g == nil {

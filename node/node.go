@@ -210,6 +210,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.host.SetStreamHandler(protocol.SubmitProtocol, n.handleSubmit)
 	n.host.SetStreamHandler(protocol.SyncProtocol, n.handleSync)
 	n.host.SetStreamHandler(protocolID(InfoProtocol), n.handleInfo)
+	n.host.SetStreamHandler(protocolID(AboutProtocol), n.handleAbout)
 	n.host.SetStreamHandler(protocolID(BlobProtocol), n.handleBlob)
 	n.host.SetStreamHandler(protocolID(CheckpointProtocol), n.handleCheckpoint)
 	n.host.SetStreamHandler(protocolID(ContactProtocol), n.handleContact)

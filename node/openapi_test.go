@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -482,7 +483,13 @@ func TestOpenAPI(t *testing.T) {
 		{name: "download of a blob no message has", node: b, token: bobTok, method: "GET", path: "/api/v1/groups/" + shop.String() + "/blobs/" + strings.Repeat("ab", 32), status: 404, code: protocol.CodeNotFound, valid: true},
 		{name: "download with a malformed hash", node: b, token: bobTok, method: "GET", path: "/api/v1/groups/" + shop.String() + "/blobs/XYZ", status: 400, code: protocol.CodeInvalid},
 		{name: "set my profile", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: `{"name":"王小明","bio":"tea lover"}`, status: 200, valid: true},
+		{name: "set my profile with a group shown", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: fmt.Sprintf(`{"name":"王小明","bio":"tea lover","groups":[%q]}`, shop), status: 200, valid: true},
+		{name: "show a group I am not in", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: fmt.Sprintf(`{"name":"王小明","groups":[%q]}`, appr), status: 403, code: protocol.CodeNotMember, valid: true},
 		{name: "my profile", node: b, token: bobTok, method: "GET", path: "/api/v1/me/profile", status: 200, valid: true},
+		{name: "about a group on its host", node: b, token: bobTok, method: "GET", path: "/api/v1/groups/" + appr.String() + "/about?host=" + a.ID().String() + "&addr=" + url.QueryEscape(a.Addrs()[0].String()), status: 200, valid: true},
+		{name: "about an invite-only group", node: a, token: adminTok, method: "GET", path: "/api/v1/groups/" + shop.String() + "/about", status: 403, code: protocol.CodeInviteRequired, valid: true},
+		{name: "about a group without its host", node: b, token: bobTok, method: "GET", path: "/api/v1/groups/" + appr.String() + "/about", status: 404, code: protocol.CodeUnknownGroup, valid: true},
+		{name: "about with a malformed host", node: b, token: bobTok, method: "GET", path: "/api/v1/groups/" + appr.String() + "/about?host=x", status: 400, code: protocol.CodeInvalid},
 		{name: "my empty profile", node: a, token: eveTok, method: "GET", path: "/api/v1/me/profile", status: 200, valid: true},
 		{name: "set a name with a control character", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: `{"name":"a\u0007b"}`, status: 400, code: protocol.CodeInvalid, valid: true},
 		{name: "set a profile with an unknown field", node: b, token: bobTok, method: "PUT", path: "/api/v1/me/profile", body: `{"avatar":"x"}`, status: 400, code: protocol.CodeMalformed},

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -18,7 +19,7 @@ func TestMyProfile(t *testing.T) {
 	cm := newAPI(t, n, mei).signIn()
 	var p api.MyProfile
 	cm.mustCall("GET", "/api/v1/me/profile", nil, &p)
-	if p != (api.MyProfile{}) {
+	if p.Name != "" || p.Bio != "" || p.Avatar != nil || len(p.Groups) > 0 {
 		t.Fatalf("a new user's profile: %+v", p)
 	}
 	want := api.MyProfile{Name: "王小明", Bio: "喜欢喝茶"}
@@ -54,14 +55,14 @@ func TestMyProfile(t *testing.T) {
 	cb := newAPI(t, n, bob).signIn()
 	p = api.MyProfile{}
 	cb.mustCall("GET", "/api/v1/me/profile", nil, &p)
-	if p != (api.MyProfile{}) {
+	if p.Name != "" || p.Bio != "" || p.Avatar != nil || len(p.Groups) > 0 {
 		t.Fatalf("another user sees %+v", p)
 	}
 	n.Close()
 	n = startNode(t, dir)
 	p = api.MyProfile{}
 	newAPI(t, n, mei).signIn().mustCall("GET", "/api/v1/me/profile", nil, &p)
-	if p != want {
+	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("after a restart: %+v, want %+v", p, want)
 	}
 }

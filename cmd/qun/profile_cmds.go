@@ -27,10 +27,14 @@ func runProfileShow(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if p == (api.MyProfile{}) {
-		return x.emit(p, "no profile set: qun profile set --name NAME [--bio TEXT]")
+	if p.Name == "" && p.Bio == "" && p.Avatar == nil && len(p.Groups) == 0 {
+		return x.emit(p, "no profile set: qun profile set --name NAME [--bio TEXT] [--show GID]...")
 	}
-	return x.emit(p, fmt.Sprintf("name: %s\nbio:  %s", orDash(p.Name), orDash(p.Bio)))
+	shows := "-"
+	if len(p.Groups) > 0 {
+		shows = strings.Join(p.Groups, "\n       ")
+	}
+	return x.emit(p, fmt.Sprintf("name:  %s\nbio:   %s\nshows: %s", orDash(p.Name), orDash(p.Bio), shows))
 }
 
 // runProfileSet stores the profile on the node and puts it into every
@@ -39,13 +43,19 @@ func runProfileSet(x *cli, args []string) error {
 	fs := x.flags()
 	name := fs.String("name", "", "display name `NAME` (at most 32 characters)")
 	bio := fs.String("bio", "", "a short `TEXT` about you (at most 160 characters)")
+	var show repeatedFlag
+	fs.Var(&show, "show", "a group of yours to show on your profile, `GID` (repeat it, at most 10; they replace those shown)")
+	showNone := fs.Bool("show-none", false, "show no groups on your profile")
 	if _, err := x.parse(fs, args, 0, false); err != nil {
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["name"] && !set["bio"] {
-		return usagef("give --name NAME, --bio TEXT or both (\"\" clears one)")
+	if !set["name"] && !set["bio"] && !set["show"] && !*showNone {
+		return usagef("give --name NAME, --bio TEXT, --show GID or --show-none (\"\" clears a name or bio)")
+	}
+	if set["show"] && *showNone {
+		return usagef("--show and --show-none exclude each other")
 	}
 	c, err := x.client()
 	if err != nil {
@@ -60,6 +70,12 @@ func runProfileSet(x *cli, args []string) error {
 	}
 	if set["bio"] {
 		p.Bio = *bio
+	}
+	switch {
+	case set["show"]:
+		p.Groups = show
+	case *showNone:
+		p.Groups = nil
 	}
 	if p, err = c.SetMyProfile(x.ctx, p); err != nil {
 		return err

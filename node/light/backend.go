@@ -49,6 +49,12 @@ type Backend interface {
 	// RemotePreview asks the invite's host (a dial the server allows only
 	// for signed-in users, at a bounded rate).
 	RemotePreview(ctx context.Context, inv *protocol.SignedInvite) (*api.InvitePreview, error)
+	// LocalAbout describes a group the node holds to someone who may
+	// apply (since 1.5); ok is false when it holds no such group.
+	LocalAbout(gid protocol.GroupID) (d *api.DirectoryGroup, ok bool, err error)
+	// RemoteAbout asks the group's host (a dial the server allows only for
+	// signed-in users, at a bounded rate).
+	RemoteAbout(ctx context.Context, gid protocol.GroupID, host protocol.UserID, addrs []multiaddr.Multiaddr) (*api.DirectoryGroup, error)
 	// RegisterShortInvite gives an open invite of a hosted group a short
 	// handle, on behalf of user.
 	RegisterShortInvite(inv *protocol.SignedInvite, user protocol.UserID) (string, error)

@@ -79,22 +79,10 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, sess *session
 		writeError(w, protocol.Errorf(protocol.CodeMalformed, "submission must be standard base64 of the signed submission"))
 		return
 	}
-	if len(req.HostAddrs) > maxHostAddrs {
-		writeError(w, protocol.Errorf(protocol.CodeInvalid, "at most %d host addresses, not %d", maxHostAddrs, len(req.HostAddrs)))
+	addrs, err := parseHostAddrs(req.HostAddrs)
+	if err != nil {
+		writeError(w, err)
 		return
-	}
-	var addrs []multiaddr.Multiaddr
-	for _, h := range req.HostAddrs {
-		if len(h) > maxHostAddrLen {
-			writeError(w, protocol.Errorf(protocol.CodeInvalid, "a host address has at most %d characters", maxHostAddrLen))
-			return
-		}
-		a, err := multiaddr.NewMultiaddr(h)
-		if err != nil {
-			writeError(w, protocol.Errorf(protocol.CodeInvalid, "host address %q: %v", h, err))
-			return
-		}
-		addrs = append(addrs, a)
 	}
 	sub, err := protocol.DecodeSubmission(raw)
 	if err != nil {
@@ -238,6 +226,72 @@ func (s *Server) apiPreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, p)
+}
+
+// parseHostAddrs reads the text multiaddrs of a group's host that a
+// client sends (host_addrs, addr=), bounded as an invite bounds them.
+func parseHostAddrs(in []string) ([]multiaddr.Multiaddr, error) {
+	if len(in) > maxHostAddrs {
+		return nil, protocol.Errorf(protocol.CodeInvalid, "at most %d host addresses, not %d", maxHostAddrs, len(in))
+	}
+	var addrs []multiaddr.Multiaddr
+	for _, h := range in {
+		if len(h) > maxHostAddrLen {
+			return nil, protocol.Errorf(protocol.CodeInvalid, "a host address has at most %d characters", maxHostAddrLen)
+		}
+		a, err := multiaddr.NewMultiaddr(h)
+		if err != nil {
+			return nil, protocol.Errorf(protocol.CodeInvalid, "host address %.80q: %v", h, err)
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs, nil
+}
+
+// apiAbout describes a group someone shows on their profile (since 1.5):
+// from this node when it holds the group, else from the group's host
+// (host=USERID, at the addr= addresses), at the rate of previews of other
+// nodes' invites (docs/API.md, "About a group").
+func (s *Server) apiAbout(w http.ResponseWriter, r *http.Request, sess *session) {
+	gid, err := pathGroup(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if d, ok, err := s.b.LocalAbout(gid); ok || err != nil {
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, d)
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("host") == "" {
+		writeError(w, protocol.Errorf(protocol.CodeUnknownGroup, "this node does not hold group %s: name its host (host=USERID&addr=MULTIADDR)", gid))
+		return
+	}
+	host, err := protocol.ParseUserID(q.Get("host"))
+	if err != nil {
+		writeError(w, protocol.Errorf(protocol.CodeInvalid, "host: %s", protocol.AsError(err).Msg))
+		return
+	}
+	addrs, err := parseHostAddrs(q["addr"])
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if !s.sessions.allowPreview(sess.token) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, protocol.Errorf(protocol.CodeRateLimited, "too many questions to other nodes; try again in a few seconds"))
+		return
+	}
+	d, err := s.b.RemoteAbout(r.Context(), gid, host, addrs)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
 // shortLink is the link of handle on the address the request came to.

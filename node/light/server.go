@@ -119,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/groups", s.authed(s.apiGroups))
 	mux.HandleFunc("GET /api/v1/groups/{gid}", s.authed(s.apiGroup))
 	mux.HandleFunc("GET /api/v1/groups/{gid}/events", s.authed(s.apiEvents))
+	mux.HandleFunc("GET /api/v1/groups/{gid}/about", s.authed(s.apiAbout))
 	mux.HandleFunc("PUT /api/v1/groups/{gid}/invites/{invite}/ref", s.authed(s.apiInviteRef))
 	mux.HandleFunc("POST /api/v1/contacts", s.authed(s.apiContactSend))
 	mux.HandleFunc("GET /api/v1/me/contacts", s.authed(s.apiContacts))

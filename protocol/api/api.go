@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"net/http"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+
 	"github.com/qunchat/qun/protocol"
 )
 
@@ -165,6 +168,9 @@ type MemberView struct {
 	Nick   string       `json:"nick,omitempty"`
 	Bio    string       `json:"bio,omitempty"`
 	Avatar *BlobRefView `json:"avatar,omitempty"`
+	// Groups are the groups the member shows (since 1.5): their claim; ask
+	// GET /api/v1/groups/{gid}/about what the host says of each.
+	Groups []ShownGroupView `json:"groups,omitempty"`
 	// Ref is the reference (an order number) of the invite the member
 	// joined with, kept by the host: in the views of admins only.
 	Ref string `json:"ref,omitempty"`
@@ -179,6 +185,10 @@ type InviteRefRequest struct {
 // SetProfile fills the profile fields of v from p.
 func (v *MemberView) SetProfile(p protocol.Profile) {
 	v.Name, v.Nick, v.Bio, v.Avatar = p.Name, p.Nick, p.Bio, NewBlobRefView(p.Avatar)
+	v.Groups = nil
+	for _, g := range p.Groups {
+		v.Groups = append(v.Groups, NewShownGroupView(g))
+	}
 }
 
 // Profile returns the member's profile from the view (the inverse of
@@ -191,6 +201,13 @@ func (v MemberView) Profile() (protocol.Profile, error) {
 			return protocol.Profile{}, err
 		}
 		p.Avatar = r
+	}
+	for _, gv := range v.Groups {
+		g, err := gv.ShownGroup()
+		if err != nil {
+			return protocol.Profile{}, err
+		}
+		p.Groups = append(p.Groups, g)
 	}
 	return p, nil
 }
@@ -508,6 +525,69 @@ type MyProfile struct {
 	// Avatar is an image the user uploaded to this node with
 	// POST /api/v1/blobs?for=avatar.
 	Avatar *BlobRefView `json:"avatar,omitempty"`
+	// Groups are the groups the user shows on their profile (since 1.5,
+	// 展示我加入的群聊): at most 10 of their groups, in this order.
+	Groups []string `json:"groups,omitempty"`
+	// Shown is what the client puts into the profile for Groups: each
+	// group's host and where to reach it. The node fills it in a GET; a
+	// PUT ignores it.
+	Shown []ShownGroupView `json:"shown,omitempty"`
+}
+
+// ShownGroupView is a group shown on a profile (protocol.ShownGroup): the
+// group, its host's user ID and the host's addresses (text multiaddrs
+// ending in /p2p/HOST, as the host_addrs of a submission take them).
+type ShownGroupView struct {
+	Group     string   `json:"group"`
+	Host      string   `json:"host"`
+	HostAddrs []string `json:"host_addrs"`
+}
+
+// NewShownGroupView renders g; addresses that are no multiaddr, or name
+// another peer, are left out.
+func NewShownGroupView(g protocol.ShownGroup) ShownGroupView {
+	v := ShownGroupView{Group: g.Group.String(), Host: g.Host.String(), HostAddrs: []string{}}
+	p2p, err := multiaddr.NewComponent("p2p", g.Host.String())
+	if err != nil {
+		return v
+	}
+	for _, a := range g.Addrs {
+		m, err := multiaddr.NewMultiaddrBytes(a)
+		if err != nil {
+			continue
+		}
+		if t, id := peer.SplitAddr(m); id != "" {
+			if id.String() != g.Host.String() {
+				continue
+			}
+			m = t
+		}
+		v.HostAddrs = append(v.HostAddrs, m.Encapsulate(p2p.Multiaddr()).String())
+	}
+	return v
+}
+
+// ShownGroup is the protocol's form of the view.
+func (v ShownGroupView) ShownGroup() (protocol.ShownGroup, error) {
+	var g protocol.ShownGroup
+	var err error
+	if g.Group, err = protocol.ParseGroupID(v.Group); err != nil {
+		return g, err
+	}
+	if g.Host, err = protocol.ParseUserID(v.Host); err != nil {
+		return g, err
+	}
+	for _, a := range v.HostAddrs {
+		m, err := multiaddr.NewMultiaddr(a)
+		if err != nil {
+			return g, protocol.Errorf(protocol.CodeInvalid, "host address %.80q: %v", a, err)
+		}
+		if t, _ := peer.SplitAddr(m); t != nil {
+			m = t // the host is named apart
+		}
+		g.Addrs = append(g.Addrs, m.Bytes())
+	}
+	return g, nil
 }
 
 // MyGroup is one entry of GET /api/v1/me/groups.
