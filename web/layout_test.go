@@ -20,13 +20,16 @@ import (
 // it is the box that takes its taps (its ::after), which must take the
 // taps 21 px left and right of its middle. (Above and below, the names of
 // two system lines one under the other share their boxes' edges: the
-// lines are 24 px apart.)
+// lines are 24 px apart.) While a card is open (a .backdrop), only what is
+// on the card counts: the page under it takes no taps.
 const smallTargetsJS = `(() => {
   const sel = "button, a.button, [role=button], [role=tab], a.back, .topbar a, .group-link, .list > li, .mention-option, .pin-text";
   const out = [];
   const takes = (el, x, y) => { const at = document.elementFromPoint(x, y); return !!at && (at === el || el.contains(at)); };
+  const modal = document.querySelector(".backdrop"); // an open card: only its content can be tapped
   for (const el of document.querySelectorAll(sel)) {
     if (!el.checkVisibility({ visibilityProperty: true, opacityProperty: true })) continue;
+    if (modal && !modal.contains(el)) continue;
     let r = el.getBoundingClientRect();
     if (!r.width || !r.height || (r.width >= 44 && r.height >= 44)) continue;
     let w = r.width, h = r.height;

@@ -179,6 +179,8 @@ func TestBrowserI18n(t *testing.T) {
 	type dicts struct{ En, Zh []string }
 	d := eval[dicts](b, "reading the dictionaries", `(async () => {
   const I = await import("/js/i18n.js");
+  await import("/js/directory.js"); // modules that add their own words
+  await import("/js/shown.js");
   return { En: Object.keys(I.dictionaries.en), Zh: Object.keys(I.dictionaries.zh) };
 })()`)
 	en, zh := map[string]bool{}, map[string]bool{}
@@ -199,7 +201,7 @@ func TestBrowserI18n(t *testing.T) {
 	var used []string
 	files, _ := filepath.Glob("static/js/*.js")
 	// Every string literal that looks like a key: "family.name…".
-	literal := regexp.MustCompile(`"((?:common|nav|conn|key|groups|create|settings|policy|role|join|chat|ev|manage|dur|err|profile|person|history|contact)\.[A-Za-z0-9_.]*)"`)
+	literal := regexp.MustCompile(`"((?:common|nav|conn|key|groups|create|settings|policy|role|join|chat|ev|manage|dur|err|profile|person|history|contact|dir|shown)\.[A-Za-z0-9_.]*)"`)
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {

@@ -441,7 +441,12 @@ func (s *Server) apiSetMyProfile(w http.ResponseWriter, r *http.Request, sess *s
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	stored, err := s.b.MyProfile(sess.user) // with what the shown groups are now
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, stored)
 }
 
 // apiInviteRef keeps an invite's reference on the host, for the admins.

@@ -287,6 +287,8 @@ type EventView struct {
 	// Profile details (since 1.1; the bio is in Text).
 	Nick   string       `json:"nick,omitempty"`
 	Avatar *BlobRefView `json:"avatar,omitempty"`
+	// Groups are the groups a profile event shows (since 1.5).
+	Groups []ShownGroupView `json:"groups,omitempty"`
 	// Message details.
 	Mentions   []string     `json:"mentions,omitempty"`
 	MentionAll bool         `json:"mention_all,omitempty"`
@@ -417,6 +419,9 @@ func NewEventView(ev *protocol.SignedEvent) EventView {
 		v.Until, v.Text = JSONTime(b.Until), b.Reason
 	case *protocol.ProfileBody:
 		v.Name, v.Nick, v.Text, v.Avatar = b.Name, b.Nick, b.Bio, NewBlobRefView(b.Avatar)
+		for _, g := range b.Groups {
+			v.Groups = append(v.Groups, NewShownGroupView(g))
+		}
 	case *protocol.MessageBody:
 		v.Text, v.Target, v.Link, v.MentionAll = b.Text, b.ReplyTo, b.Link, b.MentionAll
 		for _, m := range b.Mentions {

@@ -23,6 +23,7 @@ import {
 import { fromBase64, fromHex } from "./codec.js";
 import { renderManage } from "./manage.js";
 import { Names, nameEl, avatarEl, relabel, showPerson, refreshPerson, closePerson, namesList } from "./names.js";
+import { shownGroups } from "./shown.js";
 import { contactStrip, openContactSheet, closeContactSheet, requestConversation, offerConversation, staffOf, conversationOf } from "./contacts.js";
 
 const PAGE = 50;
@@ -65,7 +66,7 @@ export class GroupScreen {
       // The card offers a private conversation where one may be had.
       showPerson(this.names, n.dataset.name, false, (id) => (this.canPrivate(id) ? h("button", {
         type: "button", id: "btn-person-private", class: "primary", onclick: () => this.privateChat(id),
-      }, t("contact.private")) : null));
+      }, t("contact.private")) : null), (groups) => shownGroups(this.app, groups, closePerson));
       return true;
     };
     this.el.addEventListener("click", person);

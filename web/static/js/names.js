@@ -29,6 +29,7 @@ import { t, lang } from "./i18n.js";
 import { h, clear, short, hueOf, copyText, errorText, busy } from "./ui.js";
 import { KIND, MAX_NAME_RUNES, MAX_BIO_RUNES, MAX_AVATAR_BYTES, AVATAR_MIMES, body, cleanProfileText, checkProfileText } from "./proto.js";
 import { fromHex } from "./codec.js";
+import { shownChooser } from "./shown.js";
 
 const SUFFIX_MIN = 4;
 
@@ -56,7 +57,8 @@ export class Names {
       const fresh = !(p.seq > head);
       this.people.set(m.user, {
         name: fresh ? m.name || "" : p.name, nick: fresh ? m.nick || "" : p.nick, bio: fresh ? m.bio || "" : p.bio,
-        avatar: fresh ? m.avatar || null : p.avatar, role: m.role, member: true, seq: fresh ? head : p.seq,
+        avatar: fresh ? m.avatar || null : p.avatar, groups: fresh ? m.groups || [] : p.groups || [],
+        role: m.role, member: true, seq: fresh ? head : p.seq,
       });
     }
     this.labels = null;
@@ -93,7 +95,7 @@ export class Names {
   noteProfile(ev) {
     const p = this.people.get(ev.author);
     if (p && !(ev.seq > p.seq)) return false;
-    const next = { role: "", member: false, ...p, name: ev.name || "", nick: ev.nick || "", bio: ev.text || "", avatar: ev.avatar || null, seq: ev.seq };
+    const next = { role: "", member: false, ...p, name: ev.name || "", nick: ev.nick || "", bio: ev.text || "", avatar: ev.avatar || null, groups: ev.groups || [], seq: ev.seq };
     this.people.set(ev.author, next);
     this.labels = null;
     return !p || p.name !== next.name || p.nick !== next.nick || hashOf(p.avatar) !== hashOf(next.avatar);
@@ -298,10 +300,12 @@ export function relabel(root, names) {
 // full ID, which is who the person is.
 let personShown = null; // the id of the open card
 let personExtra = null; // what the open card offers besides copy and close
+let personGroups = null; // what makes the open card's list of shown groups
 
 // extra, when given, returns what else the card offers for id (a button
-// for a private conversation, chat.js), or null.
-export function showPerson(names, id, keepFocus, extra) {
+// for a private conversation, chat.js), or null; groups, when given,
+// returns the section of the groups a member shows (shown.js) from them.
+export function showPerson(names, id, keepFocus, extra, groups) {
   // A card shown again (refreshPerson) keeps its buttons, the same nodes,
   // so a tap on one as the names change is not lost.
   const again = keepFocus && personShown === id;
@@ -310,14 +314,18 @@ export function showPerson(names, id, keepFocus, extra) {
   const oldCopy = old && old.querySelector("#btn-person-copy");
   const oldAvatar = old && old.querySelector(".avatar"); // its picture stays, without loading again
   const oldExtra = old && old.querySelector(".person-extra");
+  const oldGroups = old && old.querySelector("#person-groups");
   const more = again ? personExtra : extra || null;
+  const groupsOf = again ? personGroups : groups || null;
   closePerson();
   personShown = id;
   personExtra = more;
+  personGroups = groupsOf;
   const extraEl = !oldExtra && more ? more(id) : null;
   const moreEl = oldExtra || (extraEl ? h("div", { class: "row person-extra" }, extraEl) : null);
   const p = names.get(id) || {};
   const b = names.bridgedOf(id);
+  const groupsEl = oldGroups || (groupsOf && !b && p.groups && p.groups.length ? groupsOf(p.groups) : null);
   const close = oldClose || h("button", { type: "button", id: "btn-person-close", onclick: closePerson }, t("common.close"));
   const copy = oldCopy || h("button", {
     type: "button", id: "btn-person-copy",
@@ -340,6 +348,7 @@ export function showPerson(names, id, keepFocus, extra) {
       p.bio ? [h("dt", {}, t("person.bio")), h("dd", { id: "person-bio" }, p.bio)] : null),
     h("p", { class: "hint" }, t(b ? "person.bridgedIdHint" : "person.idHint")),
     h("code", { class: "id", id: "person-id" }, id),
+    groupsEl,
     moreEl,
     h("div", { class: "row" }, copy, h("span", { class: "spacer" }), close));
   const back = h("div", {
@@ -392,7 +401,10 @@ export function checkProfile(typed, limits) {
 }
 
 // sig is what a group was last sent from here: name, bio and avatar.
-const sig = (p, avatar) => JSON.stringify([p.name || "", p.bio || "", hashOf(avatar)]);
+const sig = (p, avatar) => JSON.stringify([p.name || "", p.bio || "", hashOf(avatar), ...groupIDs(p.shown)]);
+
+// groupIDs lists the group IDs of shown groups (views {group, host, host_addrs}).
+const groupIDs = (list) => (list || []).map((g) => g.group);
 
 // ProfileSync carries the user's profile to their groups. Every push is
 // one after the other (one queue), so two never race for one group.
@@ -401,6 +413,7 @@ const sig = (p, avatar) => JSON.stringify([p.name || "", p.bio || "", hashOf(ava
 function stored(p) {
   const out = {};
   for (const k of ["name", "bio", "avatar"]) if (p[k]) out[k] = p[k];
+  if (p.groups && p.groups.length) out.groups = p.groups;
   return out;
 }
 
@@ -444,7 +457,7 @@ export class ProfileSync {
   async setAvatar(ref) {
     const cur = await this.load();
     const r = ref ? { hash: ref.hash, mime: ref.mime, size: ref.size, width: ref.width || 0, height: ref.height || 0 } : undefined;
-    return this.remember(await this.app.api.setMyProfile(stored({ name: cur.name, bio: cur.bio, avatar: r })));
+    return this.remember(await this.app.api.setMyProfile(stored({ name: cur.name, bio: cur.bio, avatar: r, groups: cur.groups })));
   }
 
   async load() {
@@ -452,10 +465,12 @@ export class ProfileSync {
     return this.profile;
   }
 
-  // save stores a new name and bio on the home node, keeping the avatar.
+  // save stores a new name and bio (and, when p has them, the groups
+  // shown) on the home node, keeping the avatar.
   async save(p) {
     const cur = await this.load();
-    return this.remember(await this.app.api.setMyProfile(stored({ name: p.name, bio: p.bio, avatar: cur.avatar })));
+    const groups = p.groups !== undefined ? p.groups : cur.groups;
+    return this.remember(await this.app.api.setMyProfile(stored({ name: p.name, bio: p.bio, avatar: cur.avatar, groups })));
   }
 
   // push sends a profile event to group gid: name and bio of the home
@@ -500,9 +515,9 @@ export class ProfileSync {
     }
     const local = this.avatar();
     const avatar = local === undefined ? mine.avatar : local || undefined;
-    const want = { name: p.name || "", bio: p.bio || "", nick: nick !== undefined ? nick : mine.nick || "", avatar };
+    const want = { name: p.name || "", bio: p.bio || "", nick: nick !== undefined ? nick : mine.nick || "", avatar, groups: p.shown || [] };
     if ((mine.name || "") === want.name && (mine.bio || "") === want.bio && (mine.nick || "") === want.nick &&
-      hashOf(mine.avatar) === hashOf(avatar)) {
+      hashOf(mine.avatar) === hashOf(avatar) && groupIDs(mine.groups).join() === groupIDs(want.groups).join()) {
       this.markSent(gid, p, local);
       return "same";
     }
@@ -581,6 +596,9 @@ export function profileCard(app) {
   const name = h("input", { id: "profile-name", autocomplete: "nickname", enterkeyhint: "done", placeholder: t("profile.namePlaceholder") });
   const bio = h("textarea", { id: "profile-bio", rows: 2, placeholder: t("profile.bioPlaceholder") });
   const save = h("button", { id: "btn-save-profile", class: "primary", type: "submit" }, t("profile.save"));
+  const chooser = shownChooser(app);
+  const prev = app.cleanup; // the "me" screen's: its watch of the groups ends with it
+  app.cleanup = () => { chooser.stop(); if (prev) prev(); };
   const preview = h("span", { class: "avatar person big", id: "profile-avatar", "aria-hidden": "true" });
   let shown = ""; // the URL of the picture the preview shows
   const paint = () => paintAvatar(preview, app.signer.id, initials(name.value) === "#" ? app.signer.id.slice(-2) : initials(name.value), shown);
@@ -688,6 +706,7 @@ export function profileCard(app) {
   app.profiles.load().then((p) => {
     if (!name.value) name.value = p.name || "";
     if (!bio.value) bio.value = p.bio || "";
+    chooser.set(p.groups || []);
     paint();
   }).catch((e) => show(errorText(e), "error"));
 
@@ -735,7 +754,7 @@ export function profileCard(app) {
         name.value = c.profile.name || "";
         bio.value = c.profile.bio || "";
         try {
-          await app.profiles.save(c.profile);
+          await app.profiles.save({ ...c.profile, groups: chooser.value() });
         } catch (err) {
           return show(errorText(err), "error");
         }
@@ -748,6 +767,7 @@ export function profileCard(app) {
   h("div", { class: "row wrap avatar-row" }, pick, remove, avatarInput, upload),
   h("p", { class: "hint" }, t("profile.avatar.hint")),
   h("label", {}, t("profile.field.bio"), bio),
+  chooser.el,
   h("p", { class: "hint" }, t("profile.hint")),
   save, progress, failures);
   return h("section", { class: "card", id: "profile" }, h("h1", {}, t("profile.title")), form, status);

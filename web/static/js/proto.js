@@ -129,10 +129,12 @@ export const body = {
   // profile: {name, bio, nick, avatar}; an empty or absent string is not
   // set, and the event replaces the author's whole profile in the group.
   // avatar is a BlobRef as the API shows it ({hash, mime, size, width,
-  // height}): the page sets none yet, but keeps one set elsewhere.
+  // height}): the page sets none yet, but keeps one set elsewhere. groups
+  // (since 1.5) are the groups the author shows, as the API's shown views.
   profile: (p) => {
     const w = new Writer().string(1, p.name).string(2, p.bio).string(3, p.nick);
     if (p.avatar) w.bytesAlways(4, blobRef(p.avatar));
+    for (const g of p.groups || []) w.bytesAlways(5, shownGroup(g));
     return w.finish();
   },
   // reaction: {target (seq), emoji, remove (true takes the author's
@@ -156,6 +158,17 @@ export function checkEmoji(s) {
 // blobRef encodes a BlobRef: hash, media type, size, width, height.
 const blobRef = (r) => new Writer().key(1, fromHex(r.hash)).string(2, r.mime).varint(3, r.size)
   .varint(4, r.width || 0).varint(5, r.height || 0).finish();
+
+// shownGroup encodes a ShownGroup (since 1.5) from its API view {group,
+// host, host_addrs}: the host's addresses without their /p2p/ part (the
+// host is named apart); those this page cannot encode are left out.
+function shownGroup(g) {
+  const w = new Writer().key(1, fromHex(g.group)).key(2, parsePeerID(g.host));
+  for (const a of (g.host_addrs || []).slice(0, 8)) {
+    try { w.bytesAlways(3, multiaddrBytes(a.replace(/\/p2p\/[^/]+$/, ""))); } catch { /* not one of the node's protocols */ }
+  }
+  return w.finish();
+}
 
 // attachment encodes an Attachment: the BlobRef, the file name, the thumbnail.
 function attachment(a) {
