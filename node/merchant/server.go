@@ -1,6 +1,7 @@
 package merchant
 
 import (
+	"net/url"
 	"context"
 	"net/http"
 	"strings"
@@ -229,7 +230,9 @@ func (s *Server) PublicHandler() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, "/join#"+j.Token, http.StatusFound)
+		// live= lets the join page ask the code again when the group
+		// filled up before the person joined.
+		http.Redirect(w, r, "/join?live="+url.QueryEscape(r.PathValue("code"))+"#"+j.Token, http.StatusFound)
 	}))
 	return mux
 }

@@ -494,10 +494,13 @@ async function joinScreen(token) {
   const uses = pv ? (pv.max_uses ? t("join.usesOf", { uses: pv.uses, max: pv.max_uses }) : t("join.usesUnlimited", { uses: pv.uses })) : "";
   const note = h("input", { id: "join-note", maxlength: 500, placeholder: t("join.notePlaceholder") });
   const joined = (gid) => { history.replaceState(null, "", "/#/g/" + gid); route(); };
+  // A live code's link (/l/CODE) comes with live=CODE: a group that filled
+  // up meanwhile sends the person on to the code's next group.
+  const live = new URLSearchParams(location.search).get("live");
   const doJoin = (kind) => (e) => busy(e.target, async () => {
     status.clear();
     try {
-      const resp = await app.api.joinInvite(token, kind, note.value.trim());
+      const resp = kind === KIND.join && live ? await joinLive(live, token) : await app.api.joinInvite(token, kind, note.value.trim());
       if (kind === KIND.join) {
         app.profiles.push(resp.group).catch(() => { /* ensure tries again */ });
         joined(resp.group);
@@ -533,6 +536,23 @@ async function joinScreen(token) {
       h("p", { class: "hint" }, t("join.requestHint")), note,
       h("button", { id: "btn-request", onclick: doJoin(KIND.join_request) }, t("join.request"))) : null,
   );
+}
+
+// joinLive joins with token, the invite a live code gave; when that group
+// is full by now it asks the code again (a few times) for the group with
+// room, and joins that one. The answer is the submission's answer, or the
+// group the person is in already.
+async function joinLive(code, token) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await app.api.joinInvite(token, KIND.join, "");
+    } catch (e) {
+      if (e.code !== "group_full" || attempt >= 3) throw e;
+    }
+    const next = await app.api.fetchJSON("GET", `/api/v1/live/${encodeURIComponent(code)}?user=${app.signer.id}`);
+    if (next.member) return { group: next.group };
+    token = next.token;
+  }
 }
 
 // waitForAnswer keeps the join screen on a request to join gid until an
