@@ -266,3 +266,15 @@ func (c *Client) ShopProfile(ctx context.Context) (*api.ShopProfile, error) {
 	}
 	return &out, nil
 }
+
+// SetTags replaces the merchant's tags of a group (none clears them).
+func (c *Client) SetTags(ctx context.Context, gid protocol.GroupID, tags []string) (*api.GroupTags, error) {
+	if tags == nil {
+		tags = []string{}
+	}
+	var out api.GroupTags
+	if err := c.do(ctx, "PUT", "/api/v1/merchant/groups/"+gid.String()+"/tags", withSession, api.TagsRequest{Tags: tags}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

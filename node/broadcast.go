@@ -16,6 +16,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/qunchat/qun/protocol"
@@ -118,13 +119,29 @@ func (mb merchantBackend) Broadcast(ctx context.Context, req api.BroadcastReques
 		b.At = max(req.At, now-60_000) // a time just past (a slow request) is now
 	}
 	asked := 0
-	for _, set := range []bool{req.All, len(req.Groups) > 0, req.Family != ""} {
+	for _, set := range []bool{req.All, len(req.Groups) > 0, req.Family != "", len(req.Tags) > 0} {
 		if set {
 			asked++
 		}
 	}
 	if asked != 1 {
-		return api.Broadcast{}, protocol.Errorf(protocol.CodeInvalid, "name the groups, a live code's family, or ask for all of them (\"all\": true): one of the three")
+		return api.Broadcast{}, protocol.Errorf(protocol.CodeInvalid, "name the groups, a live code's family, tags, or ask for all of them (\"all\": true): one of the four")
+	}
+	if len(req.Tags) > 0 {
+		tags, err := checkTags(req.Tags)
+		if err != nil {
+			return api.Broadcast{}, err
+		}
+		info, err := mb.Service()
+		if err != nil {
+			return api.Broadcast{}, err
+		}
+		if b.Groups, err = n.taggedGroups(tags, info.Groups); err != nil {
+			return api.Broadcast{}, err
+		}
+		if len(b.Groups) == 0 {
+			return api.Broadcast{}, protocol.Errorf(protocol.CodeInvalid, "no group of the service has the tags %s", strings.Join(tags, ", "))
+		}
 	}
 	if req.Family != "" {
 		f, ok, err := n.loadFamily(req.Family)
@@ -142,7 +159,9 @@ func (mb merchantBackend) Broadcast(ctx context.Context, req api.BroadcastReques
 	if len(req.Groups) > MaxBroadcastGroups {
 		return api.Broadcast{}, protocol.Errorf(protocol.CodeInvalid, "a broadcast goes to at most %d groups", MaxBroadcastGroups)
 	}
-	if req.All {
+	switch {
+	case len(req.Tags) > 0: // b.Groups set above
+	case req.All:
 		info, err := mb.Service()
 		if err != nil {
 			return api.Broadcast{}, err
@@ -154,7 +173,7 @@ func (mb merchantBackend) Broadcast(ctx context.Context, req api.BroadcastReques
 		if len(b.Groups) == 0 {
 			return api.Broadcast{}, protocol.Errorf(protocol.CodeInvalid, "the service key is a member of no group hosted here")
 		}
-	} else {
+	default:
 		seen := map[protocol.GroupID]bool{}
 		for _, s := range req.Groups {
 			gid, err := protocol.ParseGroupID(s)

@@ -115,6 +115,12 @@ func (b merchantBackend) Service() (api.ServiceInfo, error) {
 		})
 	}
 	sort.Slice(info.Groups, func(i, j int) bool { return info.Groups[i].Name < info.Groups[j].Name })
+	for i := range info.Groups {
+		gid, _ := protocol.ParseGroupID(info.Groups[i].Group)
+		if info.Groups[i].Tags, err = n.groupTags(gid); err != nil {
+			return info, err
+		}
+	}
 	return info, nil
 }
 

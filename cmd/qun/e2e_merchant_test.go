@@ -77,6 +77,22 @@ func TestE2EMerchantCLI(t *testing.T) {
 	testserver.WaitUntil(t, 10*time.Second, "the broadcast sent", func() bool {
 		return strings.Contains(must(t, erp, "broadcast", "status", bc.ID, "--api", a.api), ": sent, 1 of 1 groups")
 	})
+	if out := must(t, erp, "tag", g.Group, "VIP", "老客", "--api", a.api); !strings.Contains(out, "vip, 老客") {
+		t.Fatalf("tag printed %q", out)
+	}
+	if svc := must(t, erp, "service", "--api", a.api); !strings.Contains(svc, "[vip, 老客]") {
+		t.Fatalf("service does not show the tags: %q", svc)
+	}
+	var tb struct{ ID string }
+	if err := json.Unmarshal([]byte(must(t, erp, "broadcast", "--tag", "老客", "老客专享", "--api", a.api, "--json")), &tb); err != nil || tb.ID == "" {
+		t.Fatalf("broadcast --tag: %+v %v", tb, err)
+	}
+	testserver.WaitUntil(t, 10*time.Second, "the tagged broadcast sent", func() bool {
+		return strings.Contains(must(t, erp, "broadcast", "status", tb.ID, "--api", a.api), ": sent, 1 of 1 groups")
+	})
+	if _, errs, code := erp(t, "tag", g.Group, "a,b", "--api", a.api); code != 1 || !strings.Contains(errs, "comma") {
+		t.Fatalf("a tag with a comma: exit %d, %q", code, errs)
+	}
 	if _, errs, code := erp(t, "broadcast", "hello", "--api", a.api); code != 1 || !strings.Contains(errs, "name the groups") {
 		t.Fatalf("a broadcast to nothing: exit %d, %q", code, errs)
 	}

@@ -112,7 +112,11 @@ func runService(x *cli, args []string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "service key %s (%s), in %d groups", info.User, info.Name, len(info.Groups))
 	for _, g := range info.Groups {
-		fmt.Fprintf(&b, "\n  %s  %s  %s, %d members", g.Group, g.Name, g.Role, g.Members)
+		tags := ""
+		if len(g.Tags) > 0 {
+			tags = " [" + strings.Join(g.Tags, ", ") + "]"
+		}
+		fmt.Fprintf(&b, "\n  %s  %s  %s, %d members%s", g.Group, g.Name, g.Role, g.Members, tags)
 	}
 	return x.emit(info, b.String())
 }
@@ -423,6 +427,8 @@ func runBroadcast(x *cli, args []string) error {
 	var groups repeatedFlag
 	fs.Var(&groups, "group", "send to the group `GID` (repeatable)")
 	all := fs.Bool("all", false, "send to every group of the node's service key")
+	var tags repeatedFlag
+	fs.Var(&tags, "tag", "send to the service's groups tagged `TAG` (repeatable: any of them)")
 	announce := fs.Bool("announce", false, "set the announcement instead of posting a message")
 	link := fs.String("link", "", "a `URL` sent with the message (a live stream)")
 	mentionAll := fs.Bool("mention-all", false, "mention everyone (@all)")
@@ -432,7 +438,7 @@ func runBroadcast(x *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := api.BroadcastRequest{Text: strings.Join(pos, " "), Announce: *announce, Link: *link, MentionAll: *mentionAll, Groups: groups, All: *all}
+	req := api.BroadcastRequest{Text: strings.Join(pos, " "), Announce: *announce, Link: *link, MentionAll: *mentionAll, Groups: groups, All: *all, Tags: tags}
 	if in > 0 {
 		req.At = uint64(time.Now().Add(in).UnixMilli())
 	}
@@ -445,6 +451,34 @@ func runBroadcast(x *cli, args []string) error {
 		return err
 	}
 	return x.emit(b, formatBroadcast(b))
+}
+
+func runTag(x *cli, args []string) error {
+	fs := x.flags()
+	pos, err := x.parse(fs, args, 2, true, "GID", "TAG")
+	if err != nil {
+		return err
+	}
+	gid, err := protocol.ParseGroupID(pos[0])
+	if err != nil {
+		return usagef("GID: %s", protocol.AsError(err).Msg)
+	}
+	tags := pos[1:]
+	if len(tags) == 1 && tags[0] == "-" {
+		tags = []string{} // clears them
+	}
+	c, err := x.merchantClient()
+	if err != nil {
+		return err
+	}
+	gt, err := c.SetTags(x.ctx, gid, tags)
+	if err != nil {
+		return err
+	}
+	if len(gt.Tags) == 0 {
+		return x.emit(gt, fmt.Sprintf("group %s has no tags", gt.Group))
+	}
+	return x.emit(gt, fmt.Sprintf("group %s: %s", gt.Group, strings.Join(gt.Tags, ", ")))
 }
 
 func runBroadcastStatus(x *cli, args []string) error {

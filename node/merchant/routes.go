@@ -112,6 +112,13 @@ func (s *Server) Handler() http.Handler {
 		inv, err := b.OrderInvite(r.Context(), g, req, s.base(r))
 		return again(inv, inv.Existing, err)
 	}))
+	route("PUT /api/v1/merchant/groups/{gid}/tags", ScopeGroups, withBody(func(r *http.Request, req api.TagsRequest) (api.GroupTags, int, error) {
+		g, err := gid(r)
+		if err != nil {
+			return api.GroupTags{}, 0, err
+		}
+		return ok(b.SetTags(g, req.Tags))
+	}))
 	route("PUT /api/v1/merchant/groups/{gid}/rules", ScopeGroups, withBody(func(r *http.Request, req api.RulesView) (api.MerchantGroup, int, error) {
 		g, err := gid(r)
 		if err != nil {

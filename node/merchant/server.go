@@ -28,6 +28,9 @@ type Backend interface {
 	// an invite of gid bound to an order, its link under base.
 	OrderInvite(ctx context.Context, gid protocol.GroupID, req api.OrderInviteRequest, base string) (api.OrderInvite, error)
 
+	// SetTags replaces the merchant's tags of a group.
+	SetTags(gid protocol.GroupID, tags []string) (api.GroupTags, error)
+
 	// SetRules sets a group's automation rules, signed by the service key.
 	SetRules(ctx context.Context, gid protocol.GroupID, rules api.RulesView) (api.MerchantGroup, error)
 

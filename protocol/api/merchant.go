@@ -54,6 +54,19 @@ type ServiceGroupRef struct {
 	Members int    `json:"members"`
 	Policy  string `json:"policy"`
 	Closed  bool   `json:"closed,omitempty"`
+	// Tags are the merchant's tags of the group (kept by the host only).
+	Tags []string `json:"tags"`
+}
+
+// TagsRequest sets a group's tags (PUT /api/v1/merchant/groups/{gid}/tags).
+type TagsRequest struct {
+	Tags []string `json:"tags"`
+}
+
+// GroupTags is a group's tags as stored: trimmed, lower case, no repeats.
+type GroupTags struct {
+	Group string   `json:"group"`
+	Tags  []string `json:"tags"`
 }
 
 // MerchantGroupRequest creates a group owned by the service key.
@@ -230,6 +243,8 @@ type BroadcastRequest struct {
 	All    bool     `json:"all,omitempty"`
 	// Family sends it to every group of a live code.
 	Family string `json:"family,omitempty"`
+	// Tags send it to the service's groups with any of these tags.
+	Tags []string `json:"tags,omitempty"`
 	// At is when to send it (Unix ms; absent: now).
 	At uint64 `json:"at,omitempty"`
 }
