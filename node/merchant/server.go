@@ -1,9 +1,9 @@
 package merchant
 
 import (
-	"net/url"
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/qunchat/qun/node/light"
