@@ -8,11 +8,15 @@ package node
 // dirty groups' new events into deliveries (the outbox, durable) and moves
 // each group's cursor on. Sequencing never waits for it or for a receiver.
 // A crash between the outbox write and the cursor's makes a delivery
-// twice: at least once, with the Qun event ID as the idempotency key.
+// twice: at least once, with the Qun event ID as the idempotency key. The
+// merchant API's own events (an order's new state) are kept under the
+// group's head when they happen and go out right after the group's events
+// up to there, so a receiver sees them in the order they happened.
 
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -24,10 +28,14 @@ import (
 
 // Meta keys of the webhooks' progress: node scope "hookdirty/GID/SEQ" (the
 // first seq of a commit not yet turned into deliveries), group scope
-// "hookcursor" (the last seq that was).
+// "hookcursor" (the last seq that was), and node scope
+// "hookafter/GID/SEQ/ID": an event of the merchant API (an order's new
+// state) that goes out after the group's events up to SEQ, its JSON the
+// value.
 const (
 	metaHookDirty  = "hookdirty/"
 	metaHookCursor = "hookcursor"
+	metaHookAfter  = "hookafter/"
 )
 
 // hookDirtyWrite is the meta write that goes with a commit of a hosted
@@ -61,18 +69,37 @@ func (n *Node) runHooks() {
 	}
 }
 
-// drainHooks handles every dirty group once.
+// drainHooks handles every dirty group once: its new events, and the
+// merchant API's events that came after some of them, in that order.
 func (n *Node) drainHooks() {
+	// The merchant API's events first: one kept after a group's event H
+	// was kept after H's dirty key, so the dirty keys read next show H.
+	afterKeys, err := n.store.MetaKeys(storage.NodeScope, metaHookAfter)
+	if err != nil {
+		n.log.Error("webhooks: cannot read the order events to deliver", "err", err)
+		return
+	}
 	keys, err := n.store.MetaKeys(storage.NodeScope, metaHookDirty)
 	if err != nil {
 		n.log.Error("webhooks: cannot read the groups to deliver for", "err", err)
 		return
 	}
 	type dirt struct {
-		from uint64
-		keys []string
+		dirty bool
+		from  uint64
+		keys  []string
+		seqs  []uint64 // of keys
+		after []string // hookafter keys, in the order of their seqs
 	}
 	byGroup := map[protocol.GroupID]*dirt{}
+	of := func(gid protocol.GroupID) *dirt {
+		d := byGroup[gid]
+		if d == nil {
+			d = &dirt{}
+			byGroup[gid] = d
+		}
+		return d
+	}
 	for _, k := range keys {
 		gs, seqs, ok := strings.Cut(strings.TrimPrefix(k, metaHookDirty), "/")
 		gid, err := protocol.ParseGroupID(gs)
@@ -81,57 +108,165 @@ func (n *Node) drainHooks() {
 			_ = n.store.SetMeta(storage.NodeScope, k, nil)
 			continue
 		}
-		d := byGroup[gid]
-		if d == nil {
-			d = &dirt{from: seq}
-			byGroup[gid] = d
+		d := of(gid)
+		if !d.dirty || seq < d.from {
+			d.from = seq
 		}
-		d.from = min(d.from, seq)
-		d.keys = append(d.keys, k)
+		d.dirty = true
+		d.keys, d.seqs = append(d.keys, k), append(d.seqs, seq)
+	}
+	for _, k := range afterKeys {
+		gs, _, _ := strings.Cut(strings.TrimPrefix(k, metaHookAfter), "/")
+		gid, err := protocol.ParseGroupID(gs)
+		if err != nil {
+			_ = n.store.SetMeta(storage.NodeScope, k, nil)
+			continue
+		}
+		d := of(gid)
+		d.after = append(d.after, k)
 	}
 	for gid, d := range byGroup {
 		if n.ctx.Err() != nil {
 			return
 		}
-		if err := n.deliverFrom(gid, d.from); err != nil {
+		through, err := n.drainGroup(gid, d.dirty, d.from, d.after)
+		if err != nil {
 			n.log.Warn("webhooks: a group's events were not turned into deliveries; trying at the next commit", "group", gid, "err", err)
 			continue
 		}
-		for _, k := range d.keys {
-			_ = n.store.SetMeta(storage.NodeScope, k, nil)
+		// A key whose event the store's head did not show yet (the commit
+		// visible, its head not yet) stays for the next round.
+		for i, k := range d.keys {
+			if d.seqs[i] <= through {
+				_ = n.store.SetMeta(storage.NodeScope, k, nil)
+			}
 		}
 	}
 }
 
+// drainGroup queues gid's new events from seq from on (when dirty), with
+// the merchant API's events kept for the group in their places; without
+// new events, the API's events of the after keys alone.
+//
+// through is the last seq of the group delivered for by now.
+func (n *Node) drainGroup(gid protocol.GroupID, dirty bool, from uint64, after []string) (through uint64, err error) {
+	if dirty {
+		return n.deliverFrom(gid, from)
+	}
+	evs, err := n.afterEvents(after)
+	if err != nil || len(evs) == 0 {
+		return 0, err
+	}
+	if err := n.hooks.Enqueue(evs...); err != nil {
+		return 0, err
+	}
+	n.dropKeys(after)
+	return 0, nil
+}
+
+// afterSeq is the seq a hookafter key of gid comes after (ok false for a
+// key that is not one).
+func afterSeq(gid protocol.GroupID, k string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(k, metaHookAfter+gid.String()+"/")
+	seqs, _, _ := strings.Cut(rest, "/")
+	seq, err := strconv.ParseUint(seqs, 10, 64)
+	return seq, ok && err == nil
+}
+
+// afterEvents reads the events kept under keys.
+func (n *Node) afterEvents(keys []string) ([]delivery.Event, error) {
+	var out []delivery.Event
+	for _, k := range keys {
+		ev, ok, err := loadRecord[delivery.Event](n, k, "a webhook event")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, *ev)
+		}
+	}
+	return out, nil
+}
+
+func (n *Node) dropKeys(keys []string) {
+	for _, k := range keys {
+		_ = n.store.SetMeta(storage.NodeScope, k, nil)
+	}
+}
+
 // deliverFrom enqueues the deliveries of gid's events from seq from on
-// (after its cursor) up to its head, and moves the cursor.
-func (n *Node) deliverFrom(gid protocol.GroupID, from uint64) error {
+// (after its cursor) up to its head, each merchant API event kept for the
+// group right after the group's event it came after (those after events
+// not delivered yet wait for them), and moves the cursor.
+// The API's keys are read after the events: one kept after event H was
+// written before any event that came after it was committed, so reading
+// that event finds the key.
+func (n *Node) deliverFrom(gid protocol.GroupID, from uint64) (through uint64, err error) {
 	if raw, ok, err := n.store.Meta(gid, metaHookCursor); err != nil {
-		return err
+		return 0, err
 	} else if ok && len(raw) == 8 {
 		from = max(from, binary.BigEndian.Uint64(raw)+1)
 	}
 	for {
 		recs, err := n.store.Range(gid, from, 500, maxSyncBytes)
-		if err != nil || len(recs) == 0 {
-			return err
+		if err != nil {
+			return 0, err
+		}
+		afterKeys, err := n.store.MetaKeys(storage.NodeScope, metaHookAfter+gid.String()+"/")
+		if err != nil {
+			return 0, err
 		}
 		var evs []delivery.Event
+		var used []string
+		k := 0
+		flush := func(before uint64) error { // the API's events after seqs < before
+			for ; k < len(afterKeys); k++ {
+				seq, ok := afterSeq(gid, afterKeys[k])
+				if ok && seq >= before {
+					break
+				}
+				if ok {
+					more, err := n.afterEvents(afterKeys[k : k+1])
+					if err != nil {
+						return err
+					}
+					evs = append(evs, more...)
+				}
+				used = append(used, afterKeys[k])
+			}
+			return nil
+		}
 		for _, r := range recs {
+			if err := flush(r.Seq); err != nil {
+				return 0, err
+			}
 			ev, err := protocol.DecodeEvent(r.Data)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			evs = append(evs, n.hookEvents(gid, ev)...)
 		}
-		if err := n.hooks.Enqueue(evs...); err != nil {
-			return err
+		next := from // the API's events after what is delivered now come now
+		if len(recs) > 0 {
+			next = recs[len(recs)-1].Seq + 1
+		}
+		if err := flush(next); err != nil {
+			return 0, err
+		}
+		if len(evs) > 0 {
+			if err := n.hooks.Enqueue(evs...); err != nil {
+				return 0, err
+			}
+		}
+		n.dropKeys(used)
+		if len(recs) == 0 {
+			return from - 1, nil
 		}
 		last := recs[len(recs)-1].Seq
 		var b [8]byte
 		binary.BigEndian.PutUint64(b[:], last)
 		if err := n.store.SetMeta(gid, metaHookCursor, b[:]); err != nil {
-			return err
+			return 0, err
 		}
 		from = last + 1
 	}
@@ -203,21 +338,28 @@ func joinSource(ref string) string {
 	return "invite"
 }
 
-// orderHook tells the webhooks of an order group's new state. It is
-// queued at once, while a group's events go through the dirty-key worker:
-// per URL, an order.state and a group event of the same moment may arrive
-// in either order (a single path through the worker would fix that).
+// orderHook tells the webhooks of an order group's new state, after every
+// event of the group so far (the courier's removal, the close): it is kept
+// under the group's head and the worker queues it once the group's events
+// up to there are queued.
 func (n *Node) orderHook(o *orderGroup) {
 	if n.hooks == nil || !n.hooks.Active() {
 		return
 	}
-	err := n.hooks.Enqueue(delivery.Event{
-		ID: "order:" + o.Order + ":" + string(o.State), Type: "order.state", Time: nowMS(), Group: o.Group.String(),
+	var head uint64
+	n.withState(o.Group, func(g *group) { head = g.state.Head })
+	id := "order:" + o.Order + ":" + string(o.State)
+	ev := delivery.Event{
+		ID: id, Type: "order.state", Time: nowMS(), Group: o.Group.String(),
 		Data: map[string]any{"order": o.Order, "state": string(o.State)},
-	})
-	if err != nil {
-		n.log.Warn("webhooks: an order's state change was not queued", "order", o.Order, "err", err)
 	}
+	// The seq in 20 digits keeps a group's events in order in the key space.
+	key := fmt.Sprintf("%s%s/%020d/%s", metaHookAfter, o.Group, head, id)
+	if err := saveRecord(n, key, ev); err != nil {
+		n.log.Warn("webhooks: an order's state change was not kept", "order", o.Order, "err", err)
+		return
+	}
+	n.wakeHooks()
 }
 
 // The merchant API's webhook calls.
