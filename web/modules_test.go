@@ -181,6 +181,7 @@ func TestBrowserI18n(t *testing.T) {
   const I = await import("/js/i18n.js");
   await import("/js/directory.js"); // modules that add their own words
   await import("/js/shown.js");
+  await import("/js/shop.js");
   return { En: Object.keys(I.dictionaries.en), Zh: Object.keys(I.dictionaries.zh) };
 })()`)
 	en, zh := map[string]bool{}, map[string]bool{}
@@ -201,7 +202,7 @@ func TestBrowserI18n(t *testing.T) {
 	var used []string
 	files, _ := filepath.Glob("static/js/*.js")
 	// Every string literal that looks like a key: "family.name…".
-	literal := regexp.MustCompile(`"((?:common|nav|conn|key|groups|create|settings|policy|role|join|chat|ev|manage|dur|err|profile|person|history|contact|dir|shown)\.[A-Za-z0-9_.]*)"`)
+	literal := regexp.MustCompile(`"((?:common|nav|conn|key|groups|create|settings|policy|role|join|chat|ev|manage|dur|err|profile|person|history|contact|dir|shown|shop)\.[A-Za-z0-9_.]*)"`)
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -228,6 +229,15 @@ func TestBrowserI18n(t *testing.T) {
 		{"profile.bad.", "utf8", "tooLong", "control", "edge"},
 		{"profile.field.", "name", "bio", "nick"},
 		{"err.", "unreachable", "invite_invalid"},
+		{"shop.tab.", "orders", "rules", "broadcasts", "live", "stats"},
+		{"shop.state.", "accepted", "dispatched", "delivered", "closed"},
+		{"shop.next.", "dispatched", "delivered", "closed"},
+		{"shop.invite.", "buyer", "staff", "courier"},
+		{"shop.action.", "warn", "mute", "kick"},
+		{"shop.bc.kind.", "message", "announce"},
+		{"shop.bc.to.", "all", "groups", "family"},
+		{"shop.bc.state.", "scheduled", "sending", "sent"},
+		{"shop.src.", "order", "live", "invite", "open", "approval", "directory"},
 	} {
 		for _, k := range fam[1:] {
 			used = append(used, fam[0]+k)

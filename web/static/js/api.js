@@ -140,6 +140,34 @@ export class Api {
   // shortInvite asks the host for a short link of an open invite.
   shortInvite(token) { return this.call("POST", "/api/v1/invites/short", { token }); }
   group(gid) { return this.call("GET", `/api/v1/groups/${gid}`); }
+  // merchant calls the merchant API (docs/MERCHANT.md), which takes a node
+  // admin's session as its token: merchant("GET", "orders?state=closed").
+  merchant(method, path, body) { return this.call(method, "/api/v1/merchant/" + path, body); }
+  // merchantFile reads a file of the merchant API (an analytics CSV) as a
+  // Blob, with the session.
+  async merchantFile(path) {
+    const once = async () => {
+      let resp;
+      try {
+        resp = await fetch(this.base + "/api/v1/merchant/" + path, { headers: { Authorization: "Bearer " + this.session.token }, cache: "no-store" });
+      } catch (e) {
+        throw new ApiError("unreachable", String(e.message || e));
+      }
+      if (resp.ok) return resp.blob();
+      let err = null;
+      try { err = (await resp.json()).error; } catch { /* not JSON */ }
+      throw new ApiError(err ? err.code : resp.status === 401 ? "unauthenticated" : "internal", err ? err.message : `HTTP ${resp.status}`, resp.status, !!err);
+    };
+    await this.ensureSession();
+    try {
+      return await once();
+    } catch (e) {
+      if (e.code !== "unauthenticated") throw e;
+      this.session = null;
+      await this.signIn();
+      return once();
+    }
+  }
   eventsBefore(gid, before, limit) { return this.call("GET", `/api/v1/groups/${gid}/events?before=${before}&limit=${limit}`); }
   eventsFrom(gid, from, limit) { return this.call("GET", `/api/v1/groups/${gid}/events?from=${from}&limit=${limit}`); }
 

@@ -13,6 +13,7 @@ import { ProfileSync, profileCard } from "./names.js";
 import { Inbox, notificationSupport, notificationsOn, enableNotifications, disableNotifications } from "./inbox.js";
 import { Contacts, contactsCard } from "./contacts.js";
 import { profileScreen, shopLink } from "./directory.js";
+import { shopScreen, shopEntry } from "./shop.js";
 
 const app = {
   signer: null,
@@ -180,6 +181,7 @@ async function route() {
   switch (parts[0]) {
     case "me": case "key": return keyScreen();
     case "new": return createScreen();
+    case "shop": return shopScreen(app, parts.slice(1), { page: splitPage });
     case "g":
       if (/^[0-9a-f]{64}$/.test(parts[1] || "")) {
         app.screen = new GroupScreen(app, parts[1], parts[2] === "manage" ? "manage" : "chat");
@@ -313,6 +315,7 @@ function groupsList() {
   const contacts = contactsCard(app);
   const els = [
     contacts.el,
+    shopEntry(app),
     shopLink(app),
     h("section", { class: "card" },
       h("div", { class: "row between" }, h("h1", {}, t("groups.title")),
