@@ -3,12 +3,10 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/qunchat/qun/client"
 	"github.com/qunchat/qun/protocol"
 	"github.com/qunchat/qun/protocol/api"
 )
@@ -35,22 +33,7 @@ func TestShopDirectory(t *testing.T) {
 	defer shop.checkExceptions()
 	vip := adminOpensGroup(t, shop, url, n, "VIP 茶友会", "approval")
 
-	adminKey, err := client.LoadKey(filepath.Join(n.dir, "admin.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := client.New(url, adminKey, client.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := admin.CreateToken(ctx, "shop", []string{"groups"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	erp, err := client.New(url, adminKey, client.WithAPIToken(tok.Token), client.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, erp := merchantSDK(t, ctx, n, url, "groups")
 	fans, err := erp.CreateMerchantGroup(ctx, api.MerchantGroupRequest{Name: "茶友群", Policy: "open"})
 	if err != nil {
 		t.Fatal(err)

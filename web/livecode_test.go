@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,22 +23,7 @@ func TestLiveCodeFullGroup(t *testing.T) {
 	url := appURL(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	adminKey, err := client.LoadKey(filepath.Join(n.dir, "admin.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := client.New(url, adminKey, client.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := admin.CreateToken(ctx, "live", []string{"groups"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	erp, err := client.New(url, nil, client.WithAPIToken(tok.Token), client.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, erp := merchantSDK(t, ctx, n, url, "groups")
 	fam, err := erp.CreateFamily(ctx, api.FamilyRequest{Name: "粉丝群", Cap: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -184,3 +184,19 @@ func nodeAdmin(t *testing.T, n testNode, url string, timeout time.Duration) (*cl
 	}
 	return c, host
 }
+
+// merchantSDK returns the Go SDK client of node n's admin and one of an API
+// token with scopes, made by that admin: the shop's own systems.
+func merchantSDK(t *testing.T, ctx context.Context, n testNode, url string, scopes ...string) (admin, erp *client.Client) {
+	t.Helper()
+	admin, _ = nodeAdmin(t, n, url, 10*time.Second)
+	tok, err := admin.CreateToken(ctx, "shop", scopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	erp, err = client.New(url, nil, client.WithAPIToken(tok.Token), client.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return admin, erp
+}
