@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -105,4 +106,44 @@ func TestAntiSpamRules(t *testing.T) {
 	if until[0] == 0 || until[1] != until[0] || until[2] != until[0] {
 		t.Fatalf("the mute on the three nodes: %v", until)
 	}
+}
+
+// TestSlowMode: with slow mode on, a member on another node writes once,
+// and a second message at once is refused by the host with the reason,
+// through the member's own node; both nodes keep the same time of the
+// member's last message, and a strike is counted like any rule's.
+func TestSlowMode(t *testing.T) {
+	a, b := startNode(t, ""), startNode(t, "")
+	b.Host().Peerstore().AddAddrs(a.PeerID(), a.Host().Addrs(), time.Hour)
+	_, shop := merchantClient(t, a, "groups", "invites")
+	var g api.MerchantGroup
+	shop.mustCall("POST", "/api/v1/merchant/groups", api.MerchantGroupRequest{Name: "慢速群", Policy: "open"}, &g)
+	gid, _ := protocol.ParseGroupID(g.Group)
+	shop.mustCall("PUT", "/api/v1/merchant/groups/"+g.Group+"/rules", api.RulesView{SlowSeconds: 60, Strikes: 3, Action: "warn"}, nil)
+	mei := newAPI(t, b, newKey(t)).signIn()
+	ss := sign(t, mei.key, gid, protocol.NewJoinBody(protocol.KindJoin, nil, ""))
+	var addrs []string
+	for _, m := range a.Addrs() {
+		addrs = append(addrs, m.String())
+	}
+	mei.mustCall("POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw), HostAddrs: addrs}, nil)
+	first, e := mei.submit(gid, text("有新茶吗？"))
+	if e != nil {
+		t.Fatalf("the first message: %+v", e)
+	}
+	_, e = mei.submit(gid, text("在吗？"))
+	if e == nil || e.Code != "forbidden" || !strings.Contains(e.Message, "slow mode: one message every 60 s") {
+		t.Fatalf("a second message at once: %+v", e)
+	}
+	waitHead(t, 10*time.Second, gid, first.Seq, a, b)
+	var onA, onB uint64
+	a.withState(gid, func(g *group) { onA = g.state.Members[mei.key.ID()].LastMessage })
+	b.withState(gid, func(g *group) { onB = g.state.Members[mei.key.ID()].LastMessage })
+	if onA == 0 || onA != onB || onA != first.Time {
+		t.Fatalf("last message: host %d, replica %d, the event's time %d", onA, onB, first.Time)
+	}
+	waitFor(t, 5*time.Second, "the strike", func() bool {
+		raw, ok, _ := a.store.Meta(gid, metaStrikes+mei.key.ID().String())
+		return ok && string(raw) == "1"
+	})
 }

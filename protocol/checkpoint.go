@@ -42,7 +42,8 @@ const MaxCheckpointSize = 64 << 20
 //	}
 //	message CConfirm { bytes user = 1; uint64 seq = 2; } // since 1.4
 //	message CMember    { bytes user = 1; uint32 role = 2; bytes home = 3; uint64 joined = 4;
-//	                     uint64 from = 5; uint64 muted_until = 6; Profile profile = 7; }
+//	                     uint64 from = 5; uint64 muted_until = 6; Profile profile = 7;
+//	                     uint64 last_message = 8; } // last_message since 1.5
 //	message CRequest   { bytes user = 1; bytes home = 2; uint64 seq = 3; string note = 4; }
 //	message CInvite    { bytes id = 1; bytes inviter = 2; uint64 expires = 3; uint32 max_uses = 4;
 //	                     uint32 uses = 5; string ref = 6; }
@@ -91,6 +92,7 @@ func (s *State) EncodeCheckpoint() []byte {
 		if !m.Profile.IsZero() {
 			sub.bytesAlways(7, (&ProfileBody{Profile: m.Profile}).Encode())
 		}
+		sub.varint(8, m.LastMessage)
 		e.bytesAlways(16, sub.b)
 	}
 	for _, u := range sortedIDs(s.Banned) {
@@ -453,6 +455,9 @@ func (d *checkpointDecoder) member(f field) error {
 				return err
 			}
 			m.Profile = p.Profile
+		case 8:
+			m.LastMessage = f.u
+			return wantVarint(f)
 		default:
 			return unknownField(f)
 		}

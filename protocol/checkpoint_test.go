@@ -725,7 +725,7 @@ func TestCheckpointRefusals(t *testing.T) {
 		// fields of a later revision
 		{name: "unknown field", edits: []fieldEdit{appendRaw(vf(30, 1))}, want: ErrUpgradeNeeded},
 		{name: "unknown field, then broken shape", edits: []fieldEdit{drop(7), appendRaw(vf(30, 1))}, want: ErrUpgradeNeeded},
-		{name: "unknown member field", edits: []fieldEdit{inEntry(16, put(varintField(8, 1)))}, want: ErrUpgradeNeeded},
+		{name: "unknown member field", edits: []fieldEdit{inEntry(16, put(varintField(9, 1)))}, want: ErrUpgradeNeeded},
 		{name: "unknown profile field", edits: []fieldEdit{inNth(16, profileIndex(t, base, kMember), inEntry(7, put(varintField(6, 1))))}, want: ErrUpgradeNeeded},
 		{name: "unknown request field", edits: []fieldEdit{inEntry(18, put(varintField(5, 1)))}, want: ErrUpgradeNeeded},
 		{name: "unknown invite field", edits: []fieldEdit{inEntry(19, put(varintField(7, 1)))}, want: ErrUpgradeNeeded},

@@ -611,7 +611,7 @@ func checkpointSeeds(t testing.TB) []seed {
 	two.Members[kOwner.ID()].Role = RoleOwner
 	add("broken-two-owners", SignCheckpoint(kHost, two), false)
 	add("upgrade-field-30", kHost.Sign(DomainCheckpoint, cat(mid.EncodeCheckpoint(), vf(30, 1))), false)
-	add("upgrade-member-field", edit(mid, inEntry(16, put(varintField(8, 1)))), false)
+	add("upgrade-member-field", edit(mid, inEntry(16, put(varintField(9, 1)))), false)
 	return out
 }
 

@@ -37,6 +37,9 @@ type Rules struct {
 	Strikes       uint32
 	Action        RuleAction
 	MuteMinutes   uint32
+	// SlowSeconds (since 1.5; 慢速模式): a member below admin writes at
+	// most one message in this many seconds (0: no slow mode).
+	SlowSeconds uint32
 }
 
 // AutoReply answers a message holding Keyword with Text.
@@ -89,6 +92,9 @@ const (
 	MaxRefusedWords  = 50
 	MaxKeywordRunes  = 32
 	MaxNewMemberDays = 365
+	// MaxSlowSeconds bounds slow mode's pause between two messages of a
+	// member (since 1.5).
+	MaxSlowSeconds = 3600
 	MaxStrikes       = 20
 	MaxMuteMinutes   = 30 * 24 * 60
 )
@@ -123,6 +129,7 @@ func (r *Rules) encode() []byte {
 	e.varint(7, uint64(r.Strikes))
 	e.varint(8, uint64(r.Action))
 	e.varint(9, uint64(r.MuteMinutes))
+	e.varint(10, uint64(r.SlowSeconds))
 	return e.b
 }
 
@@ -198,6 +205,8 @@ func (r *Rules) decode(data []byte) error {
 			}
 		case 9:
 			r.MuteMinutes, err = bounded(f, MaxMuteMinutes, "mute_minutes")
+		case 10:
+			r.SlowSeconds, err = bounded(f, MaxSlowSeconds, "slow_seconds")
 		default:
 			err = unknownField(f)
 		}
@@ -262,7 +271,7 @@ func HasLink(text string) bool {
 // as a strike of the author.
 type RuleError struct {
 	Err  *Error // CodeForbidden, with the rule in words
-	Rule string // "links", "words", "media"
+	Rule string // "links", "words", "media", "slow"
 }
 
 func (e *RuleError) Error() string { return e.Err.Error() }
@@ -305,6 +314,22 @@ func (s *State) checkRules(author UserID, me *Member, text string, link bool, me
 		return refuse("media", "images, files and product cards are not allowed in this group%s", newOnly)
 	}
 	return nil
+}
+
+// checkSlow applies slow mode to a message of me at now: a member below
+// admin (and no bridge, which relays many people) waits SlowSeconds after
+// their last message. The refusal is a strike, like the other rules'.
+func (s *State) checkSlow(me *Member, now uint64) error {
+	r := s.Rules
+	if r == nil || r.SlowSeconds == 0 || me.Role.rank() >= RoleAdmin.rank() || me.Role == RoleBridge || me.LastMessage == 0 {
+		return nil
+	}
+	next := me.LastMessage + uint64(r.SlowSeconds)*1000
+	if now >= next {
+		return nil
+	}
+	wait := (next - now + 999) / 1000
+	return &RuleError{Err: Errorf(CodeForbidden, "slow mode: one message every %d s in this group; wait %d s", r.SlowSeconds, wait), Rule: "slow"}
 }
 
 func dayText(n uint32) string {

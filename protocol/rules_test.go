@@ -75,6 +75,46 @@ func TestStateRulesNewMembers(t *testing.T) {
 	h.must(kNew, msg("three days later: https://ok.example"))
 }
 
+// TestStateSlowMode: with slow_seconds (since 1.5), a member below admin
+// writes one message per that many seconds, by the host's times; admins,
+// bridges and edits are not held; the refusal is a "slow" strike; the time
+// of a member's last message goes through a checkpoint.
+func TestStateSlowMode(t *testing.T) {
+	h := newGroup(t)
+	h.must(kAdmin, &RulesBody{Rules: Rules{SlowSeconds: 30}})
+	h.now += 60_000 // the harness's own messages are a minute old
+	first := h.now
+	h.must(kMember, msg("first")) // the clock moves 1 s on after each
+	err := h.apply(h.event(kMember, msg("second, a second later")))
+	var re *RuleError
+	if !errors.As(err, &re) || re.Rule != "slow" || !strings.Contains(err.Error(), "one message every 30 s") || !strings.Contains(err.Error(), "wait 29 s") {
+		t.Fatalf("a second message at once: %v", err)
+	}
+	h.must(kMember2, msg("another member is not held by the first"))
+	h.must(kAdmin, msg("admins are not held"))
+	h.must(kAdmin, msg("not at all"))
+	h.must(kBridge, msg("bridges relay many people"))
+	h.must(kBridge, msg("and are not held"))
+	h.now = first + 29_999
+	if err := h.apply(h.event(kMember, msg("29.999 s later"))); !errors.As(err, &re) || !strings.Contains(err.Error(), "wait 1 s") {
+		t.Fatalf("29.999 s later: %v", err)
+	}
+	h.now = first + 30_000
+	later := h.must(kMember, msg("30 s later"))
+	h.must(kMember, &EditBody{Target: later.Seq, Text: "30 s later, edited at once"})
+	if got := h.member(kMember).LastMessage; got != first+30_000 {
+		t.Fatalf("last message at %d, want %d", got, first+30_000)
+	}
+	// Through a checkpoint, the member is held the same.
+	st := mustDecodeCheckpoint(t, SignCheckpoint(kHost, h.st)).State
+	if got := st.Members[kMember.ID()].LastMessage; got != first+30_000 {
+		t.Fatalf("after a checkpoint: last message at %d, want %d", got, first+30_000)
+	}
+	// Slow mode off: no pause.
+	h.must(kAdmin, &RulesBody{Rules: Rules{RefuseLinks: true}})
+	h.must(kMember, msg("right after"))
+}
+
 // TestRulesDecode: the shape rules of a rules body.
 func TestRulesDecode(t *testing.T) {
 	good := Rules{Welcome: "hi", Replies: []AutoReply{{Keyword: "price", Text: "pinned"}}, RefuseWords: []string{"x"}, Strikes: 2, Action: ActionKick}
@@ -91,6 +131,7 @@ func TestRulesDecode(t *testing.T) {
 		"too many words":             {RefuseWords: strings.Split(strings.Repeat("w,", MaxRefusedWords+1)[:2*(MaxRefusedWords+1)-1], ",")},
 		"too many strikes":           {Strikes: MaxStrikes + 1, Action: ActionWarn},
 		"a year and more of newness": {NewMemberDays: MaxNewMemberDays + 1},
+		"slow mode over an hour":     {SlowSeconds: MaxSlowSeconds + 1},
 		"a word with a line break":   {RefuseWords: []string{"a\nb"}},
 	} {
 		if _, err := DecodeBody(KindRules, (&RulesBody{Rules: r}).Encode()); !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrMalformed) {

@@ -11,7 +11,7 @@ import (
 // the node replays the log instead (snapshots are only a cache of it).
 // Version 2: closed invites moved from Invites to Closed, expired invites
 // leave the state.
-const snapshotVersion = 8 // 3: State.Recalled; 4: Member.Profile; 5: State.Edited; 6: History, Member.From, Base; 7: Bridged; 8: ClosedAt
+const snapshotVersion = 9 // 3: State.Recalled; 4: Member.Profile; 5: State.Edited; 6: History, Member.From, Base; 7: Bridged; 8: ClosedAt; 9: Member.LastMessage
 
 // MarshalSnapshot encodes the state for local storage. Snapshots never leave
 // the node; they only save replaying the log at start-up.

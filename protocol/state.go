@@ -15,6 +15,9 @@ type Member struct {
 	// Profile is set by the member's last profile event (since 1.1); it
 	// goes with the membership: leaving, a kick or a ban drops it.
 	Profile Profile
+	// LastMessage is the time (unix ms) of the member's last message
+	// (since 1.5; 0 for none), what slow mode counts from.
+	LastMessage uint64
 }
 
 // Request is an open join request.
@@ -749,7 +752,10 @@ func (s *State) message(author UserID, me *Member, b *MessageBody, seq, now uint
 	if b.Bridged != nil {
 		return s.bridgedMessage(author, me, b.Bridged, seq, now)
 	}
-	return func() {}, nil
+	if err := s.checkSlow(me, now); err != nil {
+		return nil, err
+	}
+	return func() { me.LastMessage = now }, nil
 }
 
 // bridgedMessage checks a message a bridge relays for a person of another

@@ -108,8 +108,8 @@ func TestE2EMerchantCLI(t *testing.T) {
 
 	// Rules of a group the admin owns, from the command line.
 	own := qunJSON(t, append([]string{"group", "create", "--name", "Fans"}, admin...)...)["group"].(string)
-	must(t, qunCLI, append([]string{"rules", own, "--refuse-links", "--new-member-days", "3", "--strikes", "3", "--action", "mute", "--reply", "price:See the pinned list", "--welcome", "欢迎"}, admin...)...)
-	if info := must(t, qunCLI, append([]string{"group", "info", own}, admin...)...); !strings.Contains(info, "rules: refuse links from members of less than 3 days; 3 strikes → mute 60 min; a welcome; 1 keyword replies") {
+	must(t, qunCLI, append([]string{"rules", own, "--refuse-links", "--new-member-days", "3", "--strikes", "3", "--action", "mute", "--reply", "price:See the pinned list", "--welcome", "欢迎", "--slow", "30s"}, admin...)...)
+	if info := must(t, qunCLI, append([]string{"group", "info", own}, admin...)...); !strings.Contains(info, "rules: refuse links from members of less than 3 days; slow mode: one message per 30 s; 3 strikes → mute 60 min; a welcome; 1 keyword replies") {
 		t.Fatalf("group info does not show the rules:\n%s", info)
 	}
 	must(t, qunCLI, append([]string{"announce", own, "Live on Friday"}, admin...)...)
@@ -131,7 +131,7 @@ func TestE2EMerchantCLI(t *testing.T) {
 	if st := must(t, erp, "stats", "--live", fam.ID, "--api", a.api); !strings.Contains(st, "0 members") {
 		t.Fatalf("stats --live: %q", st)
 	}
-	for _, bad := range [][]string{{"--strikes", "3"}, {"--reply", "no colon"}, {"--clear", "--refuse-links"}, {}} {
+	for _, bad := range [][]string{{"--strikes", "3"}, {"--reply", "no colon"}, {"--clear", "--refuse-links"}, {}, {"--slow", "2h"}, {"--slow", "1.5s"}} {
 		_, errs, code := qunCLI(t, append(append([]string{"rules", own}, bad...), admin...)...)
 		if code != 2 || errs == "" {
 			t.Fatalf("qun rules %v: exit %d, %q", bad, code, errs)

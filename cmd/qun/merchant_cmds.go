@@ -381,6 +381,8 @@ func runRules(x *cli, args []string) error {
 	strikes := fs.Uint("strikes", 0, "after `N` refusals of a member, the service takes --action")
 	fs.StringVar(&v.Action, "action", "", "what the service does after the strikes, `ACTION`: warn, mute or kick")
 	mute := fs.Uint("mute-minutes", 0, "with --action mute: for `N` minutes (default 60)")
+	var slow time.Duration
+	fs.Var(durationValue{&slow}, "slow", "slow mode: a member below admin writes one message per `DURATION` (at most 1h)")
 	clear := fs.Bool("clear", false, "clear the group's rules")
 	pos, err := x.parse(fs, args, 1, false, "GID")
 	if err != nil {
@@ -399,8 +401,12 @@ func runRules(x *cli, args []string) error {
 	}
 	v.RefuseWords = words
 	v.NewMemberDays, v.Strikes, v.MuteMinutes = uint32(*days), uint32(*strikes), uint32(*mute)
+	if slow < 0 || slow > time.Hour || slow%time.Second != 0 {
+		return usagef("--slow must be whole seconds up to 1h, not %s", slow)
+	}
+	v.SlowSeconds = uint32(slow / time.Second)
 	if *clear {
-		if len(replies)+len(words) > 0 || v.Welcome != "" || v.RefuseLinks || v.RefuseMedia || v.Strikes > 0 {
+		if len(replies)+len(words) > 0 || v.Welcome != "" || v.RefuseLinks || v.RefuseMedia || v.Strikes > 0 || v.SlowSeconds > 0 {
 			return usagef("--clear takes no other rule")
 		}
 		v = api.RulesView{}

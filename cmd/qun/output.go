@@ -363,6 +363,9 @@ func formatRules(r *api.RulesView) string {
 		}
 		parts = append(parts, "refuse "+strings.Join(refused, ", ")+" "+who)
 	}
+	if r.SlowSeconds > 0 {
+		parts = append(parts, fmt.Sprintf("slow mode: one message per %d s", r.SlowSeconds))
+	}
 	if r.Strikes > 0 {
 		act := r.Action
 		if r.Action == "mute" {

@@ -185,6 +185,9 @@ type RulesView struct {
 	Strikes       uint32          `json:"strikes,omitempty"`
 	Action        string          `json:"action,omitempty"` // warn, mute, kick
 	MuteMinutes   uint32          `json:"mute_minutes,omitempty"`
+	// SlowSeconds is slow mode (since 1.5): one message per member below
+	// admin in this many seconds.
+	SlowSeconds uint32 `json:"slow_seconds,omitempty"`
 }
 
 // AutoReplyView is one keyword reply.
@@ -200,7 +203,7 @@ func NewRulesView(r *protocol.Rules) *RulesView {
 	}
 	v := &RulesView{
 		Welcome: r.Welcome, RefuseLinks: r.RefuseLinks, RefuseWords: r.RefuseWords, RefuseMedia: r.RefuseMedia,
-		NewMemberDays: r.NewMemberDays, Strikes: r.Strikes, Action: r.Action.String(), MuteMinutes: r.MuteMinutes,
+		NewMemberDays: r.NewMemberDays, Strikes: r.Strikes, Action: r.Action.String(), MuteMinutes: r.MuteMinutes, SlowSeconds: r.SlowSeconds,
 	}
 	for _, a := range r.Replies {
 		v.Replies = append(v.Replies, AutoReplyView{Keyword: a.Keyword, Text: a.Text})
@@ -216,7 +219,7 @@ func (v *RulesView) Rules() (protocol.Rules, error) {
 	}
 	r := protocol.Rules{
 		Welcome: v.Welcome, RefuseLinks: v.RefuseLinks, RefuseWords: v.RefuseWords, RefuseMedia: v.RefuseMedia,
-		NewMemberDays: v.NewMemberDays, Strikes: v.Strikes, Action: act, MuteMinutes: v.MuteMinutes,
+		NewMemberDays: v.NewMemberDays, Strikes: v.Strikes, Action: act, MuteMinutes: v.MuteMinutes, SlowSeconds: v.SlowSeconds,
 	}
 	for _, a := range v.Replies {
 		r.Replies = append(r.Replies, protocol.AutoReply{Keyword: a.Keyword, Text: a.Text})
