@@ -95,8 +95,8 @@ const (
 	// MaxSlowSeconds bounds slow mode's pause between two messages of a
 	// member (since 1.5).
 	MaxSlowSeconds = 3600
-	MaxStrikes       = 20
-	MaxMuteMinutes   = 30 * 24 * 60
+	MaxStrikes     = 20
+	MaxMuteMinutes = 30 * 24 * 60
 )
 
 // RulesBody is the body of kind rules (since 1.4): the group's rules, as a
