@@ -52,9 +52,9 @@ func TestShopDirectory(t *testing.T) {
 		chromedp.WaitNotPresent(css(`.dir-candidate[data-group="`+staff.Group+`"]`)),
 		chromedp.SetValue(css("#dir-edit-name"), "小茶馆"),
 		chromedp.SetValue(css("#dir-edit-description"), "龙井、碧螺春，每周上新"),
-		chromedp.Click(css(`.dir-candidate[data-group="`+vip+`"] input`)),
-		chromedp.Click(css(`.dir-candidate[data-group="`+fans.Group+`"] input`)),
-		chromedp.Click(css("#dir-edit-save")),
+		tap(`.dir-candidate[data-group="`+vip+`"] input`),
+		tap(`.dir-candidate[data-group="`+fans.Group+`"] input`),
+		tap("#dir-edit-save"),
 		waitText("#dir-name", "小茶馆", step),
 		chromedp.WaitVisible(css(`#dir-groups li[data-group="`+vip+`"]`)),
 		chromedp.WaitVisible(css(`#dir-groups li[data-group="`+fans.Group+`"]`)),
@@ -86,17 +86,17 @@ func TestShopDirectory(t *testing.T) {
 
 	// Applying asks for a key first, then comes back to the profile.
 	buyer.do("making a key from the profile", step,
-		chromedp.Click(css(vipItem+" .dir-key")),
+		tap(vipItem+" .dir-key"),
 		chromedp.WaitVisible(css("#btn-new-key")),
-		chromedp.Click(css("#btn-new-key")),
+		tap("#btn-new-key"),
 		chromedp.WaitVisible(css(vipItem+" .dir-request")),
 		chromedp.WaitNotPresent(css("#dir-need-key")),
 	)
 	buyer.do("applying", step,
-		chromedp.Click(css(vipItem+" .dir-request")),
+		tap(vipItem+" .dir-request"),
 		chromedp.WaitVisible(css(vipItem+" .dir-note")),
 		chromedp.SendKeys(css(vipItem+" .dir-note"), "order 7"),
-		chromedp.Click(css(vipItem+" .dir-send")),
+		tap(vipItem+" .dir-send"),
 		waitText("#dir-status.ok", "Your request was sent", step),
 		chromedp.WaitVisible(css(vipItem+" .dir-pending")),
 	)
@@ -108,18 +108,18 @@ func TestShopDirectory(t *testing.T) {
 	shop.do("approving", step,
 		chromedp.Navigate(url+"/#/g/"+vip+"/manage"),
 		chromedp.WaitVisible(css("#tab-requests")),
-		chromedp.Click(css("#tab-requests")),
+		tap("#tab-requests"),
 		waitText(req+" .note", "order 7", step),
-		chromedp.Click(css(req+" .act-approve")),
+		tap(req+" .act-approve"),
 	)
 	buyer.do("seeing the approval", step, chromedp.WaitVisible(css(vipItem+" .dir-open")))
 	buyer.screenshot("403-buyer-approved")
 
 	// The open group: joined from the profile with its directory invite.
 	buyer.do("joining the open group", step,
-		chromedp.Click(css(fansItem+" .dir-join")),
+		tap(fansItem+" .dir-join"),
 		chromedp.WaitVisible(css("#btn-join")),
-		chromedp.Click(css("#btn-join")),
+		tap("#btn-join"),
 		waitText("#group-name", "茶友群", step),
 		chromedp.WaitVisible(css("#composer")),
 	)
@@ -149,7 +149,7 @@ func TestShopDirectory(t *testing.T) {
 	buyer.do("finding the shop's groups", step,
 		chromedp.Navigate(url+"/#/"),
 		chromedp.WaitVisible(css("#btn-dir-find")),
-		chromedp.Click(css("#btn-dir-find")),
+		tap("#btn-dir-find"),
 		waitText("#dir-name", "小茶馆", step),
 	)
 }

@@ -235,7 +235,7 @@ func TestBrowserI18n(t *testing.T) {
 		{"shop.invite.", "buyer", "staff", "courier"},
 		{"shop.action.", "warn", "mute", "kick"},
 		{"shop.bc.kind.", "message", "announce"},
-		{"shop.bc.to.", "all", "groups", "family"},
+		{"shop.bc.to.", "all", "groups", "tags", "family"},
 		{"shop.bc.state.", "scheduled", "sending", "sent"},
 		{"shop.src.", "order", "live", "invite", "open", "approval", "directory"},
 	} {

@@ -46,17 +46,17 @@ func TestShownGroups(t *testing.T) {
 	item := `#person-groups li[data-group="` + vip.String() + `"]`
 	sc.buyer.do("opening the owner's card", step,
 		waitText("#messages", "欢迎光临", step),
-		chromedp.Click(css(`#messages .name.tap[data-name="`+oID+`"]`)),
+		tap(`#messages .name.tap[data-name="`+oID+`"]`),
 		waitText(item+" .shown-name", vipName, step),
 		waitText(item+" .shown-meta", "1 / 500 members · an admin approves each request", step),
 	)
 	sc.buyer.screenshot("410-buyer-owner-card")
 	checkTargets(t, sc.buyer, "a person's card with shown groups")
 	sc.buyer.do("applying from the card", step,
-		chromedp.Click(css(item+" .shown-request")),
+		tap(item+" .shown-request"),
 		chromedp.WaitVisible(css(item+" .shown-note")),
 		chromedp.SendKeys(css(item+" .shown-note"), "order 7"),
-		chromedp.Click(css(item+" .shown-send")),
+		tap(item+" .shown-send"),
 		waitText(item+" .shown-status.ok", "Request sent", step),
 		chromedp.WaitVisible(css(item+" .shown-pending")),
 	)
@@ -76,7 +76,7 @@ func TestShownGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.buyer.do("seeing the group in the list", step,
-		chromedp.Click(css("#btn-person-close")),
+		tap("#btn-person-close"),
 		chromedp.Navigate(sc.urlB+"/#/"),
 		chromedp.WaitVisible(css(`#groups li[data-group="`+vip.String()+`"] a[href]`)),
 	)
@@ -85,8 +85,8 @@ func TestShownGroups(t *testing.T) {
 	sc.buyer.do("choosing the groups to show", step,
 		chromedp.Navigate(sc.urlB+"/#/me"),
 		chromedp.WaitVisible(css(`#shown-choices label[data-group="`+vip.String()+`"] input`)),
-		chromedp.Click(css(`#shown-choices label[data-group="`+vip.String()+`"] input`)),
-		chromedp.Click(css("#btn-save-profile")),
+		tap(`#shown-choices label[data-group="`+vip.String()+`"] input`),
+		tap("#btn-save-profile"),
 		chromedp.WaitVisible(css("#profile-status.ok")),
 	)
 	sc.buyer.screenshot("411-buyer-shows-groups")
@@ -109,13 +109,13 @@ func TestShownGroups(t *testing.T) {
 		chromedp.Navigate(sc.urlB+"/#/g/"+sc.gid.String()),
 		chromedp.WaitVisible(css("#composer")),
 		chromedp.SendKeys(css("#composer"), "thanks!"),
-		chromedp.Click(css("#btn-send")),
+		tap("#btn-send"),
 		waitText(".msg.mine .text", "thanks!", step),
 	)
 	sc.openShop()
 	sc.shop.do("opening the buyer's card", step,
 		waitText("#messages", "thanks!", step),
-		chromedp.Click(css(`#messages .name.tap[data-name="`+bID+`"]`)),
+		tap(`#messages .name.tap[data-name="`+bID+`"]`),
 		waitText("#person-groups h3", "TA 展示的群", step),
 		waitText(item+" .shown-name", vipName, step),
 		waitText(item+" .shown-meta", "2 / 500 人 · 需管理员审核", step),
