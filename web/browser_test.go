@@ -216,6 +216,20 @@ func tap(sel string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// fill sets the value of the field of sel as typing would (an input
+// event), found again at each try like tap: for a field on a card the page
+// redraws, where a chromedp.SendKeys may hold a node the page has moved.
+func fill(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.PollFunction[bool](`(sel, value) => { const e = document.querySelector(sel); if (!e || !e.isConnected || e.offsetParent === null) return false; e.value = value; e.dispatchEvent(new Event("input", { bubbles: true })); return true; }`,
+			chromedp.WithPollingArgs(sel, value), chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))(ctx, t)
+		if err != nil {
+			return fmt.Errorf("filling %s: %w", sel, err)
+		}
+		return nil
+	})
+}
+
 // waitText waits until the element of sel contains text.
 func waitText(sel, text string, timeout time.Duration) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {

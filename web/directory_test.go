@@ -95,7 +95,7 @@ func TestShopDirectory(t *testing.T) {
 	buyer.do("applying", step,
 		tap(vipItem+" .dir-request"),
 		chromedp.WaitVisible(css(vipItem+" .dir-note")),
-		chromedp.SendKeys(css(vipItem+" .dir-note"), "order 7"),
+		fill(vipItem+" .dir-note", "order 7"),
 		tap(vipItem+" .dir-send"),
 		waitText("#dir-status.ok", "Your request was sent", step),
 		chromedp.WaitVisible(css(vipItem+" .dir-pending")),

@@ -55,7 +55,7 @@ func TestShownGroups(t *testing.T) {
 	sc.buyer.do("applying from the card", step,
 		tap(item+" .shown-request"),
 		chromedp.WaitVisible(css(item+" .shown-note")),
-		chromedp.SendKeys(css(item+" .shown-note"), "order 7"),
+		fill(item+" .shown-note", "order 7"),
 		tap(item+" .shown-send"),
 		waitText(item+" .shown-status.ok", "Request sent", step),
 		chromedp.WaitVisible(css(item+" .shown-pending")),
