@@ -112,7 +112,7 @@ func TestInviteQRDownloads(t *testing.T) {
 		chromedp.Click(css("#btn-invite")),
 		chromedp.WaitVisible(css("#invite-code")),
 		waitText("#btn-qr-print", "打印 PNG", step),
-		chromedp.Click(css("#btn-qr-svg")),
+		tap("#btn-qr-svg"),
 	)
 	// Read in one evaluation: the panel is rebuilt (with the same link)
 	// when the invite's event arrives, which may be at any moment here.
@@ -173,7 +173,7 @@ func TestInviteQRDownloads(t *testing.T) {
 	}
 
 	// The print PNG: ≥ 30 mm at 600 dpi, whole modules, 600 dpi inside.
-	owner.do("downloading the print PNG", step, chromedp.Click(css("#btn-qr-print")))
+	owner.do("downloading the print PNG", step, tap("#btn-qr-print"))
 	pngName := base + "-30mm.png"
 	pngBytes := waitFile(t, downloads, pngName, step)
 	img, err := png.Decode(bytes.NewReader(pngBytes))
