@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -39,14 +38,8 @@ func TestAnalyticsMatchLog(t *testing.T) {
 	var members []*apiClient
 	joinWith := func(home *testNode, token []byte) {
 		c := newAPI(t, home, newKey(t)).signIn()
-		ss := sign(t, c.key, gid, protocol.NewJoinBody(protocol.KindJoin, token, ""))
-		var addrs []string
-		for _, m := range a.Addrs() {
-			addrs = append(addrs, m.String())
-		}
-		var sr api.SubmitResponse
-		if st, e := c.call("POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw), HostAddrs: addrs}, &sr); e != nil {
-			t.Fatalf("join: %d %+v", st, e)
+		if _, e := c.submitVia(gid, protocol.NewJoinBody(protocol.KindJoin, token, ""), hostAddrs(a)); e != nil {
+			t.Fatalf("join: %+v", e)
 		}
 		members = append(members, c)
 	}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -121,12 +120,9 @@ func TestSlowMode(t *testing.T) {
 	gid, _ := protocol.ParseGroupID(g.Group)
 	shop.mustCall("PUT", "/api/v1/merchant/groups/"+g.Group+"/rules", api.RulesView{SlowSeconds: 60, Strikes: 3, Action: "warn"}, nil)
 	mei := newAPI(t, b, newKey(t)).signIn()
-	ss := sign(t, mei.key, gid, protocol.NewJoinBody(protocol.KindJoin, nil, ""))
-	var addrs []string
-	for _, m := range a.Addrs() {
-		addrs = append(addrs, m.String())
+	if _, e := mei.submitVia(gid, protocol.NewJoinBody(protocol.KindJoin, nil, ""), hostAddrs(a)); e != nil {
+		t.Fatalf("join: %+v", e)
 	}
-	mei.mustCall("POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw), HostAddrs: addrs}, nil)
 	first, e := mei.submit(gid, text("有新茶吗？"))
 	if e != nil {
 		t.Fatalf("the first message: %+v", e)

@@ -139,11 +139,14 @@ func (b merchantBackend) Profile(ctx context.Context) (api.ShopProfile, error) {
 	}
 	for _, s := range set.Groups {
 		gid, err := protocol.ParseGroupID(s)
-		if err != nil || n.listable(gid) != nil {
+		if err != nil {
 			continue
 		}
 		g := n.group(gid)
-		d, err := g.about()
+		if g == nil || !g.hosted {
+			continue
+		}
+		d, err := g.about() // refuses what became invite-only or closed
 		if err != nil {
 			continue
 		}

@@ -122,9 +122,9 @@ func TestShopProfile(t *testing.T) {
 	// … and applies to the approval group, found through the profile's
 	// host addresses.
 	vipID, _ := protocol.ParseGroupID(vip)
-	ss := sign(t, fan.key, vipID, protocol.NewJoinBody(protocol.KindJoinRequest, nil, "I bought the 龙井"))
-	var sr api.SubmitResponse
-	fan.mustCall("POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw), HostAddrs: p.HostAddrs}, &sr)
+	if _, e := fan.submitVia(vipID, protocol.NewJoinBody(protocol.KindJoinRequest, nil, "I bought the 龙井"), p.HostAddrs); e != nil {
+		t.Fatalf("applying from the profile: %+v", e)
+	}
 	var view api.GroupView
 	waitFor(t, 10*time.Second, "the request on the host", func() bool {
 		admin.mustCall("GET", "/api/v1/groups/"+vip, nil, &view)

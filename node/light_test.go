@@ -111,6 +111,24 @@ func (a *apiClient) submit(gid protocol.GroupID, body protocol.Body) (*api.Submi
 	return &resp, e
 }
 
+// submitVia signs body and submits it through a's node, naming where the
+// group's host is (a join or request to a group the node does not know).
+func (a *apiClient) submitVia(gid protocol.GroupID, body protocol.Body, hostAddrs []string) (*api.SubmitResponse, *api.ErrorJSON) {
+	ss := sign(a.t, a.key, gid, body)
+	var resp api.SubmitResponse
+	_, e := a.call("POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw), HostAddrs: hostAddrs}, &resp)
+	return &resp, e
+}
+
+// hostAddrs are n's addresses as a submission's host_addrs take them.
+func hostAddrs(n *testNode) []string {
+	var out []string
+	for _, m := range n.Addrs() {
+		out = append(out, m.String())
+	}
+	return out
+}
+
 func wantError(t testing.TB, what string, status int, e *api.ErrorJSON, wantStatus int, wantCode protocol.Code) {
 	t.Helper()
 	if e == nil || status != wantStatus || e.Code != wantCode.String() {

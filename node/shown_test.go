@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -130,12 +129,14 @@ func TestShownGroups(t *testing.T) {
 	wantError(t, "about without a session", status, e, 401, protocol.CodeUnauthenticated)
 
 	// Lee applies to the approval group from Mei's profile and is approved.
-	ss := sign(t, lee, vip, protocol.NewJoinBody(protocol.KindJoinRequest, nil, "Mei sent me"))
-	cl.mustCall("POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw), HostAddrs: shown[0].HostAddrs}, nil)
+	if _, e := cl.submitVia(vip, protocol.NewJoinBody(protocol.KindJoinRequest, nil, "Mei sent me"), shown[0].HostAddrs); e != nil {
+		t.Fatalf("applying: %+v", e)
+	}
 	mustSubmit(t, a, a.admin, vip, protocol.NewMemberBody(protocol.KindApprove, lee.ID(), ""))
 	// And joins the open one directly.
-	ss = sign(t, lee, fans, protocol.NewJoinBody(protocol.KindJoin, nil, ""))
-	cl.mustCall("POST", "/api/v1/submit", api.SubmitRequest{Submission: base64.StdEncoding.EncodeToString(ss.Raw), HostAddrs: shown[1].HostAddrs}, nil)
+	if _, e := cl.submitVia(fans, protocol.NewJoinBody(protocol.KindJoin, nil, ""), shown[1].HostAddrs); e != nil {
+		t.Fatalf("joining: %+v", e)
+	}
 	waitFor(t, 10*time.Second, "Lee in both groups on his node", func() bool {
 		var groups []api.MyGroup
 		cl.mustCall("GET", "/api/v1/me/groups", nil, &groups)
